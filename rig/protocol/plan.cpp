@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "plan.hpp"
+
+#include <array>
+#include <cstring>
+#include <stdexcept>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+namespace luo::protocol {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::array<std::pair<ObjectKind, const char *>, 6> kKinds{{
+	{ObjectKind::memfd, "memfd"},
+	{ObjectKind::kvm_vm, "kvm-vm"},
+	{ObjectKind::guest_memfd, "guest-memfd"},
+	{ObjectKind::iommufd, "iommufd"},
+	{ObjectKind::vfio_cdev, "vfio-cdev"},
+	{ObjectKind::unsupported, "unsupported"},
+}};
+
+constexpr std::array<std::pair<Op, const char *>, 11> kOps{{
+	{Op::create, "create"},
+	{Op::session_create, "session-create"},
+	{Op::session_close, "session-close"},
+	{Op::preserve, "preserve"},
+	{Op::kexec, "kexec"},
+	{Op::session_retrieve, "session-retrieve"},
+	{Op::retrieve, "retrieve"},
+	{Op::verify, "verify"},
+	{Op::same_object, "same-object"},
+	{Op::finish, "finish"},
+	{Op::close_object, "close-object"},
+}};
+
+template <typename T>
+T field(const json &j, const char *name, const char *where)
+{
+	auto it = j.find(name);
+	if (it == j.end())
+		throw std::runtime_error(std::string(where) + ": missing field '" + name + "'");
+	try {
+		return it->get<T>();
+	} catch (const json::exception &e) {
+		throw std::runtime_error(std::string(where) + ": field '" + name +
+					 "' has the wrong type: " + e.what());
+	}
+}
+
+template <typename T>
+T field_or(const json &j, const char *name, T fallback)
+{
+	auto it = j.find(name);
+	return it == j.end() ? fallback : it->get<T>();
+}
+
+Op op_field(const json &j, const char *where)
+{
+	auto name = field<std::string>(j, "op", where);
+	auto op = op_from(name);
+	if (!op)
+		throw std::runtime_error(std::string(where) + ": unknown op '" + name + "'");
+	return *op;
+}
+
+} // namespace
+
+const char *to_string(ObjectKind k)
+{
+	for (auto &[kind, name] : kKinds)
+		if (kind == k)
+			return name;
+	return "?";
+}
+
+const char *to_string(Op op)
+{
+	for (auto &[o, name] : kOps)
+		if (o == op)
+			return name;
+	return "?";
+}
+
+std::optional<ObjectKind> object_kind_from(const std::string &s)
+{
+	for (auto &[kind, name] : kKinds)
+		if (s == name)
+			return kind;
+	return std::nullopt;
+}
+
+std::optional<Op> op_from(const std::string &s)
+{
+	for (auto &[o, name] : kOps)
+		if (s == name)
+			return o;
+	return std::nullopt;
+}
+
+std::string plan_to_json(const Plan &plan)
+{
+	json objects = json::array();
+	for (const auto &o : plan.objects) {
+		json jo{{"name", o.name}, {"kind", to_string(o.kind)}};
+		if (!o.depends_on.empty())
+			jo["depends_on"] = o.depends_on;
+		if (o.size)
+			jo["size"] = o.size;
+		if (o.seed)
+			jo["seed"] = o.seed;
+		if (o.device >= 0)
+			jo["device"] = o.device;
+		objects.push_back(std::move(jo));
+	}
+	json steps = json::array();
+	for (const auto &s : plan.steps) {
+		json js{{"id", s.id}, {"boot", s.boot}, {"op", to_string(s.op)}};
+		if (!s.case_id.empty())
+			js["case"] = s.case_id;
+		if (!s.session.empty())
+			js["session"] = s.session;
+		if (!s.object.empty())
+			js["object"] = s.object;
+		if (s.token)
+			js["token"] = s.token;
+		steps.push_back(std::move(js));
+	}
+	json j{{"version", plan.version},
+	       {"run_id", plan.run_id},
+	       {"edu_devices", plan.edu_devices},
+	       {"objects", std::move(objects)},
+	       {"steps", std::move(steps)}};
+	return j.dump(1);
+}
+
+Plan plan_from_json(const std::string &text)
+{
+	json j;
+	try {
+		j = json::parse(text);
+	} catch (const json::parse_error &e) {
+		throw std::runtime_error(std::string("plan: not JSON: ") + e.what());
+	}
+	Plan plan;
+	plan.version = field<int>(j, "version", "plan");
+	if (plan.version != kPlanVersion)
+		throw std::runtime_error("plan: version " + std::to_string(plan.version) +
+					 ", this build understands " +
+					 std::to_string(kPlanVersion));
+	plan.run_id = field_or<std::string>(j, "run_id", "");
+	plan.edu_devices = field_or<std::vector<std::string>>(j, "edu_devices", {});
+	for (const auto &jo : field<json>(j, "objects", "plan")) {
+		ObjectSpec o;
+		o.name = field<std::string>(jo, "name", "plan object");
+		auto kind = field<std::string>(jo, "kind", "plan object");
+		auto k = object_kind_from(kind);
+		if (!k)
+			throw std::runtime_error("plan object " + o.name + ": unknown kind '" +
+						 kind + "'");
+		o.kind = *k;
+		o.depends_on = field_or<std::string>(jo, "depends_on", "");
+		o.size = field_or<std::uint64_t>(jo, "size", 0);
+		o.seed = field_or<std::uint32_t>(jo, "seed", 0);
+		o.device = field_or<int>(jo, "device", -1);
+		plan.objects.push_back(std::move(o));
+	}
+	for (const auto &js : field<json>(j, "steps", "plan")) {
+		Step s;
+		s.id = field<std::uint32_t>(js, "id", "plan step");
+		s.boot = field<std::uint32_t>(js, "boot", "plan step");
+		s.op = op_field(js, "plan step");
+		s.case_id = field_or<std::string>(js, "case", "");
+		s.session = field_or<std::string>(js, "session", "");
+		s.object = field_or<std::string>(js, "object", "");
+		s.token = field_or<std::uint64_t>(js, "token", 0);
+		plan.steps.push_back(std::move(s));
+	}
+	return plan;
+}
+
+std::string event_to_json(const Event &ev)
+{
+	json j{{"seq", ev.seq}, {"boot", ev.boot}, {"type", ev.type}};
+	if (ev.type == "step") {
+		j["step"] = ev.step;
+		j["op"] = to_string(ev.op);
+		j["result"] = ev.result;
+		j["usec"] = ev.usec;
+		if (!ev.case_id.empty())
+			j["case"] = ev.case_id;
+	}
+	if (!ev.err.empty())
+		j["err"] = ev.err;
+	if (!ev.detail.empty())
+		j["detail"] = ev.detail;
+	return j.dump();
+}
+
+Event event_from_json(const std::string &line)
+{
+	json j;
+	try {
+		j = json::parse(line);
+	} catch (const json::parse_error &e) {
+		throw std::runtime_error(std::string("event: not JSON: ") + e.what());
+	}
+	Event ev;
+	ev.seq = field<std::uint64_t>(j, "seq", "event");
+	ev.boot = field<std::uint32_t>(j, "boot", "event");
+	ev.type = field<std::string>(j, "type", "event");
+	if (ev.type == "step") {
+		ev.step = field<std::uint32_t>(j, "step", "event");
+		ev.op = op_field(j, "event");
+		ev.result = field<int>(j, "result", "event");
+		ev.usec = field_or<std::uint64_t>(j, "usec", 0);
+		ev.case_id = field_or<std::string>(j, "case", "");
+	}
+	ev.err = field_or<std::string>(j, "err", "");
+	ev.detail = field_or<std::string>(j, "detail", "");
+	return ev;
+}
+
+std::string errno_name(int err)
+{
+	if (err < 0)
+		err = -err;
+	if (err == 0)
+		return "";
+	if (const char *name = strerrorname_np(err))
+		return name;
+	return "E" + std::to_string(err);
+}
+
+int errno_from_name(const std::string &name)
+{
+	for (int e = 1; e < 4096; e++) {
+		const char *n = strerrorname_np(e);
+		if (n && name == n)
+			return e;
+	}
+	if (name.size() > 1 && name[0] == 'E' && name.find_first_not_of("0123456789", 1) ==
+							  std::string::npos)
+		return std::stoi(name.substr(1));
+	return 0;
+}
+
+const ObjectSpec *find_object(const Plan &plan, const std::string &name)
+{
+	for (const auto &o : plan.objects)
+		if (o.name == name)
+			return &o;
+	return nullptr;
+}
+
+} // namespace luo::protocol

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The plan: what the host asks the guest mock VMM to do.
+//
+// The guest is deliberately dumb.  It executes the steps of the current boot in
+// order and reports one event per step; it never decides whether an outcome is
+// right.  Expectations live on the host (the oracle), so a guest built once can
+// run any contract.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace luo::protocol {
+
+inline constexpr int kPlanVersion = 1;
+
+enum class ObjectKind {
+	memfd,        // memfd filled with a seeded pattern
+	kvm_vm,       // KVM_CREATE_VM
+	guest_memfd,  // KVM_CREATE_GUEST_MEMFD of its kvm_vm dependency
+	iommufd,      // open("/dev/iommu") with one IOAS
+	vfio_cdev,    // /dev/vfio/devices/vfioN bound to its iommufd dependency
+	unsupported,  // an fd type no LUO handler accepts (an eventfd)
+};
+
+enum class Op {
+	create,           // create `object` (boot 0 only)
+	session_create,   // LIVEUPDATE_IOCTL_CREATE_SESSION `session`
+	session_close,    // close the session fd
+	preserve,         // PRESERVE_FD `object` as `token` in `session`
+	kexec,            // kexec_file_load + reboot(KEXEC) into boot+1
+	session_retrieve, // LIVEUPDATE_IOCTL_RETRIEVE_SESSION `session`
+	retrieve,         // RETRIEVE_FD `token` from `session`, binds it to `object`
+	verify,           // functional check of the retrieved `object`
+	same_object,      // retrieve `token` again: must be the same open file
+	finish,           // LIVEUPDATE_SESSION_FINISH on `session`
+	close_object,     // close the fd bound to `object`
+};
+
+struct ObjectSpec {
+	std::string name;           // unique in the plan
+	ObjectKind kind{};
+	std::string depends_on;     // name of the dependency, or empty
+	std::uint64_t size = 0;     // bytes, for memfd and guest_memfd
+	std::uint32_t seed = 0;     // pattern seed, for memfd and guest_memfd
+	int device = -1;            // edu device index, for vfio_cdev
+};
+
+struct Step {
+	std::uint32_t id = 0;       // unique in the plan; events refer to it
+	std::uint32_t boot = 0;     // 0 = first kernel, 1 after the first kexec...
+	std::string case_id;        // empty for steps shared by a batch (kexec)
+	Op op{};
+	std::string session;        // kernel-visible session name
+	std::string object;
+	std::uint64_t token = 0;
+};
+
+struct Plan {
+	int version = kPlanVersion;
+	std::string run_id;
+	std::vector<std::string> edu_devices; // PCI addresses, index = device
+	std::vector<ObjectSpec> objects;
+	std::vector<Step> steps;
+};
+
+// One event per executed step, plus "boot" markers the host uses to follow
+// progress and to spot hangs.
+struct Event {
+	std::uint64_t seq = 0;      // per boot, from 0
+	std::uint32_t boot = 0;
+	std::string type;           // "boot", "step", "done", "fatal"
+	std::uint32_t step = 0;     // for type == "step"
+	std::string case_id;
+	Op op{};
+	int result = 0;             // 0 or -errno
+	std::string err;            // errno name ("EBUSY"), empty when result == 0
+	std::string detail;         // human-readable context for failures
+	std::uint64_t usec = 0;     // time the step took
+};
+
+const char *to_string(ObjectKind k);
+const char *to_string(Op op);
+std::optional<ObjectKind> object_kind_from(const std::string &s);
+std::optional<Op> op_from(const std::string &s);
+
+// JSON text <-> structures.  Parsing throws std::runtime_error naming the
+// field that is wrong.
+std::string plan_to_json(const Plan &plan);
+Plan plan_from_json(const std::string &text);
+std::string event_to_json(const Event &ev);   // one line, no newline
+Event event_from_json(const std::string &line);
+
+// Errno <-> its symbolic name ("ENOENT"); unknown values round-trip as "E<n>".
+std::string errno_name(int err);
+int errno_from_name(const std::string &name);
+
+// Object names used by the guest for the result of a retrieve.
+const ObjectSpec *find_object(const Plan &plan, const std::string &name);
+
+} // namespace luo::protocol
