@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// One case = the story of a VMM doing one live update, written step by step
+// while the oracle answers each step.  The VMM reacts to answers the way a
+// real one would (a refused kexec is retried after preserving what was
+// missing; a FINISH that is busy is retried after retrieving what it waits
+// for), so each contract gets the story that makes sense under it, and the
+// guest still only executes a fixed list.
+#include "expand.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "core/oracle.hpp"
+
+namespace luo::core {
+
+using protocol::ObjectKind;
+using protocol::Op;
+
+namespace {
+
+// Tokens: stable per object so ids, plans and logs line up across cases.
+constexpr std::uint64_t kDuplicateTokenBase = 100;  // preserve-twice
+constexpr std::uint64_t kUnknownToken = 999;         // retrieve-unknown
+
+std::uint32_t fnv1a(const std::string &s)
+{
+	std::uint32_t h = 2166136261u;
+	for (unsigned char c : s) {
+		h ^= c;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+class Story {
+public:
+	Story(const Scenario &sc, const Contract &contract, const Order &p, const Order &r)
+		: sc_(sc), p_(p), r_(r), oracle_(contract, objects(sc, case_id(sc, p, r)))
+	{
+		c_.id = case_id(sc, p, r);
+		c_.scenario = sc.name;
+		c_.contract = contract.name;
+		c_.objects = objects(sc, c_.id);
+		for (const auto &f : sc.faults)
+			faults_[f.action].push_back(&f);
+	}
+
+	Case build();
+
+private:
+	const Scenario &sc_;
+	Order p_, r_;
+	Oracle oracle_;
+	Case c_;
+	std::map<Fault::Action, std::vector<const Fault *>> faults_;
+	std::set<std::string> verified_;  // in the current boot
+
+	static std::vector<CaseObject> objects(const Scenario &sc, const std::string &id)
+	{
+		std::vector<CaseObject> out;
+		for (const auto &o : sc.objects) {
+			bool data = o.kind == ObjectKind::memfd || o.kind == ObjectKind::guest_memfd;
+			// Per-case data, so a file handed to the wrong case in a
+			// batch shows up as wrong contents.
+			out.push_back({o.name, o.kind, o.depends_on, o.size,
+				       data ? fnv1a(id + "/" + o.name) : 0});
+		}
+		return out;
+	}
+
+	std::uint64_t token(const std::string &object) const
+	{
+		for (std::size_t i = 0; i < sc_.objects.size(); i++)
+			if (sc_.objects[i].name == object)
+				return i + 1;
+		return 0;
+	}
+
+	bool has(Fault::Action a) const { return faults_.count(a) != 0; }
+
+	Expect step(Op op, const std::string &session, const std::string &object, std::uint64_t token)
+	{
+		CaseStep s{op, session, object, token, {}};
+		s.expect = oracle_.apply(s);
+		c_.steps.push_back(s);
+		return s.expect;
+	}
+
+	bool withheld(const std::string &object) const
+	{
+		auto it = faults_.find(Fault::Action::retry_kexec);
+		if (it == faults_.end())
+			return false;
+		for (const Fault *f : it->second)
+			if (std::find(f->objects.begin(), f->objects.end(), object) != f->objects.end())
+				return true;
+		return false;
+	}
+
+	// Pinned objects bracket the varied ones: preserved first, retrieved last.
+	Order preserve_sequence() const
+	{
+		Order out;
+		for (const auto &o : sc_.objects)
+			if (o.pinned)
+				out.push_back(o.name);
+		out.insert(out.end(), p_.begin(), p_.end());
+		return out;
+	}
+
+	Order restore_sequence() const
+	{
+		Order out = r_;
+		for (const auto &o : sc_.objects)
+			if (o.pinned)
+				out.push_back(o.name);
+		return out;
+	}
+
+	void create_all();
+	void preserve_phase();
+	bool kexec_phase();
+	void restore_phase();
+	void retrieve(const std::string &object);
+	void verify_new();
+	void finish_all();
+};
+
+void Story::create_all()
+{
+	std::set<std::string> done;
+	for (const auto &o : sc_.objects) {
+		if (!o.depends_on.empty() && !done.count(o.depends_on)) {
+			step(Op::create, "", o.depends_on, 0);
+			done.insert(o.depends_on);
+		}
+		if (done.insert(o.name).second)
+			step(Op::create, "", o.name, 0);
+	}
+}
+
+void Story::preserve_phase()
+{
+	for (const auto &s : sc_.sessions)
+		step(Op::session_create, s.name, "", 0);
+	Order seq = preserve_sequence();
+	for (const auto &o : seq)
+		if (!withheld(o))
+			step(Op::preserve, sc_.session_of(o), o, token(o));
+
+	// Faults before the kexec, in file order.
+	for (const auto &f : sc_.faults) {
+		switch (f.action) {
+		case Fault::Action::close_session:
+			step(Op::session_close, f.session, "", 0);
+			step(Op::session_create, f.session, "", 0);
+			for (const auto &o : seq)
+				if (sc_.session_of(o) == f.session && !withheld(o))
+					step(Op::preserve, f.session, o, token(o));
+			break;
+		case Fault::Action::reuse_token:
+			step(Op::preserve, sc_.session_of(f.object), f.object, token(f.token_of));
+			break;
+		case Fault::Action::preserve_twice:
+			step(Op::preserve, f.session, f.object, kDuplicateTokenBase + token(f.object));
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+// Returns true when the case reached the next kernel.
+bool Story::kexec_phase()
+{
+	Expect e = step(Op::kexec, "", "", 0);
+	if (e.kind != Expect::Kind::ok && has(Fault::Action::retry_kexec)) {
+		for (const auto &o : preserve_sequence())
+			if (withheld(o))
+				step(Op::preserve, sc_.session_of(o), o, token(o));
+		e = step(Op::kexec, "", "", 0);
+	}
+	if (e.kind == Expect::Kind::ok)
+		return true;
+	// Still in the first kernel with files preserved: unpreserve them (C8)
+	// so this case cannot make the batch's shared kexec fail.
+	for (const auto &s : sc_.sessions)
+		if (oracle_.holds_outgoing(s.name))
+			step(Op::session_close, s.name, "", 0);
+	return false;
+}
+
+void Story::verify_new()
+{
+	for (const auto &o : sc_.objects) {
+		if (verified_.count(o.name) || !oracle_.has_fd(o.name))
+			continue;
+		// A dependent is checked against its dependency (gmem accepted
+		// by its VM), which needs the dependency's fd too.
+		if (!o.depends_on.empty() && !oracle_.has_fd(o.depends_on))
+			continue;
+		step(Op::verify, "", o.name, 0);
+		verified_.insert(o.name);
+	}
+}
+
+void Story::retrieve(const std::string &object)
+{
+	const std::string &s = sc_.session_of(object);
+	Expect e = step(Op::retrieve, s, object, token(object));
+	auto twice = faults_.find(Fault::Action::retrieve_twice);
+	if (twice != faults_.end() && e.kind == Expect::Kind::ok)
+		for (const Fault *f : twice->second)
+			if (f->objects.empty() ||
+			    std::find(f->objects.begin(), f->objects.end(), object) != f->objects.end()) {
+				step(Op::same_object, s, object, token(object));
+				break;
+			}
+	verify_new();
+}
+
+void Story::finish_all()
+{
+	for (const auto &s : sc_.sessions) {
+		Expect e = step(Op::finish, s.name, "", 0);
+		if (e.kind == Expect::Kind::ok || !sc_.finish.retrieve_missing)
+			continue;
+		auto missing = oracle_.finish_blockers(s.name);
+		if (missing.empty())
+			continue;
+		for (const auto &o : missing)
+			retrieve(o);
+		step(Op::finish, s.name, "", 0);
+	}
+	// Objects must keep working once LUO lets go of them.
+	for (const auto &o : sc_.objects)
+		if (oracle_.has_fd(o.name))
+			step(Op::verify, "", o.name, 0);
+}
+
+void Story::restore_phase()
+{
+	verified_.clear();
+	for (const auto &s : sc_.sessions)
+		step(Op::session_retrieve, s.name, "", 0);
+	for (const auto &f : sc_.faults)
+		if (f.action == Fault::Action::retrieve_unknown)
+			step(Op::retrieve, f.session, "", kUnknownToken);
+
+	const FinishSpec &fin = sc_.finish;
+	Order seq = restore_sequence();
+	bool finished = false;
+	auto finish_here = [&](std::size_t retrieved) {
+		if (!finished && fin.at == FinishSpec::At::after && fin.after == retrieved) {
+			finish_all();
+			finished = true;
+		}
+	};
+	finish_here(0);
+	for (std::size_t i = 0; i < seq.size(); i++) {
+		retrieve(seq[i]);
+		finish_here(i + 1);
+	}
+	if (has(Fault::Action::kexec_again)) {
+		// Nothing was preserved again: the unfinished incoming sessions
+		// do not survive this kexec.
+		step(Op::kexec, "", "", 0);
+		for (const auto &s : sc_.sessions)
+			step(Op::session_retrieve, s.name, "", 0);
+		return;
+	}
+	if (!finished && fin.at != FinishSpec::At::never)
+		finish_all();
+}
+
+Case Story::build()
+{
+	create_all();
+	preserve_phase();
+	if (kexec_phase())
+		restore_phase();
+	return std::move(c_);
+}
+
+} // namespace
+
+std::vector<Case> expand(const Scenario &sc, const Contract &contract)
+{
+	std::vector<Case> cases;
+	auto rs = restore_orders(sc);
+	for (const auto &p : preserve_orders(sc))
+		for (const auto &r : rs)
+			cases.push_back(Story(sc, contract, p, r).build());
+	check_expectations(sc, cases);
+	return cases;
+}
+
+std::vector<Case> expand_files(const std::vector<std::string> &paths, const Contract &contract)
+{
+	std::vector<Case> all;
+	std::map<std::string, std::string> owner;  // scenario name -> file
+	for (const auto &path : paths) {
+		Scenario sc = load_scenario(path);
+		auto [it, fresh] = owner.emplace(sc.name, path);
+		if (!fresh)
+			sc.fail("/name", "scenario name '" + sc.name + "' is also used by " + it->second +
+						 "; case ids would collide, rename one");
+		auto cases = expand(sc, contract);
+		all.insert(all.end(), std::make_move_iterator(cases.begin()),
+			   std::make_move_iterator(cases.end()));
+	}
+	return all;
+}
+
+} // namespace luo::core

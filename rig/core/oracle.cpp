@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Source references are to linux-source-7.3 (7.3.4), kernel/liveupdate/.
+#include "oracle.hpp"
+
+#include <algorithm>
+
+namespace luo::core {
+
+using protocol::ObjectKind;
+using protocol::Op;
+
+namespace {
+
+Expect ok(const char *rule)
+{
+	return {Expect::Kind::ok, "", rule};
+}
+
+Expect error(std::string err, const char *rule)
+{
+	return {Expect::Kind::error, std::move(err), rule};
+}
+
+// The guest has no fd to pass, so the kernel is never asked: the guest
+// reports its own failure and its errno means nothing.
+Expect stale()
+{
+	return {Expect::Kind::any_error, "", "stale"};
+}
+
+} // namespace
+
+Oracle::Oracle(Contract contract, const std::vector<CaseObject> &objects)
+	: contract_(std::move(contract))
+{
+	for (const auto &o : objects)
+		objs_[o.name] = Obj{o.kind, o.depends_on, false, 0};
+}
+
+bool Oracle::has_fd(const std::string &object) const
+{
+	auto it = objs_.find(object);
+	return it != objs_.end() && it->second.fd;
+}
+
+bool Oracle::user_retrieved(const std::string &object) const
+{
+	for (const auto &s : incoming_)
+		for (const auto &f : s.files)
+			if (f.object == object && f.got == Got::user)
+				return true;
+	return false;
+}
+
+bool Oracle::holds_outgoing(const std::string &session) const
+{
+	auto it = handles_.find(session);
+	return it != handles_.end() && it->second == Handle::outgoing;
+}
+
+Oracle::OutSession *Oracle::out(const std::string &name)
+{
+	for (auto &s : outgoing_)
+		if (s.name == name)
+			return &s;
+	return nullptr;
+}
+
+Oracle::InSession *Oracle::in(const std::string &name)
+{
+	for (auto &s : incoming_)
+		if (s.name == name)
+			return &s;
+	return nullptr;
+}
+
+const Oracle::InSession *Oracle::in(const std::string &name) const
+{
+	for (const auto &s : incoming_)
+		if (s.name == name)
+			return &s;
+	return nullptr;
+}
+
+void Oracle::bind(const std::string &object, std::uint64_t file, bool fd)
+{
+	auto &o = objs_[object];
+	o.file = file;
+	o.fd = o.fd || fd;
+}
+
+Expect Oracle::apply(const CaseStep &s)
+{
+	switch (s.op) {
+	case Op::create: return create(s);
+	case Op::session_create: return session_create(s);
+	case Op::session_close: return session_close(s);
+	case Op::preserve: return preserve(s);
+	case Op::kexec: return kexec();
+	case Op::session_retrieve: return session_retrieve(s);
+	case Op::retrieve: return retrieve(s);
+	case Op::same_object: return same_object(s);
+	case Op::verify: return verify(s);
+	case Op::finish: return finish(s);
+	case Op::close_object: return close_object(s);
+	}
+	return stale();
+}
+
+Expect Oracle::create(const CaseStep &s)
+{
+	auto it = objs_.find(s.object);
+	if (it == objs_.end())
+		return stale();
+	// KVM_CREATE_GUEST_MEMFD and the VFIO bind need their dependency's fd.
+	if (!it->second.dep.empty() && !has_fd(it->second.dep))
+		return stale();
+	it->second.fd = true;
+	it->second.file = next_file_++;
+	return ok("setup");
+}
+
+Expect Oracle::close_object(const CaseStep &s)
+{
+	auto it = objs_.find(s.object);
+	if (it == objs_.end() || !it->second.fd)
+		return stale();
+	// LUO keeps its own reference, so the file (it->second.file) lives on.
+	it->second.fd = false;
+	return ok("setup");
+}
+
+Expect Oracle::session_create(const CaseStep &s)
+{
+	// luo_session.c:195-197: names are unique among outgoing sessions only.
+	if (out(s.session))
+		return error("EEXIST", "LUO");
+	outgoing_.push_back({s.session, {}});
+	handles_[s.session] = Handle::outgoing;
+	return ok("setup");
+}
+
+Expect Oracle::session_close(const CaseStep &s)
+{
+	auto h = handles_.find(s.session);
+	if (h == handles_.end())
+		return stale();
+	if (h->second == Handle::outgoing) {
+		// C8, luo_session.c:251-254 -> luo_file_unpreserve_files(): every
+		// file leaves the global xarray and can be preserved again.
+		auto it = std::find_if(outgoing_.begin(), outgoing_.end(),
+				       [&](const OutSession &o) { return o.name == s.session; });
+		for (const auto &f : it->files)
+			preserved_.erase(f.file);
+		outgoing_.erase(it);
+		handles_.erase(h);
+		return ok("C8");
+	}
+	// Closing a retrieved incoming session finishes it (luo_session.c:242-
+	// 250).  If FINISH would fail, release() fails but close(2) still
+	// returns 0, and the session is stranded: nothing is torn down.
+	handles_.erase(h);
+	InSession *in_s = in(s.session);
+	if (in_s && !in_s->finished && can_finish(*in_s))
+		do_finish(*in_s);
+	return ok("C4");
+}
+
+Expect Oracle::preserve(const CaseStep &s)
+{
+	auto h = handles_.find(s.session);
+	auto o = objs_.find(s.object);
+	if (h == handles_.end() || o == objs_.end() || !o->second.fd)
+		return stale();
+	// luo_session.c:379-380,428-429: PRESERVE_FD is for outgoing sessions.
+	if (h->second != Handle::outgoing)
+		return error("EINVAL", "LUO");
+	OutSession &os = *out(s.session);
+	// luo_file.c:238-239, checked before anything else.
+	for (const auto &f : os.files)
+		if (f.token == s.token)
+			return error("EEXIST", "C7");
+	// luo_file.c:251-264: no handler's can_preserve() accepts it.
+	if (o->second.kind == ObjectKind::unsupported)
+		return error("ENOENT", "C7");
+	// luo_file.c:266-269: xa_insert() into the global xarray, -EBUSY when
+	// the file is already there (preserved in any session, or retrieved
+	// and not yet finished: luo_file.c:602).
+	if (preserved_.count(o->second.file))
+		return error("EBUSY", "C7");
+	const std::string &dep = o->second.dep;
+	if (contract_.preserve_needs_dependency && !dep.empty()) {
+		std::uint64_t dep_file = objs_[dep].file;
+		bool found = std::any_of(os.files.begin(), os.files.end(),
+					 [&](const OutFile &f) { return f.file == dep_file; });
+		if (!found)
+			return error(contract_.preserve_dependency_err, "S1");
+	}
+	os.files.push_back({s.token, s.object, o->second.file});
+	preserved_.insert(o->second.file);
+	return ok(contract_.preserve_needs_dependency && !dep.empty() ? "S1" : "C1");
+}
+
+std::optional<std::string> Oracle::freeze_failure() const
+{
+	if (!contract_.freeze_needs_dependency)
+		return std::nullopt;
+	// luo_session.c:650-663 then luo_file.c:467-481: sessions in creation
+	// order, files in preservation order, first failure aborts and unfreezes.
+	for (const auto &os : outgoing_)
+		for (const auto &f : os.files) {
+			const std::string &dep = objs_.at(f.object).dep;
+			if (dep.empty())
+				continue;
+			std::uint64_t dep_file = objs_.at(dep).file;
+			bool found = std::any_of(os.files.begin(), os.files.end(),
+						 [&](const OutFile &g) { return g.file == dep_file; });
+			if (!found)
+				return contract_.freeze_dependency_err;
+		}
+	return std::nullopt;
+}
+
+Expect Oracle::kexec()
+{
+	if (auto err = freeze_failure())
+		return error(*err, "C2");
+
+	// Only outgoing sessions are serialized (luo_session.c:637-666);
+	// incoming ones of this boot, finished or not, do not survive.
+	std::vector<InSession> next;
+	for (const auto &os : outgoing_) {
+		InSession is{os.name, {}, false, false};
+		for (const auto &f : os.files) {
+			InFile in_f{f.token, f.object, std::nullopt, Got::no, 0};
+			const std::string &dep = objs_.at(f.object).dep;
+			if (!dep.empty()) {
+				std::uint64_t dep_file = objs_.at(dep).file;
+				for (const auto &g : os.files)
+					if (g.file == dep_file)
+						in_f.dep_token = g.token;
+			}
+			is.files.push_back(in_f);
+		}
+		next.push_back(std::move(is));
+	}
+	incoming_ = std::move(next);
+	outgoing_.clear();
+	handles_.clear();
+	preserved_.clear();
+	for (auto &[name, o] : objs_) {
+		o.fd = false;
+		o.file = 0;
+	}
+	boot_++;
+	return ok("C2");
+}
+
+Expect Oracle::session_retrieve(const CaseStep &s)
+{
+	InSession *is = in(s.session);
+	// luo_session.c:518-519
+	if (!is)
+		return error("ENOENT", "LUO");
+	// luo_session.c:522-523
+	if (is->retrieved)
+		return error("EINVAL", "LUO");
+	is->retrieved = true;
+	handles_[s.session] = Handle::incoming;
+	return ok("LUO");
+}
+
+Expect Oracle::retrieve(const CaseStep &s)
+{
+	auto h = handles_.find(s.session);
+	if (h == handles_.end())
+		return stale();
+	// luo_session.c:381-382,428-429: RETRIEVE_FD is for incoming sessions.
+	if (h->second != Handle::incoming)
+		return error("EINVAL", "LUO");
+	InSession &is = *in(s.session);
+	// luo_file.c:560-561: FINISH emptied the list; C5 discarded the rest.
+	if (is.finished)
+		return error("ENOENT", "C5");
+	auto f = std::find_if(is.files.begin(), is.files.end(),
+			      [&](const InFile &x) { return x.token == s.token; });
+	// luo_file.c:563-571
+	if (f == is.files.end())
+		return error("ENOENT", "C7");
+	// luo_file.c:579-587: already retrieved (by userspace or internally by a
+	// dependent's handler): the same struct file again.
+	if (f->got != Got::no) {
+		const char *rule = f->got == Got::user ? "C6" : "C3";
+		f->got = Got::user;
+		if (!s.object.empty())
+			bind(s.object, f->file, true);
+		return ok(rule);
+	}
+	// Only a contract without C2's freeze check lets a dependent cross
+	// alone; what its handler then does is not specified.
+	if (!objs_.at(f->object).dep.empty() && !f->dep_token)
+		return {Expect::Kind::any_error, "", "C3"};
+	auto dep = f->dep_token ? std::find_if(is.files.begin(), is.files.end(),
+					       [&](const InFile &x) { return x.token == *f->dep_token; })
+				: is.files.end();
+	if (contract_.retrieve_needs_dependency && dep != is.files.end() && dep->got != Got::user)
+		return error(contract_.retrieve_dependency_err, "S3");
+	if (dep != is.files.end() && dep->got == Got::no) {
+		if (!contract_.retrieve_binds_dependency)
+			return {Expect::Kind::any_error, "", "C3"};
+		// C3: liveupdate_get_file_incoming() from the dependent's
+		// .retrieve() runs luo_retrieve_file() for the dependency.
+		dep->got = Got::internal;
+		dep->file = next_file_++;
+		preserved_.insert(dep->file);
+		bind(dep->object, dep->file, false);
+	}
+	f->got = Got::user;
+	f->file = next_file_++;
+	// luo_file.c:602-604: retrieved files re-enter the global xarray.
+	preserved_.insert(f->file);
+	if (!s.object.empty())
+		bind(s.object, f->file, true);
+	return ok(contract_.retrieve_needs_dependency && f->dep_token ? "S3" : "C3");
+}
+
+Expect Oracle::same_object(const CaseStep &s)
+{
+	// Without a first successful retrieve there is nothing to compare
+	// with, and the step is just another retrieve.
+	return retrieve(s);
+}
+
+Expect Oracle::verify(const CaseStep &s)
+{
+	if (!has_fd(s.object))
+		return stale();
+	return ok(boot_ == 0 ? "setup" : "C3");
+}
+
+bool Oracle::can_finish(const InSession &s) const
+{
+	if (!contract_.finish_needs_user_dependency)
+		return true;
+	// luo_file.c:689-693: every file's can_finish() before any finish().
+	for (const auto &f : s.files) {
+		if (f.got != Got::user || !f.dep_token)
+			continue;
+		for (const auto &g : s.files)
+			if (g.token == *f.dep_token && g.got != Got::user)
+				return false;
+	}
+	return true;
+}
+
+std::vector<std::string> Oracle::finish_blockers(const std::string &session) const
+{
+	std::vector<std::string> out;
+	const InSession *s = in(session);
+	if (!s || !contract_.finish_needs_user_dependency)
+		return out;
+	for (const auto &f : s->files) {
+		if (f.got != Got::user || !f.dep_token)
+			continue;
+		for (const auto &g : s->files)
+			if (g.token == *f.dep_token && g.got != Got::user &&
+			    std::find(out.begin(), out.end(), g.object) == out.end())
+				out.push_back(g.object);
+	}
+	return out;
+}
+
+void Oracle::do_finish(InSession &s)
+{
+	// luo_file.c:695-712: retrieved files leave the xarray; files never
+	// retrieved are dropped (C5).
+	for (const auto &f : s.files)
+		if (f.got != Got::no)
+			preserved_.erase(f.file);
+	s.files.clear();
+	s.finished = true;
+}
+
+Expect Oracle::finish(const CaseStep &s)
+{
+	auto h = handles_.find(s.session);
+	if (h == handles_.end())
+		return stale();
+	// luo_session.c:377-378,428-429: FINISH is for incoming sessions.
+	if (h->second != Handle::incoming)
+		return error("EINVAL", "LUO");
+	InSession &is = *in(s.session);
+	// luo_file.c:686-687: an emptied file set finishes again trivially.
+	if (is.finished)
+		return ok("LUO");
+	if (!can_finish(is))
+		return error(contract_.finish_dependency_err, "C4");
+	bool discards = std::any_of(is.files.begin(), is.files.end(),
+				    [](const InFile &f) { return f.got == Got::no; });
+	do_finish(is);
+	return ok(discards ? "C5" : "C4");
+}
+
+} // namespace luo::core

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The oracle: a state-machine model of LUO plus a dependency Contract.  Fed
+// one CaseStep at a time, it says what the kernel must answer and why (the
+// rule), and moves its model on as if the kernel had answered that way.
+//
+// It models what the 7.3 LUO core does (sessions, per-session tokens, the
+// global one-preservation-per-file xarray, atomic freeze, incoming sessions,
+// retrieve_status, two-phase FINISH) and what the contract adds for files
+// with dependencies.  It also models which fds the guest holds, because a
+// step on a session or object the guest has no fd for in this boot cannot
+// reach the kernel at all ("stale": any error).
+//
+// Rules in Expect::rule: C1..C8 (DESIGN.md section 3), S1/S3 (strict's
+// replacements for C1/C3), LUO (plain 7.3 LUO behaviour outside the
+// contract), setup (creating objects and sessions), stale (see above).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/case.hpp"
+#include "core/contract.hpp"
+
+namespace luo::core {
+
+class Oracle {
+public:
+	Oracle(Contract contract, const std::vector<CaseObject> &objects);
+
+	// Expectation for `step`; the model then assumes the step went so.
+	Expect apply(const CaseStep &step);
+
+	// Queries for the expander, which plays a VMM reacting to outcomes.
+	int boot() const { return boot_; }
+	bool has_fd(const std::string &object) const;
+	bool user_retrieved(const std::string &object) const;
+	bool holds_outgoing(const std::string &session) const;
+	// Objects FINISH of `session` waits for (C4): dependencies of files
+	// userspace retrieved that userspace has not retrieved itself.
+	std::vector<std::string> finish_blockers(const std::string &session) const;
+	const Contract &contract() const { return contract_; }
+
+private:
+	enum class Got { no, internal, user };
+	enum class Handle { outgoing, incoming };
+
+	struct Obj {
+		protocol::ObjectKind kind{};
+		std::string dep;
+		bool fd = false;           // the guest holds an fd in this boot
+		std::uint64_t file = 0;    // kernel file identity in this boot, 0 = none
+	};
+	struct OutFile {
+		std::uint64_t token;
+		std::string object;
+		std::uint64_t file;
+	};
+	struct OutSession {
+		std::string name;
+		std::vector<OutFile> files;
+	};
+	struct InFile {
+		std::uint64_t token;
+		std::string object;
+		std::optional<std::uint64_t> dep_token;
+		Got got = Got::no;
+		std::uint64_t file = 0;
+	};
+	struct InSession {
+		std::string name;
+		std::vector<InFile> files;
+		bool retrieved = false;  // RETRIEVE_SESSION done (kernel flag)
+		bool finished = false;
+	};
+
+	Contract contract_;
+	std::map<std::string, Obj> objs_;
+	std::vector<OutSession> outgoing_;   // creation order = freeze order
+	std::vector<InSession> incoming_;
+	std::map<std::string, Handle> handles_;
+	std::set<std::uint64_t> preserved_;  // luo_file.c luo_preserved_files
+	std::uint64_t next_file_ = 1;
+	int boot_ = 0;
+
+	Expect create(const CaseStep &s);
+	Expect session_create(const CaseStep &s);
+	Expect session_close(const CaseStep &s);
+	Expect preserve(const CaseStep &s);
+	Expect kexec();
+	Expect session_retrieve(const CaseStep &s);
+	Expect retrieve(const CaseStep &s);
+	Expect same_object(const CaseStep &s);
+	Expect verify(const CaseStep &s);
+	Expect finish(const CaseStep &s);
+	Expect close_object(const CaseStep &s);
+
+	OutSession *out(const std::string &name);
+	InSession *in(const std::string &name);
+	const InSession *in(const std::string &name) const;
+	std::optional<std::string> freeze_failure() const;
+	bool can_finish(const InSession &s) const;
+	void do_finish(InSession &s);
+	void bind(const std::string &object, std::uint64_t file, bool fd);
+};
+
+} // namespace luo::core

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Expansion: counts, stable ids, the shape of every case, explicit
+// expectations, the PRNG, the plan renderer, and the default suite.
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
+
+#include <filesystem>
+#include <set>
+
+#include "core/expand.hpp"
+#include "core/plan_render.hpp"
+#include "core/prng.hpp"
+
+using namespace luo::core;
+using Catch::Matchers::ContainsSubstring;
+using luo::protocol::Op;
+
+namespace {
+
+const char *kTwo = R"({
+  "name": "kvm-gmem",
+  "objects": {"vm": "kvm-vm", "gmem": "guest-memfd"},
+  "preserve": "all",
+  "restore": "all"
+})";
+
+const char *kFour = R"({
+  "name": "four",
+  "objects": {"vm": "kvm-vm", "gmem": "guest-memfd", "iommu": "iommufd", "vfio": "vfio-cdev"},
+  "preserve": "all",
+  "restore": "all"
+})";
+
+std::vector<std::string> ids(const std::vector<Case> &cases)
+{
+	std::vector<std::string> out;
+	for (const auto &c : cases)
+		out.push_back(c.id);
+	return out;
+}
+
+} // namespace
+
+TEST_CASE("2 objects: 2 preserve orders x 5 restore subsets", "[expand]")
+{
+	auto cases = expand(parse_scenario(kTwo, "t.json"), Contract::agreed());
+	REQUIRE(cases.size() == 10);
+	CHECK(ids(cases) == std::vector<std::string>{
+				    "kvm-gmem/p:vm,gmem/r:-",
+				    "kvm-gmem/p:vm,gmem/r:vm",
+				    "kvm-gmem/p:vm,gmem/r:gmem",
+				    "kvm-gmem/p:vm,gmem/r:vm,gmem",
+				    "kvm-gmem/p:vm,gmem/r:gmem,vm",
+				    "kvm-gmem/p:gmem,vm/r:-",
+				    "kvm-gmem/p:gmem,vm/r:vm",
+				    "kvm-gmem/p:gmem,vm/r:gmem",
+				    "kvm-gmem/p:gmem,vm/r:vm,gmem",
+				    "kvm-gmem/p:gmem,vm/r:gmem,vm",
+			    });
+}
+
+TEST_CASE("4 objects: 24 preserve orders x 65 restore subsets = 1560", "[expand]")
+{
+	Scenario sc = parse_scenario(kFour, "t.json");
+	CHECK(preserve_orders(sc).size() == 24);
+	CHECK(restore_orders(sc).size() == 65);
+	auto cases = expand(sc, Contract::agreed());
+	REQUIRE(cases.size() == 1560);
+	auto v = ids(cases);
+	CHECK(std::set<std::string>(v.begin(), v.end()).size() == 1560);
+	CHECK(cases[0].vfio_devices() == 1);
+}
+
+TEST_CASE("ids are stable: same file, same ids; contract does not change them", "[expand]")
+{
+	Scenario sc = parse_scenario(kFour, "t.json");
+	auto a = ids(expand(sc, Contract::agreed()));
+	auto b = ids(expand(parse_scenario(kFour, "t.json"), Contract::agreed()));
+	auto s = ids(expand(sc, Contract::strict()));
+	CHECK(a == b);
+	CHECK(a == s);
+}
+
+TEST_CASE("random orders: seeded, distinct, a subset of all, same ids as all", "[expand]")
+{
+	const char *r = R"({"name": "four",
+	  "objects": {"vm": "kvm-vm", "gmem": "guest-memfd", "iommu": "iommufd", "vfio": "vfio-cdev"},
+	  "preserve": {"random": 5, "seed": 7}, "restore": {"random": 20, "seed": 7}})";
+	auto x = ids(expand(parse_scenario(r, "t.json"), Contract::agreed()));
+	auto y = ids(expand(parse_scenario(r, "t.json"), Contract::agreed()));
+	CHECK(x == y);
+	CHECK(x.size() == 100);
+	auto all = ids(expand(parse_scenario(kFour, "t.json"), Contract::agreed()));
+	std::set<std::string> universe(all.begin(), all.end());
+	for (const auto &id : x)
+		CHECK(universe.count(id));
+	CHECK(std::set<std::string>(x.begin(), x.end()).size() == x.size());
+
+	// Asking for more than exists stops at what exists.
+	const char *small = R"({"objects": {"a": "memfd", "b": "memfd"}, "preserve": {"random": 50, "seed": 1}})";
+	CHECK(preserve_orders(parse_scenario(small, "t.json")).size() == 2);
+}
+
+TEST_CASE("SplitMix64 and Fisher-Yates are the documented ones", "[expand]")
+{
+	SplitMix64 rng(0);
+	CHECK(rng.next() == 0xe220a8397b1dcdafULL);
+	CHECK(rng.next() == 0x6e789e6aa1b965f4ULL);
+	SplitMix64 a(42), b(42);
+	std::vector<int> v{0, 1, 2, 3, 4, 5, 6, 7}, w = v;
+	shuffle(v, a);
+	shuffle(w, b);
+	CHECK(v == w);
+	CHECK(std::set<int>(v.begin(), v.end()).size() == 8);
+}
+
+TEST_CASE("every case: creates first, own sessions, unique tokens, verify after retrieve", "[expand]")
+{
+	for (const auto &c : expand(parse_scenario(kFour, "t.json"), Contract::agreed())) {
+		INFO(c.id);
+		for (std::size_t i = 0; i < 4; i++)
+			CHECK(c.steps[i].op == Op::create);
+		CHECK(c.steps[4].op == Op::session_create);
+		std::set<std::uint64_t> tokens;
+		int kexecs = 0;
+		for (std::size_t i = 0; i < c.steps.size(); i++) {
+			const CaseStep &s = c.steps[i];
+			if (s.op == Op::preserve)
+				CHECK(tokens.insert(s.token).second);
+			kexecs += s.op == Op::kexec;
+			// Every object retrieved with its dependency held is verified.
+			if (s.op == Op::retrieve && s.object == "vm") {
+				bool verified = false;
+				for (std::size_t j = i + 1; j < c.steps.size(); j++)
+					verified = verified || (c.steps[j].op == Op::verify && c.steps[j].object == "vm");
+				CHECK(verified);
+			}
+		}
+		CHECK(kexecs == 1);
+		CHECK(c.boots() == 1);
+		CHECK_FALSE(c.refuses_kexec());
+		CHECK(c.steps.back().expect.kind == Expect::Kind::ok);
+	}
+}
+
+TEST_CASE("a busy FINISH is retried after retrieving what it waits for", "[expand]")
+{
+	auto cases = expand(parse_scenario(kTwo, "t.json"), Contract::agreed());
+	const Case &c = cases[2];  // p:vm,gmem/r:gmem
+	REQUIRE(c.id == "kvm-gmem/p:vm,gmem/r:gmem");
+	std::vector<std::string> seq;
+	for (const auto &s : c.steps)
+		if (s.op == Op::finish || s.op == Op::retrieve)
+			seq.push_back(std::string(luo::protocol::to_string(s.op)) + " " + s.object + "=" +
+				      expect_text(s.expect));
+	CHECK(seq == std::vector<std::string>{"retrieve gmem=ok", "finish =EBUSY", "retrieve vm=ok",
+					      "finish =ok"});
+}
+
+TEST_CASE("refused kexec: the case cleans up and runs alone", "[expand]")
+{
+	const char *cross = R"({"name": "x", "objects": {"vm": "kvm-vm", "gmem": "guest-memfd"},
+	  "sessions": {"a": ["vm"], "b": ["gmem"]}, "preserve": "declared", "restore": "declared"})";
+	auto cases = expand(parse_scenario(cross, "t.json"), Contract::agreed());
+	REQUIRE(cases.size() == 1);
+	const Case &c = cases[0];
+	CHECK(c.refuses_kexec());
+	CHECK(c.boots() == 0);
+	CHECK(c.steps[c.steps.size() - 2].op == Op::session_close);
+	CHECK(c.steps.back().op == Op::session_close);
+	CHECK(c.steps.back().expect.rule == "C8");
+
+	auto strict = expand(parse_scenario(cross, "t.json"), Contract::strict());
+	CHECK_FALSE(strict[0].refuses_kexec());
+	CHECK(strict[0].boots() == 1);
+}
+
+TEST_CASE("explicit expectations must agree with the oracle", "[expand]")
+{
+	const char *wrong = R"({
+  "name": "kvm-gmem",
+  "objects": {"vm": "kvm-vm", "gmem": "guest-memfd"},
+  "expect": [
+    {"case": "p:vm,gmem/r:gmem", "step": "finish s", "result": "ok"}
+  ]
+})";
+	Scenario sc = parse_scenario(wrong, "scenarios/w.json");
+	try {
+		expand(sc, Contract::agreed());
+		FAIL("no error");
+	} catch (const ScenarioError &e) {
+		CHECK(e.line() == 5);
+		CHECK(e.pointer() == "/expect/0/result");
+		CHECK_THAT(e.what(), ContainsSubstring("case kvm-gmem/p:vm,gmem/r:gmem"));
+		CHECK_THAT(e.what(), ContainsSubstring("'finish s' is written as ok but the agreed contract says EBUSY (rule C4)"));
+	}
+	// A contract-specific expectation is ignored under the other contract.
+	const char *scoped = R"({"objects": {"vm": "kvm-vm", "gmem": "guest-memfd"}, "preserve": [["gmem", "vm"]],
+	  "restore": [["gmem"]], "expect": [{"contract": "strict", "step": "preserve gmem", "result": "ENOENT"},
+	  {"contract": "agreed", "step": "finish s", "result": "EBUSY"}]})";
+	CHECK(expand(parse_scenario(scoped, "t.json"), Contract::agreed()).size() == 1);
+	CHECK(expand(parse_scenario(scoped, "t.json"), Contract::strict()).size() == 1);
+
+	const char *nocase = R"({"objects": {"m": "memfd"}, "expect": [{"case": "p:x/r:-", "step": "kexec", "result": "ok"}]})";
+	CHECK_THROWS_WITH(expand(parse_scenario(nocase, "t.json"), Contract::agreed()),
+			  ContainsSubstring("no case 'p:x/r:-'"));
+	const char *nostep = R"({"objects": {"m": "memfd"}, "expect": [{"step": "kexec#3", "result": "ok"}]})";
+	CHECK_THROWS_WITH(expand(parse_scenario(nostep, "t.json"), Contract::agreed()),
+			  ContainsSubstring("no step 'kexec#3'"));
+}
+
+TEST_CASE("plan rendering: one text line per case, JSON with expectations", "[expand]")
+{
+	auto cases = expand(parse_scenario(kTwo, "t.json"), Contract::agreed());
+	std::string text = render_plan_text(cases);
+	CHECK(std::count(text.begin(), text.end(), '\n') == 10);
+	CHECK_THAT(text, ContainsSubstring("kvm-gmem/p:vm,gmem/r:gmem create(vm)=ok:setup"));
+	CHECK_THAT(text, ContainsSubstring("finish(s)=EBUSY:C4"));
+	auto j = plan_json(cases);
+	CHECK(j["cases"] == 10);
+	CHECK(j["plan"][2]["id"] == "kvm-gmem/p:vm,gmem/r:gmem");
+	CHECK(j["plan"][2]["steps"][0]["op"] == "create");
+	CHECK(j["plan"][2]["steps"][0]["expect"] == "ok");
+}
+
+#ifdef LUO_RIG_SOURCE_DIR
+TEST_CASE("the default suite expands under both contracts", "[expand][suite]")
+{
+	namespace fs = std::filesystem;
+	std::vector<std::string> files;
+	for (const auto &e : fs::recursive_directory_iterator(fs::path(LUO_RIG_SOURCE_DIR) / "scenarios"))
+		if (e.path().extension() == ".json" && e.path().filename() != "schema.json")
+			files.push_back(e.path().string());
+	std::sort(files.begin(), files.end());
+	REQUIRE(files.size() >= 13);
+	for (const auto &name : Contract::names()) {
+		INFO(name);
+		auto cases = expand_files(files, *Contract::by_name(name));
+		auto v = ids(cases);
+		CHECK(std::set<std::string>(v.begin(), v.end()).size() == v.size());
+	}
+	auto four = expand(load_scenario(std::string(LUO_RIG_SOURCE_DIR) + "/scenarios/deps/all-four.json"),
+			   Contract::agreed());
+	CHECK(four.size() == 1560);
+	auto smoke = expand(load_scenario(std::string(LUO_RIG_SOURCE_DIR) + "/scenarios/smoke/memfd.json"),
+			    Contract::agreed());
+	CHECK(smoke.size() == 1);
+}
+#endif

@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The agreed contract, rule by rule, against tables derived by hand from
+// DESIGN.md section 3 and the 7.3 LUO source (not from the oracle).
+#include <catch2/catch_test_macros.hpp>
+
+#include "core/oracle.hpp"
+
+using namespace luo::core;
+using luo::protocol::ObjectKind;
+using luo::protocol::Op;
+
+namespace {
+
+struct Row {
+	Op op;
+	const char *session;
+	const char *object;
+	std::uint64_t token;
+	const char *expect;  // "ok", "error" (any), or an errno name
+	const char *rule;
+};
+
+std::vector<CaseObject> objects()
+{
+	return {
+		{"vm", ObjectKind::kvm_vm, "", 0, 0},
+		{"gmem", ObjectKind::guest_memfd, "vm", 2097152, 1},
+		{"iommu", ObjectKind::iommufd, "", 0, 0},
+		{"vfio", ObjectKind::vfio_cdev, "iommu", 0, 0},
+		{"mem", ObjectKind::memfd, "", 65536, 2},
+		{"evt", ObjectKind::unsupported, "", 0, 0},
+	};
+}
+
+std::string show(const Expect &e)
+{
+	if (e.kind == Expect::Kind::ok)
+		return "ok";
+	if (e.kind == Expect::Kind::any_error)
+		return "error";
+	return e.err;
+}
+
+void run(Oracle &o, const std::vector<Row> &rows)
+{
+	for (std::size_t i = 0; i < rows.size(); i++) {
+		const Row &r = rows[i];
+		Expect e = o.apply({r.op, r.session, r.object, r.token, {}});
+		INFO("row " << i << ": " << luo::protocol::to_string(r.op) << " " << r.session << " "
+			    << r.object << " " << r.token);
+		CHECK(show(e) == r.expect);
+		CHECK(e.rule == r.rule);
+	}
+}
+
+Oracle agreed() { return Oracle(Contract::agreed(), objects()); }
+
+// Creates every object and session "s".
+const std::vector<Row> kSetup{
+	{Op::create, "", "vm", 0, "ok", "setup"},
+	{Op::create, "", "gmem", 0, "ok", "setup"},
+	{Op::create, "", "iommu", 0, "ok", "setup"},
+	{Op::create, "", "vfio", 0, "ok", "setup"},
+	{Op::create, "", "mem", 0, "ok", "setup"},
+	{Op::create, "", "evt", 0, "ok", "setup"},
+	{Op::session_create, "s", "", 0, "ok", "setup"},
+};
+
+} // namespace
+
+TEST_CASE("agreed C1: preserve succeeds in any order", "[oracle][agreed]")
+{
+	Oracle o = agreed();
+	run(o, kSetup);
+	run(o, {
+		       {Op::preserve, "s", "gmem", 2, "ok", "C1"},
+		       {Op::preserve, "s", "vfio", 4, "ok", "C1"},
+		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
+		       {Op::preserve, "s", "iommu", 3, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+	       });
+	CHECK(o.boot() == 1);
+}
+
+TEST_CASE("agreed C2: kexec refused without the dependency, retry succeeds", "[oracle][agreed]")
+{
+	Oracle o = agreed();
+	run(o, kSetup);
+	run(o, {
+		       {Op::preserve, "s", "gmem", 2, "ok", "C1"},
+		       {Op::preserve, "s", "mem", 5, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ENOENT", "C2"},
+		       // Nothing lost, session still usable, objects still ours.
+		       {Op::verify, "", "gmem", 0, "ok", "setup"},
+		       {Op::preserve, "s", "mem", 6, "EBUSY", "C7"},
+		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+		       {Op::retrieve, "s", "gmem", 2, "ok", "C3"},
+		       {Op::retrieve, "s", "mem", 5, "ok", "C3"},
+	       });
+	CHECK(o.boot() == 1);
+}
+
+TEST_CASE("agreed C2: a dependency in another session refuses the kexec", "[oracle][agreed]")
+{
+	Oracle o = agreed();
+	run(o, kSetup);
+	run(o, {
+		       {Op::session_create, "t", "", 0, "ok", "setup"},
+		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
+		       {Op::preserve, "t", "gmem", 2, "ok", "C1"},
+		       {Op::preserve, "t", "iommu", 3, "ok", "C1"},
+		       {Op::preserve, "t", "vfio", 4, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ENOENT", "C2"},
+		       // The VM cannot join its dependent: it is preserved once.
+		       {Op::preserve, "t", "vm", 1, "EBUSY", "C7"},
+		       // Closing "s" releases it (C8); then it can move.
+		       {Op::session_close, "s", "", 0, "ok", "C8"},
+		       {Op::preserve, "t", "vm", 1, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ENOENT", "LUO"},
+		       {Op::session_retrieve, "t", "", 0, "ok", "LUO"},
+	       });
+}
+
+TEST_CASE("agreed C3: retrieve in any order, the dependency is bound internally", "[oracle][agreed]")
+{
+	Oracle o = agreed();
+	run(o, kSetup);
+	run(o, {
+		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
+		       {Op::preserve, "s", "gmem", 2, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+		       {Op::retrieve, "s", "gmem", 2, "ok", "C3"},
+		       {Op::verify, "", "gmem", 0, "ok", "C3"},
+	       });
+	CHECK(o.has_fd("gmem"));
+	CHECK_FALSE(o.has_fd("vm"));
+	CHECK_FALSE(o.user_retrieved("vm"));
+	run(o, {
+		       {Op::retrieve, "s", "vm", 1, "ok", "C3"},
+		       {Op::verify, "", "vm", 0, "ok", "C3"},
+		       {Op::finish, "s", "", 0, "ok", "C4"},
+	       });
+}
+
+TEST_CASE("agreed C4: FINISH waits for explicitly retrieved dependencies", "[oracle][agreed]")
+{
+	Oracle o = agreed();
+	run(o, kSetup);
+	run(o, {
+		       {Op::preserve, "s", "vfio", 4, "ok", "C1"},
+		       {Op::preserve, "s", "iommu", 3, "ok", "C1"},
+		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
+		       {Op::preserve, "s", "gmem", 2, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+		       {Op::retrieve, "s", "vfio", 4, "ok", "C3"},
+		       {Op::retrieve, "s", "gmem", 2, "ok", "C3"},
+		       {Op::finish, "s", "", 0, "EBUSY", "C4"},
+	       });
+	CHECK(o.finish_blockers("s") == std::vector<std::string>{"iommu", "vm"});
+	run(o, {
+		       // Nothing was torn down: retrieval still works.
+		       {Op::retrieve, "s", "iommu", 3, "ok", "C3"},
+		       {Op::finish, "s", "", 0, "EBUSY", "C4"},
+		       {Op::retrieve, "s", "vm", 1, "ok", "C3"},
+		       {Op::finish, "s", "", 0, "ok", "C4"},
+	       });
+}
+
+TEST_CASE("agreed C4: a dependency retrieved alone does not block", "[oracle][agreed]")
+{
+	Oracle o = agreed();
+	run(o, kSetup);
+	run(o, {
+		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
+		       {Op::preserve, "s", "gmem", 2, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+		       {Op::retrieve, "s", "vm", 1, "ok", "C3"},
+		       {Op::finish, "s", "", 0, "ok", "C5"},
+	       });
+}
+
+TEST_CASE("agreed C4 with several sessions: each session finishes on its own", "[oracle][agreed]")
+{
+	Oracle o = agreed();
+	run(o, kSetup);
+	run(o, {
+		       {Op::session_create, "t", "", 0, "ok", "setup"},
+		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
+		       {Op::preserve, "s", "gmem", 2, "ok", "C1"},
+		       {Op::preserve, "t", "iommu", 1, "ok", "C1"},  // tokens are per session
+		       {Op::preserve, "t", "vfio", 2, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+		       {Op::session_retrieve, "t", "", 0, "ok", "LUO"},
+		       {Op::retrieve, "s", "gmem", 2, "ok", "C3"},
+		       {Op::retrieve, "t", "vfio", 2, "ok", "C3"},
+		       {Op::finish, "s", "", 0, "EBUSY", "C4"},
+		       {Op::finish, "t", "", 0, "EBUSY", "C4"},
+		       {Op::retrieve, "t", "iommu", 1, "ok", "C3"},
+		       {Op::finish, "t", "", 0, "ok", "C4"},
+		       {Op::finish, "s", "", 0, "EBUSY", "C4"},
+	       });
+}
+
+TEST_CASE("agreed C5: unretrieved files are discarded at FINISH", "[oracle][agreed]")
+{
+	Oracle o = agreed();
+	run(o, kSetup);
+	run(o, {
+		       {Op::preserve, "s", "mem", 5, "ok", "C1"},
+		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+		       {Op::retrieve, "s", "mem", 5, "ok", "C3"},
+		       {Op::finish, "s", "", 0, "ok", "C5"},
+		       {Op::retrieve, "s", "vm", 1, "ENOENT", "C5"},
+		       {Op::finish, "s", "", 0, "ok", "LUO"},
+		       {Op::verify, "", "mem", 0, "ok", "C3"},
+	       });
+}
+
+TEST_CASE("agreed C6: retrieving twice gives the same object", "[oracle][agreed]")
+{
+	Oracle o = agreed();
+	run(o, kSetup);
+	run(o, {
+		       {Op::preserve, "s", "mem", 5, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+		       {Op::retrieve, "s", "mem", 5, "ok", "C3"},
+		       {Op::same_object, "s", "mem", 5, "ok", "C6"},
+		       {Op::retrieve, "s", "mem", 5, "ok", "C6"},
+		       {Op::finish, "s", "", 0, "ok", "C4"},
+	       });
+}
+
+TEST_CASE("agreed C7: each misuse has its errno and changes nothing", "[oracle][agreed]")
+{
+	Oracle o = agreed();
+	run(o, kSetup);
+	run(o, {
+		       {Op::session_create, "t", "", 0, "ok", "setup"},
+		       {Op::session_create, "t", "", 0, "EEXIST", "LUO"},
+		       {Op::preserve, "s", "mem", 5, "ok", "C1"},
+		       {Op::preserve, "s", "evt", 6, "ENOENT", "C7"},     // unsupported fd
+		       {Op::preserve, "s", "vm", 5, "EEXIST", "C7"},      // token in use
+		       {Op::preserve, "s", "mem", 5, "EEXIST", "C7"},     // token checked first
+		       {Op::preserve, "s", "mem", 7, "EBUSY", "C7"},      // same file, same session
+		       {Op::preserve, "t", "mem", 5, "EBUSY", "C7"},      // same file, other session
+		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+		       {Op::session_retrieve, "s", "", 0, "EINVAL", "LUO"},
+		       {Op::retrieve, "s", "", 999, "ENOENT", "C7"},      // unknown token
+		       {Op::retrieve, "s", "evt", 6, "ENOENT", "C7"},     // never preserved
+		       {Op::retrieve, "s", "mem", 5, "ok", "C3"},
+		       {Op::verify, "", "mem", 0, "ok", "C3"},
+		       {Op::retrieve, "s", "vm", 1, "ok", "C3"},
+		       {Op::session_retrieve, "t", "", 0, "ok", "LUO"},   // empty session survives
+		       {Op::retrieve, "t", "mem", 5, "ENOENT", "C7"},
+		       {Op::finish, "t", "", 0, "ok", "C4"},
+		       {Op::finish, "s", "", 0, "ok", "C4"},
+	       });
+}
+
+TEST_CASE("agreed C8: closing a session unpreserves its files", "[oracle][agreed]")
+{
+	Oracle o = agreed();
+	run(o, kSetup);
+	run(o, {
+		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
+		       {Op::preserve, "s", "gmem", 2, "ok", "C1"},
+		       {Op::session_close, "s", "", 0, "ok", "C8"},
+		       {Op::preserve, "s", "vm", 1, "error", "stale"},    // no session fd
+		       {Op::session_create, "t", "", 0, "ok", "setup"},
+		       {Op::preserve, "t", "vm", 1, "ok", "C1"},
+		       {Op::preserve, "t", "gmem", 2, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ENOENT", "LUO"},
+		       {Op::session_retrieve, "t", "", 0, "ok", "LUO"},
+		       {Op::retrieve, "t", "vm", 1, "ok", "C3"},
+	       });
+}
+
+TEST_CASE("agreed: plain LUO behaviour across a second kexec", "[oracle][agreed]")
+{
+	Oracle o = agreed();
+	run(o, kSetup);
+	run(o, {
+		       {Op::preserve, "s", "mem", 5, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::preserve, "s", "mem", 5, "error", "stale"},   // old session fd is gone
+		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+		       {Op::retrieve, "s", "mem", 5, "ok", "C3"},
+		       {Op::preserve, "s", "mem", 5, "EINVAL", "LUO"},    // incoming session
+		       {Op::session_create, "n", "", 0, "ok", "setup"},
+		       // Retrieved but not finished: still in the global xarray.
+		       {Op::preserve, "n", "mem", 1, "EBUSY", "C7"},
+		       {Op::finish, "s", "", 0, "ok", "C4"},
+		       {Op::preserve, "n", "mem", 1, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ENOENT", "LUO"},
+		       {Op::session_retrieve, "n", "", 0, "ok", "LUO"},
+		       {Op::retrieve, "n", "mem", 1, "ok", "C3"},
+	       });
+	CHECK(o.boot() == 2);
+}
+
+TEST_CASE("agreed: an unfinished incoming session does not survive a kexec", "[oracle][agreed]")
+{
+	Oracle o = agreed();
+	run(o, kSetup);
+	run(o, {
+		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
+		       {Op::preserve, "s", "gmem", 2, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+		       {Op::retrieve, "s", "gmem", 2, "ok", "C3"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ENOENT", "LUO"},
+		       {Op::verify, "", "gmem", 0, "error", "stale"},
+	       });
+}
+
+TEST_CASE("agreed C4: closing a busy incoming session strands it", "[oracle][agreed]")
+{
+	Oracle o = agreed();
+	run(o, kSetup);
+	run(o, {
+		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
+		       {Op::preserve, "s", "gmem", 2, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+		       {Op::retrieve, "s", "gmem", 2, "ok", "C3"},
+		       // close(2) returns 0 even though release() could not finish.
+		       {Op::session_close, "s", "", 0, "ok", "C4"},
+		       {Op::session_retrieve, "s", "", 0, "EINVAL", "LUO"},
+	       });
+}

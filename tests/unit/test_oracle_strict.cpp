@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The strict contract (dependency preserved first, retrieved first), and a
+// third, made-up contract: the oracle is a model driven by rule switches,
+// not a table of answers.
+#include <catch2/catch_test_macros.hpp>
+
+#include "core/oracle.hpp"
+
+using namespace luo::core;
+using luo::protocol::ObjectKind;
+using luo::protocol::Op;
+
+namespace {
+
+struct Row {
+	Op op;
+	const char *session;
+	const char *object;
+	std::uint64_t token;
+	const char *expect;
+	const char *rule;
+};
+
+std::vector<CaseObject> objects()
+{
+	return {
+		{"vm", ObjectKind::kvm_vm, "", 0, 0},
+		{"gmem", ObjectKind::guest_memfd, "vm", 2097152, 1},
+		{"iommu", ObjectKind::iommufd, "", 0, 0},
+		{"vfio", ObjectKind::vfio_cdev, "iommu", 0, 0},
+		{"mem", ObjectKind::memfd, "", 65536, 2},
+		{"evt", ObjectKind::unsupported, "", 0, 0},
+	};
+}
+
+std::string show(const Expect &e)
+{
+	if (e.kind == Expect::Kind::ok)
+		return "ok";
+	if (e.kind == Expect::Kind::any_error)
+		return "error";
+	return e.err;
+}
+
+void run(Oracle &o, const std::vector<Row> &rows)
+{
+	for (std::size_t i = 0; i < rows.size(); i++) {
+		const Row &r = rows[i];
+		Expect e = o.apply({r.op, r.session, r.object, r.token, {}});
+		INFO("row " << i << ": " << luo::protocol::to_string(r.op) << " " << r.session << " "
+			    << r.object << " " << r.token);
+		CHECK(show(e) == r.expect);
+		CHECK(e.rule == r.rule);
+	}
+}
+
+const std::vector<Row> kSetup{
+	{Op::create, "", "vm", 0, "ok", "setup"},
+	{Op::create, "", "gmem", 0, "ok", "setup"},
+	{Op::create, "", "iommu", 0, "ok", "setup"},
+	{Op::create, "", "vfio", 0, "ok", "setup"},
+	{Op::create, "", "mem", 0, "ok", "setup"},
+	{Op::create, "", "evt", 0, "ok", "setup"},
+	{Op::session_create, "s", "", 0, "ok", "setup"},
+};
+
+Oracle strict() { return Oracle(Contract::strict(), objects()); }
+
+} // namespace
+
+TEST_CASE("strict S1: the dependency must be preserved first", "[oracle][strict]")
+{
+	Oracle o = strict();
+	run(o, kSetup);
+	run(o, {
+		       {Op::preserve, "s", "gmem", 2, "ENOENT", "S1"},
+		       {Op::preserve, "s", "vfio", 4, "ENOENT", "S1"},
+		       {Op::preserve, "s", "mem", 5, "ok", "C1"},
+		       // The failure changed nothing: token 2 and the file are free.
+		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
+		       {Op::preserve, "s", "gmem", 2, "ok", "S1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+	       });
+}
+
+TEST_CASE("strict S1: a dependency in another session does not count", "[oracle][strict]")
+{
+	Oracle o = strict();
+	run(o, kSetup);
+	run(o, {
+		       {Op::session_create, "t", "", 0, "ok", "setup"},
+		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
+		       {Op::preserve, "t", "gmem", 2, "ENOENT", "S1"},
+		       // Under strict no dependent gets preserved alone, so the
+		       // kexec has nothing to refuse (C2 never fires).
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "t", "", 0, "ok", "LUO"},
+		       {Op::retrieve, "t", "gmem", 2, "ENOENT", "C7"},
+	       });
+}
+
+TEST_CASE("strict S1: the dependency closed away with its session", "[oracle][strict]")
+{
+	Oracle o = strict();
+	run(o, kSetup);
+	run(o, {
+		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
+		       {Op::preserve, "s", "gmem", 2, "ok", "S1"},
+		       {Op::session_close, "s", "", 0, "ok", "C8"},
+		       {Op::session_create, "s", "", 0, "ok", "setup"},
+		       {Op::preserve, "s", "gmem", 2, "ENOENT", "S1"},
+		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
+		       {Op::preserve, "s", "gmem", 2, "ok", "S1"},
+	       });
+}
+
+TEST_CASE("strict S3: the dependency must be retrieved first", "[oracle][strict]")
+{
+	Oracle o = strict();
+	run(o, kSetup);
+	run(o, {
+		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
+		       {Op::preserve, "s", "gmem", 2, "ok", "S1"},
+		       {Op::preserve, "s", "iommu", 3, "ok", "C1"},
+		       {Op::preserve, "s", "vfio", 4, "ok", "S1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+		       {Op::retrieve, "s", "gmem", 2, "ENOENT", "S3"},
+		       {Op::retrieve, "s", "gmem", 2, "ENOENT", "S3"},  // not sticky
+		       {Op::retrieve, "s", "vm", 1, "ok", "C3"},
+		       {Op::retrieve, "s", "gmem", 2, "ok", "S3"},
+		       {Op::verify, "", "gmem", 0, "ok", "C3"},
+		       // C4 as agreed: vfio not retrieved, nothing waits.
+		       {Op::finish, "s", "", 0, "ok", "C5"},
+	       });
+}
+
+TEST_CASE("strict: C5, C6, C7 and C8 are as agreed", "[oracle][strict]")
+{
+	Oracle o = strict();
+	run(o, kSetup);
+	run(o, {
+		       {Op::preserve, "s", "evt", 6, "ENOENT", "C7"},
+		       {Op::preserve, "s", "mem", 5, "ok", "C1"},
+		       {Op::preserve, "s", "vm", 5, "EEXIST", "C7"},
+		       {Op::preserve, "s", "mem", 7, "EBUSY", "C7"},
+		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+		       {Op::retrieve, "s", "", 999, "ENOENT", "C7"},
+		       {Op::retrieve, "s", "mem", 5, "ok", "C3"},
+		       {Op::same_object, "s", "mem", 5, "ok", "C6"},
+		       {Op::finish, "s", "", 0, "ok", "C5"},
+		       {Op::retrieve, "s", "vm", 1, "ENOENT", "C5"},
+	       });
+}
+
+TEST_CASE("a third contract: no freeze check, no internal retrieval", "[oracle]")
+{
+	Contract lax = Contract::agreed();
+	lax.name = "lax";
+	lax.freeze_needs_dependency = false;
+	lax.retrieve_binds_dependency = false;
+	lax.finish_needs_user_dependency = false;
+	Oracle o(lax, objects());
+	run(o, kSetup);
+	run(o, {
+		       {Op::preserve, "s", "gmem", 2, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+		       // Its dependency never crossed: the errno is not specified.
+		       {Op::retrieve, "s", "gmem", 2, "error", "C3"},
+		       {Op::finish, "s", "", 0, "ok", "C5"},
+	       });
+}
+
+TEST_CASE("contracts by name", "[oracle]")
+{
+	CHECK(Contract::by_name("agreed")->name == "agreed");
+	CHECK(Contract::by_name("strict")->preserve_needs_dependency);
+	CHECK_FALSE(Contract::by_name("lenient"));
+	CHECK(Contract::names().size() == 2);
+}

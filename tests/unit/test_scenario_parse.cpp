@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Parser errors must put a kernel developer on the right line and say how
+// to fix it: file:line:column, JSON pointer, message.
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
+
+#include "core/scenario.hpp"
+
+using namespace luo::core;
+using Catch::Matchers::ContainsSubstring;
+
+namespace {
+
+ScenarioError error_of(const std::string &text)
+{
+	try {
+		parse_scenario(text, "scenarios/x.json");
+	} catch (const ScenarioError &e) {
+		return e;
+	}
+	FAIL("no ScenarioError for:\n" << text);
+	throw;  // unreachable
+}
+
+const char *kKvm = R"({
+  "objects": {"vm": "kvm-vm", "gmem": "guest-memfd"},
+  "preserve": "all",
+  "restore": "all"
+})";
+
+} // namespace
+
+TEST_CASE("a well-formed scenario parses", "[scenario]")
+{
+	Scenario sc = parse_scenario(kKvm, "scenarios/deps/kvm.json");
+	CHECK(sc.name == "kvm");
+	REQUIRE(sc.objects.size() == 2);
+	CHECK(sc.objects[1].depends_on == "vm");      // implied: the only kvm-vm
+	CHECK(sc.objects[1].size == 2097152);         // default guest-memfd size
+	REQUIRE(sc.sessions.size() == 1);             // default: one session "s"
+	CHECK(sc.sessions[0].name == "s");
+	CHECK(sc.sessions[0].objects == std::vector<std::string>{"vm", "gmem"});
+	CHECK(sc.session_of("gmem") == "s");
+}
+
+TEST_CASE("semantic error: unknown object in an explicit restore order", "[scenario]")
+{
+	auto e = error_of(R"({
+  "objects": {"vm": "kvm-vm", "gmem": "guest-memfd"},
+  "restore": {"orders": [
+    ["vm"],
+    ["vmm", "gmem"]
+  ]}
+})");
+	CHECK(std::string(e.what()) ==
+	      "scenarios/x.json:5:6: at /restore/orders/1/0: unknown object 'vmm'; objects are: vm, gmem");
+	CHECK(e.file() == "scenarios/x.json");
+	CHECK(e.line() == 5);
+	CHECK(e.column() == 6);
+	CHECK(e.pointer() == "/restore/orders/1/0");
+}
+
+TEST_CASE("syntax error: position from nlohmann's byte offset, pointer from the scanner", "[scenario]")
+{
+	auto e = error_of("{\n  \"objects\": {\"vm\": \"kvm-vm\",}\n}");
+	CHECK(e.line() == 2);
+	CHECK(e.column() == 30);  // the '}' after the trailing comma
+	CHECK(e.pointer() == "/objects");
+	CHECK_THAT(e.what(), ContainsSubstring("scenarios/x.json:2:30: at /objects: not valid JSON"));
+}
+
+TEST_CASE("unknown field points at the key and lists the valid ones", "[scenario]")
+{
+	auto e = error_of("{\n  \"objects\": {\"m\": \"memfd\"},\n  \"restroe\": \"all\"\n}");
+	CHECK(e.line() == 3);
+	CHECK(e.column() == 3);
+	CHECK(e.pointer() == "/restroe");
+	CHECK_THAT(e.what(), ContainsSubstring("unknown field 'restroe'; fields here are:"));
+	CHECK_THAT(e.what(), ContainsSubstring("restore"));
+}
+
+TEST_CASE("object errors", "[scenario]")
+{
+	auto kind = error_of(R"({"objects": {"vm": "kvm"}})");
+	CHECK(kind.pointer() == "/objects/vm");
+	CHECK(kind.column() == 20);  // the value, not the key
+	CHECK_THAT(kind.what(), ContainsSubstring("unknown kind 'kvm'; kinds are: memfd, kvm-vm"));
+
+	auto dep = error_of(R"({"objects": {"i": "iommufd", "g": {"kind": "guest-memfd", "depends_on": "i"}}})");
+	CHECK(dep.pointer() == "/objects/g/depends_on");
+	CHECK_THAT(dep.what(), ContainsSubstring("'i' is not a kvm-vm object; declare one"));
+
+	auto ambiguous = error_of(R"({"objects": {"a": "kvm-vm", "b": "kvm-vm", "g": "guest-memfd"}})");
+	CHECK(ambiguous.pointer() == "/objects/g");
+	CHECK_THAT(ambiguous.what(), ContainsSubstring("\"depends_on\": one of a, b"));
+
+	auto size = error_of(R"({"objects": {"m": {"kind": "memfd", "size": 1000}}})");
+	CHECK(size.pointer() == "/objects/m/size");
+	CHECK_THAT(size.what(), ContainsSubstring("multiple of 4096"));
+
+	auto vm_size = error_of(R"({"objects": {"vm": {"kind": "kvm-vm", "size": 4096}}})");
+	CHECK_THAT(vm_size.what(), ContainsSubstring("only memfd and guest-memfd"));
+
+	auto name = error_of(R"({"objects": {"a,b": "memfd"}})");
+	CHECK(name.pointer() == "/objects/a,b");
+	CHECK(name.column() == 14);  // the key
+}
+
+TEST_CASE("session errors", "[scenario]")
+{
+	auto twice = error_of(R"({"objects": {"m": "memfd"}, "sessions": {"a": ["m"], "b": ["m"]}})");
+	CHECK(twice.pointer() == "/sessions/b/0");
+	CHECK_THAT(twice.what(), ContainsSubstring("already in session 'a'"));
+
+	auto orphan = error_of(R"({"objects": {"m": "memfd", "n": "memfd"}, "sessions": {"a": ["m"]}})");
+	CHECK(orphan.pointer() == "/sessions");
+	CHECK_THAT(orphan.what(), ContainsSubstring("n are in no session"));
+}
+
+TEST_CASE("order errors", "[scenario]")
+{
+	auto missing = error_of(R"({"objects": {"vm": "kvm-vm", "gmem": "guest-memfd"}, "preserve": [["vm"]]})");
+	CHECK(missing.pointer() == "/preserve/0");
+	CHECK_THAT(missing.what(), ContainsSubstring("missing: gmem"));
+
+	auto repeat = error_of(R"({"objects": {"m": "memfd"}, "restore": [["m", "m"]]})");
+	CHECK(repeat.pointer() == "/restore/0/1");
+	CHECK_THAT(repeat.what(), ContainsSubstring("retrieve-twice"));
+
+	auto dup = error_of(R"({"objects": {"m": "memfd"}, "restore": [["m"], ["m"]]})");
+	CHECK(dup.pointer() == "/restore/1");
+
+	auto mode = error_of(R"({"objects": {"m": "memfd"}, "preserve": "all-orders"})");
+	CHECK(mode.pointer() == "/preserve");
+
+	auto random = error_of(R"({"objects": {"m": "memfd"}, "restore": {"random": 3}})");
+	CHECK_THAT(random.what(), ContainsSubstring("needs both"));
+
+	auto pinned = error_of(R"({"objects": {"m": {"kind": "memfd", "pinned": true}, "n": "memfd"}, "restore": [["m"]]})");
+	CHECK(pinned.pointer() == "/restore/0/0");
+	CHECK_THAT(pinned.what(), ContainsSubstring("pinned"));
+}
+
+TEST_CASE("fault, needs, finish and expect errors", "[scenario]")
+{
+	auto action = error_of(R"({"objects": {"m": "memfd"}, "faults": [{"action": "explode"}]})");
+	CHECK(action.pointer() == "/faults/0/action");
+	CHECK_THAT(action.what(), ContainsSubstring("actions are: close-session"));
+
+	auto session = error_of(R"({"objects": {"m": "memfd"}, "faults": [{"action": "close-session", "session": "x"}]})");
+	CHECK(session.pointer() == "/faults/0/session");
+	CHECK_THAT(session.what(), ContainsSubstring("sessions are: s"));
+
+	auto token = error_of(R"({"objects": {"a": "memfd", "b": "memfd"}, "sessions": {"s": ["a"], "t": ["b"]},
+		"faults": [{"action": "reuse-token", "object": "b", "token_of": "a"}]})");
+	CHECK(token.pointer() == "/faults/0/token_of");
+	CHECK_THAT(token.what(), ContainsSubstring("tokens are per session"));
+
+	auto needs = error_of(R"({"needs": {"vfio_devices": 2}, "objects": {"i": "iommufd", "v": "vfio-cdev"}})");
+	CHECK(needs.pointer() == "/needs/vfio_devices");
+	CHECK_THAT(needs.what(), ContainsSubstring("write 1"));
+
+	auto finish = error_of(R"({"objects": {"m": "memfd"}, "finish": {"at": "later"}})");
+	CHECK(finish.pointer() == "/finish/at");
+
+	auto step = error_of(R"({"objects": {"m": "memfd"}, "expect": [{"step": "preserve x", "result": "ok"}]})");
+	CHECK(step.pointer() == "/expect/0/step");
+	CHECK_THAT(step.what(), ContainsSubstring("unknown object 'x'"));
+
+	auto result = error_of(R"({"objects": {"m": "memfd"}, "expect": [{"step": "kexec", "result": "EWHAT"}]})");
+	CHECK(result.pointer() == "/expect/0/result");
+}
+
+TEST_CASE("position map: pointers are RFC 6901 escaped, fallback to ancestors", "[scenario]")
+{
+	PosMap m = scan_positions("{\n \"a/b\": [1,\n  {\"c~\": true}]}");
+	CHECK(m.value("/a~1b").line == 2);
+	CHECK(m.value("/a~1b").column == 9);
+	CHECK(m.value("/a~1b/1/c~0").line == 3);
+	CHECK(m.value("/a~1b/1/c~0").column == 10);
+	CHECK(m.key("/a~1b/1/c~0").column == 4);
+	CHECK(m.value("/a~1b/7/zz").column == 9);  // nearest recorded ancestor
+	CHECK(pointer_at("{\"a\": [1, {\"b\": ", 15) == "/a/1/b");
+}
+
+TEST_CASE("load_scenario reports a missing file", "[scenario]")
+{
+	CHECK_THROWS_AS(load_scenario("/nonexistent/x.json"), ScenarioError);
+}
