@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "boot.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <linux/reboot.h>
+#include <sstream>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace luo::guest {
+
+namespace {
+
+constexpr const char *kBootKey = "luo_rig.boot=";
+constexpr const char *kAfterKey = "luo_rig.after=";
+constexpr const char *kKernel = "/boot/bzImage";
+// The kernel keeps our initramfs readable here when booted with retain_initrd,
+// so the next kernel gets the very same image without a copy inside itself.
+constexpr const char *kRetainedInitrd = "/sys/firmware/initrd";
+constexpr const char *kInitrdCopy = "/tmp/next-initrd";
+
+bool starts_with(const std::string &s, const char *prefix)
+{
+	return s.rfind(prefix, 0) == 0;
+}
+
+int copy_file(const char *from, const char *to, std::string &detail)
+{
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		detail = std::string("open ") + from + ": " + strerror(errno);
+		return -errno;
+	}
+	int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out < 0) {
+		int err = errno;
+		close(in);
+		detail = std::string("create ") + to + ": " + strerror(err);
+		return -err;
+	}
+	// sysfs binary attributes do not support sendfile: copy by hand.
+	char buf[1 << 16];
+	ssize_t n;
+	int err = 0;
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		if (write(out, buf, n) != n) {
+			err = errno ? errno : EIO;
+			break;
+		}
+	}
+	if (n < 0)
+		err = errno;
+	close(in);
+	close(out);
+	if (err) {
+		detail = std::string("copy ") + from + ": " + strerror(err);
+		return -err;
+	}
+	return 0;
+}
+
+} // namespace
+
+BootInfo parse_cmdline(const std::string &cmdline)
+{
+	BootInfo info;
+	info.cmdline = cmdline;
+	while (!info.cmdline.empty() &&
+	       (info.cmdline.back() == '\n' || info.cmdline.back() == ' '))
+		info.cmdline.pop_back();
+	std::istringstream words(info.cmdline);
+	std::string w;
+	while (words >> w) {
+		if (starts_with(w, kBootKey))
+			info.boot = std::stoul(w.substr(strlen(kBootKey)));
+		else if (starts_with(w, kAfterKey))
+			info.after = std::stoul(w.substr(strlen(kAfterKey)));
+	}
+	return info;
+}
+
+std::string next_cmdline(const BootInfo &now, std::uint32_t kexec_step)
+{
+	std::istringstream words(now.cmdline);
+	std::string w, out;
+	while (words >> w) {
+		if (starts_with(w, kBootKey) || starts_with(w, kAfterKey))
+			continue;
+		out += w + " ";
+	}
+	out += kBootKey + std::to_string(now.boot + 1) + " " + kAfterKey +
+	       std::to_string(kexec_step);
+	return out;
+}
+
+int kexec_into_next(const BootInfo &now, std::uint32_t kexec_step, std::string &detail)
+{
+	struct stat st;
+	if (stat(kInitrdCopy, &st) != 0) {
+		int rc = copy_file(kRetainedInitrd, kInitrdCopy, detail);
+		if (rc)
+			return rc;
+	}
+	int kfd = open(kKernel, O_RDONLY | O_CLOEXEC);
+	if (kfd < 0) {
+		detail = std::string("open ") + kKernel + ": " + strerror(errno);
+		return -errno;
+	}
+	int ifd = open(kInitrdCopy, O_RDONLY | O_CLOEXEC);
+	if (ifd < 0) {
+		int err = errno;
+		close(kfd);
+		detail = std::string("open ") + kInitrdCopy + ": " + strerror(err);
+		return -err;
+	}
+	std::string cmd = next_cmdline(now, kexec_step);
+	long rc = syscall(SYS_kexec_file_load, kfd, ifd, cmd.size() + 1, cmd.c_str(), 0UL);
+	int err = errno;
+	close(kfd);
+	close(ifd);
+	if (rc) {
+		detail = std::string("kexec_file_load: ") + strerror(err);
+		return -err;
+	}
+	sync();
+	rc = syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2,
+		     LINUX_REBOOT_CMD_KEXEC, nullptr);
+	err = errno;
+	detail = std::string("reboot(LINUX_REBOOT_CMD_KEXEC): ") + strerror(err);
+	return -err;
+}
+
+} // namespace luo::guest

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The event stream: one JSON line per event on the second serial port, kept
+// apart from the kernel console so that a kernel splat can never corrupt it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "protocol/plan.hpp"
+
+namespace luo::guest {
+
+class EventChannel {
+public:
+	// Opens `path` (the second serial port); falls back to stdout so the
+	// mock VMM still reports something when run by hand.
+	explicit EventChannel(const char *path, std::uint32_t boot);
+	~EventChannel();
+
+	void emit(protocol::Event ev);
+	// Wait until everything written has left the UART: called before kexec
+	// and power-off, which would otherwise drop the tail.
+	void drain();
+
+private:
+	int fd_ = -1;
+	std::uint32_t boot_;
+	std::uint64_t seq_ = 0;
+};
+
+} // namespace luo::guest

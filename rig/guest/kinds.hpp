@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// One create/verify pair per object kind, behind Objects.  Objects resolves
+// names and dependencies; these functions see only fds, so each can be read
+// (and fixed) next to the kernel code it exercises.
+//
+// create functions return the new fd in `out` only on success.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "guest/objects.hpp"
+
+namespace luo::guest::kind {
+
+// obj_memfd.cpp
+Outcome memfd_create(const protocol::ObjectSpec &spec, int &out);
+Outcome memfd_verify(const protocol::ObjectSpec &spec, int fd);
+
+// obj_kvm.cpp
+Outcome kvm_vm_create(const protocol::ObjectSpec &spec, int &out);
+Outcome kvm_vm_verify(const protocol::ObjectSpec &spec, int vm_fd);
+Outcome guest_memfd_create(const protocol::ObjectSpec &spec, int vm_fd, int &out);
+Outcome guest_memfd_verify(const protocol::ObjectSpec &spec, int fd, int vm_fd);
+
+// obj_iommufd.cpp
+Outcome iommufd_create(const protocol::ObjectSpec &spec, int &out);
+Outcome iommufd_verify(const protocol::ObjectSpec &spec, int fd);
+// A fresh IOAS in `iommufd`; shared with the VFIO checks.
+Outcome ioas_alloc(int iommufd, const std::string &iommufd_name, unsigned &ioas_id);
+
+// obj_vfio.cpp
+Outcome vfio_prepare(const std::vector<std::string> &pci_addrs);
+Outcome vfio_create(const protocol::ObjectSpec &spec, const std::string &pci_addr,
+		    int iommufd, int &out);
+Outcome vfio_verify(const protocol::ObjectSpec &spec, int fd, int iommufd);
+
+// obj_unsupported.cpp
+Outcome unsupported_create(const protocol::ObjectSpec &spec, int &out);
+Outcome unsupported_verify(const protocol::ObjectSpec &spec, int fd);
+
+} // namespace luo::guest::kind

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// luo-vmm: the mock VMM, PID 1 of every boot of the test VM.  It reads the
+// plan from the initramfs, runs the steps of the boot it finds itself in, and
+// powers the VM off when the story is over.
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "boot.hpp"
+#include "events.hpp"
+#include "runner.hpp"
+
+namespace {
+
+constexpr const char *kPlanPath = "/plan.json";
+constexpr const char *kEventPort = "/dev/ttyS1";
+
+void mount_basics()
+{
+	mkdir("/proc", 0755);
+	mkdir("/sys", 0755);
+	mkdir("/dev", 0755);
+	mkdir("/tmp", 01777);
+	mount("proc", "/proc", "proc", 0, nullptr);
+	mount("sysfs", "/sys", "sysfs", 0, nullptr);
+	mount("devtmpfs", "/dev", "devtmpfs", 0, nullptr);
+	mount("tmpfs", "/tmp", "tmpfs", 0, nullptr);
+}
+
+std::string slurp(const char *path)
+{
+	std::ifstream in(path);
+	std::stringstream ss;
+	ss << in.rdbuf();
+	return ss.str();
+}
+
+[[noreturn]] void power_off()
+{
+	sync();
+	reboot(RB_POWER_OFF);
+	for (;;)
+		pause();
+}
+
+} // namespace
+
+int main()
+{
+	if (getpid() == 1)
+		mount_basics();
+	auto boot = luo::guest::parse_cmdline(slurp("/proc/cmdline"));
+	luo::guest::EventChannel events(kEventPort, boot.boot);
+
+	luo::protocol::Event marker;
+	marker.type = "boot";
+	marker.detail = boot.cmdline;
+	events.emit(marker);
+	std::printf("luo-vmm: boot %u\n", boot.boot);
+
+	luo::protocol::Plan plan;
+	try {
+		plan = luo::protocol::plan_from_json(slurp(kPlanPath));
+	} catch (const std::exception &e) {
+		luo::protocol::Event fatal;
+		fatal.type = "fatal";
+		fatal.detail = std::string(kPlanPath) + ": " + e.what();
+		events.emit(fatal);
+		events.drain();
+		power_off();
+	}
+
+	// The kexec that brought us here succeeded: report it from this side.
+	if (boot.after) {
+		luo::protocol::Event ev;
+		ev.type = "step";
+		ev.step = *boot.after;
+		ev.op = luo::protocol::Op::kexec;
+		events.emit(ev);
+	}
+
+	{
+		luo::guest::Runner runner(plan, boot, events);
+		runner.run();
+	}
+
+	luo::protocol::Event done;
+	done.type = "done";
+	events.emit(done);
+	events.drain();
+	std::printf("luo-vmm: boot %u done\n", boot.boot);
+	power_off();
+}

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// VFIO device cdev (/dev/vfio/devices/vfioN) bound to an iommufd.  The QEMU
+// "edu" device stands in for a real assigned device: vfio-pci binds to it and
+// it sits behind the emulated VT-d, which is all iommufd needs.
+#include <cerrno>
+#include <cstring>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "guest/kinds.hpp"
+#include "guest/sys.hpp"
+#include "guest/uapi_compat.hpp"
+
+namespace luo::guest::kind {
+
+namespace {
+
+const std::string kPciDevices = "/sys/bus/pci/devices/";
+
+std::string label(const protocol::ObjectSpec &spec, int fd)
+{
+	return "vfio-cdev '" + spec.name + "' (" + fd_str(fd) + ")";
+}
+
+// The driver a PCI device is bound to, "" if none.
+std::string bound_driver(const std::string &addr)
+{
+	char buf[256];
+	std::string link = kPciDevices + addr + "/driver";
+	ssize_t n = ::readlink(link.c_str(), buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return "";
+	buf[n] = 0;
+	const char *slash = std::strrchr(buf, '/');
+	return slash ? slash + 1 : buf;
+}
+
+Outcome bind_vfio_pci(const std::string &addr)
+{
+	const std::string dev = kPciDevices + addr;
+
+	if (::access(dev.c_str(), F_OK))
+		return errno_fail("PCI device " + addr + " (" + dev + ")");
+	std::string drv = bound_driver(addr);
+	if (drv == "vfio-pci")
+		return Outcome::ok();
+
+	// driver_override first, so that nothing else grabs the device between
+	// the unbind and the probe.
+	if (auto r = write_text(dev + "/driver_override", "vfio-pci"); !r)
+		return r;
+	if (!drv.empty())
+		if (auto r = write_text(dev + "/driver/unbind", addr); !r)
+			return Outcome::fail(r.result, "unbind " + addr + " from " + drv + ": " + r.detail);
+	if (auto r = write_text("/sys/bus/pci/drivers_probe", addr); !r)
+		return r;
+
+	drv = bound_driver(addr);
+	if (drv != "vfio-pci")
+		return fail(ENODEV, "PCI device " + addr + " is bound to '" + drv +
+			    "' after driver_override=vfio-pci and drivers_probe, not to vfio-pci "
+			    "(CONFIG_VFIO_PCI? IOMMU group? see dmesg)");
+	return Outcome::ok();
+}
+
+// "vfioN" from /sys/bus/pci/devices/ADDR/vfio-dev/, which only exists with
+// CONFIG_VFIO_DEVICE_CDEV and the device bound to a vfio driver.
+Outcome cdev_name(const std::string &addr, std::string &name)
+{
+	const std::string dir = kPciDevices + addr + "/vfio-dev";
+	DIR *d = ::opendir(dir.c_str());
+	if (!d)
+		return errno_fail("opendir " + dir + " (is " + addr + " bound to vfio-pci, "
+				  "CONFIG_VFIO_DEVICE_CDEV=y?)");
+	name.clear();
+	while (dirent *e = ::readdir(d))
+		if (!std::strncmp(e->d_name, "vfio", 4)) {
+			name = e->d_name;
+			break;
+		}
+	::closedir(d);
+	if (name.empty())
+		return fail(ENOENT, "no vfioN entry in " + dir);
+	return Outcome::ok();
+}
+
+// Attach the device to `ioas` of the iommufd it is bound to.  The kernel
+// resolves pt_id in the device's own iommufd context.
+Outcome attach(int dev_fd, unsigned ioas)
+{
+	vfio_device_attach_iommufd_pt at;
+	std::memset(&at, 0, sizeof(at));
+	at.argsz = sizeof(at);
+	at.pt_id = ioas;
+	if (::ioctl(dev_fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at))
+		return errno_fail("");
+	return Outcome::ok();
+}
+
+} // namespace
+
+Outcome vfio_prepare(const std::vector<std::string> &pci_addrs)
+{
+	// Try every device even after a failure, so one report names all bad
+	// ones; return the first failure.
+	Outcome first = Outcome::ok();
+	for (const auto &addr : pci_addrs) {
+		Outcome r = bind_vfio_pci(addr);
+		if (!r && first)
+			first = r;
+		else if (!r)
+			first.detail += "; " + r.detail;
+	}
+	return first;
+}
+
+Outcome vfio_create(const protocol::ObjectSpec &spec, const std::string &pci_addr,
+		    int iommufd, int &out)
+{
+	std::string vfion;
+	if (auto r = cdev_name(pci_addr, vfion); !r)
+		return Outcome::fail(r.result, "vfio-cdev '" + spec.name + "': " + r.detail);
+
+	const std::string path = "/dev/vfio/devices/" + vfion;
+	UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+	if (!fd.valid())
+		return errno_fail("open " + path + " (PCI " + pci_addr + ") for vfio-cdev '" +
+				  spec.name + "'");
+	const std::string dev = label(spec, fd.get()) + " = " + path;
+
+	vfio_device_bind_iommufd bind;
+	std::memset(&bind, 0, sizeof(bind));
+	bind.argsz = sizeof(bind);
+	bind.iommufd = iommufd;
+	if (::ioctl(fd.get(), VFIO_DEVICE_BIND_IOMMUFD, &bind))
+		return errno_fail("ioctl(" + dev + ", VFIO_DEVICE_BIND_IOMMUFD, iommufd '" +
+				  spec.depends_on + "' " + fd_str(iommufd) + ")");
+
+	unsigned ioas;
+	if (auto r = ioas_alloc(iommufd, spec.depends_on, ioas); !r)
+		return r;
+	if (auto r = attach(fd.get(), ioas); !r)
+		return Outcome::fail(r.result, "ioctl(" + dev + ", VFIO_DEVICE_ATTACH_IOMMUFD_PT, IOAS " +
+				     std::to_string(ioas) + " of iommufd '" + spec.depends_on + "')" +
+				     r.detail);
+	out = fd.release();
+	return Outcome::ok();
+}
+
+Outcome vfio_verify(const protocol::ObjectSpec &spec, int fd, int iommufd)
+{
+	const std::string dev = label(spec, fd);
+	const std::string ictx = "iommufd '" + spec.depends_on + "' (" + fd_str(iommufd) + ")";
+
+	// Refused with EINVAL on a cdev fd that is not bound to any iommufd.
+	vfio_device_info info;
+	std::memset(&info, 0, sizeof(info));
+	info.argsz = sizeof(info);
+	if (::ioctl(fd, VFIO_DEVICE_GET_INFO, &info))
+		return errno_fail("ioctl(" + dev + ", VFIO_DEVICE_GET_INFO) (EINVAL: not bound "
+				  "to an iommufd)");
+	if (!(info.flags & VFIO_DEVICE_FLAGS_PCI))
+		return fail(ENODEV, dev + ": VFIO_DEVICE_GET_INFO flags " +
+			    std::to_string(info.flags) + " lack VFIO_DEVICE_FLAGS_PCI");
+
+	unsigned ioas;
+	if (auto r = ioas_alloc(iommufd, spec.depends_on, ioas); !r)
+		return r;
+	if (auto r = attach(fd, ioas); !r)
+		return Outcome::fail(r.result, "ioctl(" + dev + ", VFIO_DEVICE_ATTACH_IOMMUFD_PT, IOAS " +
+				     std::to_string(ioas) + " just allocated in " + ictx +
+				     ") (ENOENT/EINVAL: bound to another iommufd)" + r.detail);
+
+	// IOAS ids are small per-context integers, so the attach alone could
+	// succeed against an unrelated IOAS with the same id in whatever iommufd
+	// the device is really bound to.  Our IOAS can be in use only if the
+	// attach went to it: then destroying it must fail with EBUSY.
+	iommu_destroy d{};
+	d.size = sizeof(d);
+	d.id = ioas;
+	if (::ioctl(iommufd, IOMMU_DESTROY, &d) == 0)
+		return fail(EXDEV, dev + " attached to IOAS " + std::to_string(ioas) +
+			    ", yet that IOAS in " + ictx + " was unused and could be "
+			    "destroyed: the device is bound to a different iommufd");
+	if (errno != EBUSY)
+		return errno_fail("ioctl(" + ictx + ", IOMMU_DESTROY, IOAS " + std::to_string(ioas) +
+				  " the device is attached to): expected EBUSY");
+
+	// The device stays attached to this IOAS, as create() leaves it attached
+	// to one: a later preserve sees the same kind of state either way.
+	return Outcome::ok();
+}
+
+} // namespace luo::guest::kind

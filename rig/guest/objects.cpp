@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Names to fds, and dependencies to the fd of the object they name; the work
+// itself is in obj_*.cpp.
+#include "guest/objects.hpp"
+
+#include <cerrno>
+
+#include <unistd.h>
+
+#include "guest/kinds.hpp"
+#include "guest/sys.hpp"
+
+namespace luo::guest {
+
+using protocol::ObjectKind;
+using protocol::ObjectSpec;
+
+namespace {
+
+// The kind each dependent kind needs its dependency to be.
+std::optional<ObjectKind> dependency_kind(ObjectKind k)
+{
+	switch (k) {
+	case ObjectKind::guest_memfd:
+		return ObjectKind::kvm_vm;
+	case ObjectKind::vfio_cdev:
+		return ObjectKind::iommufd;
+	default:
+		return std::nullopt;
+	}
+}
+
+} // namespace
+
+Objects::Objects(const protocol::Plan &plan) : plan_(plan) {}
+
+Objects::~Objects()
+{
+	for (auto &[name, fd] : fds_)
+		::close(fd);
+}
+
+Outcome Objects::prepare_devices()
+{
+	return kind::vfio_prepare(plan_.edu_devices);
+}
+
+// The fd of spec's dependency.  Both create and verify need it, and neither
+// can do its job without it: a guest_memfd check is "accepted by that VM".
+Outcome Objects::dependency_fd(const ObjectSpec &spec, int &dep_fd) const
+{
+	auto want = dependency_kind(spec.kind);
+	const std::string what = std::string(protocol::to_string(spec.kind)) + " '" +
+				 spec.name + "'";
+
+	if (spec.depends_on.empty())
+		return fail(EINVAL, what + " has no dependency in the plan, but needs a " +
+			    protocol::to_string(*want));
+	const ObjectSpec *dep = protocol::find_object(plan_, spec.depends_on);
+	if (!dep)
+		return fail(EINVAL, what + " depends on '" + spec.depends_on +
+			    "', which is not in the plan");
+	if (dep->kind != *want)
+		return fail(EINVAL, what + " depends on '" + spec.depends_on + "' of kind " +
+			    protocol::to_string(dep->kind) + ", but needs a " +
+			    protocol::to_string(*want));
+	dep_fd = fd(spec.depends_on);
+	if (dep_fd < 0)
+		return fail(ENOENT, what + ": its dependency '" + spec.depends_on +
+			    "' has no fd in this boot (not created, or not retrieved yet)");
+	return Outcome::ok();
+}
+
+Outcome Objects::create(const ObjectSpec &spec)
+{
+	const std::string what = std::string(protocol::to_string(spec.kind)) + " '" +
+				 spec.name + "'";
+	if (fd(spec.name) >= 0)
+		return fail(EEXIST, "create " + what + ": the name already has " +
+			    fd_str(fd(spec.name)));
+
+	int out = -1, dep = -1;
+	Outcome r;
+	switch (spec.kind) {
+	case ObjectKind::memfd:
+		r = kind::memfd_create(spec, out);
+		break;
+	case ObjectKind::kvm_vm:
+		r = kind::kvm_vm_create(spec, out);
+		break;
+	case ObjectKind::guest_memfd:
+		r = dependency_fd(spec, dep);
+		if (r)
+			r = kind::guest_memfd_create(spec, dep, out);
+		break;
+	case ObjectKind::iommufd:
+		r = kind::iommufd_create(spec, out);
+		break;
+	case ObjectKind::vfio_cdev:
+		if (spec.device < 0 || static_cast<size_t>(spec.device) >= plan_.edu_devices.size())
+			return fail(EINVAL, "create " + what + ": device index " +
+				    std::to_string(spec.device) + " but the plan has " +
+				    std::to_string(plan_.edu_devices.size()) + " edu devices");
+		r = dependency_fd(spec, dep);
+		if (r)
+			r = kind::vfio_create(spec, plan_.edu_devices[spec.device], dep, out);
+		break;
+	case ObjectKind::unsupported:
+		r = kind::unsupported_create(spec, out);
+		break;
+	default:
+		return fail(EINVAL, "create '" + spec.name + "': unknown object kind " +
+			    std::to_string(static_cast<int>(spec.kind)));
+	}
+	if (r)
+		fds_[spec.name] = out;
+	return r;
+}
+
+void Objects::adopt(const std::string &name, int new_fd)
+{
+	auto it = fds_.find(name);
+	if (it != fds_.end() && it->second != new_fd)
+		::close(it->second);
+	fds_[name] = new_fd;
+}
+
+int Objects::fd(const std::string &name) const
+{
+	auto it = fds_.find(name);
+	return it == fds_.end() ? -1 : it->second;
+}
+
+Outcome Objects::verify(const ObjectSpec &spec)
+{
+	const int self = fd(spec.name);
+	if (self < 0)
+		return fail(EBADF, "verify " + std::string(protocol::to_string(spec.kind)) + " '" +
+			    spec.name + "': no fd in this boot (not created, or not retrieved)");
+
+	int dep = -1;
+	Outcome r;
+	switch (spec.kind) {
+	case ObjectKind::memfd:
+		return kind::memfd_verify(spec, self);
+	case ObjectKind::kvm_vm:
+		return kind::kvm_vm_verify(spec, self);
+	case ObjectKind::guest_memfd:
+		if (!(r = dependency_fd(spec, dep)))
+			return r;
+		return kind::guest_memfd_verify(spec, self, dep);
+	case ObjectKind::iommufd:
+		return kind::iommufd_verify(spec, self);
+	case ObjectKind::vfio_cdev:
+		if (!(r = dependency_fd(spec, dep)))
+			return r;
+		return kind::vfio_verify(spec, self, dep);
+	case ObjectKind::unsupported:
+		return kind::unsupported_verify(spec, self);
+	}
+	return fail(EINVAL, "verify '" + spec.name + "': unknown object kind " +
+		    std::to_string(static_cast<int>(spec.kind)));
+}
+
+void Objects::close(const std::string &name)
+{
+	auto it = fds_.find(name);
+	if (it == fds_.end())
+		return;
+	::close(it->second);
+	fds_.erase(it);
+}
+
+} // namespace luo::guest

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The real kernel objects the mock VMM preserves, and the checks that prove a
+// restored one works.  Every failure is returned as an Outcome, never thrown:
+// PID 1 must survive whatever the kernel under test does.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "protocol/plan.hpp"
+
+namespace luo::guest {
+
+struct Outcome {
+	int result = 0;      // 0 or -errno
+	std::string detail;  // what was tried and what went wrong
+
+	static Outcome ok() { return {}; }
+	static Outcome fail(int neg_errno, std::string what) { return {neg_errno, std::move(what)}; }
+	explicit operator bool() const { return result == 0; }
+};
+
+class Objects {
+public:
+	explicit Objects(const protocol::Plan &plan);
+	~Objects();
+	Objects(const Objects &) = delete;
+	Objects &operator=(const Objects &) = delete;
+
+	// Bind the plan's edu devices to vfio-pci; needed in every boot before a
+	// VFIO cdev is opened or retrieved.
+	Outcome prepare_devices();
+
+	// Boot 0: create the object and remember its fd under its name.  The
+	// dependency must have been created first.
+	Outcome create(const protocol::ObjectSpec &spec);
+
+	// Remember an fd that RETRIEVE_FD returned for `name` (takes ownership).
+	// An fd already bound to `name` is closed, unless it is the same number.
+	void adopt(const std::string &name, int fd);
+
+	// The fd bound to `name`, or -1.
+	int fd(const std::string &name) const;
+
+	// Prove the object bound to `name` works: contents match the pattern,
+	// a guest_memfd is accepted by its VM and refused by an unrelated one, a
+	// VFIO device is bound to its iommufd, and so on.  Works on fresh and on
+	// retrieved objects alike.  Needs the dependency's fd too (a guest_memfd
+	// is checked against its VM): -ENOENT if the dependency has none yet.
+	Outcome verify(const protocol::ObjectSpec &spec);
+
+	void close(const std::string &name);
+
+private:
+	Outcome dependency_fd(const protocol::ObjectSpec &spec, int &dep_fd) const;
+
+	const protocol::Plan &plan_;
+	std::map<std::string, int> fds_;
+};
+
+} // namespace luo::guest

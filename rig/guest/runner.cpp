@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "runner.hpp"
+
+#include <chrono>
+#include <cerrno>
+#include <cstring>
+#include <linux/kcmp.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "luo.hpp"
+
+namespace luo::guest {
+
+using protocol::Op;
+
+namespace {
+
+Outcome from_rc(int rc, const std::string &what)
+{
+	if (rc >= 0)
+		return Outcome::ok();
+	return Outcome::fail(rc, what + ": " + strerror(-rc));
+}
+
+} // namespace
+
+Runner::Runner(const protocol::Plan &plan, const BootInfo &boot, EventChannel &events)
+	: plan_(plan), boot_(boot), events_(events), objects_(plan)
+{
+}
+
+Runner::~Runner()
+{
+	for (auto &[name, fd] : sessions_)
+		close(fd);
+	if (devfd_ >= 0)
+		close(devfd_);
+}
+
+// Only one process may hold /dev/liveupdate, and it is ours for the whole boot.
+int Runner::device()
+{
+	if (devfd_ < 0)
+		devfd_ = luo::open_device();
+	return devfd_;
+}
+
+Outcome Runner::with_session(const protocol::Step &step, int &sfd)
+{
+	auto it = sessions_.find(step.session);
+	if (it == sessions_.end())
+		return Outcome::fail(-EBADF, "session '" + step.session + "' is not open");
+	sfd = it->second;
+	return Outcome::ok();
+}
+
+Outcome Runner::same_object(const protocol::Step &step)
+{
+	int sfd;
+	if (auto o = with_session(step, sfd); !o)
+		return o;
+	int first = objects_.fd(step.object);
+	if (first < 0)
+		return Outcome::fail(-EBADF, "'" + step.object + "' was not retrieved before");
+	int again = luo::retrieve(sfd, step.token);
+	if (again < 0)
+		return from_rc(again, "second RETRIEVE_FD of token " + std::to_string(step.token));
+	pid_t me = getpid();
+	long same = syscall(SYS_kcmp, me, me, KCMP_FILE, first, again);
+	int err = errno;
+	close(again);
+	if (same < 0)
+		return Outcome::fail(-err, std::string("kcmp: ") + strerror(err));
+	if (same != 0)
+		return Outcome::fail(-ESTALE, "second RETRIEVE_FD returned a different file");
+	return Outcome::ok();
+}
+
+Outcome Runner::execute(const protocol::Step &step)
+{
+	const protocol::ObjectSpec *spec = protocol::find_object(plan_, step.object);
+	bool needs_object = step.op == Op::create || step.op == Op::preserve ||
+			    step.op == Op::verify;
+	if (needs_object && !spec)
+		return Outcome::fail(-EINVAL, "plan names unknown object '" + step.object + "'");
+
+	int sfd = -1;
+	switch (step.op) {
+	case Op::create:
+		return objects_.create(*spec);
+	case Op::session_create: {
+		int dev = device();
+		if (dev < 0)
+			return from_rc(dev, "open /dev/liveupdate");
+		int fd = luo::create_session(dev, step.session);
+		if (fd >= 0)
+			sessions_[step.session] = fd;
+		return from_rc(fd, "CREATE_SESSION " + step.session);
+	}
+	case Op::session_retrieve: {
+		int dev = device();
+		if (dev < 0)
+			return from_rc(dev, "open /dev/liveupdate");
+		int fd = luo::retrieve_session(dev, step.session);
+		if (fd >= 0)
+			sessions_[step.session] = fd;
+		return from_rc(fd, "RETRIEVE_SESSION " + step.session);
+	}
+	case Op::session_close:
+		if (auto o = with_session(step, sfd); !o)
+			return o;
+		sessions_.erase(step.session);
+		return from_rc(close(sfd) ? -errno : 0, "close session " + step.session);
+	case Op::preserve: {
+		if (auto o = with_session(step, sfd); !o)
+			return o;
+		int fd = objects_.fd(step.object);
+		if (fd < 0)
+			return Outcome::fail(-EBADF, "'" + step.object + "' has no open fd");
+		return from_rc(luo::preserve(sfd, fd, step.token),
+			       "PRESERVE_FD " + step.object + " as " + std::to_string(step.token));
+	}
+	case Op::retrieve: {
+		if (auto o = with_session(step, sfd); !o)
+			return o;
+		int fd = luo::retrieve(sfd, step.token);
+		// A retrieve the plan binds to no object probes an unknown token.
+		if (fd >= 0 && step.object.empty())
+			close(fd);
+		else if (fd >= 0)
+			objects_.adopt(step.object, fd);
+		return from_rc(fd, "RETRIEVE_FD " + std::to_string(step.token));
+	}
+	case Op::same_object:
+		return same_object(step);
+	case Op::verify:
+		return objects_.verify(*spec);
+	case Op::finish:
+		if (auto o = with_session(step, sfd); !o)
+			return o;
+		return from_rc(luo::finish(sfd), "FINISH " + step.session);
+	case Op::close_object:
+		objects_.close(step.object);
+		return Outcome::ok();
+	case Op::kexec: {
+		std::string detail;
+		events_.drain();
+		int rc = kexec_into_next(boot_, step.id, detail);
+		return Outcome::fail(rc, detail);
+	}
+	}
+	return Outcome::fail(-EINVAL, "unknown op");
+}
+
+void Runner::run()
+{
+	if (!plan_.edu_devices.empty()) {
+		if (auto o = objects_.prepare_devices(); !o) {
+			protocol::Event ev;
+			ev.type = "warning";
+			ev.err = protocol::errno_name(o.result);
+			ev.detail = o.detail;
+			events_.emit(ev);
+		}
+	}
+	for (const auto &step : plan_.steps) {
+		if (step.boot != boot_.boot)
+			continue;
+		auto t0 = std::chrono::steady_clock::now();
+		Outcome o = execute(step);
+		auto t1 = std::chrono::steady_clock::now();
+		protocol::Event ev;
+		ev.type = "step";
+		ev.step = step.id;
+		ev.case_id = step.case_id;
+		ev.op = step.op;
+		ev.result = o.result;
+		ev.err = protocol::errno_name(o.result);
+		ev.detail = o.detail;
+		ev.usec = std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count();
+		events_.emit(ev);
+	}
+}
+
+} // namespace luo::guest

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Executes the plan's steps for the current boot, one event per step.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "boot.hpp"
+#include "events.hpp"
+#include "objects.hpp"
+#include "protocol/plan.hpp"
+
+namespace luo::guest {
+
+class Runner {
+public:
+	Runner(const protocol::Plan &plan, const BootInfo &boot, EventChannel &events);
+	~Runner();
+
+	// Runs every step of this boot.  Returns when the boot's steps are done;
+	// a successful kexec step never returns.
+	void run();
+
+private:
+	Outcome execute(const protocol::Step &step);
+	Outcome with_session(const protocol::Step &step, int &sfd);
+	Outcome same_object(const protocol::Step &step);
+	int device();
+
+	const protocol::Plan &plan_;
+	const BootInfo &boot_;
+	EventChannel &events_;
+	Objects objects_;
+	std::map<std::string, int> sessions_;
+	int devfd_ = -1;
+};
+
+} // namespace luo::guest

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The uapi definitions the guest objects need, for building on a distribution
+// whose kernel headers are older than the kernel under test (Debian 12 ships
+// 6.1: no guest_memfd, no VFIO cdev ioctls, no <linux/iommufd.h>).
+//
+// Every definition is guarded so that newer system headers win, and copied
+// from the 7.3 uapi headers (include/uapi/linux/{kvm,vfio,iommufd}.h): the
+// layouts and ioctl numbers are ABI and must match byte for byte.  The
+// static_asserts at the end catch a mistake in transcription.
+#pragma once
+
+#include <linux/ioctl.h>
+#include <linux/kvm.h>
+#include <linux/types.h>
+#include <linux/vfio.h>
+
+#if __has_include(<linux/iommufd.h>)
+#include <linux/iommufd.h>
+#endif
+
+/* ---- <linux/kvm.h> ---------------------------------------------------- */
+
+#ifndef KVM_SET_USER_MEMORY_REGION2
+struct kvm_userspace_memory_region2 {
+	__u32 slot;
+	__u32 flags;
+	__u64 guest_phys_addr;
+	__u64 memory_size;
+	__u64 userspace_addr;
+	__u64 guest_memfd_offset;
+	__u32 guest_memfd;
+	__u32 pad1;
+	__u64 pad2[14];
+};
+#define KVM_SET_USER_MEMORY_REGION2 _IOW(KVMIO, 0x49, \
+					 struct kvm_userspace_memory_region2)
+#endif
+
+#ifndef KVM_MEM_GUEST_MEMFD
+#define KVM_MEM_GUEST_MEMFD	(1UL << 2)
+#endif
+
+#ifndef KVM_CAP_USER_MEMORY2
+#define KVM_CAP_USER_MEMORY2 231
+#endif
+
+#ifndef KVM_CAP_GUEST_MEMFD
+#define KVM_CAP_GUEST_MEMFD 234
+#endif
+
+#ifndef KVM_CREATE_GUEST_MEMFD
+struct kvm_create_guest_memfd {
+	__u64 size;
+	__u64 flags;
+	__u64 reserved[6];
+};
+#define KVM_CREATE_GUEST_MEMFD	_IOWR(KVMIO,  0xd4, struct kvm_create_guest_memfd)
+#endif
+
+#ifndef GUEST_MEMFD_FLAG_MMAP
+#define GUEST_MEMFD_FLAG_MMAP		(1ULL << 0)
+#endif
+
+#ifndef GUEST_MEMFD_FLAG_INIT_SHARED
+#define GUEST_MEMFD_FLAG_INIT_SHARED	(1ULL << 1)
+#endif
+
+/* ---- <linux/vfio.h> --------------------------------------------------- */
+
+#ifndef VFIO_DEVICE_BIND_IOMMUFD
+struct vfio_device_bind_iommufd {
+	__u32		argsz;
+	__u32		flags;
+#define VFIO_DEVICE_BIND_FLAG_TOKEN (1 << 0)
+	__s32		iommufd;
+	__u32		out_devid;
+	__aligned_u64	token_uuid_ptr;
+};
+#define VFIO_DEVICE_BIND_IOMMUFD	_IO(VFIO_TYPE, VFIO_BASE + 18)
+#endif
+
+#ifndef VFIO_DEVICE_ATTACH_IOMMUFD_PT
+struct vfio_device_attach_iommufd_pt {
+	__u32	argsz;
+	__u32	flags;
+#define VFIO_DEVICE_ATTACH_PASID	(1 << 0)
+	__u32	pt_id;
+	__u32	pasid;
+};
+#define VFIO_DEVICE_ATTACH_IOMMUFD_PT		_IO(VFIO_TYPE, VFIO_BASE + 19)
+#endif
+
+/* ---- <linux/iommufd.h> ------------------------------------------------ */
+
+#ifndef IOMMU_IOAS_ALLOC
+#define IOMMUFD_TYPE (';')
+
+struct iommu_destroy {
+	__u32 size;
+	__u32 id;
+};
+#define IOMMU_DESTROY _IO(IOMMUFD_TYPE, 0x80)
+
+struct iommu_ioas_alloc {
+	__u32 size;
+	__u32 flags;
+	__u32 out_ioas_id;
+};
+#define IOMMU_IOAS_ALLOC _IO(IOMMUFD_TYPE, 0x81)
+#endif
+
+/*
+ * The kernel reads `argsz`/`size` bytes and rejects sizes below its minimum,
+ * so an older system struct that is shorter but still covers the fields we
+ * use is fine; anything shorter than these minimums is not.
+ */
+static_assert(sizeof(struct kvm_userspace_memory_region2) == 160);
+static_assert(sizeof(struct kvm_create_guest_memfd) == 64);
+static_assert(sizeof(struct vfio_device_bind_iommufd) >= 16);
+static_assert(sizeof(struct vfio_device_attach_iommufd_pt) >= 12);
+static_assert(sizeof(struct iommu_ioas_alloc) == 12);
+static_assert(sizeof(struct iommu_destroy) == 8);
+static_assert(KVM_SET_USER_MEMORY_REGION2 == 0x40a0ae49);
+static_assert(KVM_CREATE_GUEST_MEMFD == 0xc040aed4);
+static_assert(VFIO_DEVICE_BIND_IOMMUFD == 0x3b76);
+static_assert(VFIO_DEVICE_ATTACH_IOMMUFD_PT == 0x3b77);
+static_assert(IOMMU_IOAS_ALLOC == 0x3b81);
+static_assert(IOMMU_DESTROY == 0x3b80);
