@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// One batch in one VM: write its plan and image, boot, follow, judge.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "accel.hpp"
+#include "judge.hpp"
+#include "planner.hpp"
+#include "qemu.hpp"
+
+namespace luo::host {
+
+struct VmContext {
+	std::filesystem::path kernel;
+	std::filesystem::path vmm;
+	Accel accel = Accel::tcg;
+	std::string cmdline;          // extra kernel parameters
+	int memory_mb = 2048;
+};
+
+struct Executed {
+	VmResult vm;
+	BatchOutcome outcome;
+};
+
+Executed execute_batch(const Batch &batch, const VmContext &ctx, const std::filesystem::path &dir,
+		       const std::function<void(const protocol::Event &)> &on_event = {});
+
+} // namespace luo::host

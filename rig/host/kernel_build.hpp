@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The kernel pipeline: source -> patches -> config -> bzImage, cached by a
+// content hash of everything that goes into it.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace luo::host {
+
+struct KernelOptions {
+	std::optional<std::filesystem::path> kernel_src; // --kernel-src DIR
+	std::optional<std::filesystem::path> kernel;     // --kernel IMAGE (prebuilt)
+	std::vector<std::filesystem::path> patch_dirs;   // --patches DIR...
+	bool default_patches = true;                     // kernel-config/patches/series
+	std::vector<std::filesystem::path> fragments;    // empty: kernel-config/*.config
+	bool rebuild = false;
+	int jobs = 0;                                    // 0: cores + 1
+};
+
+struct KernelArtifact {
+	std::filesystem::path image;   // bzImage
+	std::string key;               // cache key (content hash)
+	std::string source;            // human label of the source
+	std::string release;           // `make kernelrelease`, when known
+	std::vector<std::string> patches;
+	bool from_cache = false;
+	double build_seconds = 0;
+	std::filesystem::path log;
+};
+
+// Builds (or finds in the cache) the kernel the options describe.
+KernelArtifact obtain_kernel(const KernelOptions &opts);
+
+// The patches a run applies, in order: the rig's series (when wanted) then each
+// --patches directory.
+std::vector<std::filesystem::path> patch_list(const KernelOptions &opts);
+
+} // namespace luo::host

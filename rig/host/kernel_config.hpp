@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Config fragments: which options a run asks for, and whether they survived
+// olddefconfig.  A tree without LIVEUPDATE must stop here, before a build.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace luo::host {
+
+struct ConfigRequest {
+	std::string option;      // CONFIG_FOO
+	std::string value;       // "y", "m", "\"str\"", "123", or "n" for "is not set"
+	std::filesystem::path fragment;
+	int line = 0;
+};
+
+struct ConfigMismatch {
+	ConfigRequest wanted;
+	std::string got;         // "n" when not set or absent
+};
+
+// Parses a fragment; malformed lines raise SetupError naming file:line.
+std::vector<ConfigRequest> parse_fragment(const std::filesystem::path &file,
+					  const std::string &text);
+
+// Compares the requests with the text of a .config.
+std::vector<ConfigMismatch> verify_config(const std::vector<ConfigRequest> &wanted,
+					  const std::string &dot_config);
+
+// The message that names every option that did not survive, and the fix.
+std::string describe_mismatches(const std::vector<ConfigMismatch> &missing,
+				const std::string &source_label);
+
+// The rig's fragments (kernel-config/*.config), in name order.
+std::vector<std::filesystem::path> default_fragments();
+
+} // namespace luo::host

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// What became of each case, step by step.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/case.hpp"
+
+namespace luo::host {
+
+enum class Verdict {
+	pass,
+	violation,    // an outcome differs from the contract's
+	crash,        // the kernel reported a panic, BUG, Oops, WARNING, KASAN...
+	hang,         // no progress within the timeout
+	infra,        // QEMU/libvirt failed; says nothing about the kernel
+	setup,        // the rig could not even start the case
+	incomplete,   // some steps never ran, for a reason outside the case
+};
+
+const char *to_string(Verdict v);
+
+struct StepResult {
+	protocol::Op op{};
+	std::string session, object;
+	std::uint64_t token = 0;
+	core::Expect expect;
+	bool executed = false;
+	int result = 0;
+	std::string err, detail;
+	bool matches = false;
+};
+
+struct CaseResult {
+	std::string id, scenario;
+	Verdict verdict = Verdict::incomplete;
+	std::string message;           // one line: what went wrong
+	std::string diagnostic;        // several lines: console excerpt, details
+	int failed_step = -1;
+	std::vector<StepResult> steps;
+	std::string vm_dir;            // the VM's logs
+	int attempts = 0;              // VMs the case ran in (bisection)
+};
+
+// "expected EBUSY [C4], observed ok" and friends.
+std::string describe_expect(const core::Expect &e);
+std::string describe_observed(const StepResult &s);
+
+} // namespace luo::host

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Shared set-up of the end-to-end tests: they boot real VMs on the default
+// kernel (built once, then cached) and look at what the guest reported.
+#pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "host/paths.hpp"
+#include "host/run.hpp"
+#include "protocol/plan.hpp"
+
+namespace luo::e2e {
+
+inline host::RunConfig config_for(std::vector<std::string> scenarios, const std::string &tag)
+{
+	host::RunConfig cfg;
+	for (auto &s : scenarios)
+		cfg.scenarios.push_back((host::source_root() / s).string());
+	cfg.out_dir = std::filesystem::path(LUO_RIG_BINARY_DIR) / "e2e-runs" / tag;
+	std::filesystem::remove_all(cfg.out_dir);
+	cfg.quiet = true;
+	cfg.jobs = 2;
+	return cfg;
+}
+
+// Every event the guests of a run sent, read back from the run directory.
+inline std::vector<protocol::Event> events_of(const std::filesystem::path &run_dir)
+{
+	std::vector<protocol::Event> out;
+	for (const auto &e : std::filesystem::recursive_directory_iterator(run_dir)) {
+		if (e.path().filename() != "events.log")
+			continue;
+		std::ifstream in(e.path());
+		std::string line;
+		while (std::getline(in, line)) {
+			if (!line.empty() && line.back() == '\r')
+				line.pop_back();
+			if (!line.empty())
+				out.push_back(protocol::event_from_json(line));
+		}
+	}
+	return out;
+}
+
+} // namespace luo::e2e

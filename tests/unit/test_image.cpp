@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <algorithm>
+#include <catch2/catch_test_macros.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "guest/boot.hpp"
+#include "host/initramfs.hpp"
+#include "protocol/plan.hpp"
+
+using namespace luo;
+namespace fs = std::filesystem;
+
+TEST_CASE("the guest image holds init, the kernel, the plan and /dev/console", "[unit][image]")
+{
+	fs::path dir = fs::temp_directory_path() / "luo-rig-unit-image";
+	fs::create_directories(dir);
+	std::ofstream(dir / "vmm") << "ELF";
+	std::ofstream(dir / "bzImage") << "kernel";
+	host::write_initramfs(dir / "initrd", host::guest_image(dir / "vmm", dir / "bzImage", "{}"));
+	auto names = host::list_initramfs(dir / "initrd");
+	for (auto want : {"init", "boot/bzImage", "plan.json", "dev/console", "proc", "sys"})
+		CHECK(std::find(names.begin(), names.end(), want) != names.end());
+	// Nothing is left under a temporary name.
+	for (const auto &e : fs::directory_iterator(dir))
+		CHECK(e.path().filename().string().find(".tmp") == std::string::npos);
+	fs::remove_all(dir);
+}
+
+TEST_CASE("plans and events survive a JSON round trip", "[unit][protocol]")
+{
+	protocol::Plan p;
+	p.run_id = "r";
+	p.edu_devices = {"0000:00:04.0"};
+	p.objects.push_back({"c0.vm", protocol::ObjectKind::kvm_vm});
+	p.objects.push_back({"c0.gmem", protocol::ObjectKind::guest_memfd, "c0.vm", 8192, 3});
+	protocol::Step s;
+	s.id = 4;
+	s.boot = 1;
+	s.op = protocol::Op::same_object;
+	s.session = "c0-s";
+	s.object = "c0.gmem";
+	s.token = 2;
+	p.steps.push_back(s);
+	auto q = protocol::plan_from_json(protocol::plan_to_json(p));
+	REQUIRE(q.objects.size() == 2);
+	CHECK(q.objects[1].depends_on == "c0.vm");
+	CHECK(q.objects[1].size == 8192);
+	CHECK(q.steps[0].op == protocol::Op::same_object);
+	CHECK(q.steps[0].token == 2);
+	CHECK(q.edu_devices == p.edu_devices);
+
+	protocol::Event ev;
+	ev.type = "step";
+	ev.step = 4;
+	ev.op = protocol::Op::finish;
+	ev.result = -EBUSY;
+	ev.err = protocol::errno_name(-EBUSY);
+	auto back = protocol::event_from_json(protocol::event_to_json(ev));
+	CHECK(back.err == "EBUSY");
+	CHECK(back.result == -EBUSY);
+	CHECK(protocol::errno_from_name("ENOENT") == ENOENT);
+	CHECK_THROWS(protocol::plan_from_json("{\"version\": 99}"));
+}
+
+TEST_CASE("the guest finds its boot and builds the next command line", "[unit][guest]")
+{
+	auto b = guest::parse_cmdline("console=ttyS0 rdinit=/init\n");
+	CHECK(b.boot == 0);
+	CHECK_FALSE(b.after);
+	auto next = guest::next_cmdline(b, 17);
+	auto b1 = guest::parse_cmdline(next);
+	CHECK(b1.boot == 1);
+	CHECK(b1.after == 17u);
+	CHECK(next.find("console=ttyS0") != std::string::npos);
+	auto b2 = guest::parse_cmdline(guest::next_cmdline(b1, 30));
+	CHECK(b2.boot == 2);
+	CHECK(b2.after == 30u);
+}

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
+#include <cerrno>
+#include <map>
+
+#include "host/judge.hpp"
+#include "host_fixtures.hpp"
+
+using namespace luo;
+using namespace luo::test;
+using Catch::Matchers::ContainsSubstring;
+
+namespace {
+
+// The events a guest would send if every step returned `results[id]` (0 when
+// absent), for steps up to `upto`.
+host::VmResult guest_reports(const host::Batch &b, std::map<unsigned, int> results,
+			     size_t upto = ~size_t{0})
+{
+	host::VmResult vm;
+	vm.status = host::VmResult::Status::done;
+	for (const auto &s : b.plan.steps) {
+		if (s.id >= upto)
+			break;
+		protocol::Event ev;
+		ev.type = "step";
+		ev.step = s.id;
+		ev.op = s.op;
+		ev.boot = s.boot;
+		ev.result = results.count(s.id) ? results[s.id] : 0;
+		ev.err = protocol::errno_name(ev.result);
+		vm.events.push_back(ev);
+	}
+	return vm;
+}
+
+unsigned step_id(const host::Batch &b, const std::string &case_id, protocol::Op op)
+{
+	for (const auto &s : b.plan.steps)
+		if (s.case_id == case_id && s.op == op)
+			return s.id;
+	FAIL("no such step");
+	return 0;
+}
+
+} // namespace
+
+TEST_CASE("every step as expected is a pass", "[unit][judge]")
+{
+	auto a = memfd_case("a"), r = refused_case("r");
+	auto batch = host::make_batch({&a, &r});
+	auto kexec_r = step_id(batch, "r", protocol::Op::kexec);
+	auto out = host::judge_batch(batch, guest_reports(batch, {{kexec_r, -ENOENT}}), "");
+	REQUIRE(out.cases.size() == 2);
+	CHECK(out.cases[0].verdict == host::Verdict::pass);
+	CHECK(out.cases[1].verdict == host::Verdict::pass);
+	CHECK_FALSE(out.batch_failed);
+}
+
+TEST_CASE("a wrong errno is a contract violation naming step and values", "[unit][judge]")
+{
+	auto a = memfd_case("a"), r = refused_case("r");
+	auto batch = host::make_batch({&a, &r});
+	auto kexec_r = step_id(batch, "r", protocol::Op::kexec);
+	auto out = host::judge_batch(batch, guest_reports(batch, {{kexec_r, 0}}), "");
+	auto &c = out.cases[1];
+	CHECK(c.verdict == host::Verdict::violation);
+	CHECK(c.failed_step == 4);
+	CHECK_THAT(c.message, ContainsSubstring("step 5 kexec") &&
+				      ContainsSubstring("expected ENOENT [C2]") &&
+				      ContainsSubstring("observed ok"));
+}
+
+TEST_CASE("a FINISH that should have failed is caught", "[unit][judge]")
+{
+	auto a = memfd_case("a");
+	a.steps.back().expect = err("EBUSY", "C4");
+	auto batch = host::make_batch({&a});
+	auto out = host::judge_batch(batch, guest_reports(batch, {}), "");
+	CHECK(out.cases[0].verdict == host::Verdict::violation);
+	CHECK_THAT(out.cases[0].message, ContainsSubstring("finish") &&
+						 ContainsSubstring("expected EBUSY [C4]"));
+}
+
+TEST_CASE("missing steps after a panic are a crash with the console excerpt", "[unit][judge]")
+{
+	auto a = memfd_case("a");
+	auto batch = host::make_batch({&a});
+	auto vm = guest_reports(batch, {}, 4);
+	vm.status = host::VmResult::Status::exited;
+	auto out = host::judge_batch(batch, vm, "x\nBUG: unable to handle page fault\ny\n");
+	CHECK(out.cases[0].verdict == host::Verdict::crash);
+	CHECK_THAT(out.cases[0].diagnostic, ContainsSubstring("page fault"));
+	CHECK(out.batch_failed);
+}
+
+TEST_CASE("a hang and a refused shared kexec fail the batch", "[unit][judge]")
+{
+	auto a = memfd_case("a"), b = memfd_case("b");
+	auto batch = host::make_batch({&a, &b});
+	auto vm = guest_reports(batch, {}, 3);
+	vm.status = host::VmResult::Status::hang;
+	auto out = host::judge_batch(batch, vm, "");
+	CHECK(out.cases[0].verdict == host::Verdict::hang);
+	CHECK(out.batch_failed);
+
+	unsigned shared = 0;
+	for (const auto &s : batch.plan.steps)
+		if (s.op == protocol::Op::kexec)
+			shared = s.id;
+	auto refused = guest_reports(batch, {{shared, -ENOENT}}, shared + 1);
+	out = host::judge_batch(batch, refused, "");
+	CHECK(out.batch_failed);
+	CHECK_THAT(out.why, ContainsSubstring("ENOENT"));
+	CHECK(out.cases[0].verdict != host::Verdict::pass);
+}
+
+TEST_CASE("a kernel WARNING in a passing batch sends its cases to bisection", "[unit][judge]")
+{
+	auto a = memfd_case("a"), b = memfd_case("b");
+	auto batch = host::make_batch({&a, &b});
+	auto out = host::judge_batch(batch, guest_reports(batch, {}),
+				     "WARNING: CPU: 0 PID: 1 at mm/memfd_luo.c:10 f+0x1\n");
+	CHECK(out.batch_failed);
+	CHECK(out.cases[0].verdict == host::Verdict::incomplete);
+	auto single = host::make_batch({&a});
+	out = host::judge_batch(single, guest_reports(single, {}),
+				"WARNING: CPU: 0 PID: 1 at mm/memfd_luo.c:10 f+0x1\n");
+	CHECK(out.cases[0].verdict == host::Verdict::crash);
+}

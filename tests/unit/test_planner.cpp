@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <catch2/catch_test_macros.hpp>
+#include <set>
+
+#include "host/planner.hpp"
+#include "host_fixtures.hpp"
+
+using namespace luo;
+using namespace luo::test;
+
+TEST_CASE("a batch gives every case its own sessions and objects", "[unit][planner]")
+{
+	auto a = memfd_case("a"), b = memfd_case("b");
+	auto batch = host::make_batch({&a, &b});
+	CHECK(batch.boots == 1);
+	std::set<std::string> sessions, objects;
+	for (const auto &o : batch.plan.objects)
+		objects.insert(o.name);
+	for (const auto &s : batch.plan.steps)
+		if (!s.session.empty())
+			sessions.insert(s.session);
+	CHECK(objects.size() == 2);
+	CHECK(sessions.size() == 2);
+	for (const auto &s : sessions)
+		CHECK(s.size() < 64); // LIVEUPDATE_SESSION_NAME_LENGTH
+}
+
+TEST_CASE("one shared kexec separates the boots", "[unit][planner]")
+{
+	auto a = memfd_case("a"), b = memfd_case("b");
+	auto batch = host::make_batch({&a, &b});
+	int kexecs = 0;
+	unsigned boot = 0;
+	for (size_t i = 0; i < batch.plan.steps.size(); i++) {
+		const auto &s = batch.plan.steps[i];
+		CHECK(s.id == i);
+		CHECK(s.boot >= boot); // never back to an earlier kernel
+		boot = s.boot;
+		if (s.op == protocol::Op::kexec) {
+			kexecs++;
+			CHECK(s.case_id.empty());
+			CHECK(batch.refs[i].case_index == -1);
+		}
+	}
+	CHECK(kexecs == 1);
+	CHECK(batch.refs.size() == batch.plan.steps.size());
+}
+
+TEST_CASE("cases whose kexec must fail go first, with a private kexec", "[unit][planner]")
+{
+	auto a = memfd_case("a"), r = refused_case("r");
+	auto batch = host::make_batch({&a, &r});
+	REQUIRE(batch.plan.steps.size() > 0);
+	CHECK(batch.plan.steps.front().case_id == "r");
+	int private_kexec = 0;
+	for (const auto &s : batch.plan.steps)
+		if (s.op == protocol::Op::kexec && s.case_id == "r") {
+			private_kexec++;
+			CHECK(s.boot == 0);
+		}
+	CHECK(private_kexec == 1);
+	CHECK(batch.plan.edu_devices.size() == 1);
+}
+
+TEST_CASE("batches respect the VFIO device and case limits", "[unit][planner]")
+{
+	std::vector<core::Case> cases;
+	for (int i = 0; i < 10; i++)
+		cases.push_back(refused_case("r" + std::to_string(i)));
+	std::vector<const core::Case *> ptrs;
+	for (auto &c : cases)
+		ptrs.push_back(&c);
+	host::PlanLimits lim;
+	lim.max_edu = 4;
+	auto batches = host::make_batches(ptrs, lim);
+	CHECK(batches.size() == 3);
+	for (auto &b : batches)
+		CHECK(b.plan.edu_devices.size() <= 4);
+	lim.max_edu = 100;
+	lim.max_cases = 5;
+	CHECK(host::make_batches(ptrs, lim).size() == 2);
+}

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <algorithm>
+#include <catch2/catch_test_macros.hpp>
+
+#include "host/accel.hpp"
+#include "host/errors.hpp"
+#include "host/qemu.hpp"
+
+using namespace luo::host;
+
+namespace {
+
+bool has_pair(const std::vector<std::string> &a, const std::string &k, const std::string &v)
+{
+	for (size_t i = 0; i + 1 < a.size(); i++)
+		if (a[i] == k && a[i + 1] == v)
+			return true;
+	return false;
+}
+
+int count_of(const std::vector<std::string> &a, const std::string &prefix)
+{
+	return std::count_if(a.begin(), a.end(),
+			     [&](const std::string &s) { return s.rfind(prefix, 0) == 0; });
+}
+
+} // namespace
+
+TEST_CASE("TCG command line: q35, emulated SVM, IOMMU, two serial ports", "[unit][qemu]")
+{
+	VmSpec s;
+	s.kernel = "/k/bzImage";
+	s.initrd = "/r/initrd";
+	s.workdir = "/w";
+	s.extra_cmdline = "luo_fault=drop-contents";
+	auto a = qemu_args(s);
+	CHECK(has_pair(a, "-machine", "q35,accel=tcg"));
+	CHECK(has_pair(a, "-cpu", "max"));
+	CHECK(has_pair(a, "-device", "intel-iommu"));
+	CHECK(has_pair(a, "-serial", "file:/w/console.log"));
+	CHECK(has_pair(a, "-serial", "file:/w/events.log"));
+	CHECK(std::find(a.begin(), a.end(), "-no-reboot") != a.end());
+	auto append = std::find(a.begin(), a.end(), "-append");
+	REQUIRE(append != a.end());
+	std::string cmd = *(append + 1);
+	for (auto word : {"liveupdate=on", "intel_iommu=on", "retain_initrd", "panic=-1",
+			  "luo_fault=drop-contents", "console=ttyS0"})
+		CHECK(cmd.find(word) != std::string::npos);
+}
+
+TEST_CASE("KVM uses host CPU passthrough", "[unit][qemu]")
+{
+	VmSpec s;
+	s.accel = Accel::kvm;
+	auto a = qemu_args(s);
+	CHECK(has_pair(a, "-machine", "q35,accel=kvm"));
+	CHECK(has_pair(a, "-cpu", "host"));
+}
+
+TEST_CASE("edu devices fill the root bus, then get root ports", "[unit][qemu]")
+{
+	VmSpec s;
+	s.edu_devices = 3;
+	auto a = qemu_args(s);
+	CHECK(has_pair(a, "-device", "edu,bus=pcie.0,addr=0x02"));
+	CHECK(has_pair(a, "-device", "edu,bus=pcie.0,addr=0x04"));
+	CHECK(count_of(a, "pcie-root-port") == 0);
+	CHECK(edu_addresses(3) == std::vector<std::string>{"0000:00:02.0", "0000:00:03.0", "0000:00:04.0"});
+	CHECK(edu_addresses(29).back() == "0000:00:1e.0");
+
+	// Past 29, 25 stay on the root bus and each other one has its own port:
+	// devices behind one bridge would share an IOMMU group.
+	s.edu_devices = max_edu_devices();
+	a = qemu_args(s);
+	CHECK(count_of(a, "edu,") == max_edu_devices());
+	CHECK(count_of(a, "pcie-root-port,") == max_edu_devices() - 25);
+	CHECK(count_of(a, "pci-bridge") == 0);
+	auto addrs = edu_addresses(max_edu_devices());
+	CHECK(addrs[24] == "0000:00:1a.0");
+	CHECK(addrs[25] == "0000:01:00.0");
+	std::sort(addrs.begin(), addrs.end());
+	CHECK(std::adjacent_find(addrs.begin(), addrs.end()) == addrs.end());
+	s.edu_devices = max_edu_devices() + 1;
+	CHECK_THROWS_AS(qemu_args(s), SetupError);
+}
+
+TEST_CASE("acceleration follows the CPU flags and /dev/kvm", "[unit][accel]")
+{
+	std::string vmx = "processor\t: 0\nflags\t\t: fpu vme vmx sse\n";
+	std::string none = "processor\t: 0\nflags\t\t: fpu vme sse\n";
+	CHECK(decide_accel("auto", vmx, true).accel == Accel::kvm);
+	CHECK(decide_accel("auto", vmx, false).accel == Accel::tcg);
+	// A /dev/kvm on a CPU without vmx/svm cannot run a standard kernel.
+	CHECK(decide_accel("auto", none, true).accel == Accel::tcg);
+	CHECK(decide_accel("tcg", vmx, true).accel == Accel::tcg);
+	CHECK(decide_accel("kvm", none, true).accel == Accel::kvm);
+	CHECK_THROWS_AS(decide_accel("kvm", vmx, false), SetupError);
+	CHECK_THROWS_AS(decide_accel("hvf", vmx, true), SetupError);
+}
+
+TEST_CASE("timeouts are longer under TCG and grow with kexecs", "[unit][qemu]")
+{
+	auto tcg = timeouts_for(Accel::tcg, 1, 100);
+	auto kvm = timeouts_for(Accel::kvm, 1, 100);
+	CHECK(tcg.boot > kvm.boot);
+	CHECK(timeouts_for(Accel::tcg, 2, 100).total > tcg.total);
+}
