@@ -24,7 +24,7 @@ Executed execute_batch(const Batch &batch, const VmContext &ctx, const fs::path 
 	spec.kernel = ctx.kernel;
 	spec.initrd = dir / "initrd.cpio";
 	spec.extra_cmdline = ctx.cmdline;
-	spec.edu_devices = batch.plan.edu_devices.size();
+	spec.edu_devices = ctx.edu_devices >= 0 ? ctx.edu_devices : (int)batch.plan.edu_devices.size();
 	spec.memory_mb = ctx.memory_mb;
 	spec.workdir = dir;
 	Executed ex;

@@ -20,6 +20,7 @@ struct VmContext {
 	Accel accel = Accel::tcg;
 	std::string cmdline;          // extra kernel parameters
 	int memory_mb = 2048;
+	int edu_devices = -1;         // >= 0: this many, whatever the plan uses
 };
 
 struct Executed {

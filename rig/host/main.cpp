@@ -96,6 +96,9 @@ int main(int argc, char **argv)
 	auto *bench_cmd = app.add_subcommand("bench", "measure batching against one case per boot and the floor");
 	bench_cmd->add_option("--cases", bench.cases, "cases to time (default 40)");
 	bench_cmd->add_option("--accel", bench.accel, "kvm, tcg or auto");
+	bench_cmd->add_option("--singles", bench.singles, "cases also run one per boot (default 3)");
+	bench_cmd->add_option("--scenario", bench.scenario,
+			      "scenario to draw the cases from (default scenarios/deps/all-four.json)");
 	kernel_flags(bench_cmd, bench.kernel);
 
 	try {

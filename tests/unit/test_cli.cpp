@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The command line as a developer meets it: exit codes and error messages.
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include <boost/process.hpp>
+
+using Catch::Matchers::ContainsSubstring;
+namespace bp = boost::process;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+	int code;
+	std::string out, err;
+};
+
+Result luo_rig(std::vector<std::string> args)
+{
+	bp::ipstream out, err;
+	bp::child c(std::string(LUO_RIG_BINARY_DIR) + "/luo-rig", bp::args(args), bp::std_out > out,
+		    bp::std_err > err, bp::std_in < bp::null);
+	Result r;
+	std::string l;
+	while (std::getline(out, l))
+		r.out += l + "\n";
+	while (std::getline(err, l))
+		r.err += l + "\n";
+	c.wait();
+	r.code = c.exit_code();
+	return r;
+}
+
+} // namespace
+
+TEST_CASE("a malformed scenario names file:line:column and exits 2", "[unit][cli]")
+{
+	fs::path f = fs::temp_directory_path() / "luo-rig-bad-scenario.json";
+	std::ofstream(f) << "{\n  \"name\": \"bad\",\n  \"objects\": {\"vm\": \"kvm-vmm\"}\n}\n";
+	auto r = luo_rig({"plan", f.string()});
+	CHECK(r.code == 2);
+	CHECK_THAT(r.err, ContainsSubstring(f.string() + ":3:"));
+	fs::remove(f);
+}
+
+TEST_CASE("plan lists cases and expectations without booting", "[unit][cli]")
+{
+	auto r = luo_rig({"plan", std::string(LUO_RIG_SOURCE_DIR) + "/scenarios/deps/kvm-gmem.json"});
+	CHECK(r.code == 0);
+	CHECK_THAT(r.out, ContainsSubstring("kvm-gmem/p:gmem,vm/r:gmem"));
+	CHECK_THAT(r.out, ContainsSubstring("EBUSY"));
+}
+
+TEST_CASE("unknown options and contracts are setup errors", "[unit][cli]")
+{
+	CHECK(luo_rig({"run", "--no-such-flag"}).code == 2);
+	auto r = luo_rig({"plan", "--contract", "lenient",
+			  std::string(LUO_RIG_SOURCE_DIR) + "/scenarios/smoke"});
+	CHECK(r.code == 2);
+	CHECK_THAT(r.err, ContainsSubstring("agreed or strict"));
+}
