@@ -197,15 +197,19 @@ Outcome guest_memfd_verify(const protocol::ObjectSpec &spec, int fd, int vm_fd)
 				     std::to_string(kGmemCheckSlot) + " backed by " + gm + r.detail);
 
 	// The other half: a VM that never created this guest_memfd must refuse
-	// it, or "bound to its VM" above proves nothing.
-	UniqueFd other;
-	if (auto r = create_vm(other); !r)
-		return Outcome::fail(r.result, "create an unrelated VM to check " + gm +
-				     " against: " + r.detail);
-	if (set_gmem_slot(other.get(), fd, spec.size, m.addr))
-		return fail(EXDEV, "an unrelated, freshly created VM (" + fd_str(other.get()) +
-			    ") accepted " + gm + " in KVM_SET_USER_MEMORY_REGION2; it should "
-			    "be bound to " + vm + " only");
+	// it, or "bound to its VM" above proves nothing.  One such VM serves the
+	// whole boot: creating a VM per check is the slowest step under TCG.
+	static UniqueFd other;
+	if (other.get() < 0) {
+		if (auto r = create_vm(other); !r)
+			return Outcome::fail(r.result, "create an unrelated VM to check " + gm +
+					     " against: " + r.detail);
+	}
+	if (set_gmem_slot(other.get(), fd, spec.size, m.addr)) {
+		delete_slot(other.get(), kGmemCheckSlot);
+		return fail(EXDEV, "an unrelated VM (" + fd_str(other.get()) + ") accepted " + gm +
+			    " in KVM_SET_USER_MEMORY_REGION2; it should be bound to " + vm + " only");
+	}
 	return Outcome::ok();
 }
 

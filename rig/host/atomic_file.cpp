@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "atomic_file.hpp"
 
+#include <cerrno>
+#include <csignal>
 #include <fstream>
 #include <stdexcept>
 #include <unistd.h>
@@ -37,9 +39,26 @@ void write_file_atomic(const fs::path &path, std::string_view content)
 	fs::rename(tmp, path);
 }
 
+// A process killed mid-build leaves its staging directory behind; it is
+// never mistaken for an entry, but it takes space until someone sweeps it.
+static void sweep_dead_stages(const fs::path &final_path)
+{
+	std::string prefix = "." + final_path.filename().string() + ".tmp-";
+	std::error_code ec;
+	for (const auto &e : fs::directory_iterator(final_path.parent_path(), ec)) {
+		std::string name = e.path().filename().string();
+		if (name.rfind(prefix, 0) != 0)
+			continue;
+		pid_t pid = std::atoi(name.c_str() + prefix.size());
+		if (pid > 0 && kill(pid, 0) != 0 && errno == ESRCH)
+			fs::remove_all(e.path(), ec);
+	}
+}
+
 StagingDir::StagingDir(fs::path final_path) : final_(std::move(final_path))
 {
 	fs::create_directories(final_.parent_path());
+	sweep_dead_stages(final_);
 	tmp_ = temp_beside(final_);
 	fs::remove_all(tmp_);
 	fs::create_directories(tmp_);

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "kernel_build.hpp"
 
+#include <cerrno>
+#include <csignal>
 #include <fstream>
+#include <unistd.h>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -84,6 +87,38 @@ void make(const fs::path &tree, const fs::path &obj, std::vector<std::string> ta
 				 tail_of(log) + "full log: " + log.string());
 }
 
+// The x86 boot protocol keeps a pointer to the version string at 0x20e of
+// the setup header: "7.3.4 (user@host) #1 ...".  Empty if it is not there.
+std::string image_release(const fs::path &image)
+{
+	std::ifstream in(image, std::ios::binary);
+	unsigned char ptr[2];
+	char magic[4];
+	in.seekg(0x202);
+	if (!in.read(magic, 4) || std::string(magic, 4) != "HdrS")
+		return {};
+	in.seekg(0x20e);
+	if (!in.read(reinterpret_cast<char *>(ptr), 2))
+		return {};
+	in.seekg(0x200 + (ptr[0] | ptr[1] << 8));
+	std::string version;
+	std::getline(in, version, '\0');
+	return version.substr(0, version.find(' '));
+}
+
+// Build trees (a patched source copy and the objects) of builds that were
+// killed: gigabytes each, and no other build will ever reuse them.
+void sweep_dead_builds(const fs::path &kbuild)
+{
+	std::error_code ec;
+	for (const auto &e : fs::directory_iterator(kbuild, ec)) {
+		std::ifstream in(e.path() / "pid");
+		pid_t pid = 0;
+		if (!(in >> pid) || (kill(pid, 0) != 0 && errno == ESRCH))
+			fs::remove_all(e.path(), ec);
+	}
+}
+
 } // namespace
 
 std::vector<fs::path> patch_list(const KernelOptions &opts)
@@ -112,6 +147,11 @@ KernelArtifact obtain_kernel(const KernelOptions &opts)
 		a.image = fs::absolute(*opts.kernel);
 		a.key = sha256_file(a.image).substr(0, 16);
 		a.source = "prebuilt " + a.image.string();
+		a.release = image_release(a.image);
+		if (a.release.empty())
+			throw SetupError(opts.kernel->string() +
+					 ": not an x86 bzImage (no boot protocol header); pass "
+					 "arch/x86/boot/bzImage of your build");
 		return a;
 	}
 
@@ -140,8 +180,10 @@ KernelArtifact obtain_kernel(const KernelOptions &opts)
 	fs::create_directories(log.parent_path());
 	fs::remove(log);
 	fs::path work = root / "kbuild" / key;
+	sweep_dead_builds(root / "kbuild");
 	fs::remove_all(work);
 	fs::create_directories(work);
+	write_file_atomic(work / "pid", std::to_string(getpid()));
 	Progress prog("kernel " + key.substr(0, 8));
 	try {
 		fs::path tree = src.tree;

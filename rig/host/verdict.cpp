@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "verdict.hpp"
 
+#include "core/plan_render.hpp"
+
 namespace luo::host {
 
 const char *to_string(Verdict v)
@@ -19,12 +21,7 @@ const char *to_string(Verdict v)
 
 std::string describe_expect(const core::Expect &e)
 {
-	std::string s;
-	switch (e.kind) {
-	case core::Expect::Kind::ok: s = "ok"; break;
-	case core::Expect::Kind::error: s = e.err; break;
-	case core::Expect::Kind::any_error: s = "an error"; break;
-	}
+	std::string s = core::expect_text(e);
 	if (!e.rule.empty())
 		s += " [" + e.rule + "]";
 	return s;
