@@ -50,6 +50,7 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 	// A kexec the case expects to succeed is the batch's shared one: its
 	// outcome belongs to every case that goes through it.
 	std::vector<std::uint32_t> shared_kexecs;
+	int escaped_case = -1;
 	for (size_t id = 0; id < batch.refs.size(); id++) {
 		const auto &ref = batch.refs[id];
 		const protocol::Event *ev = by_step.count(id) ? by_step[id] : nullptr;
@@ -70,6 +71,11 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 		auto &sr = r.steps[ref.case_step];
 		if (!ev)
 			continue;
+		// A kexec the case expected to be refused that went through took
+		// the whole VM into the next kernel, ahead of everybody else.
+		if (batch.plan.steps[id].op == protocol::Op::kexec && ev->result == 0 &&
+		    escaped_case < 0)
+			escaped_case = ref.case_index;
 		sr.executed = true;
 		sr.result = ev->result;
 		sr.err = ev->err;
@@ -143,6 +149,25 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 			r.message = out.why.empty() ? "steps did not run" : out.why;
 		}
 	}
+	if (escaped_case >= 0) {
+		out.batch_failed = true;
+		out.why = "the kexec of " + out.cases[escaped_case].id +
+			  " had to be refused but went through, cutting the first kernel short";
+		for (size_t k = 0; k < out.cases.size(); k++) {
+			if ((int)k == escaped_case)
+				continue;
+			out.cases[k].verdict = Verdict::incomplete;
+			out.cases[k].message = out.why;
+		}
+	}
+	// Steps that never ran were stopped by something outside their case.
+	for (const auto &r : out.cases)
+		if (r.verdict == Verdict::incomplete) {
+			out.batch_failed = true;
+			if (out.why.empty())
+				out.why = r.message;
+		}
+
 	// A kernel splat while every step matched still fails the run; in a batch
 	// it cannot be pinned on one case, so the cases are run again apart.
 	if (!findings.empty()) {

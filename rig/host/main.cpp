@@ -56,7 +56,7 @@ int main(int argc, char **argv)
 	run_cmd->add_option("--fault", run.fault,
 			    "fault knobs of the patched kernel, comma-separated (luo_fault=)");
 	run_cmd->add_option("--append", run.extra_cmdline, "extra kernel command line");
-	run_cmd->add_option("-j,--jobs", run.jobs, "VMs at once (default 1)");
+	run_cmd->add_option("-j,--jobs", run.jobs, "VMs at once (default: one per core)");
 	run_cmd->add_option("--memory", run.memory_mb, "guest memory in MiB (default 2048)");
 	run_cmd->add_option("--max-cases", run.limits.max_cases, "cases per VM at most");
 	run_cmd->add_option("--max-devices", run.limits.max_edu, "VFIO devices per VM at most");

@@ -183,7 +183,8 @@ RunReport run_suite(const RunConfig &cfg)
 	// push halves: keep going until nothing is queued or running.
 	for (;;) {
 		std::vector<std::thread> pool;
-		for (int i = 0; i < std::max(1, cfg.jobs); i++)
+		int jobs = cfg.jobs > 0 ? cfg.jobs : std::max(1u, std::thread::hardware_concurrency());
+		for (int i = 0; i < jobs; i++)
 			pool.emplace_back(worker);
 		for (auto &t : pool)
 			t.join();

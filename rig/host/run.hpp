@@ -23,7 +23,7 @@ struct RunConfig {
 	std::string accel = "auto";
 	std::string fault;                   // luo_fault=... for the kernel under test
 	std::string extra_cmdline;
-	int jobs = 1;                        // VMs at once
+	int jobs = 0;                        // VMs at once; 0: one per core
 	int memory_mb = 2048;
 	PlanLimits limits;
 	bool bisect = true;

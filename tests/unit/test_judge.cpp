@@ -129,3 +129,34 @@ TEST_CASE("a kernel WARNING in a passing batch sends its cases to bisection", "[
 				"WARNING: CPU: 0 PID: 1 at mm/memfd_luo.c:10 f+0x1\n");
 	CHECK(out.cases[0].verdict == host::Verdict::crash);
 }
+
+TEST_CASE("a kexec that had to be refused but went through is pinned on its case",
+	  "[unit][judge]")
+{
+	auto a = memfd_case("a"), r = refused_case("r");
+	auto batch = host::make_batch({&a, &r});
+	auto kexec_r = step_id(batch, "r", protocol::Op::kexec);
+	// The guest reports the private kexec from the next kernel with result 0,
+	// and the other case's first-kernel steps never ran.
+	host::VmResult vm;
+	vm.status = host::VmResult::Status::done;
+	for (const auto &s : batch.plan.steps) {
+		if (s.id > kexec_r && s.boot == 0)
+			continue;
+		protocol::Event ev;
+		ev.type = "step";
+		ev.step = s.id;
+		ev.op = s.op;
+		ev.boot = s.id == kexec_r ? 1 : s.boot;
+		ev.result = (s.boot == 1 && s.case_id == "a") ? -ENOENT : 0;
+		ev.err = protocol::errno_name(ev.result);
+		vm.events.push_back(ev);
+	}
+	auto out = host::judge_batch(batch, vm, "");
+	CHECK(out.batch_failed);
+	CHECK(out.cases[1].verdict == host::Verdict::violation);
+	CHECK_THAT(out.cases[1].message, ContainsSubstring("kexec") &&
+						 ContainsSubstring("expected ENOENT"));
+	// The bystander is not blamed: it runs again apart.
+	CHECK(out.cases[0].verdict == host::Verdict::incomplete);
+}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <algorithm>
+#include <filesystem>
 #include <catch2/catch_test_macros.hpp>
 
 #include "host/accel.hpp"
@@ -104,4 +105,18 @@ TEST_CASE("timeouts are longer under TCG and grow with kexecs", "[unit][qemu]")
 	auto kvm = timeouts_for(Accel::kvm, 1, 100);
 	CHECK(tcg.boot > kvm.boot);
 	CHECK(timeouts_for(Accel::tcg, 2, 100).total > tcg.total);
+}
+
+TEST_CASE("a QEMU that dies at once is an infrastructure error with its output", "[unit][qemu]")
+{
+	namespace fs = std::filesystem;
+	VmSpec s;
+	s.qemu = "false"; // exits 1 before any event, like a QEMU refusing its arguments
+	s.workdir = fs::temp_directory_path() / "luo-rig-unit-qemu";
+	Timeouts t{5, 5, 10};
+	auto r = run_vm(s, t);
+	CHECK(r.status == VmResult::Status::infra);
+	CHECK(r.why.find("exited with status 1") != std::string::npos);
+	CHECK(r.seconds < 5);
+	fs::remove_all(s.workdir);
 }
