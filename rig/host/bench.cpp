@@ -46,7 +46,7 @@ double timed(const Batch &b, const VmContext &ctx, const fs::path &dir, bool &ok
 
 int run_bench(const BenchConfig &cfg)
 {
-	fs::path file = cfg.scenario.empty() ? source_root() / "scenarios/deps/all-four.json"
+	fs::path file = cfg.scenario.empty() ? source_root() / "scenarios/deps/kvm-gmem-memfd.json"
 					     : fs::path(cfg.scenario);
 	auto all = core::expand_files({file.string()}, core::Contract::agreed());
 	std::vector<const core::Case *> cases;

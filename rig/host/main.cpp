@@ -98,7 +98,7 @@ int main(int argc, char **argv)
 	bench_cmd->add_option("--accel", bench.accel, "kvm, tcg or auto");
 	bench_cmd->add_option("--singles", bench.singles, "cases also run one per boot (default 3)");
 	bench_cmd->add_option("--scenario", bench.scenario,
-			      "scenario to draw the cases from (default scenarios/deps/all-four.json)");
+			      "scenario to draw the cases from (default scenarios/deps/kvm-gmem-memfd.json)");
 	kernel_flags(bench_cmd, bench.kernel);
 
 	try {
