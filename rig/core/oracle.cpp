@@ -3,6 +3,8 @@
 // Source references are to linux-source-7.3 (7.3.4), kernel/liveupdate/.
 #include "oracle.hpp"
 
+#include <optional>
+
 #include <algorithm>
 
 namespace luo::core {
@@ -271,14 +273,22 @@ Expect Oracle::session_retrieve(const CaseStep &s)
 	return ok("LUO");
 }
 
-Expect Oracle::retrieve(const CaseStep &s)
+std::optional<Expect> Oracle::not_incoming(const CaseStep &s)
 {
 	auto h = handles_.find(s.session);
 	if (h == handles_.end())
 		return stale();
-	// luo_session.c:381-382,428-429: RETRIEVE_FD is for incoming sessions.
+	// luo_session.c:377-382,428-429: RETRIEVE_FD and FINISH are for
+	// incoming sessions only.
 	if (h->second != Handle::incoming)
 		return error("EINVAL", "LUO");
+	return std::nullopt;
+}
+
+Expect Oracle::retrieve(const CaseStep &s)
+{
+	if (auto refused = not_incoming(s))
+		return *refused;
 	InSession &is = *in(s.session);
 	// luo_file.c:560-561: FINISH emptied the list; C5 discarded the rest.
 	if (is.finished)
@@ -384,12 +394,8 @@ void Oracle::do_finish(InSession &s)
 
 Expect Oracle::finish(const CaseStep &s)
 {
-	auto h = handles_.find(s.session);
-	if (h == handles_.end())
-		return stale();
-	// luo_session.c:377-378,428-429: FINISH is for incoming sessions.
-	if (h->second != Handle::incoming)
-		return error("EINVAL", "LUO");
+	if (auto refused = not_incoming(s))
+		return *refused;
 	InSession &is = *in(s.session);
 	// luo_file.c:686-687: an emptied file set finishes again trivially.
 	if (is.finished)

@@ -93,6 +93,8 @@ private:
 	Expect preserve(const CaseStep &s);
 	Expect kexec();
 	Expect session_retrieve(const CaseStep &s);
+	// The outcome of a step that needs an incoming session and has none.
+	std::optional<Expect> not_incoming(const CaseStep &s);
 	Expect retrieve(const CaseStep &s);
 	Expect same_object(const CaseStep &s);
 	Expect verify(const CaseStep &s);

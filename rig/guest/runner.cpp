@@ -55,6 +55,18 @@ Outcome Runner::with_session(const protocol::Step &step, int &sfd)
 	return Outcome::ok();
 }
 
+Outcome Runner::open_session(const std::string &name, int (*open)(int, const std::string &),
+			     const char *what)
+{
+	int dev = device();
+	if (dev < 0)
+		return from_rc(dev, "open /dev/liveupdate");
+	int fd = open(dev, name);
+	if (fd >= 0)
+		sessions_[name] = fd;
+	return from_rc(fd, what + name);
+}
+
 Outcome Runner::same_object(const protocol::Step &step)
 {
 	int sfd;
@@ -89,24 +101,10 @@ Outcome Runner::execute(const protocol::Step &step)
 	switch (step.op) {
 	case Op::create:
 		return objects_.create(*spec);
-	case Op::session_create: {
-		int dev = device();
-		if (dev < 0)
-			return from_rc(dev, "open /dev/liveupdate");
-		int fd = luo::create_session(dev, step.session);
-		if (fd >= 0)
-			sessions_[step.session] = fd;
-		return from_rc(fd, "CREATE_SESSION " + step.session);
-	}
-	case Op::session_retrieve: {
-		int dev = device();
-		if (dev < 0)
-			return from_rc(dev, "open /dev/liveupdate");
-		int fd = luo::retrieve_session(dev, step.session);
-		if (fd >= 0)
-			sessions_[step.session] = fd;
-		return from_rc(fd, "RETRIEVE_SESSION " + step.session);
-	}
+	case Op::session_create:
+		return open_session(step.session, luo::create_session, "CREATE_SESSION ");
+	case Op::session_retrieve:
+		return open_session(step.session, luo::retrieve_session, "RETRIEVE_SESSION ");
 	case Op::session_close:
 		if (auto o = with_session(step, sfd); !o)
 			return o;

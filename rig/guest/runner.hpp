@@ -26,6 +26,8 @@ private:
 	Outcome execute(const protocol::Step &step);
 	Outcome with_session(const protocol::Step &step, int &sfd);
 	Outcome same_object(const protocol::Step &step);
+	Outcome open_session(const std::string &name, int (*open)(int, const std::string &),
+			     const char *what);
 	int device();
 
 	const protocol::Plan &plan_;
