@@ -74,6 +74,8 @@ int main()
 		fatal.detail = std::string(kPlanPath) + ": " + e.what();
 		events.emit(fatal);
 		events.drain();
+		if (getpid() != 1)
+			return 1;
 		power_off();
 	}
 
@@ -96,5 +98,8 @@ int main()
 	events.emit(done);
 	events.drain();
 	std::printf("luo-vmm: boot %u done\n", boot.boot);
+	// Run by hand from the shell image, hand the prompt back instead.
+	if (getpid() != 1)
+		return 0;
 	power_off();
 }

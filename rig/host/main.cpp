@@ -28,11 +28,13 @@ void kernel_flags(CLI::App *cmd, KernelOptions &k)
 		->check(CLI::ExistingDirectory);
 	cmd->add_option("--kernel", k.kernel, "use this prebuilt bzImage (no build)");
 	cmd->add_option("--patches", k.patch_dirs,
-			"apply the patches of DIR (its `series` file, else *.patch); repeatable");
+			"apply the patches of DIR (its `series` file, else *.patch); repeatable")
+		->allow_extra_args(false);
 	cmd->add_flag("--no-default-patches", [&](int64_t) { k.default_patches = false; },
 		      "do not apply kernel-config/patches");
 	cmd->add_option("--config", k.fragments,
-			"config fragment(s) to merge instead of kernel-config/*.config");
+			"config fragment to merge instead of kernel-config/*.config; repeatable")
+		->allow_extra_args(false);
 	cmd->add_flag("--rebuild", k.rebuild, "build even when the cache has this kernel");
 	cmd->add_option("--kernel-jobs", k.jobs, "make -j for the kernel (default: cores + 1)");
 }
@@ -49,7 +51,8 @@ int main(int argc, char **argv)
 	auto *run_cmd = app.add_subcommand("run", "build the kernel, boot VMs, judge every case");
 	run_cmd->add_option("scenarios", run.scenarios,
 			    "scenario files or directories (default: scenarios/)");
-	run_cmd->add_option("--case", run.cases, "only cases whose id matches (glob); repeatable");
+	run_cmd->add_option("--case", run.cases, "only cases whose id matches (glob); repeatable")
+		->allow_extra_args(false);
 	run_cmd->add_option("--contract", run.contract, "agreed (default) or strict");
 	run_cmd->add_option("--shard", run.shard, "K/N: run the K-th of N shards");
 	run_cmd->add_option("--accel", run.accel, "kvm, tcg or auto (default)");
@@ -74,7 +77,8 @@ int main(int argc, char **argv)
 	auto *plan_cmd = app.add_subcommand("plan", "list cases and expected outcomes; boots nothing");
 	plan_cmd->add_option("scenarios", plan_files, "scenario files or directories")->required();
 	plan_cmd->add_option("--contract", plan_contract, "agreed (default) or strict");
-	plan_cmd->add_option("--case", plan_cases, "only cases whose id matches (glob)");
+	plan_cmd->add_option("--case", plan_cases, "only cases whose id matches (glob); repeatable")
+		->allow_extra_args(false);
 	plan_cmd->add_flag("--json", plan_as_json, "JSON instead of text");
 
 	KernelOptions kopts;

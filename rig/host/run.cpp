@@ -70,6 +70,12 @@ RunReport run_suite(const RunConfig &cfg)
 	if (!contract)
 		throw SetupError("--contract " + cfg.contract + ": expected agreed or strict");
 
+	if (cfg.limits.max_edu > max_edu_devices() || cfg.limits.max_edu < 1)
+		throw SetupError("--max-devices " + std::to_string(cfg.limits.max_edu) +
+				 ": a VM takes 1 to " + std::to_string(max_edu_devices()) +
+				 " edu devices");
+	if (cfg.limits.max_cases < 1)
+		throw SetupError("--max-cases must be at least 1");
 	auto files = scenario_files(cfg.scenarios.empty()
 					    ? std::vector<std::string>{(source_root() / "scenarios").string()}
 					    : cfg.scenarios);

@@ -5,67 +5,14 @@
 #include <catch2/catch_test_macros.hpp>
 
 #include "core/oracle.hpp"
+#include "oracle_table.hpp"
 
 using namespace luo::core;
-using luo::protocol::ObjectKind;
-using luo::protocol::Op;
+using namespace luo::test;
 
 namespace {
 
-struct Row {
-	Op op;
-	const char *session;
-	const char *object;
-	std::uint64_t token;
-	const char *expect;  // "ok", "error" (any), or an errno name
-	const char *rule;
-};
-
-std::vector<CaseObject> objects()
-{
-	return {
-		{"vm", ObjectKind::kvm_vm, "", 0, 0},
-		{"gmem", ObjectKind::guest_memfd, "vm", 2097152, 1},
-		{"iommu", ObjectKind::iommufd, "", 0, 0},
-		{"vfio", ObjectKind::vfio_cdev, "iommu", 0, 0},
-		{"mem", ObjectKind::memfd, "", 65536, 2},
-		{"evt", ObjectKind::unsupported, "", 0, 0},
-	};
-}
-
-std::string show(const Expect &e)
-{
-	if (e.kind == Expect::Kind::ok)
-		return "ok";
-	if (e.kind == Expect::Kind::any_error)
-		return "error";
-	return e.err;
-}
-
-void run(Oracle &o, const std::vector<Row> &rows)
-{
-	for (std::size_t i = 0; i < rows.size(); i++) {
-		const Row &r = rows[i];
-		Expect e = o.apply({r.op, r.session, r.object, r.token, {}});
-		INFO("row " << i << ": " << luo::protocol::to_string(r.op) << " " << r.session << " "
-			    << r.object << " " << r.token);
-		CHECK(show(e) == r.expect);
-		CHECK(e.rule == r.rule);
-	}
-}
-
 Oracle agreed() { return Oracle(Contract::agreed(), objects()); }
-
-// Creates every object and session "s".
-const std::vector<Row> kSetup{
-	{Op::create, "", "vm", 0, "ok", "setup"},
-	{Op::create, "", "gmem", 0, "ok", "setup"},
-	{Op::create, "", "iommu", 0, "ok", "setup"},
-	{Op::create, "", "vfio", 0, "ok", "setup"},
-	{Op::create, "", "mem", 0, "ok", "setup"},
-	{Op::create, "", "evt", 0, "ok", "setup"},
-	{Op::session_create, "s", "", 0, "ok", "setup"},
-};
 
 } // namespace
 

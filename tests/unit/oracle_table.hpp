@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Hand-derived oracle tables: one row per step with the outcome and rule
+// the contract demands, checked against the oracle step by step.
+#pragma once
+
+#include <catch2/catch_test_macros.hpp>
+#include <string>
+#include <vector>
+
+#include "core/oracle.hpp"
+
+namespace luo::test {
+
+using core::CaseObject;
+using core::Expect;
+using core::Oracle;
+using protocol::ObjectKind;
+using protocol::Op;
+
+struct Row {
+	Op op;
+	const char *session;
+	const char *object;
+	std::uint64_t token;
+	const char *expect;  // "ok", "error" (any), or an errno name
+	const char *rule;
+};
+
+inline std::vector<CaseObject> objects()
+{
+	return {
+		{"vm", ObjectKind::kvm_vm, "", 0, 0},
+		{"gmem", ObjectKind::guest_memfd, "vm", 2097152, 1},
+		{"iommu", ObjectKind::iommufd, "", 0, 0},
+		{"vfio", ObjectKind::vfio_cdev, "iommu", 0, 0},
+		{"mem", ObjectKind::memfd, "", 65536, 2},
+		{"evt", ObjectKind::unsupported, "", 0, 0},
+	};
+}
+
+inline std::string show(const Expect &e)
+{
+	if (e.kind == Expect::Kind::ok)
+		return "ok";
+	if (e.kind == Expect::Kind::any_error)
+		return "error";
+	return e.err;
+}
+
+inline void run(Oracle &o, const std::vector<Row> &rows)
+{
+	for (std::size_t i = 0; i < rows.size(); i++) {
+		const Row &r = rows[i];
+		Expect e = o.apply({r.op, r.session, r.object, r.token, {}});
+		INFO("row " << i << ": " << luo::protocol::to_string(r.op) << " " << r.session << " "
+			    << r.object << " " << r.token);
+		CHECK(show(e) == r.expect);
+		CHECK(e.rule == r.rule);
+	}
+}
+
+// Creates every object and session "s".
+inline const std::vector<Row> kSetup{
+	{Op::create, "", "vm", 0, "ok", "setup"},
+	{Op::create, "", "gmem", 0, "ok", "setup"},
+	{Op::create, "", "iommu", 0, "ok", "setup"},
+	{Op::create, "", "vfio", 0, "ok", "setup"},
+	{Op::create, "", "mem", 0, "ok", "setup"},
+	{Op::create, "", "evt", 0, "ok", "setup"},
+	{Op::session_create, "s", "", 0, "ok", "setup"},
+};
+
+} // namespace luo::test
