@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "atomic_file.hpp"
 #include "errors.hpp"
 
 namespace luo::host {
@@ -45,16 +46,13 @@ AccelChoice decide_accel(const std::string &requested, const std::string &cpuinf
 
 AccelChoice choose_accel(const std::string &requested)
 {
-	std::ifstream in("/proc/cpuinfo");
-	std::stringstream ss;
-	ss << in.rdbuf();
 	bool ok = false;
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (fd >= 0) {
 		ok = ioctl(fd, KVM_GET_API_VERSION, 0) == KVM_API_VERSION;
 		close(fd);
 	}
-	return decide_accel(requested, ss.str(), ok);
+	return decide_accel(requested, read_file("/proc/cpuinfo"), ok);
 }
 
 } // namespace luo::host

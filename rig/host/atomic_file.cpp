@@ -21,6 +21,14 @@ fs::path temp_beside(const fs::path &p)
 
 } // namespace
 
+std::string read_file(const fs::path &path)
+{
+	std::ifstream in(path, std::ios::binary);
+	if (!in)
+		throw std::runtime_error("cannot read " + path.string());
+	return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
 void write_file_atomic(const fs::path &path, std::string_view content)
 {
 	if (path.has_parent_path())

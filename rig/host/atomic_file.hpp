@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
-// Nothing half-written is ever left under a final name: write to a temporary
-// name beside it, then rename.
+// Whole-file reads, and writes that never leave anything half-written under a
+// final name: write to a temporary name beside it, then rename.
 #pragma once
 
 #include <filesystem>
+#include <string>
 #include <string_view>
 
 namespace luo::host {
+
+// The whole content of a file; throws std::runtime_error naming it when it
+// cannot be read.
+std::string read_file(const std::filesystem::path &path);
 
 void write_file_atomic(const std::filesystem::path &path, std::string_view content);
 

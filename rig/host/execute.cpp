@@ -31,10 +31,9 @@ Executed execute_batch(const Batch &batch, const VmContext &ctx, const fs::path 
 	ex.vm = run_vm(spec, timeouts_for(ctx.accel, batch.boots, batch.plan.steps.size()), on_event);
 	// The image is large and can be rebuilt from plan.json.
 	fs::remove(dir / "initrd.cpio");
-	std::ifstream in(ex.vm.console_log, std::ios::binary);
-	std::stringstream console;
-	console << in.rdbuf();
-	ex.outcome = judge_batch(batch, ex.vm, console.str());
+	// No console at all when QEMU never started.
+	std::string console = fs::exists(ex.vm.console_log) ? read_file(ex.vm.console_log) : "";
+	ex.outcome = judge_batch(batch, ex.vm, console);
 	return ex;
 }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "hash.hpp"
 
+#include "atomic_file.hpp"
+
 #include <fstream>
 #include <openssl/evp.h>
 #include <stdexcept>
@@ -56,12 +58,7 @@ std::string Hasher::hex()
 
 std::string sha256_file(const std::filesystem::path &path)
 {
-	Hasher h;
-	std::ifstream in(path, std::ios::binary);
-	if (!in)
-		throw std::runtime_error("cannot read " + path.string());
-	std::string data((std::istreambuf_iterator<char>(in)), {});
-	return h.add(data).hex();
+	return Hasher().add(read_file(path)).hex();
 }
 
 } // namespace luo::host

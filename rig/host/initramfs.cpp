@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "initramfs.hpp"
 
+#include "atomic_file.hpp"
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <fstream>
@@ -25,14 +27,6 @@ struct ReaderDeleter {
 struct EntryDeleter {
 	void operator()(archive_entry *e) const { archive_entry_free(e); }
 };
-
-std::string read_binary(const fs::path &p)
-{
-	std::ifstream in(p, std::ios::binary);
-	if (!in)
-		throw std::runtime_error("cannot read " + p.string());
-	return std::string((std::istreambuf_iterator<char>(in)), {});
-}
 
 void check(archive *a, int rc, const std::string &what)
 {
@@ -72,7 +66,7 @@ void write_initramfs(const fs::path &out, const std::vector<ImageEntry> &entries
 			archive_entry_set_symlink(ae.get(), e.target.c_str());
 			break;
 		case ImageEntry::Type::file:
-			data = e.source.empty() ? e.content : read_binary(e.source);
+			data = e.source.empty() ? e.content : read_file(e.source);
 			archive_entry_set_filetype(ae.get(), AE_IFREG);
 			archive_entry_set_perm(ae.get(), e.mode);
 			archive_entry_set_size(ae.get(), data.size());

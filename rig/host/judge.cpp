@@ -62,13 +62,7 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 			}
 			continue;
 		}
-		auto &r = out.cases[ref.case_index];
-		if (ref.case_step < 0) {
-			if (ev && ev->result != 0)
-				r.diagnostic += "cleanup step failed: " + ev->detail + "\n";
-			continue;
-		}
-		auto &sr = r.steps[ref.case_step];
+		auto &sr = out.cases[ref.case_index].steps[ref.case_step];
 		if (!ev)
 			continue;
 		// A kexec the case expected to be refused that went through took

@@ -31,14 +31,6 @@ namespace {
 // Bump when the way a kernel is built changes, so old cache entries retire.
 constexpr const char *kRecipe = "luo-rig kernel recipe 1";
 
-std::string read_text(const fs::path &p)
-{
-	std::ifstream in(p);
-	std::stringstream ss;
-	ss << in.rdbuf();
-	return ss.str();
-}
-
 std::string first_line(const std::string &s)
 {
 	return s.substr(0, s.find('\n'));
@@ -56,7 +48,7 @@ std::string build_target(const std::string &line)
 
 KernelArtifact from_entry(const fs::path &entry)
 {
-	json j = json::parse(read_text(entry / "kernel.json"));
+	json j = json::parse(read_file(entry / "kernel.json"));
 	KernelArtifact a;
 	a.image = entry / "bzImage";
 	a.key = j.value("key", "");
@@ -209,7 +201,7 @@ KernelArtifact obtain_kernel(const KernelOptions &opts)
 		std::vector<ConfigRequest> wanted;
 		for (const auto &f : fragments) {
 			merge.push_back(f.string());
-			auto reqs = parse_fragment(f, read_text(f));
+			auto reqs = parse_fragment(f, read_file(f));
 			wanted.insert(wanted.end(), reqs.begin(), reqs.end());
 		}
 		RunOptions mo;
@@ -218,7 +210,7 @@ KernelArtifact obtain_kernel(const KernelOptions &opts)
 		if (run_command(merge, mo) != 0)
 			throw SetupError("merge_config.sh failed; see " + log.string());
 		make(tree, obj, {"olddefconfig"}, log, nullptr, "make olddefconfig");
-		auto missing = verify_config(wanted, read_text(obj / ".config"));
+		auto missing = verify_config(wanted, read_file(obj / ".config"));
 		if (!missing.empty())
 			throw SetupError(describe_mismatches(missing, src.label));
 

@@ -19,14 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_text(const fs::path &p)
-{
-	std::ifstream in(p);
-	std::stringstream ss;
-	ss << in.rdbuf();
-	return ss.str();
-}
-
 bool version_newer(const std::string &a, const std::string &b)
 {
 	return run_command({"dpkg", "--compare-versions", a, "gt", b}) == 0;
@@ -66,7 +58,7 @@ std::string debian_mirror()
 	const std::regex one_line(R"(^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+\S+)");
 	const std::regex deb822(R"(^URIs:\s*(\S+))");
 	for (const auto &f : files) {
-		std::istringstream in(read_text(f));
+		std::istringstream in(read_file(f));
 		std::string l;
 		std::smatch m;
 		while (std::getline(in, l)) {

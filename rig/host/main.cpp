@@ -10,7 +10,6 @@
 #include "core/contract.hpp"
 #include "core/expand.hpp"
 #include "core/plan_render.hpp"
-#include "core/scenario.hpp"
 #include "errors.hpp"
 #include "run.hpp"
 #include "shell.hpp"
@@ -139,16 +138,11 @@ int main(int argc, char **argv)
 			return run_shell(shell);
 		if (*bench_cmd)
 			return run_bench(bench);
-	} catch (const luo::core::ScenarioError &e) {
-		std::cerr << "luo-rig: " << e.what() << "\n";
-		return kExitSetup;
-	} catch (const SetupError &e) {
-		std::cerr << "luo-rig: " << e.what() << "\n";
-		return kExitSetup;
 	} catch (const InfraError &e) {
 		std::cerr << "luo-rig: " << e.what() << "\n";
 		return kExitInfra;
 	} catch (const std::exception &e) {
+		// Bad scenarios, bad options, missing tools, failed kernel builds.
 		std::cerr << "luo-rig: " << e.what() << "\n";
 		return kExitSetup;
 	}

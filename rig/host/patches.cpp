@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "atomic_file.hpp"
 #include "errors.hpp"
 #include "process.hpp"
 
@@ -46,10 +47,7 @@ std::vector<fs::path> read_series(const fs::path &dir)
 	fs::path series = dir / "series";
 	std::vector<fs::path> out;
 	if (fs::exists(series)) {
-		std::ifstream in(series);
-		std::stringstream ss;
-		ss << in.rdbuf();
-		for (const auto &name : parse_series(series, ss.str())) {
+		for (const auto &name : parse_series(series, read_file(series))) {
 			fs::path p = dir / name;
 			if (!fs::exists(p))
 				throw SetupError(series.string() + ": lists '" + name +

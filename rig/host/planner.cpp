@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 
 #include "qemu.hpp"
 
@@ -58,7 +57,6 @@ Batch make_batch(const std::vector<const core::Case *> &cases)
 			b.plan.objects.push_back(spec);
 		}
 		unsigned boot = 0;
-		std::set<std::string> sessions;
 		for (size_t s = 0; s < c.steps.size(); s++) {
 			const auto &cs = c.steps[s];
 			if (cs.op == Op::kexec && cs.expect.kind == core::Expect::Kind::ok) {
@@ -72,21 +70,7 @@ Batch make_batch(const std::vector<const core::Case *> &cases)
 			st.session = ses(cs.session);
 			st.object = obj(cs.object);
 			st.token = cs.token;
-			if (!cs.session.empty())
-				sessions.insert(st.session);
 			per_boot[boot].push_back({st, StepRef{k, (int)s}});
-		}
-		// A case that never leaves the first kernel must not take its
-		// preserved files into the batch's kexec.
-		if (boot == 0 && boots > 0) {
-			for (const auto &sname : sessions) {
-				protocol::Step st;
-				st.boot = 0;
-				st.case_id = c.id;
-				st.op = Op::session_close;
-				st.session = sname;
-				per_boot[0].push_back({st, StepRef{k, -1}});
-			}
 		}
 	}
 	b.plan.edu_devices = edu_addresses(next_device);
@@ -110,21 +94,21 @@ Batch make_batch(const std::vector<const core::Case *> &cases)
 	return b;
 }
 
-std::vector<Batch> make_batches(const std::vector<const core::Case *> &cases,
-				const PlanLimits &limits)
+std::vector<std::vector<const core::Case *>> split_cases(const std::vector<const core::Case *> &cases,
+							 const PlanLimits &limits)
 {
 	// Cases that go through different numbers of kexecs cannot share a VM.
 	std::map<int, std::vector<const core::Case *>> by_boots;
 	for (const auto *c : cases)
 		by_boots[c->boots()].push_back(c);
-	std::vector<Batch> out;
+	std::vector<std::vector<const core::Case *>> out;
 	for (auto &[boots, group] : by_boots) {
 		std::vector<const core::Case *> cur;
 		int edu = 0;
 		std::uint64_t bytes = 0;
 		auto flush = [&] {
 			if (!cur.empty())
-				out.push_back(make_batch(cur));
+				out.push_back(cur);
 			cur.clear();
 			edu = 0;
 			bytes = 0;

@@ -21,7 +21,7 @@ struct PlanLimits {
 // Where a plan step comes from.
 struct StepRef {
 	int case_index = -1;      // into Batch::cases; -1 for the shared kexec
-	int case_step = -1;       // into the case's steps; -1 for planner cleanup
+	int case_step = -1;       // into the case's steps
 };
 
 struct Batch {
@@ -34,8 +34,8 @@ struct Batch {
 // Builds the plan for exactly these cases (all with the same boots()).
 Batch make_batch(const std::vector<const core::Case *> &cases);
 
-// Splits cases into batches within the limits.
-std::vector<Batch> make_batches(const std::vector<const core::Case *> &cases,
-				const PlanLimits &limits);
+// Groups cases into VM loads within the limits; make_batch() plans each.
+std::vector<std::vector<const core::Case *>> split_cases(const std::vector<const core::Case *> &cases,
+							 const PlanLimits &limits);
 
 } // namespace luo::host

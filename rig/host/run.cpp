@@ -102,8 +102,8 @@ RunReport run_suite(const RunConfig &cfg)
 
 	std::mutex mu;
 	std::deque<Work> queue;
-	for (auto &b : make_batches(ptrs, cfg.limits))
-		queue.push_back({b.cases, 1});
+	for (auto &group : split_cases(ptrs, cfg.limits))
+		queue.push_back({group, 1});
 	std::map<const core::Case *, CaseResult> results;
 	std::atomic<int> vm_counter{0}, boots{0};
 	size_t finished = 0;

@@ -72,11 +72,11 @@ TEST_CASE("batches respect the VFIO device and case limits", "[unit][planner]")
 		ptrs.push_back(&c);
 	host::PlanLimits lim;
 	lim.max_edu = 4;
-	auto batches = host::make_batches(ptrs, lim);
-	CHECK(batches.size() == 3);
-	for (auto &b : batches)
-		CHECK(b.plan.edu_devices.size() <= 4);
+	auto groups = host::split_cases(ptrs, lim);
+	CHECK(groups.size() == 3);
+	for (auto &g : groups)
+		CHECK(host::make_batch(g).plan.edu_devices.size() <= 4);
 	lim.max_edu = 100;
 	lim.max_cases = 5;
-	CHECK(host::make_batches(ptrs, lim).size() == 2);
+	CHECK(host::split_cases(ptrs, lim).size() == 2);
 }
