@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "host/paths.hpp"
-#include "host/run.hpp"
+#include "host/util/paths.hpp"
+#include "host/run/run.hpp"
 #include "protocol/plan.hpp"
 
 namespace luo::e2e {

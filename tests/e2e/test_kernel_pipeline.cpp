@@ -7,10 +7,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "host/errors.hpp"
-#include "host/kernel_build.hpp"
-#include "host/kernel_source.hpp"
-#include "host/paths.hpp"
+#include "host/util/errors.hpp"
+#include "host/kernel/kernel_build.hpp"
+#include "host/kernel/kernel_source.hpp"
+#include "host/util/paths.hpp"
 
 using namespace luo;
 namespace fs = std::filesystem;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <catch2/catch_test_macros.hpp>
 
-#include "host/console.hpp"
+#include "host/run/console.hpp"
 
 using namespace luo::host;
 

@@ -4,7 +4,7 @@
 #include <cerrno>
 #include <map>
 
-#include "host/judge.hpp"
+#include "host/run/judge.hpp"
 #include "host_fixtures.hpp"
 
 using namespace luo;

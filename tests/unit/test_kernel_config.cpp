@@ -2,9 +2,9 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
-#include "host/errors.hpp"
-#include "host/kernel_config.hpp"
-#include "host/patches.hpp"
+#include "host/util/errors.hpp"
+#include "host/kernel/kernel_config.hpp"
+#include "host/kernel/patches.hpp"
 
 using namespace luo::host;
 using Catch::Matchers::ContainsSubstring;

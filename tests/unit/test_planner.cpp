@@ -2,7 +2,7 @@
 #include <catch2/catch_test_macros.hpp>
 #include <set>
 
-#include "host/planner.hpp"
+#include "host/run/planner.hpp"
 #include "host_fixtures.hpp"
 
 using namespace luo;

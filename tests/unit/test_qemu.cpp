@@ -3,9 +3,9 @@
 #include <filesystem>
 #include <catch2/catch_test_macros.hpp>
 
-#include "host/accel.hpp"
-#include "host/errors.hpp"
-#include "host/qemu.hpp"
+#include "host/vm/accel.hpp"
+#include "host/util/errors.hpp"
+#include "host/vm/qemu.hpp"
 
 using namespace luo::host;
 

@@ -3,8 +3,8 @@
 #include <catch2/matchers/catch_matchers_string.hpp>
 #include <nlohmann/json.hpp>
 
-#include "host/report.hpp"
-#include "host/run.hpp"
+#include "host/run/report.hpp"
+#include "host/run/run.hpp"
 
 using namespace luo::host;
 using Catch::Matchers::ContainsSubstring;

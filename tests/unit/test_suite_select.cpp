@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <catch2/catch_test_macros.hpp>
 
-#include "host/errors.hpp"
-#include "host/suite.hpp"
+#include "host/util/errors.hpp"
+#include "host/run/suite.hpp"
 
 using namespace luo;
 

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// luo-rig: the command line.
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "host/cmd/bench.hpp"
+#include "core/contract.hpp"
+#include "core/expand.hpp"
+#include "core/plan_render.hpp"
+#include "host/util/errors.hpp"
+#include "host/run/run.hpp"
+#include "host/cmd/shell.hpp"
+#include "host/run/suite.hpp"
+
+using namespace luo::host;
+namespace fs = std::filesystem;
+
+namespace {
+
+void kernel_flags(CLI::App *cmd, KernelOptions &k)
+{
+	cmd->add_option("--kernel-src", k.kernel_src,
+			"build from this kernel tree instead of Debian's linux-source-7.3")
+		->check(CLI::ExistingDirectory);
+	cmd->add_option("--kernel", k.kernel, "use this prebuilt bzImage (no build)");
+	cmd->add_option("--patches", k.patch_dirs,
+			"apply the patches of DIR (its `series` file, else *.patch); repeatable")
+		->allow_extra_args(false);
+	cmd->add_flag("--no-default-patches", [&](int64_t) { k.default_patches = false; },
+		      "do not apply kernel-config/patches");
+	cmd->add_option("--config", k.fragments,
+			"config fragment to merge instead of kernel-config/*.config; repeatable")
+		->allow_extra_args(false);
+	cmd->add_flag("--rebuild", k.rebuild, "build even when the cache has this kernel");
+	cmd->add_option("--kernel-jobs", k.jobs, "make -j for the kernel (default: cores + 1)");
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	CLI::App app{"luo-rig: end-to-end tests of Linux Live Update file dependencies"};
+	app.require_subcommand(1);
+	app.set_version_flag("--version", LUO_RIG_VERSION);
+
+	RunConfig run;
+	auto *run_cmd = app.add_subcommand("run", "build the kernel, boot VMs, judge every case");
+	run_cmd->add_option("scenarios", run.scenarios,
+			    "scenario files or directories (default: scenarios/)");
+	run_cmd->add_option("--case", run.cases, "only cases whose id matches (glob); repeatable")
+		->allow_extra_args(false);
+	run_cmd->add_option("--contract", run.contract, "agreed (default) or strict");
+	run_cmd->add_option("--shard", run.shard, "K/N: run the K-th of N shards");
+	run_cmd->add_option("--accel", run.accel, "kvm, tcg or auto (default)");
+	run_cmd->add_option("--fault", run.fault,
+			    "fault knobs of the patched kernel, comma-separated (luo_fault=)");
+	run_cmd->add_option("--append", run.extra_cmdline, "extra kernel command line");
+	run_cmd->add_option("-j,--jobs", run.jobs, "VMs at once (default: one per core)");
+	run_cmd->add_option("--memory", run.memory_mb, "guest memory in MiB (default 2048)");
+	run_cmd->add_option("--max-cases", run.limits.max_cases, "cases per VM at most");
+	run_cmd->add_option("--max-devices", run.limits.max_edu, "VFIO devices per VM at most");
+	run_cmd->add_flag("--no-bisect", [&](int64_t) { run.bisect = false; },
+			  "do not rerun the cases of a failed batch apart");
+	run_cmd->add_option("--out", run.out_dir, "run directory (default luo-rig-runs/<time>)");
+	run_cmd->add_option("--json", run.json, "write the JSON report here too");
+	run_cmd->add_option("--junit", run.junit, "write a JUnit XML report here");
+	kernel_flags(run_cmd, run.kernel);
+
+	std::vector<std::string> plan_files;
+	std::string plan_contract = "agreed";
+	bool plan_as_json = false;
+	std::vector<std::string> plan_cases;
+	auto *plan_cmd = app.add_subcommand("plan", "list cases and expected outcomes; boots nothing");
+	plan_cmd->add_option("scenarios", plan_files, "scenario files or directories")->required();
+	plan_cmd->add_option("--contract", plan_contract, "agreed (default) or strict");
+	plan_cmd->add_option("--case", plan_cases, "only cases whose id matches (glob); repeatable")
+		->allow_extra_args(false);
+	plan_cmd->add_flag("--json", plan_as_json, "JSON instead of text");
+
+	KernelOptions kopts;
+	auto *kernel_cmd = app.add_subcommand("kernel", "kernel pipeline");
+	kernel_cmd->require_subcommand(1);
+	auto *kbuild = kernel_cmd->add_subcommand("build", "build (or find cached) the test kernel");
+	kernel_flags(kbuild, kopts);
+
+	ShellConfig shell;
+	auto *shell_cmd = app.add_subcommand("shell", "boot the test VM to a busybox shell");
+	shell_cmd->add_option("scenario", shell.scenario, "scenario whose plan to put in the image");
+	shell_cmd->add_option("--case", shell.case_pattern, "case to plan (glob)");
+	shell_cmd->add_option("--accel", shell.accel, "kvm, tcg or auto");
+	shell_cmd->add_option("--fault", shell.fault, "fault knobs (luo_fault=)");
+	shell_cmd->add_option("--devices", shell.edu_devices, "edu devices (default 2)");
+	kernel_flags(shell_cmd, shell.kernel);
+
+	BenchConfig bench;
+	auto *bench_cmd = app.add_subcommand("bench", "measure batching against one case per boot and the floor");
+	bench_cmd->add_option("--cases", bench.cases, "cases to time (default 40)");
+	bench_cmd->add_option("--accel", bench.accel, "kvm, tcg or auto");
+	bench_cmd->add_option("--singles", bench.singles, "cases also run one per boot (default 3)");
+	bench_cmd->add_option("--scenario", bench.scenario,
+			      "scenario to draw the cases from (default scenarios/deps/kvm-gmem-memfd.json)");
+	kernel_flags(bench_cmd, bench.kernel);
+
+	try {
+		app.parse(argc, argv);
+	} catch (const CLI::ParseError &e) {
+		int rc = app.exit(e);
+		return rc == 0 ? 0 : kExitSetup;
+	}
+
+	try {
+		if (*run_cmd)
+			return run_suite(run).exit_code;
+		if (*plan_cmd) {
+			auto contract = luo::core::Contract::by_name(plan_contract);
+			if (!contract)
+				throw SetupError("--contract " + plan_contract + ": expected agreed or strict");
+			auto cases = filter_cases(
+				luo::core::expand_files(scenario_files(plan_files), *contract), plan_cases);
+			if (plan_as_json)
+				std::cout << luo::core::plan_json(cases).dump(1) << "\n";
+			else
+				std::cout << luo::core::render_plan_text(cases);
+			return kExitPass;
+		}
+		if (*kbuild) {
+			auto k = obtain_kernel(kopts);
+			std::cout << k.image.string() << "\n";
+			std::fprintf(stderr, "kernel %s (%s)%s, key %s\n", k.release.c_str(),
+				     k.source.c_str(), k.from_cache ? ", from the cache" : "",
+				     k.key.c_str());
+			return kExitPass;
+		}
+		if (*shell_cmd)
+			return run_shell(shell);
+		if (*bench_cmd)
+			return run_bench(bench);
+	} catch (const InfraError &e) {
+		std::cerr << "luo-rig: " << e.what() << "\n";
+		return kExitInfra;
+	} catch (const std::exception &e) {
+		// Bad scenarios, bad options, missing tools, failed kernel builds.
+		std::cerr << "luo-rig: " << e.what() << "\n";
+		return kExitSetup;
+	}
+	return kExitPass;
+}

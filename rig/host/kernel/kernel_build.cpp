@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "host/kernel/kernel_build.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <fstream>
+#include <unistd.h>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "host/util/atomic_file.hpp"
+#include "host/util/errors.hpp"
+#include "host/kernel/hash.hpp"
+#include "host/kernel/kernel_config.hpp"
+#include "host/kernel/kernel_source.hpp"
+#include "host/kernel/patches.hpp"
+#include "host/util/paths.hpp"
+#include "host/util/process.hpp"
+#include "host/util/progress.hpp"
+
+namespace luo::host {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// Bump when the way a kernel is built changes, so old cache entries retire.
+constexpr const char *kRecipe = "luo-rig kernel recipe 1";
+
+std::string first_line(const std::string &s)
+{
+	return s.substr(0, s.find('\n'));
+}
+
+// "  CC      kernel/foo.o" -> "CC kernel/foo.o"
+std::string build_target(const std::string &line)
+{
+	static const std::regex step(R"(^\s+([A-Z][A-Z0-9_\[\] ]{1,10}?)\s+(\S+)\s*$)");
+	std::smatch m;
+	if (std::regex_match(line, m, step))
+		return m[1].str() + " " + m[2].str();
+	return {};
+}
+
+KernelArtifact from_entry(const fs::path &entry)
+{
+	json j = json::parse(read_file(entry / "kernel.json"));
+	KernelArtifact a;
+	a.image = entry / "bzImage";
+	a.key = j.value("key", "");
+	a.source = j.value("source", "");
+	a.release = j.value("release", "");
+	a.patches = j.value("patches", std::vector<std::string>{});
+	a.build_seconds = j.value("build_seconds", 0.0);
+	a.log = entry / "build.log";
+	a.from_cache = true;
+	return a;
+}
+
+void make(const fs::path &tree, const fs::path &obj, std::vector<std::string> targets,
+	  const fs::path &log, Progress *prog, const std::string &what)
+{
+	std::vector<std::string> argv{"make", "-C", tree.string(), "O=" + obj.string(),
+				      "ARCH=x86_64"};
+	argv.insert(argv.end(), targets.begin(), targets.end());
+	RunOptions o;
+	o.log = log;
+	if (prog)
+		o.on_line = [&](const std::string &l) {
+			if (auto t = build_target(l); !t.empty())
+				prog->update(t);
+		};
+	if (run_command(argv, o) != 0)
+		throw SetupError(what + " failed in " + tree.string() + "; last lines of the log:\n" +
+				 tail_of(log) + "full log: " + log.string());
+}
+
+// The x86 boot protocol keeps a pointer to the version string at 0x20e of
+// the setup header: "7.3.4 (user@host) #1 ...".  Empty if it is not there.
+std::string image_release(const fs::path &image)
+{
+	std::ifstream in(image, std::ios::binary);
+	unsigned char ptr[2];
+	char magic[4];
+	in.seekg(0x202);
+	if (!in.read(magic, 4) || std::string(magic, 4) != "HdrS")
+		return {};
+	in.seekg(0x20e);
+	if (!in.read(reinterpret_cast<char *>(ptr), 2))
+		return {};
+	in.seekg(0x200 + (ptr[0] | ptr[1] << 8));
+	std::string version;
+	std::getline(in, version, '\0');
+	return version.substr(0, version.find(' '));
+}
+
+// Build trees (a patched source copy and the objects) of builds that were
+// killed: gigabytes each, and no other build will ever reuse them.
+void sweep_dead_builds(const fs::path &kbuild)
+{
+	std::error_code ec;
+	for (const auto &e : fs::directory_iterator(kbuild, ec)) {
+		std::ifstream in(e.path() / "pid");
+		pid_t pid = 0;
+		if (!(in >> pid) || (kill(pid, 0) != 0 && errno == ESRCH))
+			fs::remove_all(e.path(), ec);
+	}
+}
+
+} // namespace
+
+std::vector<fs::path> patch_list(const KernelOptions &opts)
+{
+	std::vector<fs::path> out;
+	if (opts.default_patches && !opts.kernel_src) {
+		auto mine = source_root() / "kernel-config" / "patches";
+		if (fs::exists(mine / "series"))
+			out = read_series(mine);
+	}
+	for (const auto &d : opts.patch_dirs) {
+		auto more = read_series(d);
+		out.insert(out.end(), more.begin(), more.end());
+	}
+	return out;
+}
+
+KernelArtifact obtain_kernel(const KernelOptions &opts)
+{
+	if (opts.kernel) {
+		if (!fs::is_regular_file(*opts.kernel))
+			throw SetupError(opts.kernel->string() +
+					 ": no such kernel image; pass a bzImage built with "
+					 "LIVEUPDATE (see kernel-config/*.config)");
+		KernelArtifact a;
+		a.image = fs::absolute(*opts.kernel);
+		a.key = sha256_file(a.image).substr(0, 16);
+		a.source = "prebuilt " + a.image.string();
+		a.release = image_release(a.image);
+		if (a.release.empty())
+			throw SetupError(opts.kernel->string() +
+					 ": not an x86 bzImage (no boot protocol header); pass "
+					 "arch/x86/boot/bzImage of your build");
+		return a;
+	}
+
+	KernelSource src = opts.kernel_src ? local_source(*opts.kernel_src) : debian_source();
+	auto patches = patch_list(opts);
+	auto fragments = opts.fragments.empty() ? default_fragments() : opts.fragments;
+	std::string compiler = first_line(capture({"gcc", "--version"}));
+
+	Hasher h;
+	h.add(kRecipe).add(src.identity).add(compiler);
+	for (const auto &p : patches)
+		h.add_file(p);
+	for (const auto &f : fragments)
+		h.add_file(f);
+	std::string key = h.hex().substr(0, 16);
+
+	fs::path root = cache_root();
+	fs::path entry = root / "kernels" / key;
+	if (!opts.rebuild && fs::exists(entry / "kernel.json") && fs::exists(entry / "bzImage"))
+		return from_entry(entry);
+
+	// Everything is built beside the cache and published in one rename: an
+	// interrupted or failed build leaves no entry behind.
+	StagingDir stage(entry);
+	fs::path log = root / "logs" / ("kernel-" + key + ".log");
+	fs::create_directories(log.parent_path());
+	fs::remove(log);
+	fs::path work = root / "kbuild" / key;
+	sweep_dead_builds(root / "kbuild");
+	fs::remove_all(work);
+	fs::create_directories(work);
+	write_file_atomic(work / "pid", std::to_string(getpid()));
+	Progress prog("kernel " + key.substr(0, 8));
+	try {
+		fs::path tree = src.tree;
+		if (!patches.empty()) {
+			prog.phase("kernel: copy source");
+			fs::path copy = work / "src";
+			if (src.pristine_copyable)
+				capture({"cp", "-a", "--reflink=auto", src.tree.string(), copy.string()});
+			else
+				capture({"sh", "-c",
+					 "mkdir -p \"$1\" && tar -C \"$0\" --exclude=.git -c . | tar -C \"$1\" -x",
+					 src.tree.string(), copy.string()});
+			prog.phase("kernel: apply " + std::to_string(patches.size()) + " patches");
+			apply_patches(copy, patches, log);
+			tree = copy;
+		}
+		fs::path obj = work / "obj";
+		fs::create_directories(obj);
+		prog.phase("kernel: configure");
+		make(tree, obj, {"tinyconfig"}, log, nullptr, "make tinyconfig");
+		std::vector<std::string> merge{"sh", (tree / "scripts/kconfig/merge_config.sh").string(),
+					       "-m", "-O", obj.string(), (obj / ".config").string()};
+		std::vector<ConfigRequest> wanted;
+		for (const auto &f : fragments) {
+			merge.push_back(f.string());
+			auto reqs = parse_fragment(f, read_file(f));
+			wanted.insert(wanted.end(), reqs.begin(), reqs.end());
+		}
+		RunOptions mo;
+		mo.cwd = tree;
+		mo.log = log;
+		if (run_command(merge, mo) != 0)
+			throw SetupError("merge_config.sh failed; see " + log.string());
+		make(tree, obj, {"olddefconfig"}, log, nullptr, "make olddefconfig");
+		auto missing = verify_config(wanted, read_file(obj / ".config"));
+		if (!missing.empty())
+			throw SetupError(describe_mismatches(missing, src.label));
+
+		int jobs = opts.jobs ? opts.jobs : static_cast<int>(std::thread::hardware_concurrency()) + 1;
+		prog.phase("kernel: build -j" + std::to_string(jobs));
+		make(tree, obj, {"-j" + std::to_string(jobs), "bzImage"}, log, &prog, "kernel build");
+		std::string release = first_line(capture(
+			{"make", "-s", "-C", tree.string(), "O=" + obj.string(), "kernelrelease"}));
+
+		fs::copy_file(obj / "arch/x86/boot/bzImage", stage.path() / "bzImage");
+		fs::copy_file(obj / ".config", stage.path() / "config");
+		fs::copy_file(log, stage.path() / "build.log");
+		std::vector<std::string> names;
+		for (const auto &p : patches)
+			names.push_back(p.filename().string());
+		json info{{"key", key},
+			  {"source", src.label},
+			  {"identity", src.identity},
+			  {"compiler", compiler},
+			  {"release", release},
+			  {"patches", names},
+			  {"build_seconds", prog.elapsed()}};
+		write_file_atomic(stage.path() / "kernel.json", info.dump(2));
+		prog.finish("built " + release + " in " + std::to_string((int)prog.elapsed()) + " s");
+		stage.publish();
+	} catch (...) {
+		// The log stays in logs/ for the developer; the entry itself is gone.
+		std::error_code ec;
+		fs::remove_all(work, ec);
+		throw;
+	}
+	fs::remove_all(work);
+	return from_entry(entry);
+}
+
+} // namespace luo::host

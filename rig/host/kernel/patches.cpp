@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "host/kernel/patches.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "host/util/atomic_file.hpp"
+#include "host/util/errors.hpp"
+#include "host/util/process.hpp"
+
+namespace luo::host {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> parse_series(const fs::path &series_file, const std::string &text)
+{
+	std::vector<std::string> out;
+	std::istringstream in(text);
+	std::string line;
+	int n = 0;
+	while (std::getline(in, line)) {
+		n++;
+		auto hash = line.find('#');
+		if (hash != std::string::npos)
+			line.erase(hash);
+		std::istringstream words(line);
+		std::string name;
+		if (!(words >> name))
+			continue;
+		std::string opt;
+		while (words >> opt) {
+			if (opt != "-p1")
+				throw SetupError(series_file.string() + ":" + std::to_string(n) +
+						 ": unsupported option '" + opt +
+						 "'; patches are applied with -p1");
+		}
+		out.push_back(name);
+	}
+	return out;
+}
+
+std::vector<fs::path> read_series(const fs::path &dir)
+{
+	if (!fs::is_directory(dir))
+		throw SetupError(dir.string() + ": not a directory of patches");
+	fs::path series = dir / "series";
+	std::vector<fs::path> out;
+	if (fs::exists(series)) {
+		for (const auto &name : parse_series(series, read_file(series))) {
+			fs::path p = dir / name;
+			if (!fs::exists(p))
+				throw SetupError(series.string() + ": lists '" + name +
+						 "', which does not exist in " + dir.string());
+			out.push_back(p);
+		}
+		return out;
+	}
+	for (const auto &e : fs::directory_iterator(dir))
+		if (e.path().extension() == ".patch" || e.path().extension() == ".diff")
+			out.push_back(e.path());
+	std::sort(out.begin(), out.end());
+	return out;
+}
+
+void apply_patches(const fs::path &tree, const std::vector<fs::path> &patches,
+		   const fs::path &log)
+{
+	for (size_t i = 0; i < patches.size(); i++) {
+		const auto &p = patches[i];
+		std::string output;
+		RunOptions o;
+		o.cwd = tree;
+		o.log = log;
+		o.on_line = [&](const std::string &l) { output += l + "\n"; };
+		int rc = run_command({"patch", "-p1", "--forward", "--batch", "--quiet", "-i",
+				      fs::absolute(p).string()},
+				     o);
+		if (rc != 0)
+			throw SetupError("patch " + std::to_string(i + 1) + "/" +
+					 std::to_string(patches.size()) + " " + p.string() +
+					 " does not apply to " + tree.string() + ":\n" + output +
+					 "Rebase it onto this tree, or drop it from the series.");
+	}
+}
+
+} // namespace luo::host

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "host/run/judge.hpp"
+
+#include <map>
+
+#include "host/run/console.hpp"
+
+namespace luo::host {
+
+using protocol::Op;
+
+bool step_matches(const core::Expect &e, int result, const std::string &err)
+{
+	switch (e.kind) {
+	case core::Expect::Kind::ok: return result >= 0;
+	case core::Expect::Kind::error: return result < 0 && err == e.err;
+	case core::Expect::Kind::any_error: return result < 0;
+	}
+	return false;
+}
+
+BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::string &console)
+{
+	BatchOutcome out;
+	std::map<std::uint32_t, const protocol::Event *> by_step;
+	for (const auto &ev : vm.events)
+		if (ev.type == "step")
+			by_step[ev.step] = &ev;
+
+	out.cases.resize(batch.cases.size());
+	for (size_t k = 0; k < batch.cases.size(); k++) {
+		const auto &c = *batch.cases[k];
+		auto &r = out.cases[k];
+		r.id = c.id;
+		r.scenario = c.scenario;
+		r.vm_dir = vm.console_log.parent_path().string();
+		r.attempts = 1;
+		r.steps.resize(c.steps.size());
+		for (size_t s = 0; s < c.steps.size(); s++) {
+			const auto &cs = c.steps[s];
+			auto &sr = r.steps[s];
+			sr.op = cs.op;
+			sr.session = cs.session;
+			sr.object = cs.object;
+			sr.token = cs.token;
+			sr.expect = cs.expect;
+		}
+	}
+
+	// A kexec the case expects to succeed is the batch's shared one: its
+	// outcome belongs to every case that goes through it.
+	std::vector<std::uint32_t> shared_kexecs;
+	int escaped_case = -1;
+	for (size_t id = 0; id < batch.refs.size(); id++) {
+		const auto &ref = batch.refs[id];
+		const protocol::Event *ev = by_step.count(id) ? by_step[id] : nullptr;
+		if (ref.case_index < 0) {
+			shared_kexecs.push_back(id);
+			if (ev && ev->result != 0) {
+				out.batch_failed = true;
+				out.why = "the batch's kexec was refused: " + ev->err + " " + ev->detail;
+			}
+			continue;
+		}
+		auto &sr = out.cases[ref.case_index].steps[ref.case_step];
+		if (!ev)
+			continue;
+		// A kexec the case expected to be refused that went through took
+		// the whole VM into the next kernel, ahead of everybody else.
+		if (batch.plan.steps[id].op == protocol::Op::kexec && ev->result == 0 &&
+		    escaped_case < 0)
+			escaped_case = ref.case_index;
+		sr.executed = true;
+		sr.result = ev->result;
+		sr.err = ev->err;
+		sr.detail = ev->detail;
+		sr.matches = step_matches(sr.expect, ev->result, ev->err);
+	}
+	// Shared kexecs: fill the case steps that stand for them, in order.
+	for (size_t k = 0; k < batch.cases.size(); k++) {
+		const auto &c = *batch.cases[k];
+		size_t n = 0;
+		for (size_t s = 0; s < c.steps.size(); s++) {
+			const auto &cs = c.steps[s];
+			if (cs.op != Op::kexec || cs.expect.kind != core::Expect::Kind::ok)
+				continue;
+			if (n < shared_kexecs.size() && by_step.count(shared_kexecs[n])) {
+				const auto *ev = by_step[shared_kexecs[n]];
+				auto &sr = out.cases[k].steps[s];
+				sr.executed = true;
+				sr.result = ev->result;
+				sr.err = ev->err;
+				sr.detail = ev->detail;
+				sr.matches = ev->result == 0;
+			}
+			n++;
+		}
+	}
+
+	auto findings = classify_console(console);
+	bool vm_ok = vm.status == VmResult::Status::done;
+	if (!vm_ok && !out.batch_failed) {
+		out.batch_failed = true;
+		out.why = std::string("VM ") + to_string(vm.status) + ": " + vm.why;
+	}
+	for (auto &r : out.cases) {
+		bool all_run = true;
+		for (size_t s = 0; s < r.steps.size(); s++) {
+			const auto &sr = r.steps[s];
+			if (sr.executed && !sr.matches) {
+				r.verdict = Verdict::violation;
+				r.failed_step = s;
+				r.message = "step " + std::to_string(s + 1) + " " + protocol::to_string(sr.op) +
+					    (sr.object.empty() ? "" : " " + sr.object) +
+					    (sr.session.empty() ? "" : " in " + sr.session) +
+					    ": expected " + describe_expect(sr.expect) +
+					    ", observed " + describe_observed(sr);
+				if (!sr.detail.empty())
+					r.diagnostic += sr.detail + "\n";
+				break;
+			}
+			all_run &= sr.executed;
+		}
+		if (r.verdict == Verdict::violation)
+			continue;
+		if (all_run) {
+			r.verdict = Verdict::pass;
+			continue;
+		}
+		// Steps are missing: say why, as precisely as the batch allows.
+		if (!findings.empty()) {
+			r.verdict = Verdict::crash;
+			r.message = "kernel " + findings.front().kind + ": " + findings.front().text;
+			r.diagnostic += console_excerpt(console, findings.front());
+		} else if (vm.status == VmResult::Status::hang) {
+			r.verdict = Verdict::hang;
+			r.message = vm.why;
+		} else if (vm.status == VmResult::Status::infra) {
+			r.verdict = Verdict::infra;
+			r.message = vm.why;
+		} else {
+			r.verdict = Verdict::incomplete;
+			r.message = out.why.empty() ? "steps did not run" : out.why;
+		}
+	}
+	if (escaped_case >= 0) {
+		out.batch_failed = true;
+		out.why = "the kexec of " + out.cases[escaped_case].id +
+			  " had to be refused but went through, cutting the first kernel short";
+		for (size_t k = 0; k < out.cases.size(); k++) {
+			if ((int)k == escaped_case)
+				continue;
+			out.cases[k].verdict = Verdict::incomplete;
+			out.cases[k].message = out.why;
+		}
+	}
+	// Steps that never ran were stopped by something outside their case.
+	for (const auto &r : out.cases)
+		if (r.verdict == Verdict::incomplete) {
+			out.batch_failed = true;
+			if (out.why.empty())
+				out.why = r.message;
+		}
+
+	// A kernel splat while every step matched still fails the run; in a batch
+	// it cannot be pinned on one case, so the cases are run again apart.
+	if (!findings.empty()) {
+		for (auto &r : out.cases) {
+			if (r.verdict != Verdict::pass)
+				continue;
+			r.verdict = batch.cases.size() > 1 ? Verdict::incomplete : Verdict::crash;
+			r.message = "kernel " + findings.front().kind + ": " + findings.front().text;
+			r.diagnostic += console_excerpt(console, findings.front());
+		}
+		if (batch.cases.size() > 1) {
+			out.batch_failed = true;
+			if (out.why.empty())
+				out.why = "kernel " + findings.front().kind + " during the batch";
+		}
+	}
+	return out;
+}
+
+} // namespace luo::host

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "host/run/report.hpp"
+
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace luo::host {
+
+using nlohmann::json;
+
+namespace {
+
+const Verdict kAll[] = {Verdict::pass,  Verdict::violation, Verdict::crash, Verdict::hang,
+			Verdict::infra, Verdict::setup,     Verdict::incomplete};
+
+std::map<Verdict, int> count(const std::vector<CaseResult> &cases)
+{
+	std::map<Verdict, int> n;
+	for (auto v : kAll)
+		n[v] = 0;
+	for (const auto &c : cases)
+		n[c.verdict]++;
+	return n;
+}
+
+void prefix_lines(std::ostringstream &o, const std::string &text, const char *prefix)
+{
+	std::istringstream in(text);
+	std::string l;
+	while (std::getline(in, l))
+		o << prefix << l << "\n";
+}
+
+} // namespace
+
+std::string xml_escape(const std::string &s)
+{
+	std::string o;
+	for (char c : s) {
+		switch (c) {
+		case '&': o += "&amp;"; break;
+		case '<': o += "&lt;"; break;
+		case '>': o += "&gt;"; break;
+		case '"': o += "&quot;"; break;
+		case '\'': o += "&apos;"; break;
+		default:
+			if ((unsigned char)c < 0x20 && c != '\n' && c != '\t')
+				o += ' ';
+			else
+				o += c;
+		}
+	}
+	return o;
+}
+
+std::string ktap_report(const std::vector<CaseResult> &cases, const RunSummary &s)
+{
+	std::ostringstream o;
+	o << "KTAP version 1\n";
+	o << "# luo-rig: kernel " << s.kernel_release << " (" << s.kernel_source << "), "
+	  << s.accel << ", contract " << s.contract;
+	if (!s.fault.empty())
+		o << ", " << s.fault;
+	o << "\n1.." << cases.size() << "\n";
+	int n = 0;
+	for (const auto &c : cases) {
+		n++;
+		if (c.verdict != Verdict::pass) {
+			o << "# " << c.id << ": " << to_string(c.verdict) << ": " << c.message << "\n";
+			prefix_lines(o, c.diagnostic, "#   ");
+			o << "# logs: " << c.vm_dir << "\n";
+		}
+		o << (c.verdict == Verdict::pass ? "ok " : "not ok ") << n << " " << c.id;
+		if (c.verdict != Verdict::pass)
+			o << " # " << to_string(c.verdict);
+		o << "\n";
+	}
+	auto k = count(cases);
+	o << "# Totals: pass:" << k[Verdict::pass] << " fail:"
+	  << (int)cases.size() - k[Verdict::pass] << " xfail:0 xpass:0 skip:0 error:0\n";
+	return o.str();
+}
+
+std::string json_report(const std::vector<CaseResult> &cases, const RunSummary &s)
+{
+	auto k = count(cases);
+	json counts = json::object();
+	for (auto v : kAll)
+		counts[to_string(v)] = k[v];
+	json summary{{"total", cases.size()},
+		     {"counts", counts},
+		     {"kernel", {{"source", s.kernel_source},
+				 {"release", s.kernel_release},
+				 {"key", s.kernel_key},
+				 {"from_cache", s.kernel_from_cache}}},
+		     {"kernel_version", s.kernel_release},
+		     {"accel", s.accel},
+		     {"accel_reason", s.accel_reason},
+		     {"contract", s.contract},
+		     {"fault", s.fault},
+		     {"wall_seconds", s.wall_seconds},
+		     {"vms", s.vms},
+		     {"boots", s.boots},
+		     {"run_dir", s.run_dir}};
+	json jc = json::array();
+	for (const auto &c : cases) {
+		json steps = json::array();
+		for (size_t i = 0; i < c.steps.size(); i++) {
+			const auto &st = c.steps[i];
+			json js{{"index", i + 1},
+				{"op", protocol::to_string(st.op)},
+				{"expected", describe_expect(st.expect)},
+				{"observed", describe_observed(st)},
+				{"ok", st.executed && st.matches}};
+			if (!st.session.empty())
+				js["session"] = st.session;
+			if (!st.object.empty())
+				js["object"] = st.object;
+			if (st.token)
+				js["token"] = st.token;
+			if (!st.expect.rule.empty())
+				js["rule"] = st.expect.rule;
+			if (!st.detail.empty())
+				js["detail"] = st.detail;
+			steps.push_back(std::move(js));
+		}
+		json one{{"id", c.id},
+			 {"scenario", c.scenario},
+			 {"verdict", to_string(c.verdict)},
+			 {"steps", std::move(steps)},
+			 {"vm_dir", c.vm_dir},
+			 {"attempts", c.attempts}};
+		if (!c.message.empty())
+			one["message"] = c.message;
+		if (c.failed_step >= 0)
+			one["failed_step"] = c.failed_step + 1;
+		if (!c.diagnostic.empty())
+			one["diagnostic"] = c.diagnostic;
+		jc.push_back(std::move(one));
+	}
+	return json{{"summary", summary}, {"cases", jc}}.dump(1);
+}
+
+std::string junit_report(const std::vector<CaseResult> &cases, const RunSummary &s)
+{
+	auto k = count(cases);
+	int failures = k[Verdict::violation] + k[Verdict::crash] + k[Verdict::hang];
+	int errors = (int)cases.size() - k[Verdict::pass] - failures;
+	std::ostringstream o;
+	o << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+	o << "<testsuites>\n<testsuite name=\"luo-rig\" tests=\"" << cases.size()
+	  << "\" failures=\"" << failures << "\" errors=\"" << errors << "\" time=\""
+	  << s.wall_seconds << "\">\n";
+	o << "<properties><property name=\"kernel\" value=\"" << xml_escape(s.kernel_release)
+	  << "\"/><property name=\"accel\" value=\"" << xml_escape(s.accel)
+	  << "\"/><property name=\"contract\" value=\"" << xml_escape(s.contract)
+	  << "\"/></properties>\n";
+	for (const auto &c : cases) {
+		o << "<testcase classname=\"" << xml_escape(c.scenario) << "\" name=\""
+		  << xml_escape(c.id) << "\"";
+		if (c.verdict == Verdict::pass) {
+			o << "/>\n";
+			continue;
+		}
+		bool failure = c.verdict == Verdict::violation || c.verdict == Verdict::crash ||
+			       c.verdict == Verdict::hang;
+		o << ">\n<" << (failure ? "failure" : "error") << " type=\""
+		  << to_string(c.verdict) << "\" message=\"" << xml_escape(c.message) << "\">"
+		  << xml_escape(c.diagnostic + "logs: " + c.vm_dir) << "</"
+		  << (failure ? "failure" : "error") << ">\n</testcase>\n";
+	}
+	o << "</testsuite>\n</testsuites>\n";
+	return o.str();
+}
+
+std::string summary_table(const std::vector<CaseResult> &cases, const RunSummary &s)
+{
+	std::map<std::string, std::map<Verdict, int>> per;
+	for (const auto &c : cases)
+		per[c.scenario][c.verdict]++;
+	std::ostringstream o;
+	char line[256];
+	std::snprintf(line, sizeof(line), "%-32s %6s %6s %6s %6s %6s %6s\n", "scenario", "cases",
+		      "pass", "viol", "crash", "hang", "other");
+	o << line;
+	auto row = [&](const std::string &name, std::map<Verdict, int> &m) {
+		int total = 0;
+		for (auto &[v, n] : m)
+			total += n;
+		int other = m[Verdict::infra] + m[Verdict::setup] + m[Verdict::incomplete];
+		std::snprintf(line, sizeof(line), "%-32s %6d %6d %6d %6d %6d %6d\n",
+			      name.substr(0, 32).c_str(), total, m[Verdict::pass],
+			      m[Verdict::violation], m[Verdict::crash], m[Verdict::hang], other);
+		o << line;
+	};
+	std::map<Verdict, int> all;
+	for (auto &[name, m] : per) {
+		row(name, m);
+		for (auto &[v, n] : m)
+			all[v] += n;
+	}
+	row("total", all);
+	std::snprintf(line, sizeof(line),
+		      "%zu cases in %d VMs (%d kernel boots), %.1f s wall, %s, kernel %s%s\n",
+		      cases.size(), s.vms, s.boots, s.wall_seconds, s.accel.c_str(),
+		      s.kernel_release.c_str(), s.kernel_from_cache ? " (cached)" : "");
+	o << line;
+	return o.str();
+}
+
+} // namespace luo::host

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// What a run tells the world: KTAP on stdout, JSON, JUnit XML and a table.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "host/run/verdict.hpp"
+
+namespace luo::host {
+
+struct RunSummary {
+	std::string kernel_source, kernel_release, kernel_key;
+	bool kernel_from_cache = false;
+	std::string accel, accel_reason, contract, fault;
+	std::string run_dir;
+	double wall_seconds = 0;
+	int vms = 0;
+	int boots = 0;        // kernels booted, counting kexecs
+};
+
+std::string ktap_report(const std::vector<CaseResult> &cases, const RunSummary &s);
+std::string json_report(const std::vector<CaseResult> &cases, const RunSummary &s);
+std::string junit_report(const std::vector<CaseResult> &cases, const RunSummary &s);
+std::string summary_table(const std::vector<CaseResult> &cases, const RunSummary &s);
+
+// Escapes text for XML attributes and character data.
+std::string xml_escape(const std::string &s);
+
+} // namespace luo::host

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// `luo-rig run`: scenarios in, verdicts and reports out.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "host/kernel/kernel_build.hpp"
+#include "host/run/planner.hpp"
+#include "host/run/report.hpp"
+#include "host/run/verdict.hpp"
+
+namespace luo::host {
+
+struct RunConfig {
+	std::vector<std::string> scenarios;  // files or directories
+	std::vector<std::string> cases;      // id patterns (--case)
+	std::string contract = "agreed";
+	std::string shard;                   // K/N
+	KernelOptions kernel;
+	std::string accel = "auto";
+	std::string fault;                   // luo_fault=... for the kernel under test
+	std::string extra_cmdline;
+	int jobs = 0;                        // VMs at once; 0: one per core
+	int memory_mb = 2048;
+	PlanLimits limits;
+	bool bisect = true;
+	std::filesystem::path out_dir;       // empty: luo-rig-runs/<time>
+	std::filesystem::path json, junit;
+	bool quiet = false;                  // no KTAP on stdout
+};
+
+struct RunReport {
+	std::vector<CaseResult> cases;
+	RunSummary summary;
+	int exit_code = 0;
+};
+
+// Does everything; reports are written as the config asks.  Setup errors
+// throw SetupError before any VM starts.
+RunReport run_suite(const RunConfig &cfg);
+
+// Exit code for a set of verdicts (kselftest-compatible where they overlap).
+int exit_code_for(const std::vector<CaseResult> &cases);
+
+} // namespace luo::host
