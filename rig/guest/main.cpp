@@ -60,7 +60,7 @@ int main()
 	luo::guest::EventChannel events(kEventPort, boot.boot);
 
 	luo::protocol::Event marker;
-	marker.type = "boot";
+	marker.type = luo::protocol::EventType::boot;
 	marker.detail = boot.cmdline;
 	events.emit(marker);
 	std::printf("luo-vmm: boot %u\n", boot.boot);
@@ -70,7 +70,7 @@ int main()
 		plan = luo::protocol::plan_from_json(slurp(kPlanPath));
 	} catch (const std::exception &e) {
 		luo::protocol::Event fatal;
-		fatal.type = "fatal";
+		fatal.type = luo::protocol::EventType::fatal;
 		fatal.detail = std::string(kPlanPath) + ": " + e.what();
 		events.emit(fatal);
 		events.drain();
@@ -82,7 +82,7 @@ int main()
 	// The kexec that brought us here succeeded: report it from this side.
 	if (boot.after) {
 		luo::protocol::Event ev;
-		ev.type = "step";
+		ev.type = luo::protocol::EventType::step;
 		ev.step = *boot.after;
 		ev.op = luo::protocol::Op::kexec;
 		events.emit(ev);
@@ -94,7 +94,7 @@ int main()
 	}
 
 	luo::protocol::Event done;
-	done.type = "done";
+	done.type = luo::protocol::EventType::done;
 	events.emit(done);
 	events.drain();
 	std::printf("luo-vmm: boot %u done\n", boot.boot);

@@ -156,7 +156,7 @@ void Runner::run()
 	if (!plan_.edu_devices.empty()) {
 		if (auto o = objects_.prepare_devices(); !o) {
 			protocol::Event ev;
-			ev.type = "warning";
+			ev.type = protocol::EventType::warning;
 			ev.err = protocol::errno_name(o.result);
 			ev.detail = o.detail;
 			events_.emit(ev);
@@ -169,7 +169,7 @@ void Runner::run()
 		Outcome o = execute(step);
 		auto t1 = std::chrono::steady_clock::now();
 		protocol::Event ev;
-		ev.type = "step";
+		ev.type = protocol::EventType::step;
 		ev.step = step.id;
 		ev.case_id = step.case_id;
 		ev.op = step.op;

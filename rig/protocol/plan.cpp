@@ -182,10 +182,31 @@ Plan plan_from_json(const std::string &text)
 	return plan;
 }
 
+const char *to_string(EventType t)
+{
+	switch (t) {
+	case EventType::boot: return "boot";
+	case EventType::step: return "step";
+	case EventType::warning: return "warning";
+	case EventType::fatal: return "fatal";
+	case EventType::done: return "done";
+	}
+	return "?";
+}
+
+std::optional<EventType> event_type_from(const std::string &s)
+{
+	for (auto t : {EventType::boot, EventType::step, EventType::warning, EventType::fatal,
+		       EventType::done})
+		if (s == to_string(t))
+			return t;
+	return std::nullopt;
+}
+
 std::string event_to_json(const Event &ev)
 {
-	json j{{"seq", ev.seq}, {"boot", ev.boot}, {"type", ev.type}};
-	if (ev.type == "step") {
+	json j{{"seq", ev.seq}, {"boot", ev.boot}, {"type", to_string(ev.type)}};
+	if (ev.type == EventType::step) {
 		j["step"] = ev.step;
 		j["op"] = to_string(ev.op);
 		j["result"] = ev.result;
@@ -211,8 +232,12 @@ Event event_from_json(const std::string &line)
 	Event ev;
 	ev.seq = field<std::uint64_t>(j, "seq", "event");
 	ev.boot = field<std::uint32_t>(j, "boot", "event");
-	ev.type = field<std::string>(j, "type", "event");
-	if (ev.type == "step") {
+	auto type = field<std::string>(j, "type", "event");
+	auto t = event_type_from(type);
+	if (!t)
+		throw std::runtime_error("event: unknown type '" + type + "'");
+	ev.type = *t;
+	if (ev.type == EventType::step) {
 		ev.step = field<std::uint32_t>(j, "step", "event");
 		ev.op = op_field(j, "event");
 		ev.result = field<int>(j, "result", "event");

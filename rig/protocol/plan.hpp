@@ -67,12 +67,23 @@ struct Plan {
 	std::vector<Step> steps;
 };
 
+// Everything the guest can say.  A closed set: the host judges each kind, and
+// a line with another type is noise, never silently a new meaning.
+enum class EventType {
+	boot,     // the mock VMM started in this boot; detail = kernel command line
+	step,     // one plan step ran
+	warning,  // something the plan needs went wrong outside a step
+		  // (e.g. VFIO devices could not be prepared); err, detail
+	fatal,    // the mock VMM cannot go on (e.g. unreadable plan); detail
+	done,     // every step of this boot ran; the guest powers off
+};
+
 // One event per executed step, plus "boot" markers the host uses to follow
 // progress and to spot hangs.
 struct Event {
 	std::uint64_t seq = 0;      // per boot, from 0
 	std::uint32_t boot = 0;
-	std::string type;           // "boot", "step", "done", "fatal"
+	EventType type = EventType::step;
 	std::uint32_t step = 0;     // for type == "step"
 	std::string case_id;
 	Op op{};
@@ -84,6 +95,8 @@ struct Event {
 
 const char *to_string(ObjectKind k);
 const char *to_string(Op op);
+const char *to_string(EventType t);
+std::optional<EventType> event_type_from(const std::string &s);
 std::optional<ObjectKind> object_kind_from(const std::string &s);
 std::optional<Op> op_from(const std::string &s);
 

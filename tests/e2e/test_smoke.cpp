@@ -23,9 +23,9 @@ TEST_CASE("a memfd survives a live update and FINISH succeeds", "[e2e][smoke]")
 	bool boot0 = false, boot1 = false, kexec_ok = false, retrieved = false, verified = false,
 	     finished = false;
 	for (const auto &ev : events) {
-		boot0 |= ev.type == "boot" && ev.boot == 0;
-		boot1 |= ev.type == "boot" && ev.boot == 1;
-		if (ev.type != "step")
+		boot0 |= ev.type == protocol::EventType::boot && ev.boot == 0;
+		boot1 |= ev.type == protocol::EventType::boot && ev.boot == 1;
+		if (ev.type != protocol::EventType::step)
 			continue;
 		INFO("event " << protocol::event_to_json(ev));
 		if (ev.op == Op::kexec && ev.boot == 1)

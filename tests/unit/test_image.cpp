@@ -51,7 +51,7 @@ TEST_CASE("plans and events survive a JSON round trip", "[unit][protocol]")
 	CHECK(q.edu_devices == p.edu_devices);
 
 	protocol::Event ev;
-	ev.type = "step";
+	ev.type = protocol::EventType::step;
 	ev.step = 4;
 	ev.op = protocol::Op::finish;
 	ev.result = -EBUSY;

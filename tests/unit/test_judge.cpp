@@ -24,7 +24,7 @@ host::VmResult guest_reports(const host::Batch &b, std::map<unsigned, int> resul
 		if (s.id >= upto)
 			break;
 		protocol::Event ev;
-		ev.type = "step";
+		ev.type = protocol::EventType::step;
 		ev.step = s.id;
 		ev.op = s.op;
 		ev.boot = s.boot;
@@ -144,7 +144,7 @@ TEST_CASE("a kexec that had to be refused but went through is pinned on its case
 		if (s.id > kexec_r && s.boot == 0)
 			continue;
 		protocol::Event ev;
-		ev.type = "step";
+		ev.type = protocol::EventType::step;
 		ev.step = s.id;
 		ev.op = s.op;
 		ev.boot = s.id == kexec_r ? 1 : s.boot;
