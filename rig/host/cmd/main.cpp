@@ -62,6 +62,8 @@ int main(int argc, char **argv)
 	run_cmd->add_option("--memory", run.memory_mb, "guest memory in MiB (default 2048)");
 	run_cmd->add_option("--max-cases", run.limits.max_cases, "cases per VM at most");
 	run_cmd->add_option("--max-devices", run.limits.max_edu, "VFIO devices per VM at most");
+	run_cmd->add_flag("--allow-flaky", run.allow_flaky,
+			  "flaky cases (passed only after their batch failed) do not fail the run");
 	run_cmd->add_flag("--no-bisect", [&](int64_t) { run.bisect = false; },
 			  "do not rerun the cases of a failed batch apart");
 	run_cmd->add_option("--out", run.out_dir, "run directory (default luo-rig-runs/<time>)");
@@ -141,8 +143,13 @@ int main(int argc, char **argv)
 	} catch (const InfraError &e) {
 		std::cerr << "luo-rig: " << e.what() << "\n";
 		return kExitInfra;
-	} catch (const std::exception &e) {
+	} catch (const SetupError &e) {
 		// Bad scenarios, bad options, missing tools, failed kernel builds.
+		std::cerr << "luo-rig: " << e.what() << "\n";
+		return kExitSetup;
+	} catch (const std::exception &e) {
+		// Scenario files report their errors as runtime_error with the
+		// file and place; anything else is the rig's own bug.
 		std::cerr << "luo-rig: " << e.what() << "\n";
 		return kExitSetup;
 	}

@@ -6,6 +6,7 @@
 
 #include "core/contract.hpp"
 #include "core/expand.hpp"
+#include "host/kernel/fault_knobs.hpp"
 #include "host/util/errors.hpp"
 #include "host/image/initramfs.hpp"
 #include "host/util/paths.hpp"
@@ -52,8 +53,10 @@ int run_shell(const ShellConfig &cfg)
 	spec.edu_devices = devices;
 	spec.workdir = dir;
 	spec.interactive = true;
-	if (!cfg.fault.empty())
-		spec.extra_cmdline = "luo_fault=" + cfg.fault;
+	if (auto knobs = parse_fault_list(cfg.fault); !knobs.empty()) {
+		check_fault_knobs(kernel.image, knobs);
+		spec.extra_cmdline = fault_cmdline(knobs);
+	}
 	std::fprintf(stderr, "luo-rig shell: kernel %s, %s, %d edu devices, %zu planned cases\n",
 		     kernel.release.c_str(), accel.reason.c_str(), devices, cases.size());
 	return run_interactive(spec);

@@ -4,7 +4,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "host/kernel/fault_knobs.hpp"
 #include "host/util/atomic_file.hpp"
+#include "host/util/errors.hpp"
 #include "host/image/initramfs.hpp"
 
 namespace luo::host {
@@ -34,6 +36,19 @@ Executed execute_batch(const Batch &batch, const VmContext &ctx, const fs::path 
 	// No console at all when QEMU never started.
 	std::string console = fs::exists(ex.vm.console_log) ? read_file(ex.vm.console_log) : "";
 	ex.outcome = judge_batch(batch, ex.vm, console);
+	// A knob the kernel did not arm would make a green run a lie.
+	int boots = 0;
+	for (const auto &ev : ex.vm.events)
+		boots += ev.type == protocol::EventType::boot;
+	if (!ctx.faults.empty() && boots > 0) {
+		auto missing = unconfirmed_knobs(console, ctx.faults, boots);
+		if (!missing.empty())
+			throw SetupError("the kernel did not confirm --fault " + missing.front() +
+					 " on its console (no 'luo_fault: armed " + missing.front() +
+					 "' in each of its " + std::to_string(boots) + " boots, see " +
+					 ex.vm.console_log.string() +
+					 "); its luo_fault= handling does not arm that knob");
+	}
 	return ex;
 }
 

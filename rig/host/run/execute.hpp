@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "host/vm/accel.hpp"
 #include "host/run/judge.hpp"
@@ -19,6 +20,7 @@ struct VmContext {
 	std::filesystem::path vmm;
 	Accel accel = Accel::tcg;
 	std::string cmdline;          // extra kernel parameters
+	std::vector<std::string> faults;  // luo_fault knobs each kernel must confirm
 	int memory_mb = 2048;
 	int edu_devices = -1;         // >= 0: this many, whatever the plan uses
 };

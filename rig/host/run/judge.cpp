@@ -19,12 +19,30 @@ bool step_matches(const core::Expect &e, int result, const std::string &err)
 	return false;
 }
 
+const char *to_string(BatchOutcome::Cause c)
+{
+	using C = BatchOutcome::Cause;
+	switch (c) {
+	case C::none: return "none";
+	case C::kexec_refused: return "kexec-refused";
+	case C::hang: return "hang";
+	case C::stopped: return "stopped";
+	case C::splat: return "splat";
+	case C::infra: return "infra";
+	case C::guest_fatal: return "guest-fatal";
+	}
+	return "?";
+}
+
 BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::string &console)
 {
+	using Cause = BatchOutcome::Cause;
 	BatchOutcome out;
+	if (!vm.events.empty())
+		out.last_event = protocol::event_to_json(vm.events.back());
 	std::map<std::uint32_t, const protocol::Event *> by_step;
 	for (const auto &ev : vm.events)
-		if (ev.type == "step")
+		if (ev.type == protocol::EventType::step)
 			by_step[ev.step] = &ev;
 
 	out.cases.resize(batch.cases.size());
@@ -58,6 +76,7 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 			shared_kexecs.push_back(id);
 			if (ev && ev->result != 0) {
 				out.batch_failed = true;
+				out.cause = Cause::kexec_refused;
 				out.why = "the batch's kexec was refused: " + ev->err + " " + ev->detail;
 			}
 			continue;
@@ -97,12 +116,41 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 		}
 	}
 
+	// The guest's own alarms.  A fatal means the mock VMM could not run the
+	// plan at all: the rig (or its input) is at fault, not the kernel.
+	const protocol::Event *fatal = nullptr;
+	std::vector<std::string> warnings;
+	for (const auto &ev : vm.events) {
+		if (ev.type == protocol::EventType::fatal && !fatal)
+			fatal = &ev;
+		if (ev.type == protocol::EventType::warning)
+			warnings.push_back("guest warning in boot " + std::to_string(ev.boot) + ": " +
+					   (ev.err.empty() ? "" : ev.err + ": ") + ev.detail);
+	}
+	for (auto &r : out.cases)
+		r.warnings = warnings;
+
 	auto findings = classify_console(console);
-	bool vm_ok = vm.status == VmResult::Status::done;
+	if (!findings.empty())
+		out.excerpt = console_excerpt(console, findings.front());
+	bool vm_ok = vm.status == VmResult::Status::done && !fatal;
 	if (!vm_ok && !out.batch_failed) {
 		out.batch_failed = true;
-		out.why = std::string("VM ") + to_string(vm.status) + ": " + vm.why;
+		out.why = fatal ? "the mock VMM gave up: " + fatal->detail
+				: std::string("VM ") + to_string(vm.status) + ": " + vm.why;
 	}
+	if (fatal)
+		out.cause = Cause::guest_fatal;
+	else if (vm.status == VmResult::Status::infra ||
+		 vm.status == VmResult::Status::interrupted)
+		out.cause = Cause::infra;
+	else if (!findings.empty())
+		out.cause = Cause::splat;
+	else if (vm.status == VmResult::Status::hang)
+		out.cause = Cause::hang;
+	else if (vm.status == VmResult::Status::exited && out.cause == Cause::none)
+		out.cause = Cause::stopped;
+
 	for (auto &r : out.cases) {
 		bool all_run = true;
 		for (size_t s = 0; s < r.steps.size(); s++) {
@@ -128,23 +176,31 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 			continue;
 		}
 		// Steps are missing: say why, as precisely as the batch allows.
-		if (!findings.empty()) {
+		if (fatal) {
+			r.verdict = Verdict::setup;
+			r.message = "the mock VMM gave up in boot " + std::to_string(fatal->boot) +
+				    ": " + fatal->detail;
+		} else if (!findings.empty()) {
 			r.verdict = Verdict::crash;
 			r.message = "kernel " + findings.front().kind + ": " + findings.front().text;
-			r.diagnostic += console_excerpt(console, findings.front());
+			r.diagnostic += out.excerpt;
 		} else if (vm.status == VmResult::Status::hang) {
 			r.verdict = Verdict::hang;
 			r.message = vm.why;
-		} else if (vm.status == VmResult::Status::infra) {
+		} else if (out.cause == Cause::infra) {
 			r.verdict = Verdict::infra;
 			r.message = vm.why;
 		} else {
 			r.verdict = Verdict::incomplete;
 			r.message = out.why.empty() ? "steps did not run" : out.why;
 		}
+		for (const auto &w : warnings)
+			r.diagnostic += w + "\n";
 	}
 	if (escaped_case >= 0) {
 		out.batch_failed = true;
+		out.pinned = true;
+		out.cause = Cause::stopped;
 		out.why = "the kexec of " + out.cases[escaped_case].id +
 			  " had to be refused but went through, cutting the first kernel short";
 		for (size_t k = 0; k < out.cases.size(); k++) {
@@ -163,19 +219,21 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 		}
 
 	// A kernel splat while every step matched still fails the run; in a batch
-	// it cannot be pinned on one case, so the cases are run again apart.
+	// it cannot be pinned on one case, so the cases are run again apart (the
+	// run keeps the splat: if no rerun owns it, it is still reported).
 	if (!findings.empty()) {
 		for (auto &r : out.cases) {
 			if (r.verdict != Verdict::pass)
 				continue;
 			r.verdict = batch.cases.size() > 1 ? Verdict::incomplete : Verdict::crash;
 			r.message = "kernel " + findings.front().kind + ": " + findings.front().text;
-			r.diagnostic += console_excerpt(console, findings.front());
+			r.diagnostic += out.excerpt;
 		}
 		if (batch.cases.size() > 1) {
 			out.batch_failed = true;
-			if (out.why.empty())
-				out.why = "kernel " + findings.front().kind + " during the batch";
+			out.cause = Cause::splat;
+			out.why = "kernel " + findings.front().kind + " during the batch: " +
+				  findings.front().text;
 		}
 	}
 	return out;

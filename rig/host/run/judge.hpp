@@ -17,7 +17,25 @@ struct BatchOutcome {
 	bool batch_failed = false;      // the VM or the shared kexec failed: the
 					// unfinished cases need a VM of their own
 	std::string why;
+
+	// Why the batch failed, for the cases it leaves unsettled.  `pinned`:
+	// the failure was traced to one case of the batch, so the others are
+	// bystanders and a later pass of theirs is a plain pass.
+	enum class Cause {
+		none,
+		kexec_refused,   // the shared kexec was refused
+		hang,            // the kernel stopped making progress
+		stopped,         // the guest stopped early without a splat
+		splat,           // a crash signature no single case can own
+		infra,           // QEMU died or never started: rerun once
+		guest_fatal,     // the mock VMM gave up: a rig or setup problem
+	} cause = Cause::none;
+	bool pinned = false;
+	std::string last_event;         // the VM's last event, as JSON
+	std::string excerpt;            // console lines around the first splat
 };
+
+const char *to_string(BatchOutcome::Cause c);
 
 // `console` is the text of the VM's console log.
 BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::string &console);

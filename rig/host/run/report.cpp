@@ -13,8 +13,21 @@ using nlohmann::json;
 
 namespace {
 
-const Verdict kAll[] = {Verdict::pass,  Verdict::violation, Verdict::crash, Verdict::hang,
-			Verdict::infra, Verdict::setup,     Verdict::incomplete};
+const Verdict kAll[] = {Verdict::pass,  Verdict::violation, Verdict::crash,
+			Verdict::hang,  Verdict::flaky,     Verdict::infra,
+			Verdict::setup, Verdict::incomplete};
+
+// KTAP's directives where one fits: a hang is a TIMEOUT, a case the rig could
+// not run (infra, setup) an ERROR; the rest are plain failures named by verdict.
+std::string ktap_directive(Verdict v)
+{
+	switch (v) {
+	case Verdict::hang: return "TIMEOUT hang";
+	case Verdict::infra:
+	case Verdict::setup: return std::string("ERROR ") + to_string(v);
+	default: return to_string(v);
+	}
+}
 
 std::map<Verdict, int> count(const std::vector<CaseResult> &cases)
 {
@@ -61,7 +74,8 @@ std::string ktap_report(const std::vector<CaseResult> &cases, const RunSummary &
 	std::ostringstream o;
 	o << "KTAP version 1\n";
 	o << "# luo-rig: kernel " << s.kernel_release << " (" << s.kernel_source << "), "
-	  << s.accel << ", contract " << s.contract;
+	  << s.accel << (s.qemu_version.empty() ? "" : ", " + s.qemu_version) << ", contract "
+	  << s.contract;
 	if (!s.fault.empty())
 		o << ", " << s.fault;
 	o << "\n1.." << cases.size() << "\n";
@@ -71,16 +85,22 @@ std::string ktap_report(const std::vector<CaseResult> &cases, const RunSummary &
 		if (c.verdict != Verdict::pass) {
 			o << "# " << c.id << ": " << to_string(c.verdict) << ": " << c.message << "\n";
 			prefix_lines(o, c.diagnostic, "#   ");
+			for (const auto &w : c.warnings)
+				o << "#   " << w << "\n";
 			o << "# logs: " << c.vm_dir << "\n";
 		}
 		o << (c.verdict == Verdict::pass ? "ok " : "not ok ") << n << " " << c.id;
 		if (c.verdict != Verdict::pass)
-			o << " # " << to_string(c.verdict);
+			o << " # " << ktap_directive(c.verdict);
 		o << "\n";
 	}
 	auto k = count(cases);
+	int errors = k[Verdict::infra] + k[Verdict::setup];
+	if (s.infra_retried)
+		o << "# " << s.infra_retried << " case(s) ran again after their VM died for infra reasons\n";
 	o << "# Totals: pass:" << k[Verdict::pass] << " fail:"
-	  << (int)cases.size() - k[Verdict::pass] << " xfail:0 xpass:0 skip:0 error:0\n";
+	  << (int)cases.size() - k[Verdict::pass] - errors << " xfail:0 xpass:0 skip:0 error:"
+	  << errors << "\n";
 	return o.str();
 }
 
@@ -99,6 +119,9 @@ std::string json_report(const std::vector<CaseResult> &cases, const RunSummary &
 		     {"kernel_version", s.kernel_release},
 		     {"accel", s.accel},
 		     {"accel_reason", s.accel_reason},
+		     {"qemu_version", s.qemu_version},
+		     {"infra_retried", s.infra_retried},
+		     {"allow_flaky", s.allow_flaky},
 		     {"contract", s.contract},
 		     {"fault", s.fault},
 		     {"wall_seconds", s.wall_seconds},
@@ -132,7 +155,10 @@ std::string json_report(const std::vector<CaseResult> &cases, const RunSummary &
 			 {"verdict", to_string(c.verdict)},
 			 {"steps", std::move(steps)},
 			 {"vm_dir", c.vm_dir},
-			 {"attempts", c.attempts}};
+			 {"attempts", c.attempts},
+			 {"infra_retried", c.infra_retried}};
+		if (!c.warnings.empty())
+			one["warnings"] = c.warnings;
 		if (!c.message.empty())
 			one["message"] = c.message;
 		if (c.failed_step >= 0)
@@ -147,7 +173,8 @@ std::string json_report(const std::vector<CaseResult> &cases, const RunSummary &
 std::string junit_report(const std::vector<CaseResult> &cases, const RunSummary &s)
 {
 	auto k = count(cases);
-	int failures = k[Verdict::violation] + k[Verdict::crash] + k[Verdict::hang];
+	int failures = k[Verdict::violation] + k[Verdict::crash] + k[Verdict::hang] +
+		       (s.allow_flaky ? 0 : k[Verdict::flaky]);
 	int errors = (int)cases.size() - k[Verdict::pass] - failures;
 	std::ostringstream o;
 	o << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
@@ -156,6 +183,7 @@ std::string junit_report(const std::vector<CaseResult> &cases, const RunSummary 
 	  << s.wall_seconds << "\">\n";
 	o << "<properties><property name=\"kernel\" value=\"" << xml_escape(s.kernel_release)
 	  << "\"/><property name=\"accel\" value=\"" << xml_escape(s.accel)
+	  << "\"/><property name=\"qemu\" value=\"" << xml_escape(s.qemu_version)
 	  << "\"/><property name=\"contract\" value=\"" << xml_escape(s.contract)
 	  << "\"/></properties>\n";
 	for (const auto &c : cases) {
@@ -166,7 +194,8 @@ std::string junit_report(const std::vector<CaseResult> &cases, const RunSummary 
 			continue;
 		}
 		bool failure = c.verdict == Verdict::violation || c.verdict == Verdict::crash ||
-			       c.verdict == Verdict::hang;
+			       c.verdict == Verdict::hang ||
+			       (c.verdict == Verdict::flaky && !s.allow_flaky);
 		o << ">\n<" << (failure ? "failure" : "error") << " type=\""
 		  << to_string(c.verdict) << "\" message=\"" << xml_escape(c.message) << "\">"
 		  << xml_escape(c.diagnostic + "logs: " + c.vm_dir) << "</"
@@ -183,17 +212,18 @@ std::string summary_table(const std::vector<CaseResult> &cases, const RunSummary
 		per[c.scenario][c.verdict]++;
 	std::ostringstream o;
 	char line[256];
-	std::snprintf(line, sizeof(line), "%-32s %6s %6s %6s %6s %6s %6s\n", "scenario", "cases",
-		      "pass", "viol", "crash", "hang", "other");
+	std::snprintf(line, sizeof(line), "%-32s %6s %6s %6s %6s %6s %6s %6s\n", "scenario",
+		      "cases", "pass", "viol", "crash", "hang", "flaky", "other");
 	o << line;
 	auto row = [&](const std::string &name, std::map<Verdict, int> &m) {
 		int total = 0;
 		for (auto &[v, n] : m)
 			total += n;
 		int other = m[Verdict::infra] + m[Verdict::setup] + m[Verdict::incomplete];
-		std::snprintf(line, sizeof(line), "%-32s %6d %6d %6d %6d %6d %6d\n",
+		std::snprintf(line, sizeof(line), "%-32s %6d %6d %6d %6d %6d %6d %6d\n",
 			      name.substr(0, 32).c_str(), total, m[Verdict::pass],
-			      m[Verdict::violation], m[Verdict::crash], m[Verdict::hang], other);
+			      m[Verdict::violation], m[Verdict::crash], m[Verdict::hang],
+			      m[Verdict::flaky], other);
 		o << line;
 	};
 	std::map<Verdict, int> all;
@@ -204,9 +234,11 @@ std::string summary_table(const std::vector<CaseResult> &cases, const RunSummary
 	}
 	row("total", all);
 	std::snprintf(line, sizeof(line),
-		      "%zu cases in %d VMs (%d kernel boots), %.1f s wall, %s, kernel %s%s\n",
+		      "%zu cases in %d VMs (%d kernel boots), %.1f s wall, %s, %s, kernel %s%s; "
+		      "%d case(s) rerun after an infra failure\n",
 		      cases.size(), s.vms, s.boots, s.wall_seconds, s.accel.c_str(),
-		      s.kernel_release.c_str(), s.kernel_from_cache ? " (cached)" : "");
+		      s.qemu_version.c_str(), s.kernel_release.c_str(),
+		      s.kernel_from_cache ? " (cached)" : "", s.infra_retried);
 	o << line;
 	return o.str();
 }

@@ -14,6 +14,9 @@ struct RunSummary {
 	std::string kernel_source, kernel_release, kernel_key;
 	bool kernel_from_cache = false;
 	std::string accel, accel_reason, contract, fault;
+	std::string qemu_version;
+	int infra_retried = 0;   // cases whose VM died for infra reasons and ran again
+	bool allow_flaky = false;
 	std::string run_dir;
 	double wall_seconds = 0;
 	int vms = 0;

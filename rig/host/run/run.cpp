@@ -6,23 +6,24 @@
 #include <cstdio>
 #include <ctime>
 #include <deque>
-#include <fstream>
 #include <iostream>
 #include <mutex>
-#include <sstream>
 #include <thread>
 
-#include "host/vm/accel.hpp"
-#include "host/util/atomic_file.hpp"
 #include "core/contract.hpp"
 #include "core/expand.hpp"
-#include "host/util/errors.hpp"
+#include "host/kernel/fault_knobs.hpp"
 #include "host/run/execute.hpp"
+#include "host/run/history.hpp"
 #include "host/run/judge.hpp"
-#include "host/util/paths.hpp"
-#include "host/util/progress.hpp"
-#include "host/vm/qemu.hpp"
 #include "host/run/suite.hpp"
+#include "host/util/atomic_file.hpp"
+#include "host/util/errors.hpp"
+#include "host/util/paths.hpp"
+#include "host/util/process.hpp"
+#include "host/util/progress.hpp"
+#include "host/vm/accel.hpp"
+#include "host/vm/qemu.hpp"
 
 namespace luo::host {
 
@@ -41,35 +42,16 @@ fs::path default_run_dir()
 struct Work {
 	std::vector<const core::Case *> cases;
 	int attempt = 1;
+	bool infra_retry = false;   // this VM replaces one that died for infra reasons
 };
 
-} // namespace
-
-int exit_code_for(const std::vector<CaseResult> &cases)
+// Everything checked before the first boot: a bad option stops the run here
+// with exit 2, never after minutes of VMs.
+std::vector<core::Case> select_cases(const RunConfig &cfg)
 {
-	if (cases.empty())
-		return kExitSkip;
-	bool fail = false, infra = false;
-	for (const auto &c : cases) {
-		switch (c.verdict) {
-		case Verdict::pass: break;
-		case Verdict::infra: infra = true; break;
-		case Verdict::setup: infra = true; break;
-		default: fail = true;
-		}
-	}
-	if (fail)
-		return kExitFail;
-	return infra ? kExitInfra : kExitPass;
-}
-
-RunReport run_suite(const RunConfig &cfg)
-{
-	auto t0 = std::chrono::steady_clock::now();
 	auto contract = core::Contract::by_name(cfg.contract);
 	if (!contract)
 		throw SetupError("--contract " + cfg.contract + ": expected agreed or strict");
-
 	if (cfg.limits.max_edu > max_edu_devices() || cfg.limits.max_edu < 1)
 		throw SetupError("--max-devices " + std::to_string(cfg.limits.max_edu) +
 				 ": a VM takes 1 to " + std::to_string(max_edu_devices()) +
@@ -84,134 +66,256 @@ RunReport run_suite(const RunConfig &cfg)
 	if (all.empty())
 		throw SetupError("no case matches --case/--shard in " + std::to_string(files.size()) +
 				 " scenario file(s); `luo-rig plan FILES` lists the case ids");
+	return all;
+}
 
+CaseResult not_run(const core::Case &c, Verdict v, const std::string &why, const fs::path &dir)
+{
+	CaseResult r;
+	r.id = c.id;
+	r.scenario = c.scenario;
+	r.verdict = v;
+	r.message = why;
+	r.vm_dir = dir.string();
+	return r;
+}
+
+// Runs one batch; whatever goes wrong in the rig ends as verdicts, never as
+// an exception that takes the other VMs down.
+BatchOutcome run_one(const Batch &batch, const VmContext &ctx, const fs::path &dir,
+		     const std::function<void(const protocol::Event &)> &on_event)
+{
+	BatchOutcome out;
+	auto fail_all = [&](Verdict v, BatchOutcome::Cause cause, const std::string &why) {
+		out.cases.clear();
+		for (const auto *c : batch.cases)
+			out.cases.push_back(not_run(*c, v, why, dir));
+		out.cause = cause;
+		out.why = why;
+	};
+	try {
+		out = execute_batch(batch, ctx, dir, on_event).outcome;
+	} catch (const SetupError &e) {
+		fail_all(Verdict::setup, BatchOutcome::Cause::guest_fatal, e.what());
+	} catch (const InfraError &e) {
+		fail_all(Verdict::infra, BatchOutcome::Cause::infra, e.what());
+	} catch (const std::exception &e) {
+		fail_all(Verdict::setup, BatchOutcome::Cause::guest_fatal,
+			 std::string("internal error in luo-rig (a bug in the rig, not in the "
+				     "kernel; please report it with ") +
+				 dir.string() + "): " + e.what());
+	}
+	return out;
+}
+
+class Scheduler {
+public:
+	Scheduler(const RunConfig &cfg, const VmContext &ctx, const fs::path &run_dir, size_t total)
+		: cfg_(cfg), ctx_(ctx), run_dir_(run_dir), total_(total), prog_("run")
+	{
+	}
+
+	void enqueue(std::vector<const core::Case *> group) { queue_.push_back({std::move(group)}); }
+
+	void run_all()
+	{
+		// Workers leave when the queue is empty, but a running batch may
+		// still push halves: keep going until nothing is queued or running.
+		for (;;) {
+			std::vector<std::thread> pool;
+			int jobs = cfg_.jobs > 0 ? cfg_.jobs
+						 : (int)std::max(1u, std::thread::hardware_concurrency());
+			for (int i = 0; i < jobs; i++)
+				pool.emplace_back([this] { worker(); });
+			for (auto &t : pool)
+				t.join();
+			std::lock_guard lock(mu_);
+			if (queue_.empty() || interrupted())
+				break;
+		}
+		history_.resolve(results_);
+	}
+
+	std::map<const core::Case *, CaseResult> &results() { return results_; }
+	int vms() const { return vm_counter_; }
+	int boots() const { return boots_; }
+	int infra_retried() const { return infra_retried_; }
+	Progress &progress() { return prog_; }
+
+private:
+	void worker()
+	{
+		for (;;) {
+			Work w;
+			{
+				std::unique_lock lock(mu_);
+				if (queue_.empty() || interrupted())
+					return;
+				w = std::move(queue_.front());
+				queue_.pop_front();
+			}
+			Batch batch = make_batch(w.cases);
+			int vm_no = ++vm_counter_;
+			std::string vm = "vm-" + std::to_string(vm_no);
+			fs::path dir = run_dir_ / vm;
+			BatchOutcome bo = run_one(batch, ctx_, dir, [&](const protocol::Event &ev) {
+				if (ev.type == protocol::EventType::boot)
+					boots_++;
+				prog_.update(vm + " boot " + std::to_string(ev.boot) + " step " +
+					     std::to_string(ev.step));
+			});
+			settle(w, batch, bo, vm, dir);
+		}
+	}
+
+	void settle(const Work &w, const Batch &batch, BatchOutcome &bo, const std::string &vm,
+		    const fs::path &dir)
+	{
+		std::unique_lock lock(mu_);
+		bool splat = bo.cause == BatchOutcome::Cause::splat;
+		std::vector<const core::Case *> again;
+		for (size_t i = 0; i < batch.cases.size(); i++) {
+			const auto *c = batch.cases[i];
+			auto &r = bo.cases[i];
+			r.attempts = w.attempt;
+			r.infra_retried = w.infra_retry;
+			history_.note_attempt(c, splat);
+			bool unsettled = r.verdict != Verdict::pass && r.verdict != Verdict::violation;
+			bool infra = bo.cause == BatchOutcome::Cause::infra && r.verdict == Verdict::infra;
+			if (infra && !w.infra_retry && !interrupted())
+				again.push_back(c);
+			else if (!infra && bo.batch_failed && unsettled && batch.cases.size() > 1 &&
+				 cfg_.bisect && r.verdict != Verdict::setup)
+				again.push_back(c);
+			else {
+				results_[c] = std::move(r);
+				finished_++;
+			}
+		}
+		if (!again.empty() && bo.cause == BatchOutcome::Cause::infra) {
+			// QEMU died, not the kernel: the same cases once more on a
+			// fresh QEMU, counted; a second death stays infra.
+			infra_retried_ += again.size();
+			std::fprintf(stderr, "\nluo-rig: %s: %s; rerunning its %zu case(s) once\n",
+				     vm.c_str(), bo.why.c_str(), again.size());
+			queue_.push_front({again, w.attempt + 1, true});
+		} else if (!again.empty()) {
+			if (!bo.pinned) {
+				std::string excerpt = bo.excerpt;
+				if (excerpt.empty())
+					excerpt = tail_of(dir / "console.log", 12);
+				history_.add_failure({bo.cause, vm, bo.why, bo.last_event, excerpt, again});
+			}
+			// Bisect: the unsettled cases run again in halves until the
+			// guilty one stands alone.
+			size_t half = (again.size() + 1) / 2;
+			std::vector<const core::Case *> a(again.begin(), again.begin() + half);
+			std::vector<const core::Case *> b(again.begin() + half, again.end());
+			if (!b.empty())
+				queue_.push_front({b, w.attempt + 1});
+			queue_.push_front({a, w.attempt + 1});
+		}
+		prog_.phase("run: " + std::to_string(finished_) + "/" + std::to_string(total_) +
+			    " cases judged, " + std::to_string(vm_counter_) + " VMs");
+	}
+
+	const RunConfig &cfg_;
+	const VmContext &ctx_;
+	fs::path run_dir_;
+	size_t total_;
+	Progress prog_;
+	std::mutex mu_;
+	std::deque<Work> queue_;
+	std::map<const core::Case *, CaseResult> results_;
+	RunHistory history_;
+	std::atomic<int> vm_counter_{0}, boots_{0};
+	int infra_retried_ = 0;
+	size_t finished_ = 0;
+};
+
+void write_reports(const RunConfig &cfg, RunReport &rep, const fs::path &run_dir)
+{
+	const auto &s = rep.summary;
+	std::string ktap = ktap_report(rep.cases, s);
+	std::string json = json_report(rep.cases, s);
+	std::string junit = junit_report(rep.cases, s);
+	write_file_atomic(run_dir / "results.ktap", ktap);
+	write_file_atomic(run_dir / "results.json", json);
+	write_file_atomic(run_dir / "results.xml", junit);
+	if (!cfg.json.empty())
+		write_file_atomic(cfg.json, json);
+	if (!cfg.junit.empty())
+		write_file_atomic(cfg.junit, junit);
+	if (!cfg.quiet)
+		std::cout << ktap << std::flush;
+	std::cerr << summary_table(rep.cases, s) << "run directory: " << run_dir.string() << "\n";
+}
+
+} // namespace
+
+int exit_code_for(const std::vector<CaseResult> &cases, bool allow_flaky)
+{
+	if (cases.empty())
+		return kExitSkip;
+	bool fail = false, setup = false, infra = false;
+	for (const auto &c : cases) {
+		switch (c.verdict) {
+		case Verdict::pass: break;
+		case Verdict::flaky: fail |= !allow_flaky; break;
+		case Verdict::infra: infra = true; break;
+		case Verdict::setup: setup = true; break;
+		default: fail = true;
+		}
+	}
+	if (fail)
+		return kExitFail;
+	if (setup)
+		return kExitSetup;
+	return infra ? kExitInfra : kExitPass;
+}
+
+RunReport run_suite(const RunConfig &cfg)
+{
+	auto t0 = std::chrono::steady_clock::now();
+	std::vector<core::Case> all = select_cases(cfg);
 	KernelArtifact kernel = obtain_kernel(cfg.kernel);
+	auto knobs = parse_fault_list(cfg.fault);
+	check_fault_knobs(kernel.image, knobs);
 	AccelChoice accel = choose_accel(cfg.accel);
-	std::fprintf(stderr, "luo-rig: %zu cases, kernel %s (%s%s), %s\n", all.size(),
+	std::string qemu = qemu_version();
+	std::fprintf(stderr, "luo-rig: %zu cases, kernel %s (%s%s), %s, %s\n", all.size(),
 		     kernel.release.c_str(), kernel.source.c_str(),
-		     kernel.from_cache ? ", cached" : "", accel.reason.c_str());
+		     kernel.from_cache ? ", cached" : "", accel.reason.c_str(), qemu.c_str());
 
 	fs::path run_dir = cfg.out_dir.empty() ? default_run_dir() : cfg.out_dir;
 	fs::create_directories(run_dir);
 	run_dir = fs::canonical(run_dir);
-	fs::path vmm = guest_binary();
+
+	VmContext ctx;
+	ctx.kernel = kernel.image;
+	ctx.vmm = guest_binary();
+	ctx.accel = accel.accel;
+	ctx.cmdline = cfg.extra_cmdline;
+	if (!knobs.empty())
+		ctx.cmdline += (ctx.cmdline.empty() ? "" : " ") + fault_cmdline(knobs);
+	ctx.faults = knobs;
+	ctx.memory_mb = cfg.memory_mb;
 
 	std::vector<const core::Case *> ptrs;
 	for (const auto &c : all)
 		ptrs.push_back(&c);
-
-	std::mutex mu;
-	std::deque<Work> queue;
+	Scheduler sched(cfg, ctx, run_dir, all.size());
 	for (auto &group : split_cases(ptrs, cfg.limits))
-		queue.push_back({group, 1});
-	std::map<const core::Case *, CaseResult> results;
-	std::atomic<int> vm_counter{0}, boots{0};
-	size_t finished = 0;
-	Progress prog("run");
-	std::string extra = cfg.extra_cmdline;
-	if (!cfg.fault.empty())
-		extra += (extra.empty() ? "" : " ") + std::string("luo_fault=") + cfg.fault;
-
-	VmContext ctx;
-	ctx.kernel = kernel.image;
-	ctx.vmm = vmm;
-	ctx.accel = accel.accel;
-	ctx.cmdline = extra;
-	ctx.memory_mb = cfg.memory_mb;
+		sched.enqueue(group);
 	install_interrupt_handler();
-	auto worker = [&] {
-		for (;;) {
-			Work w;
-			{
-				std::unique_lock lock(mu);
-				if (queue.empty() || interrupted())
-					return;
-				w = std::move(queue.front());
-				queue.pop_front();
-			}
-			Batch batch = make_batch(w.cases);
-			int vm_no = ++vm_counter;
-			fs::path dir = run_dir / ("vm-" + std::to_string(vm_no));
-			Executed ex;
-			try {
-				ex = execute_batch(batch, ctx, dir, [&](const protocol::Event &ev) {
-					if (ev.type == "boot")
-						boots++;
-					prog.update("vm-" + std::to_string(vm_no) + " boot " +
-						    std::to_string(ev.boot) + " step " +
-						    std::to_string(ev.step));
-				});
-			} catch (const std::exception &e) {
-				// The rig failed, not the kernel: every case of the batch
-				// says so, and the run goes on.
-				ex.outcome.cases.clear();
-				for (const auto *c : batch.cases) {
-					CaseResult r;
-					r.id = c->id;
-					r.scenario = c->scenario;
-					r.verdict = dynamic_cast<const SetupError *>(&e) ? Verdict::setup
-											   : Verdict::infra;
-					r.message = e.what();
-					r.vm_dir = dir.string();
-					ex.outcome.cases.push_back(std::move(r));
-				}
-			}
-			BatchOutcome &bo = ex.outcome;
-
-			std::unique_lock lock(mu);
-			std::vector<const core::Case *> again;
-			for (size_t i = 0; i < batch.cases.size(); i++) {
-				auto &r = bo.cases[i];
-				r.attempts = w.attempt;
-				bool unsettled = r.verdict != Verdict::pass && r.verdict != Verdict::violation;
-				if (bo.batch_failed && unsettled && batch.cases.size() > 1 && cfg.bisect &&
-				    r.verdict != Verdict::infra)
-					again.push_back(batch.cases[i]);
-				else {
-					results[batch.cases[i]] = std::move(r);
-					finished++;
-				}
-			}
-			// Bisect: the cases left unsettled by a failed batch run again in
-			// halves until the guilty one stands alone.
-			if (!again.empty()) {
-				size_t half = (again.size() + 1) / 2;
-				std::vector<const core::Case *> a(again.begin(), again.begin() + half);
-				std::vector<const core::Case *> b(again.begin() + half, again.end());
-				queue.push_front({b, w.attempt + 1});
-				queue.push_front({a, w.attempt + 1});
-			}
-			prog.phase("run: " + std::to_string(finished) + "/" + std::to_string(all.size()) +
-				   " cases judged, " + std::to_string(vm_counter) + " VMs");
-		}
-	};
-	// Workers leave when the queue is empty, but a running batch may still
-	// push halves: keep going until nothing is queued or running.
-	for (;;) {
-		std::vector<std::thread> pool;
-		int jobs = cfg.jobs > 0 ? cfg.jobs : std::max(1u, std::thread::hardware_concurrency());
-		for (int i = 0; i < jobs; i++)
-			pool.emplace_back(worker);
-		for (auto &t : pool)
-			t.join();
-		std::lock_guard lock(mu);
-		if (queue.empty() || interrupted())
-			break;
-	}
+	sched.run_all();
 
 	RunReport rep;
 	for (const auto &c : all) {
-		auto it = results.find(&c);
-		if (it != results.end()) {
-			rep.cases.push_back(std::move(it->second));
-		} else {
-			CaseResult r;
-			r.id = c.id;
-			r.scenario = c.scenario;
-			r.verdict = Verdict::infra;
-			r.message = "not run: the run was interrupted";
-			rep.cases.push_back(std::move(r));
-		}
+		auto it = sched.results().find(&c);
+		rep.cases.push_back(it != sched.results().end()
+					    ? std::move(it->second)
+					    : not_run(c, Verdict::infra, "not run: the run was interrupted", {}));
 	}
 	auto &s = rep.summary;
 	s.kernel_source = kernel.source;
@@ -220,27 +324,19 @@ RunReport run_suite(const RunConfig &cfg)
 	s.kernel_from_cache = kernel.from_cache;
 	s.accel = to_string(accel.accel);
 	s.accel_reason = accel.reason;
+	s.qemu_version = qemu;
 	s.contract = cfg.contract;
-	s.fault = cfg.fault.empty() ? "" : "luo_fault=" + cfg.fault;
+	s.fault = knobs.empty() ? "" : fault_cmdline(knobs);
 	s.run_dir = run_dir.string();
-	s.vms = vm_counter;
-	s.boots = boots;
+	s.vms = sched.vms();
+	s.boots = sched.boots();
+	s.infra_retried = sched.infra_retried();
+	s.allow_flaky = cfg.allow_flaky;
 	s.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-	rep.exit_code = exit_code_for(rep.cases);
-	prog.finish(std::to_string(rep.cases.size()) + " cases, " + std::to_string(s.vms) + " VMs");
-
-	std::string ktap = ktap_report(rep.cases, s);
-	std::string json = json_report(rep.cases, s);
-	write_file_atomic(run_dir / "results.ktap", ktap);
-	write_file_atomic(run_dir / "results.json", json);
-	write_file_atomic(run_dir / "results.xml", junit_report(rep.cases, s));
-	if (!cfg.json.empty())
-		write_file_atomic(cfg.json, json);
-	if (!cfg.junit.empty())
-		write_file_atomic(cfg.junit, junit_report(rep.cases, s));
-	if (!cfg.quiet)
-		std::cout << ktap << std::flush;
-	std::cerr << summary_table(rep.cases, s) << "run directory: " << run_dir.string() << "\n";
+	rep.exit_code = exit_code_for(rep.cases, cfg.allow_flaky);
+	sched.progress().finish(std::to_string(rep.cases.size()) + " cases, " +
+				std::to_string(s.vms) + " VMs");
+	write_reports(cfg, rep, run_dir);
 	return rep;
 }
 

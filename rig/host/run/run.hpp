@@ -27,6 +27,7 @@ struct RunConfig {
 	int memory_mb = 2048;
 	PlanLimits limits;
 	bool bisect = true;
+	bool allow_flaky = false;            // flaky cases do not fail the run
 	std::filesystem::path out_dir;       // empty: luo-rig-runs/<time>
 	std::filesystem::path json, junit;
 	bool quiet = false;                  // no KTAP on stdout
@@ -42,7 +43,9 @@ struct RunReport {
 // throw SetupError before any VM starts.
 RunReport run_suite(const RunConfig &cfg);
 
-// Exit code for a set of verdicts (kselftest-compatible where they overlap).
-int exit_code_for(const std::vector<CaseResult> &cases);
+// Exit code for a set of verdicts: 0 pass and 1 fail as in kselftest, 4
+// (kselftest's skip) when nothing ran; 2 setup and 3 infra are luo-rig's own
+// (kselftest uses them for xfail/xpass, which luo-rig never reports).
+int exit_code_for(const std::vector<CaseResult> &cases, bool allow_flaky = false);
 
 } // namespace luo::host

@@ -15,6 +15,7 @@ const char *to_string(Verdict v)
 	case Verdict::infra: return "infra";
 	case Verdict::setup: return "setup";
 	case Verdict::incomplete: return "incomplete";
+	case Verdict::flaky: return "flaky";
 	}
 	return "?";
 }

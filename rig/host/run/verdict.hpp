@@ -18,6 +18,8 @@ enum class Verdict {
 	infra,        // QEMU/libvirt failed; says nothing about the kernel
 	setup,        // the rig could not even start the case
 	incomplete,   // some steps never ran, for a reason outside the case
+	flaky,        // passed, but only after a batch it was in failed for a
+		      // reason no rerun traced to any case (hang, refused kexec)
 };
 
 const char *to_string(Verdict v);
@@ -41,7 +43,9 @@ struct CaseResult {
 	int failed_step = -1;
 	std::vector<StepResult> steps;
 	std::string vm_dir;            // the VM's logs
-	int attempts = 0;              // VMs the case ran in (bisection)
+	int attempts = 0;              // VMs the case ran in (bisection, retries)
+	bool infra_retried = false;    // its VM died for infra reasons and was rerun
+	std::vector<std::string> warnings;  // the guest's warnings in its VM
 };
 
 // "expected EBUSY [C4], observed ok" and friends.

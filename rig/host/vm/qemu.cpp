@@ -5,8 +5,13 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <thread>
+
+#include <sys/wait.h>
 
 #include <boost/process.hpp>
 
@@ -68,8 +73,51 @@ const char *to_string(VmResult::Status s)
 	case VmResult::Status::exited: return "exited";
 	case VmResult::Status::hang: return "hang";
 	case VmResult::Status::infra: return "infra";
+	case VmResult::Status::interrupted: return "interrupted";
 	}
 	return "?";
+}
+
+std::string describe_wait_status(int raw, bool *clean)
+{
+	if (clean)
+		*clean = WIFEXITED(raw) && WEXITSTATUS(raw) == 0;
+	if (WIFSIGNALED(raw)) {
+		int sig = WTERMSIG(raw);
+		const char *name = sigabbrev_np(sig);
+		return std::string("killed by ") + (name ? std::string("SIG") + name : "signal " + std::to_string(sig)) +
+		       (WCOREDUMP(raw) ? " (core dumped)" : "");
+	}
+	if (WIFEXITED(raw))
+		return "exited with status " + std::to_string(WEXITSTATUS(raw));
+	return "ended with wait status " + std::to_string(raw);
+}
+
+std::string qemu_version(const std::string &qemu)
+{
+	static std::mutex mu;
+	static std::map<std::string, std::string> known;
+	std::lock_guard lock(mu);
+	if (auto it = known.find(qemu); it != known.end())
+		return it->second;
+	std::string v = "unknown";
+	auto exe = bp::search_path(qemu);
+	if (!exe.empty()) {
+		bp::ipstream out;
+		bp::child c(exe, "--version", bp::std_out > out, bp::std_err > bp::null,
+			    bp::std_in < bp::null);
+		std::string line;
+		if (std::getline(out, line)) {
+			// "QEMU emulator version 7.2.19 (Debian 1:7.2+dfsg-7+deb12u18)"
+			auto at = line.find("version ");
+			v = "QEMU " + (at == std::string::npos ? line : line.substr(at + 8));
+		}
+		while (std::getline(out, line)) {
+		}
+		c.wait();
+	}
+	known[qemu] = v;
+	return v;
 }
 
 int max_edu_devices()
@@ -217,11 +265,16 @@ VmResult run_vm(const VmSpec &spec, const Timeouts &t,
 			try {
 				ev = protocol::event_from_json(line);
 			} catch (const std::exception &) {
-				continue; // line noise on the UART: the judge sees a missing step
+				// Line noise on the UART, or a type outside the closed
+				// set: counted, and the judge sees a missing step.
+				r.noise_lines++;
+				continue;
 			}
 			last_progress = clock_type::now();
-			booted |= ev.type == "boot";
-			done |= ev.type == "done";
+			booted |= ev.type == protocol::EventType::boot;
+			// A fatal guest powers off right after saying so.
+			done |= ev.type == protocol::EventType::done ||
+				ev.type == protocol::EventType::fatal;
 			r.events.push_back(ev);
 			if (on_event)
 				on_event(ev);
@@ -232,7 +285,7 @@ VmResult run_vm(const VmSpec &spec, const Timeouts &t,
 		drain_events();
 		if (interrupted()) {
 			vm.terminate();
-			r.status = VmResult::Status::infra;
+			r.status = VmResult::Status::interrupted;
 			r.why = "interrupted";
 			break;
 		}
@@ -240,10 +293,25 @@ VmResult run_vm(const VmSpec &spec, const Timeouts &t,
 		double limit = booted ? t.stall : t.boot;
 		if (quiet > limit || seconds_since(start) > t.total) {
 			vm.terminate();
-			r.status = VmResult::Status::hang;
-			r.why = "no progress for " + std::to_string((int)quiet) + " s (limit " +
-				std::to_string((int)limit) + " s); last event: " +
-				(r.events.empty() ? std::string("none") : protocol::event_to_json(r.events.back()));
+			std::error_code ec;
+			auto console_bytes = fs::file_size(r.console_log, ec);
+			if (r.events.empty() && (ec || console_bytes == 0)) {
+				// Not one byte from the guest: the kernel never ran, so
+				// this says nothing about it.
+				r.status = VmResult::Status::infra;
+				r.why = "the VM printed nothing on its console in " +
+					std::to_string((int)quiet) +
+					" s: the kernel never started. Check the acceleration "
+					"(--accel " + std::string(spec.accel == Accel::kvm ? "kvm" : "tcg") +
+					" was used; try --accel tcg), the firmware, and the QEMU "
+					"command line in " + (spec.workdir / "qemu.cmd").string();
+			} else {
+				r.status = VmResult::Status::hang;
+				r.why = "no progress for " + std::to_string((int)quiet) + " s (limit " +
+					std::to_string((int)limit) + " s); last event: " +
+					(r.events.empty() ? std::string("none")
+							  : protocol::event_to_json(r.events.back()));
+			}
 			break;
 		}
 		if (done && seconds_since(last_progress) > 15) {
@@ -255,14 +323,20 @@ VmResult run_vm(const VmSpec &spec, const Timeouts &t,
 	vm.wait();
 	drain_events();
 	r.seconds = seconds_since(start);
-	if (r.status == VmResult::Status::hang || r.why == "interrupted")
-		return r;
+	if (r.status != VmResult::Status::exited)
+		return r; // we stopped it: hang, silence or interrupt
+	bool clean = false;
+	std::string how = describe_wait_status(vm.native_exit_code(), &clean);
 	if (done) {
 		r.status = VmResult::Status::done;
-	} else if (r.events.empty() && vm.exit_code() != 0) {
+	} else if (!clean) {
+		// QEMU exits 0 when the guest powers off or reboots (-no-reboot,
+		// panic=-1), so anything else is QEMU's own failure.
 		r.status = VmResult::Status::infra;
-		r.why = "QEMU exited with status " + std::to_string(vm.exit_code()) + ":\n" +
-			tail_of(r.qemu_log, 15);
+		std::string log = tail_of(r.qemu_log, 15);
+		r.why = "QEMU " + how + " (" + qemu_version(spec.qemu) + ") after " +
+			std::to_string((int)r.seconds) + " s; qemu.log: " +
+			(log.empty() ? std::string("empty") : "\n" + log);
 	} else {
 		r.status = VmResult::Status::exited;
 		r.why = "the VM stopped before the plan was done";

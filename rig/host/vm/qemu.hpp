@@ -44,12 +44,16 @@ Timeouts timeouts_for(Accel accel, int kexecs, int steps);
 struct VmResult {
 	enum class Status {
 		done,        // the guest reported "done" and powered off
-		exited,      // QEMU exited without "done" (crash, panic=-1 reboot...)
-		hang,        // no progress within the timeouts; the VM was killed
-		infra,       // QEMU failed to start or died on its own
+		exited,      // the guest stopped without "done" (panic=-1 reboot,
+			     // power-off, a guest "fatal"): QEMU itself exited cleanly
+		hang,        // the kernel booted, then made no progress in time
+		infra,       // QEMU failed to start, died (signal, error status),
+			     // or the VM never printed a byte: not the kernel's doing
+		interrupted, // Ctrl-C / SIGTERM
 	} status = Status::exited;
 	std::string why;                       // for hang/infra: what happened
 	std::vector<protocol::Event> events;
+	int noise_lines = 0;                   // event-port lines that were not events
 	double seconds = 0;
 	std::filesystem::path console_log, events_log, qemu_log;
 };
@@ -59,6 +63,14 @@ const char *to_string(VmResult::Status s);
 // Boots the VM and waits for it to end; `on_event` sees events as they come.
 VmResult run_vm(const VmSpec &spec, const Timeouts &t,
 		const std::function<void(const protocol::Event &)> &on_event = {});
+
+// "QEMU 7.2.19 (Debian 1:7.2+dfsg-7+deb12u18)": the first line of
+// `qemu --version`, asked once per binary.
+std::string qemu_version(const std::string &qemu = "qemu-system-x86_64");
+
+// How a QEMU process ended, from its raw wait status: "exited with status 1",
+// "killed by SIGSEGV".  `clean` is set for exit status 0.
+std::string describe_wait_status(int raw_status, bool *clean = nullptr);
 
 // Runs QEMU with the console on this terminal (for `luo-rig shell`).
 int run_interactive(const VmSpec &spec);

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Fault knobs are read from the kernel image and confirmed on its console.
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
+
+#include "host/kernel/fault_knobs.hpp"
+#include "host/util/atomic_file.hpp"
+#include "host/util/errors.hpp"
+
+using namespace luo;
+using Catch::Matchers::ContainsSubstring;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A minimal bzImage: one setup sector with the boot header, then an
+// xz-compressed "vmlinux" that holds `rodata`.
+fs::path fake_bzimage(const fs::path &dir, const std::string &rodata)
+{
+	fs::create_directories(dir);
+	std::string vmlinux(4096, '\x90');
+	vmlinux += rodata;
+	vmlinux += std::string("\0tail", 5);
+	{
+		std::ofstream(dir / "vmlinux", std::ios::binary) << vmlinux;
+	}
+	std::string cmd = "xz --check=crc32 -c " + (dir / "vmlinux").string() + " > " +
+			  (dir / "payload.xz").string();
+	REQUIRE(std::system(cmd.c_str()) == 0);
+	std::string payload = host::read_file(dir / "payload.xz");
+	std::string img(2 * 512, '\0');
+	img[0x1f1] = 1;                       // setup_sects
+	img.replace(0x202, 4, "HdrS");
+	auto put32 = [&](size_t at, std::uint32_t v) {
+		for (int i = 0; i < 4; i++)
+			img[at + i] = (char)(v >> (8 * i));
+	};
+	put32(0x248, 16);                     // payload_offset past the pm code start
+	put32(0x24c, payload.size());
+	img += std::string(16, '\0') + payload;
+	auto path = dir / "bzImage";
+	std::ofstream(path, std::ios::binary) << img;
+	return path;
+}
+
+} // namespace
+
+TEST_CASE("--fault lists are parsed strictly", "[unit][knobs]")
+{
+	CHECK(host::parse_fault_list("").empty());
+	CHECK(host::parse_fault_list("a,b-c") == std::vector<std::string>{"a", "b-c"});
+	CHECK_THROWS_AS(host::parse_fault_list("a,,b"), host::SetupError);
+	CHECK_THROWS_AS(host::parse_fault_list("a, b"), host::SetupError);
+	CHECK_THROWS_AS(host::parse_fault_list("a,a"), host::SetupError);
+	CHECK(host::fault_cmdline({"a", "b"}) == "luo_fault=a,b");
+}
+
+TEST_CASE("the knob catalogue comes from the kernel image", "[unit][knobs]")
+{
+	auto dir = fs::temp_directory_path() / ("luo-knobs-" + std::to_string(getpid()));
+	auto img = fake_bzimage(dir, std::string("luo_fault_knobs=preserve-lookup,drop-contents\0", 46));
+	auto known = host::knob_catalogue(host::bzimage_payload(img));
+	REQUIRE(known);
+	CHECK(*known == std::vector<std::string>{"preserve-lookup", "drop-contents"});
+	CHECK_NOTHROW(host::check_fault_knobs(img, {"drop-contents"}));
+	try {
+		host::check_fault_knobs(img, {"no-such-knob"});
+		FAIL("an unknown knob was accepted");
+	} catch (const host::SetupError &e) {
+		CHECK_THAT(e.what(), ContainsSubstring("no-such-knob"));
+		CHECK_THAT(e.what(), ContainsSubstring("preserve-lookup, drop-contents"));
+	}
+
+	auto bare = fake_bzimage(dir / "bare", "no knobs here");
+	CHECK_FALSE(host::knob_catalogue(host::bzimage_payload(bare)));
+	CHECK_THROWS_WITH(host::check_fault_knobs(bare, {"x"}), ContainsSubstring("has no fault knobs"));
+	CHECK_NOTHROW(host::check_fault_knobs(bare, {}));
+
+	std::ofstream(dir / "junk") << "not a kernel";
+	CHECK_THROWS_WITH(host::bzimage_payload(dir / "junk"), ContainsSubstring("not an x86 bzImage"));
+	fs::remove_all(dir);
+}
+
+TEST_CASE("every boot must arm every knob", "[unit][knobs]")
+{
+	std::string one = "[0.1] luo_fault: armed drop-contents\n[0.2] luo_fault: armed drop\n";
+	CHECK(host::unconfirmed_knobs(one, {"drop-contents", "drop"}, 1).empty());
+	CHECK(host::unconfirmed_knobs(one, {"drop-contents"}, 2) ==
+	      std::vector<std::string>{"drop-contents"});
+	CHECK(host::unconfirmed_knobs("luo_fault: armed drop-contents\n", {"drop"}, 1) ==
+	      std::vector<std::string>{"drop"});
+}
