@@ -15,6 +15,7 @@
 
 #include "boot.hpp"
 #include "events.hpp"
+#include "kmemleak.hpp"
 #include "runner.hpp"
 
 namespace {
@@ -92,6 +93,9 @@ int main()
 		luo::guest::Runner runner(plan, boot, events);
 		runner.run();
 	}
+
+	// The story is over in this kernel: whatever it leaked shows now.
+	luo::guest::kmemleak_check(true);
 
 	luo::protocol::Event done;
 	done.type = luo::protocol::EventType::done;

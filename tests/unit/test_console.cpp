@@ -34,3 +34,19 @@ TEST_CASE("panics, BUGs, Oopses, warnings and KASAN are told apart", "[unit][con
 	CHECK(ex.find("NULL pointer") != std::string::npos);
 	CHECK(ex.find("Kernel panic") == std::string::npos);
 }
+
+TEST_CASE("a kmemleak report copied to the console is a finding that names the object",
+	  "[unit][console]")
+{
+	std::string console = "luo-vmm: boot 1\n"
+			      "luo-vmm: kmemleak report:\n"
+			      "unreferenced object 0xffff888004a1c000 (size 64):\n"
+			      "  comm \"init\", pid 1, jiffies 4294893071\n"
+			      "  backtrace (crc 0):\n"
+			      "    kmemleak_alloc+0x4a/0x80\n";
+	auto f = luo::host::classify_console(console);
+	REQUIRE(f.size() == 1);
+	CHECK(f[0].kind == "kmemleak");
+	CHECK(f[0].line == 3);
+	CHECK(luo::host::console_excerpt(console, f[0]).find("kmemleak_alloc") != std::string::npos);
+}

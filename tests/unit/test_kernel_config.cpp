@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
+#include <algorithm>
 
 #include "host/util/errors.hpp"
 #include "host/kernel/kernel_config.hpp"
@@ -58,4 +59,18 @@ TEST_CASE("series files skip comments and blank lines", "[unit][patches]")
 	REQUIRE(s.size() == 2);
 	CHECK(s[1] == "0002-b.patch");
 	CHECK_THROWS_AS(parse_series("series", "0001-a.patch -p0\n"), SetupError);
+}
+
+TEST_CASE("kernel flavours are the fragment folders, and an unknown one is refused",
+	  "[unit][kconfig]")
+{
+	auto flavours = kernel_flavours();
+	REQUIRE(flavours.size() >= 2);
+	CHECK(flavours.front() == "default");
+	CHECK(std::find(flavours.begin(), flavours.end(), "debug") != flavours.end());
+	CHECK(flavour_fragments("default").empty());
+	auto debug = flavour_fragments("debug");
+	REQUIRE_FALSE(debug.empty());
+	CHECK(debug.front().parent_path().filename() == "debug");
+	CHECK_THROWS_AS(flavour_fragments("fast"), SetupError);
 }

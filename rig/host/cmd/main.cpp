@@ -34,6 +34,9 @@ void kernel_flags(CLI::App *cmd, KernelOptions &k)
 	cmd->add_option("--config", k.fragments,
 			"config fragment to merge instead of kernel-config/*.config; repeatable")
 		->allow_extra_args(false);
+	cmd->add_option("--kernel-flavour", k.flavour,
+			"default, or debug: adds kernel-config/debug/*.config (KASAN, lockdep, "
+			"kmemleak, DEBUG_LIST, DEBUG_OBJECTS, hung-task detector)");
 	cmd->add_flag("--rebuild", k.rebuild, "build even when the cache has this kernel");
 	cmd->add_option("--kernel-jobs", k.jobs, "make -j for the kernel (default: cores + 1)");
 }
@@ -131,9 +134,9 @@ int main(int argc, char **argv)
 		if (*kbuild) {
 			auto k = obtain_kernel(kopts);
 			std::cout << k.image.string() << "\n";
-			std::fprintf(stderr, "kernel %s (%s)%s, key %s\n", k.release.c_str(),
-				     k.source.c_str(), k.from_cache ? ", from the cache" : "",
-				     k.key.c_str());
+			std::fprintf(stderr, "kernel %s (%s, %s flavour)%s, key %s\n", k.release.c_str(),
+				     k.source.c_str(), k.flavour.c_str(),
+				     k.from_cache ? ", from the cache" : "", k.key.c_str());
 			return kExitPass;
 		}
 		if (*shell_cmd)

@@ -54,6 +54,7 @@ KernelArtifact from_entry(const fs::path &entry)
 	a.key = j.value("key", "");
 	a.source = j.value("source", "");
 	a.release = j.value("release", "");
+	a.flavour = j.value("flavour", "default");
 	a.patches = j.value("patches", std::vector<std::string>{});
 	a.build_seconds = j.value("build_seconds", 0.0);
 	a.log = entry / "build.log";
@@ -131,6 +132,10 @@ std::vector<fs::path> patch_list(const KernelOptions &opts)
 KernelArtifact obtain_kernel(const KernelOptions &opts)
 {
 	if (opts.kernel) {
+		if (opts.flavour != "default")
+			throw SetupError("--kernel-flavour " + opts.flavour + " with --kernel " +
+					 opts.kernel->string() + ": a prebuilt image has the config it "
+					 "was built with; drop one of the two");
 		if (!fs::is_regular_file(*opts.kernel))
 			throw SetupError(opts.kernel->string() +
 					 ": no such kernel image; pass a bzImage built with "
@@ -150,6 +155,8 @@ KernelArtifact obtain_kernel(const KernelOptions &opts)
 	KernelSource src = opts.kernel_src ? local_source(*opts.kernel_src) : debian_source();
 	auto patches = patch_list(opts);
 	auto fragments = opts.fragments.empty() ? default_fragments() : opts.fragments;
+	auto extra = flavour_fragments(opts.flavour);
+	fragments.insert(fragments.end(), extra.begin(), extra.end());
 	std::string compiler = first_line(capture({"gcc", "--version"}));
 
 	Hasher h;
@@ -231,6 +238,7 @@ KernelArtifact obtain_kernel(const KernelOptions &opts)
 			  {"identity", src.identity},
 			  {"compiler", compiler},
 			  {"release", release},
+			  {"flavour", opts.flavour},
 			  {"patches", names},
 			  {"build_seconds", prog.elapsed()}};
 		write_file_atomic(stage.path() / "kernel.json", info.dump(2));

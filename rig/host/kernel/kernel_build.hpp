@@ -17,6 +17,7 @@ struct KernelOptions {
 	std::vector<std::filesystem::path> patch_dirs;   // --patches DIR...
 	bool default_patches = true;                     // kernel-config/patches/series
 	std::vector<std::filesystem::path> fragments;    // empty: kernel-config/*.config
+	std::string flavour = "default";                 // "debug": + kernel-config/debug/*.config
 	bool rebuild = false;
 	int jobs = 0;                                    // 0: cores + 1
 };
@@ -26,6 +27,7 @@ struct KernelArtifact {
 	std::string key;               // cache key (content hash)
 	std::string source;            // human label of the source
 	std::string release;           // `make kernelrelease`, when known
+	std::string flavour = "default";
 	std::vector<std::string> patches;
 	bool from_cache = false;
 	double build_seconds = 0;

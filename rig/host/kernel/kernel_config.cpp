@@ -90,15 +90,49 @@ std::string describe_mismatches(const std::vector<ConfigMismatch> &missing,
 	return s.str();
 }
 
-std::vector<std::filesystem::path> default_fragments()
+namespace {
+
+std::vector<std::filesystem::path> fragments_in(const std::filesystem::path &dir)
 {
 	std::vector<std::filesystem::path> out;
-	auto dir = source_root() / "kernel-config";
 	for (const auto &e : std::filesystem::directory_iterator(dir))
 		if (e.path().extension() == ".config")
 			out.push_back(e.path());
 	std::sort(out.begin(), out.end());
 	return out;
+}
+
+} // namespace
+
+std::vector<std::filesystem::path> default_fragments()
+{
+	return fragments_in(source_root() / "kernel-config");
+}
+
+std::vector<std::string> kernel_flavours()
+{
+	std::vector<std::string> out{"default"};
+	for (const auto &e : std::filesystem::directory_iterator(source_root() / "kernel-config"))
+		if (e.is_directory() && e.path().filename() != "patches" && !fragments_in(e.path()).empty())
+			out.push_back(e.path().filename().string());
+	std::sort(out.begin() + 1, out.end());
+	return out;
+}
+
+std::vector<std::filesystem::path> flavour_fragments(const std::string &flavour)
+{
+	if (flavour == "default")
+		return {};
+	auto known = kernel_flavours();
+	if (std::find(known.begin(), known.end(), flavour) == known.end()) {
+		std::string list;
+		for (const auto &f : known)
+			list += (list.empty() ? "" : ", ") + f;
+		throw SetupError("--kernel-flavour " + flavour + ": no such flavour; the flavours are " +
+				 list + " (each is a folder of *.config fragments under " +
+				 (source_root() / "kernel-config").string() + ")");
+	}
+	return fragments_in(source_root() / "kernel-config" / flavour);
 }
 
 } // namespace luo::host

@@ -37,4 +37,12 @@ std::string describe_mismatches(const std::vector<ConfigMismatch> &missing,
 // The rig's fragments (kernel-config/*.config), in name order.
 std::vector<std::filesystem::path> default_fragments();
 
+// The kernel flavours: "default" and every folder of fragments under
+// kernel-config/ (e.g. debug/).
+std::vector<std::string> kernel_flavours();
+
+// The fragments a flavour adds on top of the base ones; throws SetupError,
+// listing the flavours, for an unknown name.
+std::vector<std::filesystem::path> flavour_fragments(const std::string &flavour);
+
 } // namespace luo::host

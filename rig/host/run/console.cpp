@@ -22,6 +22,11 @@ const std::vector<std::pair<std::string, std::regex>> &patterns()
 		{"hung-task", std::regex(R"(blocked for more than \d+ seconds)")},
 		{"rcu-stall", std::regex(R"(rcu: INFO: rcu_\w+ (self-)?detected stall)")},
 		{"panic", std::regex(R"(Kernel panic - not syncing)")},
+		// Printed by luo-vmm from /sys/kernel/debug/kmemleak (debug flavour).
+		{"kmemleak", std::regex(R"(unreferenced object 0x[0-9a-f]+ \(size \d+\))")},
+		{"DEBUG_LIST", std::regex(R"(list_(add|del) corruption)")},
+		{"debugobjects", std::regex(R"(ODEBUG: )")},
+		{"RCU", std::regex(R"(suspicious RCU usage)")},
 	};
 	return p;
 }

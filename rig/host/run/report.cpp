@@ -73,7 +73,8 @@ std::string ktap_report(const std::vector<CaseResult> &cases, const RunSummary &
 {
 	std::ostringstream o;
 	o << "KTAP version 1\n";
-	o << "# luo-rig: kernel " << s.kernel_release << " (" << s.kernel_source << "), "
+	o << "# luo-rig: kernel " << s.kernel_release << " (" << s.kernel_source
+	  << (s.kernel_flavour == "default" ? "" : ", " + s.kernel_flavour + " flavour") << "), "
 	  << s.accel << (s.qemu_version.empty() ? "" : ", " + s.qemu_version) << ", contract "
 	  << s.contract;
 	if (!s.fault.empty())
@@ -115,6 +116,7 @@ std::string json_report(const std::vector<CaseResult> &cases, const RunSummary &
 		     {"kernel", {{"source", s.kernel_source},
 				 {"release", s.kernel_release},
 				 {"key", s.kernel_key},
+				 {"flavour", s.kernel_flavour},
 				 {"from_cache", s.kernel_from_cache}}},
 		     {"kernel_version", s.kernel_release},
 		     {"accel", s.accel},

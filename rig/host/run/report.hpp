@@ -15,6 +15,7 @@ struct RunSummary {
 	bool kernel_from_cache = false;
 	std::string accel, accel_reason, contract, fault;
 	std::string qemu_version;
+	std::string kernel_flavour = "default";
 	int infra_retried = 0;   // cases whose VM died for infra reasons and ran again
 	bool allow_flaky = false;
 	std::string run_dir;

@@ -322,6 +322,7 @@ RunReport run_suite(const RunConfig &cfg)
 	s.kernel_release = kernel.release.empty() ? kernel.source : kernel.release;
 	s.kernel_key = kernel.key;
 	s.kernel_from_cache = kernel.from_cache;
+	s.kernel_flavour = kernel.flavour;
 	s.accel = to_string(accel.accel);
 	s.accel_reason = accel.reason;
 	s.qemu_version = qemu;
