@@ -125,6 +125,7 @@ private:
 	bool kexec_phase();
 	void restore_phase();
 	void retrieve(const std::string &object);
+	bool checkable(const ObjectDecl &o) const;
 	void verify_new();
 	void finish_all();
 };
@@ -193,14 +194,20 @@ bool Story::kexec_phase()
 	return false;
 }
 
+// A dependent is checked against its dependency (gmem accepted by its VM,
+// the device attached through its iommufd), so the guest needs both fds.  A
+// dependency the kernel retrieved on the dependent's behalf gave userspace
+// no fd: the check waits until userspace retrieves it, and never happens if
+// it does not, since without that fd it could only fail in the guest.
+bool Story::checkable(const ObjectDecl &o) const
+{
+	return oracle_.has_fd(o.name) && (o.depends_on.empty() || oracle_.has_fd(o.depends_on));
+}
+
 void Story::verify_new()
 {
 	for (const auto &o : sc_.objects) {
-		if (verified_.count(o.name) || !oracle_.has_fd(o.name))
-			continue;
-		// A dependent is checked against its dependency (gmem accepted
-		// by its VM), which needs the dependency's fd too.
-		if (!o.depends_on.empty() && !oracle_.has_fd(o.depends_on))
+		if (verified_.count(o.name) || !checkable(o))
 			continue;
 		step(Op::verify, "", o.name, 0);
 		verified_.insert(o.name);
@@ -235,9 +242,12 @@ void Story::finish_all()
 			retrieve(o);
 		step(Op::finish, s.name, "", 0);
 	}
-	// Objects must keep working once LUO lets go of them.
+	// Objects must keep working once LUO lets go of them, and a busy FINISH
+	// must have torn nothing down.  A dependent still waiting for its
+	// dependency's fd is left to verify_new(), which checks it once
+	// userspace retrieves the dependency.
 	for (const auto &o : sc_.objects)
-		if (oracle_.has_fd(o.name))
+		if (checkable(o))
 			step(Op::verify, "", o.name, 0);
 }
 

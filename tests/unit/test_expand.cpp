@@ -6,6 +6,7 @@
 #include <catch2/matchers/catch_matchers_string.hpp>
 
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "core/expand.hpp"
@@ -38,6 +39,55 @@ std::vector<std::string> ids(const std::vector<Case> &cases)
 	for (const auto &c : cases)
 		out.push_back(c.id);
 	return out;
+}
+
+// Follows the fds the guest would hold from the planned steps alone, not
+// from the oracle's model, and fails on a verify the guest could not make:
+// one of an object without its fd, or of a dependent without its
+// dependency's.  Such a step fails in the guest whatever the kernel does.
+void check_verifies_are_possible(const Case &c)
+{
+	std::map<std::string, std::string> dep;
+	for (const auto &o : c.objects)
+		dep[o.name] = o.depends_on;
+	std::set<std::string> held;
+	for (std::size_t i = 0; i < c.steps.size(); i++) {
+		const CaseStep &s = c.steps[i];
+		bool ok = s.expect.kind == Expect::Kind::ok;
+		switch (s.op) {
+		case Op::create:
+		case Op::retrieve:
+			if (ok && !s.object.empty())
+				held.insert(s.object);
+			break;
+		case Op::close_object:
+			held.erase(s.object);
+			break;
+		case Op::kexec:
+			if (ok)
+				held.clear();
+			break;
+		case Op::verify: {
+			INFO(c.id << " (" << c.contract << ") step " << i + 1 << ": verify " << s.object);
+			CHECK(held.count(s.object));
+			if (!dep[s.object].empty())
+				CHECK(held.count(dep[s.object]));
+			CHECK(ok);
+			break;
+		}
+		default:
+			break;
+		}
+	}
+}
+
+// The four dependency objects with a FINISH spec, preserve orders drawn so
+// both contracts see dependents first and last.
+std::string four_with_finish(const std::string &finish, const std::string &extra = "")
+{
+	return R"({"name": "four", "objects": {"vm": "kvm-vm", "gmem": "guest-memfd", "iommu": "iommufd",
+	  "vfio": "vfio-cdev"}, "preserve": {"random": 6, "seed": 3}, "restore": "all", "finish": )" +
+	       finish + extra + "}";
 }
 
 } // namespace
@@ -158,6 +208,29 @@ TEST_CASE("a busy FINISH is retried after retrieving what it waits for", "[expan
 					      "finish =ok"});
 }
 
+TEST_CASE("no verify is planned without the fds it needs, wherever FINISH is", "[expand]")
+{
+	std::vector<std::string> specs;
+	for (const char *busy : {"leave", "retrieve-missing"}) {
+		for (const char *at : {"0", "1", "2", "3", "4", "5", "\"end\"", "\"never\""})
+			specs.push_back(four_with_finish(std::string(R"({"at": )") + at +
+							 R"(, "on_busy": ")" + busy + "\"}"));
+		// Two sessions finishing one after the other, and a second kexec.
+		specs.push_back(four_with_finish(std::string(R"({"at": 2, "on_busy": ")") + busy + "\"}",
+						 R"(, "sessions": {"a": ["vm", "gmem"], "b": ["iommu", "vfio"]})"));
+		specs.push_back(four_with_finish(std::string(R"({"at": 3, "on_busy": ")") + busy + "\"}",
+						 R"(, "faults": [{"action": "retrieve-twice"}, {"action": "kexec-again"}])"));
+	}
+	std::size_t n = 0;
+	for (const auto &text : specs)
+		for (const auto &name : Contract::names())
+			for (const auto &c : expand(parse_scenario(text, "t.json"), *Contract::by_name(name))) {
+				check_verifies_are_possible(c);
+				n++;
+			}
+	CHECK(n == specs.size() * 2 * 6 * 65);
+}
+
 TEST_CASE("refused kexec: the case cleans up and runs alone", "[expand]")
 {
 	const char *cross = R"({"name": "x", "objects": {"vm": "kvm-vm", "gmem": "guest-memfd"},
@@ -239,6 +312,8 @@ TEST_CASE("the default suite expands under both contracts", "[expand][suite]")
 		auto cases = expand_files(files, *Contract::by_name(name));
 		auto v = ids(cases);
 		CHECK(std::set<std::string>(v.begin(), v.end()).size() == v.size());
+		for (const auto &c : cases)
+			check_verifies_are_possible(c);
 	}
 	auto four = expand(load_scenario(std::string(LUO_RIG_SOURCE_DIR) + "/scenarios/deps/all-four.json"),
 			   Contract::agreed());

@@ -5,6 +5,7 @@
 // not a table of answers.
 #include <catch2/catch_test_macros.hpp>
 
+#include "core/expand.hpp"
 #include "core/oracle.hpp"
 #include "oracle_table.hpp"
 
@@ -82,6 +83,31 @@ TEST_CASE("strict S3: the dependency must be retrieved first", "[oracle][strict]
 		       // C4 as agreed: vfio not retrieved, nothing waits.
 		       {Op::finish, "s", "", 0, "ok", "C5"},
 	       });
+}
+
+TEST_CASE("strict: the busy-left story never gets a dependent back", "[oracle][strict][expand]")
+{
+	auto cases = expand(parse_scenario(kBusyLeftFour, "t.json"), Contract::strict());
+	REQUIRE(cases.size() == 1);
+	check_case(cases[0], {
+		{Op::create, "", "vm", 0, "ok", "setup"},
+		{Op::create, "", "gmem", 0, "ok", "setup"},
+		{Op::create, "", "iommu", 0, "ok", "setup"},
+		{Op::create, "", "vfio", 0, "ok", "setup"},
+		{Op::session_create, "s", "", 0, "ok", "setup"},
+		{Op::preserve, "s", "vfio", 4, "ENOENT", "S1"},
+		{Op::preserve, "s", "iommu", 3, "ok", "C1"},
+		{Op::preserve, "s", "gmem", 2, "ENOENT", "S1"},
+		{Op::preserve, "s", "vm", 1, "ok", "C1"},
+		{Op::kexec, "", "", 0, "ok", "C2"},
+		{Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+		{Op::retrieve, "s", "vfio", 4, "ENOENT", "C7"},
+		{Op::retrieve, "s", "gmem", 2, "ENOENT", "C7"},
+		// Nothing retrieved: FINISH discards both dependencies.
+		{Op::finish, "s", "", 0, "ok", "C5"},
+		{Op::retrieve, "s", "iommu", 3, "ENOENT", "C5"},
+		{Op::retrieve, "s", "vm", 1, "ENOENT", "C5"},
+	});
 }
 
 TEST_CASE("strict: C5, C6, C7 and C8 are as agreed", "[oracle][strict]")
