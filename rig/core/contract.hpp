@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
 // A dependency contract as a set of rule switches, so the oracle stays one
-// model: "agreed" (DESIGN.md section 3, C1-C8) and "strict" (the alternative
+// model: "agreed" (docs/design.md section 3, C1-C8) and "strict" (the alternative
 // argued on the list: dependency preserved first and retrieved first) differ
 // only in these fields, and a third contract is one more factory.
 #pragma once

@@ -11,7 +11,7 @@
 // step on a session or object the guest has no fd for in this boot cannot
 // reach the kernel at all ("stale": any error).
 //
-// Rules in Expect::rule: C1..C8 (DESIGN.md section 3), S1/S3 (strict's
+// Rules in Expect::rule: C1..C8 (docs/design.md section 3), S1/S3 (strict's
 // replacements for C1/C3), LUO (plain 7.3 LUO behaviour outside the
 // contract), setup (creating objects and sessions), stale (see above).
 #pragma once

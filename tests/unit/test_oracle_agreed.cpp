@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
 // The agreed contract, rule by rule, against tables derived by hand from
-// DESIGN.md section 3 and the 7.3 LUO source (not from the oracle).
+// docs/design.md section 3 and the 7.3 LUO source (not from the oracle).
 #include <catch2/catch_test_macros.hpp>
 
 #include "core/expand.hpp"
