@@ -262,17 +262,16 @@ void Story::restore_phase()
 
 	const FinishSpec &fin = sc_.finish;
 	Order seq = restore_sequence();
-	bool finished = false;
-	auto finish_here = [&](std::size_t retrieved) {
-		if (!finished && fin.at == FinishSpec::At::after && fin.after == retrieved) {
-			finish_all();
-			finished = true;
-		}
+	auto listed = [&](std::size_t retrieved) {
+		return fin.at == FinishSpec::At::after &&
+		       std::find(fin.after.begin(), fin.after.end(), retrieved) != fin.after.end();
 	};
-	finish_here(0);
+	if (listed(0))
+		finish_all();
 	for (std::size_t i = 0; i < seq.size(); i++) {
 		retrieve(seq[i]);
-		finish_here(i + 1);
+		if (listed(i + 1))
+			finish_all();
 	}
 	if (has(Fault::Action::kexec_again)) {
 		// Nothing was preserved again: the unfinished incoming sessions
@@ -282,7 +281,12 @@ void Story::restore_phase()
 			step(Op::session_retrieve, s.name, "", 0);
 		return;
 	}
-	if (!finished && fin.at != FinishSpec::At::never)
+	// Positions past this case's last retrieve (a short restore order)
+	// all mean "after the last one": one FINISH there, unless listed.
+	bool late = fin.at == FinishSpec::At::after &&
+		    std::any_of(fin.after.begin(), fin.after.end(),
+				[&](unsigned n) { return n > seq.size(); });
+	if (fin.at == FinishSpec::At::end || (late && !listed(seq.size())))
 		finish_all();
 }
 

@@ -64,7 +64,9 @@ struct OrderSpec {
 struct FinishSpec {
 	enum class At { end, never, after };
 	At at = At::end;
-	unsigned after = 0;              // for At::after: after that many retrieves
+	// For At::after: FINISH right after each of these many retrieves,
+	// strictly increasing.  A scalar "at" is a list of one.
+	std::vector<unsigned> after;
 	bool retrieve_missing = true;    // on a failed FINISH, retrieve what it waits for, then retry
 };
 

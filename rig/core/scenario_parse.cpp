@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -118,6 +119,7 @@ private:
 	OrderSpec order(const json &j, const std::string &ptr, bool restore);
 	std::vector<std::string> one_order(const json &j, const std::string &ptr, bool restore);
 	void finish(const json &j, const std::string &ptr);
+	unsigned position(const json &j, const std::string &ptr);
 	void fault(const json &j, const std::string &ptr);
 	void expectation(const json &j, const std::string &ptr);
 };
@@ -403,14 +405,39 @@ void Parser::finish(const json &j, const std::string &ptr)
 	}
 	if (at->is_number_unsigned()) {
 		f.at = FinishSpec::At::after;
-		f.after = at->get<unsigned>();
+		f.after = {position(*at, aptr)};
+	} else if (at->is_array()) {
+		if (at->empty())
+			fail(aptr, "list at least one number of retrieves, e.g. [2, 3, 4]");
+		f.at = FinishSpec::At::after;
+		for (std::size_t i = 0; i < at->size(); i++) {
+			std::string p = aptr + "/" + std::to_string(i);
+			const json &v = (*at)[i];
+			if (!v.is_number_unsigned())
+				fail(p, "expected a number of retrieves (0 = before any), got " + describe(v));
+			unsigned n = position(v, p);
+			if (!f.after.empty() && n <= f.after.back())
+				fail(p, std::to_string(n) + " comes after " + std::to_string(f.after.back()) +
+						"; list each number of retrieves once, in increasing order");
+			f.after.push_back(n);
+		}
 	} else if (at->is_string() && at->get<std::string>() == "end") {
 		f.at = FinishSpec::At::end;
 	} else if (at->is_string() && at->get<std::string>() == "never") {
 		f.at = FinishSpec::At::never;
 	} else {
-		fail(aptr, "expected \"end\", \"never\" or a number of retrieves (0 = before any)");
+		fail(aptr, "expected \"end\", \"never\", a number of retrieves (0 = before any) "
+			   "or a list of them ([2, 3, 4])");
 	}
+}
+
+unsigned Parser::position(const json &j, const std::string &ptr)
+{
+	std::uint64_t n = uint(j, ptr, "a number of retrieves");
+	if (n > std::numeric_limits<unsigned>::max())
+		fail(ptr, "no case retrieves " + std::to_string(n) +
+				  " objects; use \"end\" for FINISH after the last retrieve");
+	return static_cast<unsigned>(n);
 }
 
 void Parser::fault(const json &j, const std::string &ptr)

@@ -212,7 +212,8 @@ TEST_CASE("no verify is planned without the fds it needs, wherever FINISH is", "
 {
 	std::vector<std::string> specs;
 	for (const char *busy : {"leave", "retrieve-missing"}) {
-		for (const char *at : {"0", "1", "2", "3", "4", "5", "\"end\"", "\"never\""})
+		for (const char *at : {"0", "1", "2", "3", "4", "5", "\"end\"", "\"never\"", "[0, 2, 4]",
+				       "[1, 2, 3, 4, 5]", "[3, 9]"})
 			specs.push_back(four_with_finish(std::string(R"({"at": )") + at +
 							 R"(, "on_busy": ")" + busy + "\"}"));
 		// Two sessions finishing one after the other, and a second kexec.
@@ -229,6 +230,68 @@ TEST_CASE("no verify is planned without the fds it needs, wherever FINISH is", "
 				n++;
 			}
 	CHECK(n == specs.size() * 2 * 6 * 65);
+}
+
+namespace {
+
+// "finish s=EBUSY"-style summary of a case's retrieves and FINISH calls.
+std::vector<std::string> retrieves_and_finishes(const Case &c)
+{
+	std::vector<std::string> seq;
+	for (const auto &s : c.steps)
+		if (s.op == Op::finish || s.op == Op::retrieve)
+			seq.push_back(std::string(luo::protocol::to_string(s.op)) + " " +
+				      (s.op == Op::finish ? s.session : s.object) + "=" + expect_text(s.expect));
+	return seq;
+}
+
+} // namespace
+
+TEST_CASE("finish at a list of positions: FINISH after each, on_busy each time", "[expand]")
+{
+	const char *steps = R"({"name": "f", "objects": {"vm": "kvm-vm", "gmem": "guest-memfd", "iommu": "iommufd",
+	  "vfio": "vfio-cdev"}, "preserve": "declared", "restore": [["vfio", "gmem", "iommu", "vm"], ["vm", "gmem"]],
+	  "finish": {"at": [2, 3, 4], "on_busy": "leave"}})";
+	auto cases = expand(parse_scenario(steps, "t.json"), Contract::agreed());
+	REQUIRE(cases.size() == 2);
+	CHECK(retrieves_and_finishes(cases[0]) ==
+	      std::vector<std::string>{"retrieve vfio=ok", "retrieve gmem=ok", "finish s=EBUSY", "retrieve iommu=ok",
+				       "finish s=EBUSY", "retrieve vm=ok", "finish s=ok"});
+	// Two retrieves only: 3 and 4 mean "after the last retrieve", where
+	// FINISH already is.
+	CHECK(retrieves_and_finishes(cases[1]) ==
+	      std::vector<std::string>{"retrieve vm=ok", "retrieve gmem=ok", "finish s=ok"});
+	const char *late = R"({"name": "f", "objects": {"vm": "kvm-vm", "gmem": "guest-memfd"}, "preserve": "declared",
+	  "restore": [["vm"]], "finish": [0, 5, 7]})";
+	CHECK(retrieves_and_finishes(expand(parse_scenario(late, "t.json"), Contract::agreed())[0]) ==
+	      std::vector<std::string>{"finish s=ok", "retrieve vm=ENOENT", "finish s=ok"});
+
+	// With retrieve-missing the first busy FINISH is fixed at once; later
+	// ones find the session finished (LUO: FINISH again is a no-op).
+	const char *fix = R"({"name": "f", "objects": {"vm": "kvm-vm", "gmem": "guest-memfd"}, "preserve": "declared",
+	  "restore": [["gmem", "vm"]], "finish": [0, 1, 2]})";
+	auto fixed = expand(parse_scenario(fix, "t.json"), Contract::agreed());
+	CHECK(retrieves_and_finishes(fixed[0]) ==
+	      std::vector<std::string>{"finish s=ok", "retrieve gmem=ENOENT", "finish s=ok", "retrieve vm=ENOENT",
+				       "finish s=ok"});
+	const char *busy = R"({"name": "f", "objects": {"vm": "kvm-vm", "gmem": "guest-memfd"}, "preserve": "declared",
+	  "restore": [["gmem", "vm"]], "finish": {"at": [1, 2]}})";
+	CHECK(retrieves_and_finishes(expand(parse_scenario(busy, "t.json"), Contract::agreed())[0]) ==
+	      std::vector<std::string>{"retrieve gmem=ok", "finish s=EBUSY", "retrieve vm=ok", "finish s=ok",
+				       "retrieve vm=ENOENT", "finish s=ok"});
+}
+
+TEST_CASE("finish at one position: a scalar and a list of one are the same story", "[expand]")
+{
+	for (const char *at : {"0", "1", "2", "3"}) {
+		INFO(at);
+		std::string scalar = std::string(R"({"name": "f", "objects": {"vm": "kvm-vm", "gmem": "guest-memfd"},
+		  "finish": {"on_busy": "leave", "at": )") + at + "}}";
+		std::string list = std::string(R"({"name": "f", "objects": {"vm": "kvm-vm", "gmem": "guest-memfd"},
+		  "finish": {"on_busy": "leave", "at": [)") + at + "]}}";
+		CHECK(render_plan_text(expand(parse_scenario(scalar, "t.json"), Contract::agreed())) ==
+		      render_plan_text(expand(parse_scenario(list, "t.json"), Contract::agreed())));
+	}
 }
 
 TEST_CASE("refused kexec: the case cleans up and runs alone", "[expand]")

@@ -163,6 +163,7 @@ TEST_CASE("fault, needs, finish and expect errors", "[scenario]")
 
 	auto finish = error_of(R"({"objects": {"m": "memfd"}, "finish": {"at": "later"}})");
 	CHECK(finish.pointer() == "/finish/at");
+	CHECK_THAT(finish.what(), ContainsSubstring("or a list of them"));
 
 	auto step = error_of(R"({"objects": {"m": "memfd"}, "expect": [{"step": "preserve x", "result": "ok"}]})");
 	CHECK(step.pointer() == "/expect/0/step");
@@ -170,6 +171,47 @@ TEST_CASE("fault, needs, finish and expect errors", "[scenario]")
 
 	auto result = error_of(R"({"objects": {"m": "memfd"}, "expect": [{"step": "kexec", "result": "EWHAT"}]})");
 	CHECK(result.pointer() == "/expect/0/result");
+}
+
+TEST_CASE("finish: a position, a list of positions, or end/never", "[scenario]")
+{
+	auto at = [](const char *finish) {
+		return parse_scenario(std::string(R"({"objects": {"m": "memfd"}, "finish": )") + finish + "}",
+				      "t.json")
+			.finish;
+	};
+	CHECK(at("2").at == FinishSpec::At::after);
+	CHECK(at("2").after == std::vector<unsigned>{2});
+	CHECK(at(R"({"at": [2, 3, 4], "on_busy": "leave"})").after == std::vector<unsigned>{2, 3, 4});
+	CHECK_FALSE(at(R"({"at": [2, 3, 4], "on_busy": "leave"})").retrieve_missing);
+	CHECK(at("[0]").after == std::vector<unsigned>{0});
+	CHECK(at(R"("end")").at == FinishSpec::At::end);
+	CHECK(at(R"({"on_busy": "leave"})").at == FinishSpec::At::end);
+}
+
+TEST_CASE("finish list errors point at the list or the element", "[scenario]")
+{
+	auto empty = error_of("{\"objects\": {\"m\": \"memfd\"},\n \"finish\": {\"at\": []}}");
+	CHECK(empty.pointer() == "/finish/at");
+	CHECK(empty.line() == 2);
+	CHECK(empty.column() == 19);
+	CHECK_THAT(empty.what(), ContainsSubstring("list at least one number of retrieves"));
+
+	auto order = error_of("{\"objects\": {\"m\": \"memfd\"},\n \"finish\": {\"at\": [2, 4, 3]}}");
+	CHECK(std::string(order.what()) ==
+	      "scenarios/x.json:2:26: at /finish/at/2: 3 comes after 4; list each number of retrieves once, "
+	      "in increasing order");
+
+	auto twice = error_of(R"({"objects": {"m": "memfd"}, "finish": [1, 1]})");
+	CHECK(twice.pointer() == "/finish/1");
+
+	auto kind = error_of("{\"objects\": {\"m\": \"memfd\"},\n \"finish\": {\"at\": [1, \"end\"]}}");
+	CHECK(kind.pointer() == "/finish/at/1");
+	CHECK(kind.column() == 23);
+	CHECK_THAT(kind.what(), ContainsSubstring("expected a number of retrieves (0 = before any), got \"end\""));
+
+	auto negative = error_of(R"({"objects": {"m": "memfd"}, "finish": {"at": [-1]}})");
+	CHECK(negative.pointer() == "/finish/at/0");
 }
 
 TEST_CASE("position map: pointers are RFC 6901 escaped, fallback to ancestors", "[scenario]")
