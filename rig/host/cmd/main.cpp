@@ -13,6 +13,7 @@
 #include "host/util/errors.hpp"
 #include "host/run/run.hpp"
 #include "host/cmd/shell.hpp"
+#include "host/cmd/stress.hpp"
 #include "host/run/suite.hpp"
 
 using namespace luo::host;
@@ -58,6 +59,7 @@ int main(int argc, char **argv)
 	run_cmd->add_option("--contract", run.contract, "agreed (default) or strict");
 	run_cmd->add_option("--shard", run.shard, "K/N: run the K-th of N shards");
 	run_cmd->add_option("--accel", run.accel, "kvm, tcg or auto (default)");
+	run_cmd->add_option("--qemu", run.qemu, "QEMU binary, name or path (default qemu-system-x86_64)");
 	run_cmd->add_option("--fault", run.fault,
 			    "fault knobs of the patched kernel, comma-separated (luo_fault=)");
 	run_cmd->add_option("--append", run.extra_cmdline, "extra kernel command line");
@@ -108,6 +110,14 @@ int main(int argc, char **argv)
 	bench_cmd->add_option("--scenario", bench.scenario,
 			      "scenario to draw the cases from (default scenarios/deps/kvm-gmem-memfd.json)");
 	kernel_flags(bench_cmd, bench.kernel);
+	StressConfig stress;
+	int stress_boots = 0;
+	bench_cmd->add_option("--qemu-stress", stress_boots,
+			      "instead: boot N VMs of the heaviest shape (all edu devices, an init "
+			      "that only kexecs), --jobs at once, and count how each ended");
+	bench_cmd->add_option("-j,--jobs", stress.jobs, "with --qemu-stress: VMs at once (default 6)");
+	bench_cmd->add_option("--devices", stress.devices, "with --qemu-stress: edu devices (default 57)");
+	bench_cmd->add_option("--qemu", stress.qemu, "with --qemu-stress: QEMU binary, name or path");
 
 	try {
 		app.parse(argc, argv);
@@ -141,6 +151,12 @@ int main(int argc, char **argv)
 		}
 		if (*shell_cmd)
 			return run_shell(shell);
+		if (*bench_cmd && stress_boots > 0) {
+			stress.boots = stress_boots;
+			stress.accel = bench.accel;
+			stress.kernel = bench.kernel;
+			return run_qemu_stress(stress);
+		}
 		if (*bench_cmd)
 			return run_bench(bench);
 	} catch (const InfraError &e) {

@@ -22,6 +22,7 @@ Executed execute_batch(const Batch &batch, const VmContext &ctx, const fs::path 
 	write_initramfs(dir / "initrd.cpio", guest_image(ctx.vmm, ctx.kernel, plan_json));
 
 	VmSpec spec;
+	spec.qemu = ctx.qemu;
 	spec.accel = ctx.accel;
 	spec.kernel = ctx.kernel;
 	spec.initrd = dir / "initrd.cpio";

@@ -19,6 +19,7 @@ struct VmContext {
 	std::filesystem::path kernel;
 	std::filesystem::path vmm;
 	Accel accel = Accel::tcg;
+	std::string qemu = "qemu-system-x86_64";  // --qemu
 	std::string cmdline;          // extra kernel parameters
 	std::vector<std::string> faults;  // luo_fault knobs each kernel must confirm
 	int memory_mb = 2048;

@@ -282,7 +282,12 @@ RunReport run_suite(const RunConfig &cfg)
 	auto knobs = parse_fault_list(cfg.fault);
 	check_fault_knobs(kernel.image, knobs);
 	AccelChoice accel = choose_accel(cfg.accel);
-	std::string qemu = qemu_version();
+	if (cfg.qemu.find('/') != std::string::npos && !fs::is_regular_file(cfg.qemu))
+		throw SetupError("--qemu " + cfg.qemu + ": no such file");
+	std::string qemu = qemu_version(cfg.qemu);
+	if (qemu == "unknown")
+		throw SetupError("--qemu " + cfg.qemu + ": not found or does not answer --version; "
+				 "run ci/setup or give the path of a qemu-system-x86_64");
 	std::fprintf(stderr, "luo-rig: %zu cases, kernel %s (%s%s), %s, %s\n", all.size(),
 		     kernel.release.c_str(), kernel.source.c_str(),
 		     kernel.from_cache ? ", cached" : "", accel.reason.c_str(), qemu.c_str());
@@ -295,6 +300,7 @@ RunReport run_suite(const RunConfig &cfg)
 	ctx.kernel = kernel.image;
 	ctx.vmm = guest_binary();
 	ctx.accel = accel.accel;
+	ctx.qemu = cfg.qemu;
 	ctx.cmdline = cfg.extra_cmdline;
 	if (!knobs.empty())
 		ctx.cmdline += (ctx.cmdline.empty() ? "" : " ") + fault_cmdline(knobs);

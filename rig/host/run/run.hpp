@@ -21,6 +21,7 @@ struct RunConfig {
 	std::string shard;                   // K/N
 	KernelOptions kernel;
 	std::string accel = "auto";
+	std::string qemu = "qemu-system-x86_64";  // the QEMU binary (name or path)
 	std::string fault;                   // luo_fault=... for the kernel under test
 	std::string extra_cmdline;
 	int jobs = 0;                        // VMs at once; 0: one per core

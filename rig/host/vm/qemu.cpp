@@ -78,6 +78,18 @@ const char *to_string(VmResult::Status s)
 	return "?";
 }
 
+namespace {
+
+boost::filesystem::path find_qemu(const std::string &name)
+{
+	if (name.find('/') != std::string::npos)
+		return boost::filesystem::exists(name) ? boost::filesystem::path(name)
+							: boost::filesystem::path();
+	return bp::search_path(name);
+}
+
+} // namespace
+
 std::string describe_wait_status(int raw, bool *clean)
 {
 	if (clean)
@@ -101,7 +113,7 @@ std::string qemu_version(const std::string &qemu)
 	if (auto it = known.find(qemu); it != known.end())
 		return it->second;
 	std::string v = "unknown";
-	auto exe = bp::search_path(qemu);
+	auto exe = find_qemu(qemu);
 	if (!exe.empty()) {
 		bp::ipstream out;
 		bp::child c(exe, "--version", bp::std_out > out, bp::std_err > bp::null,
@@ -169,6 +181,14 @@ std::vector<std::string> qemu_args(const VmSpec &spec)
 		"-append", kernel_cmdline(spec),
 		"-device", "intel-iommu",
 	};
+	// A QEMU unpacked outside /usr (e.g. a newer one tried side by side)
+	// finds its firmware and option ROMs next to itself, not in /usr/share.
+	fs::path exe = spec.qemu;
+	if (exe.has_parent_path()) {
+		fs::path data = exe.parent_path().parent_path() / "share" / "qemu";
+		if (fs::is_directory(data) && fs::weakly_canonical(data) != "/usr/share/qemu")
+			a.insert(a.end(), {"-L", data.string(), "-L", "/usr/share/seabios"});
+	}
 	if (spec.interactive) {
 		a.insert(a.end(), {"-serial", "mon:stdio"});
 	} else {
@@ -222,15 +242,21 @@ VmResult run_vm(const VmSpec &spec, const Timeouts &t,
 		std::ofstream cmd(spec.workdir / "qemu.cmd");
 		cmd << join_command(args) << "\n";
 	}
-	auto exe = bp::search_path(args[0]);
+	auto exe = find_qemu(args[0]);
 	if (exe.empty())
 		throw SetupError(args[0] + " is not installed: run ci/setup (apt-get install qemu-system-x86)");
 	std::vector<std::string> rest(args.begin() + 1, args.end());
 
 	auto start = clock_type::now();
 	auto last_progress = start;
-	bp::child vm(exe, bp::args(rest), bp::std_in < bp::null,
-		     (bp::std_out & bp::std_err) > r.qemu_log.string());
+	bp::child vm;
+	try {
+		vm = bp::child(exe, bp::args(rest), bp::std_in < bp::null,
+			       (bp::std_out & bp::std_err) > r.qemu_log.string());
+	} catch (const bp::process_error &e) {
+		// fork/exec failed (no memory, too many processes): nothing ran.
+		throw InfraError("QEMU could not be started: " + std::string(e.what()));
+	}
 
 	std::ifstream events;
 	std::string partial;
@@ -347,7 +373,7 @@ VmResult run_vm(const VmSpec &spec, const Timeouts &t,
 int run_interactive(const VmSpec &spec)
 {
 	auto args = qemu_args(spec);
-	auto exe = bp::search_path(args[0]);
+	auto exe = find_qemu(args[0]);
 	if (exe.empty())
 		throw SetupError(args[0] + " is not installed: run ci/setup");
 	std::vector<std::string> rest(args.begin() + 1, args.end());
