@@ -124,7 +124,8 @@ private:
 	void preserve_phase();
 	bool kexec_phase();
 	void restore_phase();
-	void retrieve(const std::string &object);
+	bool unwritable(const std::string &object) const;
+	void retrieve(const std::string &object, bool in_order = false);
 	bool checkable(const ObjectDecl &o) const;
 	void verify_new();
 	void finish_all();
@@ -214,9 +215,25 @@ void Story::verify_new()
 	}
 }
 
-void Story::retrieve(const std::string &object)
+bool Story::unwritable(const std::string &object) const
+{
+	auto it = faults_.find(Fault::Action::retrieve_unwritable);
+	if (it == faults_.end())
+		return false;
+	return std::any_of(it->second.begin(), it->second.end(),
+			   [&](const Fault *f) { return f->object == object; });
+}
+
+// `in_order`: this is the object's turn in the restore order, where the
+// retrieve-unwritable fault replaces the retrieve.  A VMM that then finds
+// FINISH busy retrieves the object again the normal way.
+void Story::retrieve(const std::string &object, bool in_order)
 {
 	const std::string &s = sc_.session_of(object);
+	if (in_order && unwritable(object)) {
+		step(Op::retrieve_unwritable, s, object, token(object));
+		return;
+	}
 	Expect e = step(Op::retrieve, s, object, token(object));
 	auto twice = faults_.find(Fault::Action::retrieve_twice);
 	if (twice != faults_.end() && e.kind == Expect::Kind::ok)
@@ -269,7 +286,7 @@ void Story::restore_phase()
 	if (listed(0))
 		finish_all();
 	for (std::size_t i = 0; i < seq.size(); i++) {
-		retrieve(seq[i]);
+		retrieve(seq[i], true);
 		if (listed(i + 1))
 			finish_all();
 	}

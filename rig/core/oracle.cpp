@@ -102,6 +102,7 @@ Expect Oracle::apply(const CaseStep &s)
 	case Op::kexec: return kexec();
 	case Op::session_retrieve: return session_retrieve(s);
 	case Op::retrieve: return retrieve(s);
+	case Op::retrieve_unwritable: return retrieve_unwritable(s);
 	case Op::same_object: return same_object(s);
 	case Op::verify: return verify(s);
 	case Op::finish: return finish(s);
@@ -285,40 +286,37 @@ std::optional<Expect> Oracle::not_incoming(const CaseStep &s)
 	return std::nullopt;
 }
 
-Expect Oracle::retrieve(const CaseStep &s)
+std::optional<Expect> Oracle::lookup(const CaseStep &s, InFile *&f)
 {
 	if (auto refused = not_incoming(s))
-		return *refused;
+		return refused;
 	InSession &is = *in(s.session);
 	// luo_file.c:560-561: FINISH emptied the list; C5 discarded the rest.
 	if (is.finished)
 		return error("ENOENT", "C5");
-	auto f = std::find_if(is.files.begin(), is.files.end(),
-			      [&](const InFile &x) { return x.token == s.token; });
+	auto it = std::find_if(is.files.begin(), is.files.end(),
+			       [&](const InFile &x) { return x.token == s.token; });
 	// luo_file.c:563-571
-	if (f == is.files.end())
+	if (it == is.files.end())
 		return error("ENOENT", "C7");
-	// luo_file.c:579-587: already retrieved (by userspace or internally by a
-	// dependent's handler): the same struct file again.
-	if (f->got != Got::no) {
-		const char *rule = f->got == Got::user ? "C6" : "C3";
-		f->got = Got::user;
-		if (!s.object.empty())
-			bind(s.object, f->file, true);
-		return ok(rule);
-	}
+	f = &*it;
+	return std::nullopt;
+}
+
+std::optional<Expect> Oracle::restore_file(InSession &is, InFile &f)
+{
 	// Only a contract without C2's freeze check lets a dependent cross
 	// alone; what its handler then does is not specified.
-	if (!objs_.at(f->object).dep.empty() && !f->dep_token)
-		return {Expect::Kind::any_error, "", "C3"};
-	auto dep = f->dep_token ? std::find_if(is.files.begin(), is.files.end(),
-					       [&](const InFile &x) { return x.token == *f->dep_token; })
-				: is.files.end();
+	if (!objs_.at(f.object).dep.empty() && !f.dep_token)
+		return Expect{Expect::Kind::any_error, "", "C3"};
+	auto dep = f.dep_token ? std::find_if(is.files.begin(), is.files.end(),
+					      [&](const InFile &x) { return x.token == *f.dep_token; })
+			       : is.files.end();
 	if (contract_.retrieve_needs_dependency && dep != is.files.end() && dep->got != Got::user)
 		return error(contract_.retrieve_dependency_err, "S3");
 	if (dep != is.files.end() && dep->got == Got::no) {
 		if (!contract_.retrieve_binds_dependency)
-			return {Expect::Kind::any_error, "", "C3"};
+			return Expect{Expect::Kind::any_error, "", "C3"};
 		// C3: liveupdate_get_file_incoming() from the dependent's
 		// .retrieve() runs luo_retrieve_file() for the dependency.
 		dep->got = Got::internal;
@@ -326,13 +324,54 @@ Expect Oracle::retrieve(const CaseStep &s)
 		preserved_.insert(dep->file);
 		bind(dep->object, dep->file, false);
 	}
-	f->got = Got::user;
-	f->file = next_file_++;
+	f.file = next_file_++;
 	// luo_file.c:602-604: retrieved files re-enter the global xarray.
-	preserved_.insert(f->file);
+	preserved_.insert(f.file);
+	return std::nullopt;
+}
+
+Expect Oracle::retrieve(const CaseStep &s)
+{
+	InFile *f = nullptr;
+	if (auto e = lookup(s, f))
+		return *e;
+	// luo_file.c:579-587: already retrieved (by userspace, internally by a
+	// dependent's handler, or with a reply that never arrived): the same
+	// struct file again, and now userspace holds it.
+	if (f->got != Got::no) {
+		const char *rule = f->got == Got::user ? "C6" : "C3";
+		f->got = Got::user;
+		if (!s.object.empty())
+			bind(s.object, f->file, true);
+		return ok(rule);
+	}
+	if (auto failed = restore_file(*in(s.session), *f))
+		return *failed;
+	f->got = Got::user;
 	if (!s.object.empty())
 		bind(s.object, f->file, true);
 	return ok(contract_.retrieve_needs_dependency && f->dep_token ? "S3" : "C3");
+}
+
+Expect Oracle::retrieve_unwritable(const CaseStep &s)
+{
+	InFile *f = nullptr;
+	if (auto e = lookup(s, f))
+		return *e;
+	// The file is retrieved inside the kernel exactly as by RETRIEVE_FD
+	// (S3 and C3 included); only copying the reply out fails, so the fd is
+	// never installed and userspace did not retrieve it: for C4 it counts
+	// no more than a dependency the kernel retrieved for a dependent.  A
+	// file userspace already holds stays held.
+	if (f->got == Got::no) {
+		if (auto failed = restore_file(*in(s.session), *f))
+			return *failed;
+		f->got = Got::internal;
+		bind(f->object, f->file, false);
+	}
+	// luo_session.c: the reply is copied out before fd_install(); its
+	// failure puts the unused fd back and keeps the file retrieved.
+	return error("EFAULT", "LUO");
 }
 
 Expect Oracle::same_object(const CaseStep &s)

@@ -46,6 +46,8 @@ public:
 	const Contract &contract() const { return contract_; }
 
 private:
+	// internal: the kernel holds the file retrieved, userspace has no fd
+	// for it (retrieved for a dependent, or the reply was lost).
 	enum class Got { no, internal, user };
 	enum class Handle { outgoing, incoming };
 
@@ -96,6 +98,7 @@ private:
 	// The outcome of a step that needs an incoming session and has none.
 	std::optional<Expect> not_incoming(const CaseStep &s);
 	Expect retrieve(const CaseStep &s);
+	Expect retrieve_unwritable(const CaseStep &s);
 	Expect same_object(const CaseStep &s);
 	Expect verify(const CaseStep &s);
 	Expect finish(const CaseStep &s);
@@ -105,6 +108,11 @@ private:
 	InSession *in(const std::string &name);
 	const InSession *in(const std::string &name) const;
 	std::optional<std::string> freeze_failure() const;
+	// The file RETRIEVE_FD of `s` names, or the answer when there is none.
+	std::optional<Expect> lookup(const CaseStep &s, InFile *&f);
+	// The kernel side of a first RETRIEVE_FD (the handler's .retrieve(),
+	// which may retrieve the dependency): the failure, if any.
+	std::optional<Expect> restore_file(InSession &is, InFile &f);
 	bool can_finish(const InSession &s) const;
 	void do_finish(InSession &s);
 	void bind(const std::string &object, std::uint64_t file, bool fd);

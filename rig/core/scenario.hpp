@@ -79,6 +79,7 @@ struct Fault {
 		reuse_token,       // C7 EEXIST
 		preserve_twice,    // C7 EBUSY
 		retrieve_unknown,  // C7 ENOENT
+		retrieve_unwritable,  // C4: a retrieve whose reply is lost is not the user's
 	};
 	Action action{};
 	std::string session;

@@ -450,10 +450,12 @@ void Parser::fault(const json &j, const std::string &ptr)
 		{"reuse-token", Fault::Action::reuse_token},
 		{"preserve-twice", Fault::Action::preserve_twice},
 		{"retrieve-unknown", Fault::Action::retrieve_unknown},
+		{"retrieve-unwritable", Fault::Action::retrieve_unwritable},
 	};
 	if (!j.is_object() || !j.contains("action"))
 		fail(ptr, "expected {\"action\": ...}; actions are: close-session, retry-kexec, "
-			  "retrieve-twice, kexec-again, reuse-token, preserve-twice, retrieve-unknown");
+			  "retrieve-twice, kexec-again, reuse-token, preserve-twice, retrieve-unknown, "
+			  "retrieve-unwritable");
 	const std::string &a = str(j["action"], ptr + "/action", "an action name");
 	Fault f;
 	f.pointer = ptr;
@@ -520,6 +522,10 @@ void Parser::fault(const json &j, const std::string &ptr)
 		fields(j, ptr, {"action", "session"});
 		f.session = session_ref(need("session"), ptr + "/session");
 		break;
+	case Fault::Action::retrieve_unwritable:
+		fields(j, ptr, {"action", "object"});
+		f.object = object_ref(need("object"), ptr + "/object");
+		break;
 	}
 	sc_.faults.push_back(std::move(f));
 }
@@ -561,7 +567,7 @@ void Parser::expectation(const json &j, const std::string &ptr)
 	if (!o)
 		fail(ptr + "/step", "unknown step '" + op + "'; steps are: create, session-create, "
 							   "session-close, preserve, kexec, session-retrieve, retrieve, "
-							   "verify, same-object, finish, close-object");
+							   "retrieve-unwritable, verify, same-object, finish, close-object");
 	e.op = *o;
 	e.target = target;
 	bool on_session = *o == protocol::Op::session_create || *o == protocol::Op::session_close ||

@@ -4,7 +4,9 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <new>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "uapi_liveupdate.hpp"
@@ -63,6 +65,27 @@ int retrieve(int sessionfd, std::uint64_t token)
 	arg.token = token;
 	int rc = ioctl(sessionfd, uapi::kRetrieveFd, &arg);
 	return rc < 0 ? -errno : arg.fd;
+}
+
+int retrieve_unwritable(int sessionfd, std::uint64_t token)
+{
+	const long page = sysconf(_SC_PAGESIZE);
+	void *mem = mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return -errno;
+	auto *arg = new (mem) uapi::retrieve_fd{};
+	arg->size = sizeof(*arg);
+	arg->fd = -1;
+	arg->token = token;
+	// The kernel reads the request (copy_from_user) and fails only when
+	// it copies the fd number back, after it has retrieved the file.
+	int rc = mprotect(mem, page, PROT_READ);
+	if (rc == 0)
+		rc = result_of(ioctl(sessionfd, uapi::kRetrieveFd, arg));
+	else
+		rc = -errno;
+	munmap(mem, page);
+	return rc < 0 ? rc : 0;
 }
 
 int finish(int sessionfd)

@@ -14,6 +14,9 @@ int create_session(int devfd, const std::string &name);
 int retrieve_session(int devfd, const std::string &name);
 int preserve(int sessionfd, int fd, std::uint64_t token);
 int retrieve(int sessionfd, std::uint64_t token);
+// RETRIEVE_FD whose argument the kernel can read but not write back: 0 if
+// the ioctl claims success anyway (the reply was lost), else -errno.
+int retrieve_unwritable(int sessionfd, std::uint64_t token);
 int finish(int sessionfd);
 
 } // namespace luo::guest::luo

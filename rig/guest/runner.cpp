@@ -131,6 +131,14 @@ Outcome Runner::execute(const protocol::Step &step)
 			objects_.adopt(step.object, fd);
 		return from_rc(fd, "RETRIEVE_FD " + std::to_string(step.token));
 	}
+	case Op::retrieve_unwritable: {
+		if (auto o = with_session(step, sfd); !o)
+			return o;
+		// Even if the kernel wrongly reports success, the fd number never
+		// reached us: nothing to adopt.
+		return from_rc(luo::retrieve_unwritable(sfd, step.token),
+			       "RETRIEVE_FD " + std::to_string(step.token) + " with a read-only argument");
+	}
 	case Op::same_object:
 		return same_object(step);
 	case Op::verify:

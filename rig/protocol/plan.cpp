@@ -23,7 +23,7 @@ constexpr std::array<std::pair<ObjectKind, const char *>, 6> kKinds{{
 	{ObjectKind::unsupported, "unsupported"},
 }};
 
-constexpr std::array<std::pair<Op, const char *>, 11> kOps{{
+constexpr std::array<std::pair<Op, const char *>, 12> kOps{{
 	{Op::create, "create"},
 	{Op::session_create, "session-create"},
 	{Op::session_close, "session-close"},
@@ -31,6 +31,7 @@ constexpr std::array<std::pair<Op, const char *>, 11> kOps{{
 	{Op::kexec, "kexec"},
 	{Op::session_retrieve, "session-retrieve"},
 	{Op::retrieve, "retrieve"},
+	{Op::retrieve_unwritable, "retrieve-unwritable"},
 	{Op::verify, "verify"},
 	{Op::same_object, "same-object"},
 	{Op::finish, "finish"},

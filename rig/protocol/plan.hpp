@@ -34,6 +34,9 @@ enum class Op {
 	kexec,            // kexec_file_load + reboot(KEXEC) into boot+1
 	session_retrieve, // LIVEUPDATE_IOCTL_RETRIEVE_SESSION `session`
 	retrieve,         // RETRIEVE_FD `token` from `session`, binds it to `object`
+	retrieve_unwritable, // RETRIEVE_FD `token`, its argument in a read-only page:
+	                     // the reply cannot be written back, so no fd reaches
+	                     // userspace; binds nothing
 	verify,           // functional check of the retrieved `object`
 	same_object,      // retrieve `token` again: must be the same open file
 	finish,           // LIVEUPDATE_SESSION_FINISH on `session`

@@ -216,11 +216,15 @@ TEST_CASE("no verify is planned without the fds it needs, wherever FINISH is", "
 				       "[1, 2, 3, 4, 5]", "[3, 9]"})
 			specs.push_back(four_with_finish(std::string(R"({"at": )") + at +
 							 R"(, "on_busy": ")" + busy + "\"}"));
-		// Two sessions finishing one after the other, and a second kexec.
+		// Two sessions finishing one after the other, a second kexec.
 		specs.push_back(four_with_finish(std::string(R"({"at": 2, "on_busy": ")") + busy + "\"}",
 						 R"(, "sessions": {"a": ["vm", "gmem"], "b": ["iommu", "vfio"]})"));
 		specs.push_back(four_with_finish(std::string(R"({"at": 3, "on_busy": ")") + busy + "\"}",
 						 R"(, "faults": [{"action": "retrieve-twice"}, {"action": "kexec-again"}])"));
+		// Replies lost: a dependency and a dependent only the kernel holds.
+		specs.push_back(four_with_finish(std::string(R"({"at": [2, 4], "on_busy": ")") + busy + "\"}",
+						 R"(, "faults": [{"action": "retrieve-unwritable", "object": "vm"},
+						    {"action": "retrieve-unwritable", "object": "vfio"}])"));
 	}
 	std::size_t n = 0;
 	for (const auto &text : specs)

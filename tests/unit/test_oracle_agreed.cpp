@@ -170,6 +170,81 @@ TEST_CASE("agreed C4: a dependency retrieved alone does not block", "[oracle][ag
 	       });
 }
 
+TEST_CASE("agreed C4: a file whose fd never reached userspace was not retrieved by it", "[oracle][agreed]")
+{
+	Oracle o = agreed();
+	run(o, kSetup);
+	run(o, {
+		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
+		       {Op::preserve, "s", "gmem", 2, "ok", "C1"},
+		       {Op::preserve, "s", "mem", 5, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+		       {Op::retrieve_unwritable, "s", "", 999, "ENOENT", "C7"},
+		       {Op::retrieve, "s", "gmem", 2, "ok", "C3"},
+		       // The kernel retrieves the VM, then cannot write the fd
+		       // number back: no fd is installed.
+		       {Op::retrieve_unwritable, "s", "vm", 1, "EFAULT", "LUO"},
+		       {Op::verify, "", "vm", 0, "error", "stale"},
+		       {Op::finish, "s", "", 0, "EBUSY", "C4"},
+	       });
+	CHECK_FALSE(o.has_fd("vm"));
+	CHECK_FALSE(o.user_retrieved("vm"));
+	CHECK(o.finish_blockers("s") == std::vector<std::string>{"vm"});
+	run(o, {
+		       // The same token the normal way: the file the kernel kept.
+		       {Op::retrieve, "s", "vm", 1, "ok", "C3"},
+		       {Op::verify, "", "gmem", 0, "ok", "C3"},
+		       // Losing the reply again takes nothing from userspace.
+		       {Op::retrieve_unwritable, "s", "vm", 1, "EFAULT", "LUO"},
+		       {Op::verify, "", "vm", 0, "ok", "C3"},
+		       {Op::finish, "s", "", 0, "ok", "C5"},
+		       {Op::retrieve_unwritable, "s", "mem", 5, "ENOENT", "C5"},
+	       });
+}
+
+TEST_CASE("agreed C4: a dependency only the kernel holds blocks nothing by itself", "[oracle][agreed]")
+{
+	Oracle o = agreed();
+	run(o, kSetup);
+	run(o, {
+		       {Op::preserve, "s", "iommu", 3, "ok", "C1"},
+		       {Op::preserve, "s", "vfio", 4, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+		       {Op::retrieve_unwritable, "s", "iommu", 3, "EFAULT", "LUO"},
+		       {Op::finish, "s", "", 0, "ok", "C5"},
+		       {Op::retrieve, "s", "iommu", 3, "ENOENT", "C5"},
+	       });
+}
+
+TEST_CASE("agreed: the retrieve-unwritable story, step by step", "[oracle][agreed][expand]")
+{
+	const char *text = R"({"name": "u", "objects": {"vm": "kvm-vm", "gmem": "guest-memfd"},
+	  "preserve": "declared", "restore": [["gmem", "vm"]],
+	  "faults": [{"action": "retrieve-unwritable", "object": "vm"}]})";
+	auto cases = expand(parse_scenario(text, "t.json"), Contract::agreed());
+	REQUIRE(cases.size() == 1);
+	check_case(cases[0], {
+		{Op::create, "", "vm", 0, "ok", "setup"},
+		{Op::create, "", "gmem", 0, "ok", "setup"},
+		{Op::session_create, "s", "", 0, "ok", "setup"},
+		{Op::preserve, "s", "vm", 1, "ok", "C1"},
+		{Op::preserve, "s", "gmem", 2, "ok", "C1"},
+		{Op::kexec, "", "", 0, "ok", "C2"},
+		{Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+		{Op::retrieve, "s", "gmem", 2, "ok", "C3"},
+		{Op::retrieve_unwritable, "s", "vm", 1, "EFAULT", "LUO"},
+		{Op::finish, "s", "", 0, "EBUSY", "C4"},
+		{Op::retrieve, "s", "vm", 1, "ok", "C3"},
+		{Op::verify, "", "vm", 0, "ok", "C3"},
+		{Op::verify, "", "gmem", 0, "ok", "C3"},
+		{Op::finish, "s", "", 0, "ok", "C4"},
+		{Op::verify, "", "vm", 0, "ok", "C3"},
+		{Op::verify, "", "gmem", 0, "ok", "C3"},
+	});
+}
+
 TEST_CASE("agreed C4 with several sessions: each session finishes on its own", "[oracle][agreed]")
 {
 	Oracle o = agreed();

@@ -110,6 +110,38 @@ TEST_CASE("strict: the busy-left story never gets a dependent back", "[oracle][s
 	});
 }
 
+TEST_CASE("strict S3: a dependency whose fd never reached userspace is not retrieved first", "[oracle][strict]")
+{
+	Oracle o = strict();
+	run(o, kSetup);
+	run(o, {
+		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
+		       {Op::preserve, "s", "gmem", 2, "ok", "S1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+		       // S3 refuses before anything is retrieved, reply or not.
+		       {Op::retrieve_unwritable, "s", "gmem", 2, "ENOENT", "S3"},
+		       {Op::retrieve_unwritable, "s", "vm", 1, "EFAULT", "LUO"},
+		       {Op::retrieve, "s", "gmem", 2, "ENOENT", "S3"},
+		       {Op::finish, "s", "", 0, "ok", "C5"},
+	       });
+
+	Oracle p = strict();
+	run(p, kSetup);
+	run(p, {
+		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
+		       {Op::preserve, "s", "gmem", 2, "ok", "S1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+		       {Op::retrieve_unwritable, "s", "vm", 1, "EFAULT", "LUO"},
+		       {Op::retrieve, "s", "vm", 1, "ok", "C3"},
+		       {Op::retrieve, "s", "gmem", 2, "ok", "S3"},
+		       {Op::retrieve_unwritable, "s", "gmem", 2, "EFAULT", "LUO"},
+		       {Op::verify, "", "gmem", 0, "ok", "C3"},
+		       {Op::finish, "s", "", 0, "ok", "C4"},
+	       });
+}
+
 TEST_CASE("strict: C5, C6, C7 and C8 are as agreed", "[oracle][strict]")
 {
 	Oracle o = strict();

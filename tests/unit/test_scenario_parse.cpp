@@ -152,6 +152,16 @@ TEST_CASE("fault, needs, finish and expect errors", "[scenario]")
 	CHECK(session.pointer() == "/faults/0/session");
 	CHECK_THAT(session.what(), ContainsSubstring("sessions are: s"));
 
+	auto unwritable = error_of(R"({"objects": {"m": "memfd"}, "faults": [{"action": "retrieve-unwritable"}]})");
+	CHECK(unwritable.pointer() == "/faults/0");
+	CHECK_THAT(unwritable.what(), ContainsSubstring("action 'retrieve-unwritable' needs \"object\""));
+	auto unwritable_obj = error_of(
+		R"({"objects": {"m": "memfd"}, "faults": [{"action": "retrieve-unwritable", "object": "n"}]})");
+	CHECK(unwritable_obj.pointer() == "/faults/0/object");
+	auto unwritable_field = error_of(
+		R"({"objects": {"m": "memfd"}, "faults": [{"action": "retrieve-unwritable", "objects": ["m"]}]})");
+	CHECK(unwritable_field.pointer() == "/faults/0/objects");
+
 	auto token = error_of(R"({"objects": {"a": "memfd", "b": "memfd"}, "sessions": {"s": ["a"], "t": ["b"]},
 		"faults": [{"action": "reuse-token", "object": "b", "token_of": "a"}]})");
 	CHECK(token.pointer() == "/faults/0/token_of");
