@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "host/cmd/bench.hpp"
+#include "host/cmd/merge.hpp"
 #include "core/contract.hpp"
 #include "core/expand.hpp"
 #include "core/plan_render.hpp"
@@ -74,6 +75,9 @@ int main(int argc, char **argv)
 	run_cmd->add_option("--out", run.out_dir, "run directory (default luo-rig-runs/<time>)");
 	run_cmd->add_option("--json", run.json, "write the JSON report here too");
 	run_cmd->add_option("--junit", run.junit, "write a JUnit XML report here");
+	run_cmd->add_option("--baseline", run.baseline,
+			    "a previous results.json or a known-failures file: only failures "
+			    "not in it fail the run");
 	kernel_flags(run_cmd, run.kernel);
 
 	std::vector<std::string> plan_files;
@@ -119,6 +123,13 @@ int main(int argc, char **argv)
 	bench_cmd->add_option("--devices", stress.devices, "with --qemu-stress: edu devices (default 57)");
 	bench_cmd->add_option("--qemu", stress.qemu, "with --qemu-stress: QEMU binary, name or path");
 
+	fs::path merge_out;
+	std::vector<fs::path> merge_inputs;
+	auto *merge_cmd = app.add_subcommand(
+		"merge", "join the results.json of --shard runs into one set of reports");
+	merge_cmd->add_option("out_dir", merge_out, "directory for the merged reports")->required();
+	merge_cmd->add_option("results", merge_inputs, "results.json of each shard")->required();
+
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::ParseError &e) {
@@ -151,6 +162,8 @@ int main(int argc, char **argv)
 		}
 		if (*shell_cmd)
 			return run_shell(shell);
+		if (*merge_cmd)
+			return run_merge(merge_out, merge_inputs);
 		if (*bench_cmd && stress_boots > 0) {
 			stress.boots = stress_boots;
 			stress.accel = bench.accel;

@@ -16,6 +16,7 @@
 #include "host/run/execute.hpp"
 #include "host/run/history.hpp"
 #include "host/run/judge.hpp"
+#include "host/run/report_html.hpp"
 #include "host/run/suite.hpp"
 #include "host/util/atomic_file.hpp"
 #include "host/util/errors.hpp"
@@ -239,9 +240,22 @@ void write_reports(const RunConfig &cfg, RunReport &rep, const fs::path &run_dir
 	std::string ktap = ktap_report(rep.cases, s);
 	std::string json = json_report(rep.cases, s);
 	std::string junit = junit_report(rep.cases, s);
+	// The page and the baseline section both start from the JSON, so a
+	// merge of shards renders exactly what a single run would.
+	auto doc = nlohmann::json::parse(json);
+	if (rep.baseline) {
+		doc["baseline"] = rep.baseline->to_json();
+		json = doc.dump(1);
+	}
 	write_file_atomic(run_dir / "results.ktap", ktap);
 	write_file_atomic(run_dir / "results.json", json);
 	write_file_atomic(run_dir / "results.xml", junit);
+	try {
+		write_file_atomic(run_dir / "report.html", html_report(doc));
+	} catch (const std::exception &e) {
+		// The page is a convenience: it must not cost the run its verdicts.
+		std::cerr << "luo-rig: report.html not written: " << e.what() << "\n";
+	}
 	if (!cfg.json.empty())
 		write_file_atomic(cfg.json, json);
 	if (!cfg.junit.empty())
@@ -249,6 +263,8 @@ void write_reports(const RunConfig &cfg, RunReport &rep, const fs::path &run_dir
 	if (!cfg.quiet)
 		std::cout << ktap << std::flush;
 	std::cerr << summary_table(rep.cases, s) << "run directory: " << run_dir.string() << "\n";
+	if (rep.baseline)
+		std::cerr << rep.baseline->text();
 }
 
 } // namespace
@@ -277,6 +293,11 @@ int exit_code_for(const std::vector<CaseResult> &cases, bool allow_flaky)
 RunReport run_suite(const RunConfig &cfg)
 {
 	auto t0 = std::chrono::steady_clock::now();
+	// A baseline that cannot be read is bad input: say so before building
+	// or booting anything.
+	std::optional<Baseline> baseline;
+	if (!cfg.baseline.empty())
+		baseline = load_baseline(cfg.baseline);
 	std::vector<core::Case> all = select_cases(cfg);
 	KernelArtifact kernel = obtain_kernel(cfg.kernel);
 	auto knobs = parse_fault_list(cfg.fault);
@@ -341,6 +362,10 @@ RunReport run_suite(const RunConfig &cfg)
 	s.allow_flaky = cfg.allow_flaky;
 	s.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 	rep.exit_code = exit_code_for(rep.cases, cfg.allow_flaky);
+	if (baseline) {
+		rep.baseline = compare_to_baseline(*baseline, rep.cases, cfg.allow_flaky);
+		rep.exit_code = exit_code_with_baseline(rep.cases, *rep.baseline);
+	}
 	sched.progress().finish(std::to_string(rep.cases.size()) + " cases, " +
 				std::to_string(s.vms) + " VMs");
 	write_reports(cfg, rep, run_dir);

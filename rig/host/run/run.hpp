@@ -4,10 +4,12 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "host/kernel/kernel_build.hpp"
+#include "host/run/baseline.hpp"
 #include "host/run/planner.hpp"
 #include "host/run/report.hpp"
 #include "host/run/verdict.hpp"
@@ -32,12 +34,14 @@ struct RunConfig {
 	std::filesystem::path out_dir;       // empty: luo-rig-runs/<time>
 	std::filesystem::path json, junit;
 	bool quiet = false;                  // no KTAP on stdout
+	std::filesystem::path baseline;      // results.json or known-failures file
 };
 
 struct RunReport {
 	std::vector<CaseResult> cases;
 	RunSummary summary;
 	int exit_code = 0;
+	std::optional<BaselineDiff> baseline;  // with --baseline
 };
 
 // Does everything; reports are written as the config asks.  Setup errors

@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "host/run/baseline.hpp"
+
+#include <map>
+#include <sstream>
+
+#include "host/run/suite.hpp"
+#include "host/util/atomic_file.hpp"
+#include "host/util/errors.hpp"
+
+namespace luo::host {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+[[noreturn]] void bad(const fs::path &file, const std::string &why)
+{
+	throw SetupError("--baseline " + file.string() + ": " + why);
+}
+
+std::string nonempty_string(const json &entry, const char *key)
+{
+	if (!entry.contains(key) || !entry[key].is_string())
+		return "";
+	return entry[key].get<std::string>();
+}
+
+} // namespace
+
+Baseline parse_baseline(const std::string &text, const fs::path &file)
+{
+	json j;
+	try {
+		j = json::parse(text);
+	} catch (const json::parse_error &e) {
+		bad(file, std::string("not valid JSON (") + e.what() + ")");
+	}
+	if (!j.is_object())
+		bad(file, "expected a JSON object: a results.json of an earlier run, or "
+			  "{\"known_failures\": [{\"case\": ID_OR_GLOB, \"reason\": WHY}]}");
+	Baseline b;
+	b.file = file;
+	if (j.contains("known_failures")) {
+		const json &l = j["known_failures"];
+		if (!l.is_array())
+			bad(file, "\"known_failures\" must be a list of {\"case\", \"reason\"} objects");
+		for (size_t i = 0; i < l.size(); i++) {
+			std::string where = "known_failures[" + std::to_string(i) + "]";
+			if (!l[i].is_object())
+				bad(file, where + " is not an object with \"case\" and \"reason\"");
+			std::string c = nonempty_string(l[i], "case");
+			if (c.empty())
+				bad(file, where + " has no \"case\" (a case id or glob, as a string)");
+			std::string r = nonempty_string(l[i], "reason");
+			// A known failure nobody can explain is a failure being
+			// ignored; the reason is what makes the list reviewable.
+			if (r.empty())
+				bad(file, where + " (" + c + ") has no \"reason\": say why it is known to fail");
+			b.known.push_back({c, r});
+		}
+		return b;
+	}
+	if (j.contains("cases")) {
+		const json &l = j["cases"];
+		if (!l.is_array())
+			bad(file, "\"cases\" is not a list; is this a luo-rig results.json?");
+		b.from_results = true;
+		for (size_t i = 0; i < l.size(); i++) {
+			std::string id = l[i].is_object() ? nonempty_string(l[i], "id") : "";
+			std::string v = l[i].is_object() ? nonempty_string(l[i], "verdict") : "";
+			if (id.empty() || v.empty())
+				bad(file, "cases[" + std::to_string(i) +
+						  "] has no \"id\" or \"verdict\"; is this a luo-rig results.json?");
+			b.previous.emplace_back(id, v);
+		}
+		return b;
+	}
+	bad(file, "neither a results.json (no \"cases\") nor a known-failures file (no "
+		  "\"known_failures\")");
+}
+
+Baseline load_baseline(const fs::path &file)
+{
+	if (!fs::is_regular_file(file))
+		bad(file, "no such file");
+	std::string text;
+	try {
+		text = read_file(file);
+	} catch (const std::exception &e) {
+		bad(file, e.what());
+	}
+	return parse_baseline(text, file);
+}
+
+bool is_failing(Verdict v, bool allow_flaky)
+{
+	switch (v) {
+	case Verdict::pass:
+	case Verdict::infra:
+	case Verdict::setup: return false;
+	case Verdict::flaky: return !allow_flaky;
+	default: return true;
+	}
+}
+
+bool is_failing(const std::string &verdict, bool allow_flaky)
+{
+	if (verdict == "pass" || verdict == "infra" || verdict == "setup")
+		return false;
+	if (verdict == "flaky")
+		return !allow_flaky;
+	return true;
+}
+
+BaselineDiff compare_to_baseline(const Baseline &b, const std::vector<CaseResult> &cases,
+				 bool allow_flaky)
+{
+	BaselineDiff d;
+	d.file = b.file.string();
+	d.kind = b.from_results ? "results" : "known-failures";
+	if (b.from_results) {
+		std::map<std::string, std::string> prev(b.previous.begin(), b.previous.end());
+		for (const auto &c : cases) {
+			auto it = prev.find(c.id);
+			std::string was = it == prev.end() ? "" : it->second;
+			bool before = !was.empty() && is_failing(was, allow_flaky);
+			BaselineEntry e{c.id, to_string(c.verdict), was, ""};
+			if (is_failing(c.verdict, allow_flaky))
+				(before ? d.still_failing : d.new_failures).push_back(e);
+			else if (c.verdict == Verdict::pass && before)
+				d.fixed.push_back(e);
+		}
+		return d;
+	}
+	// A glob entry counts as fixed only when every case it matched in this
+	// run passed: one passing case among many known failures fixes nothing.
+	struct Tally {
+		int matched = 0, passed = 0, failing = 0;
+	};
+	std::vector<Tally> tally(b.known.size());
+	for (const auto &c : cases) {
+		int hit = -1;
+		for (size_t i = 0; i < b.known.size() && hit < 0; i++)
+			if (glob_match(b.known[i].pattern, c.id))
+				hit = (int)i;
+		bool failing = is_failing(c.verdict, allow_flaky);
+		if (hit < 0) {
+			if (failing)
+				d.new_failures.push_back({c.id, to_string(c.verdict), "", ""});
+			continue;
+		}
+		auto &t = tally[hit];
+		t.matched++;
+		t.passed += c.verdict == Verdict::pass;
+		t.failing += failing;
+		if (failing)
+			d.still_failing.push_back({c.id, to_string(c.verdict), "", b.known[hit].reason});
+	}
+	for (size_t i = 0; i < b.known.size(); i++) {
+		const auto &t = tally[i];
+		if (t.matched > 0 && t.failing == 0 && t.passed == t.matched)
+			d.fixed.push_back({b.known[i].pattern, "pass", "", b.known[i].reason});
+	}
+	return d;
+}
+
+json BaselineDiff::to_json() const
+{
+	auto list = [](const std::vector<BaselineEntry> &l) {
+		json a = json::array();
+		for (const auto &e : l) {
+			json o{{"case", e.id}, {"verdict", e.verdict}};
+			if (!e.was.empty())
+				o["was"] = e.was;
+			if (!e.reason.empty())
+				o["reason"] = e.reason;
+			a.push_back(std::move(o));
+		}
+		return a;
+	};
+	return json{{"file", file},
+		    {"kind", kind},
+		    {"new_failures", list(new_failures)},
+		    {"fixed", list(fixed)},
+		    {"still_failing", list(still_failing)}};
+}
+
+std::string BaselineDiff::text() const
+{
+	std::ostringstream o;
+	o << "baseline " << file << ": " << new_failures.size() << " new failure(s), "
+	  << fixed.size() << " fixed, " << still_failing.size() << " still failing\n";
+	for (const auto &e : new_failures)
+		o << "  new: " << e.id << " " << e.verdict
+		  << (e.was.empty() ? (kind == "results" ? " (not in the baseline)" : " (not listed)")
+				    : " (was " + e.was + ")")
+		  << "\n";
+	for (const auto &e : fixed)
+		o << "  fixed: " << e.id << (e.was.empty() ? "" : " (was " + e.was + ")")
+		  << (e.reason.empty() ? "" : " (known: " + e.reason + ")") << "\n";
+	// Still failing is what the baseline already says; the count above
+	// and results.json carry the list.
+	return o.str();
+}
+
+int exit_code_with_baseline(const std::vector<CaseResult> &cases, const BaselineDiff &d)
+{
+	if (cases.empty())
+		return kExitSkip;
+	if (!d.new_failures.empty())
+		return kExitFail;
+	bool setup = false, infra = false;
+	for (const auto &c : cases) {
+		setup |= c.verdict == Verdict::setup;
+		infra |= c.verdict == Verdict::infra;
+	}
+	if (setup)
+		return kExitSetup;
+	return infra ? kExitInfra : kExitPass;
+}
+
+} // namespace luo::host

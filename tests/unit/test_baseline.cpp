@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// --baseline: only new failures fail a run; known ones are reported, fixed
+// ones celebrated, and a baseline the rig cannot read stops it before a boot.
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include <boost/process.hpp>
+
+#include "host/run/baseline.hpp"
+#include "host/util/errors.hpp"
+
+using namespace luo::host;
+using Catch::Matchers::ContainsSubstring;
+namespace fs = std::filesystem;
+namespace bp = boost::process;
+
+namespace {
+
+CaseResult result(std::string id, Verdict v)
+{
+	CaseResult c;
+	c.id = std::move(id);
+	c.scenario = c.id.substr(0, c.id.find('/'));
+	c.verdict = v;
+	return c;
+}
+
+Baseline known(const std::string &text)
+{
+	return parse_baseline(text, "known.json");
+}
+
+bool has(const std::vector<BaselineEntry> &l, const std::string &id)
+{
+	for (const auto &e : l)
+		if (e.id == id)
+			return true;
+	return false;
+}
+
+std::string setup_error(const std::string &text)
+{
+	try {
+		parse_baseline(text, "/tmp/kf.json");
+	} catch (const SetupError &e) {
+		return e.what();
+	}
+	return "(no error)";
+}
+
+} // namespace
+
+TEST_CASE("a known failure keeps the run green", "[unit][baseline]")
+{
+	auto b = known(R"({"known_failures": [
+		{"case": "kvm-gmem/p:gmem,vm/r:gmem", "reason": "C4: can_finish ignores deps"}]})");
+	std::vector<CaseResult> now{result("kvm-gmem/p:vm,gmem/r:vm", Verdict::pass),
+				    result("kvm-gmem/p:gmem,vm/r:gmem", Verdict::violation)};
+	auto d = compare_to_baseline(b, now, false);
+	CHECK(d.new_failures.empty());
+	CHECK(has(d.still_failing, "kvm-gmem/p:gmem,vm/r:gmem"));
+	CHECK(d.still_failing[0].reason == "C4: can_finish ignores deps");
+	CHECK(exit_code_with_baseline(now, d) == kExitPass);
+	auto j = d.to_json();
+	CHECK(j["kind"] == "known-failures");
+	CHECK(j["still_failing"].size() == 1);
+}
+
+TEST_CASE("a failure not in the baseline turns the run red", "[unit][baseline]")
+{
+	auto b = known(R"({"known_failures": [{"case": "kvm-gmem/*", "reason": "known C4 bug"}]})");
+	std::vector<CaseResult> now{result("kvm-gmem/p:gmem,vm/r:gmem", Verdict::violation),
+				    result("all-four/p:vm,gmem,iommu,vfio/r:vfio", Verdict::crash)};
+	auto d = compare_to_baseline(b, now, false);
+	REQUIRE(d.new_failures.size() == 1);
+	CHECK(d.new_failures[0].id == "all-four/p:vm,gmem,iommu,vfio/r:vfio");
+	CHECK(d.new_failures[0].verdict == "crash");
+	CHECK(has(d.still_failing, "kvm-gmem/p:gmem,vm/r:gmem"));
+	CHECK(exit_code_with_baseline(now, d) == kExitFail);
+	CHECK_THAT(d.text(), ContainsSubstring("new: all-four/p:vm,gmem,iommu,vfio/r:vfio crash"));
+}
+
+TEST_CASE("a known failure that passes now is reported fixed", "[unit][baseline]")
+{
+	auto b = known(R"({"known_failures": [
+		{"case": "kvm-gmem/p:gmem,vm/r:gmem", "reason": "C4"},
+		{"case": "iommufd-vfio/*", "reason": "vfio rebinding"},
+		{"case": "all-four/*", "reason": "still broken in places"}]})");
+	std::vector<CaseResult> now{result("kvm-gmem/p:gmem,vm/r:gmem", Verdict::pass),
+				    result("iommufd-vfio/p:a/r:a", Verdict::pass),
+				    result("iommufd-vfio/p:a/r:b", Verdict::pass),
+				    result("all-four/p:a/r:a", Verdict::pass),
+				    result("all-four/p:a/r:b", Verdict::hang)};
+	auto d = compare_to_baseline(b, now, false);
+	CHECK(d.new_failures.empty());
+	CHECK(has(d.fixed, "kvm-gmem/p:gmem,vm/r:gmem"));
+	CHECK(has(d.fixed, "iommufd-vfio/*"));
+	// One case of a glob passing is not the glob fixed.
+	CHECK_FALSE(has(d.fixed, "all-four/*"));
+	CHECK(has(d.still_failing, "all-four/p:a/r:b"));
+	CHECK(exit_code_with_baseline(now, d) == kExitPass);
+	CHECK_THAT(d.text(), ContainsSubstring("fixed: kvm-gmem/p:gmem,vm/r:gmem"));
+}
+
+TEST_CASE("a previous results.json is a baseline too", "[unit][baseline]")
+{
+	auto b = known(R"({"summary": {}, "cases": [
+		{"id": "a/p:x/r:x", "verdict": "contract-violation"},
+		{"id": "a/p:x/r:y", "verdict": "crash"},
+		{"id": "a/p:y/r:x", "verdict": "pass"}]})");
+	CHECK(b.from_results);
+	std::vector<CaseResult> now{result("a/p:x/r:x", Verdict::pass),
+				    result("a/p:x/r:y", Verdict::violation),
+				    result("a/p:y/r:x", Verdict::hang),
+				    result("a/p:y/r:y", Verdict::violation)};
+	auto d = compare_to_baseline(b, now, false);
+	CHECK(has(d.fixed, "a/p:x/r:x"));
+	CHECK(d.fixed[0].was == "contract-violation");
+	CHECK(has(d.still_failing, "a/p:x/r:y"));
+	CHECK(has(d.new_failures, "a/p:y/r:x"));   // passed before
+	CHECK(has(d.new_failures, "a/p:y/r:y"));   // not in the baseline at all
+	CHECK(exit_code_with_baseline(now, d) == kExitFail);
+	CHECK(d.to_json()["kind"] == "results");
+}
+
+TEST_CASE("with a baseline, infra and setup keep their own exit codes", "[unit][baseline]")
+{
+	auto b = known(R"({"known_failures": [{"case": "a/*", "reason": "known"}]})");
+	std::vector<CaseResult> now{result("a/p:x/r:x", Verdict::violation),
+				    result("b/p:x/r:x", Verdict::infra)};
+	auto d = compare_to_baseline(b, now, false);
+	CHECK(d.new_failures.empty());
+	CHECK(exit_code_with_baseline(now, d) == kExitInfra);
+	now.push_back(result("c/p:x/r:x", Verdict::setup));
+	CHECK(exit_code_with_baseline(now, compare_to_baseline(b, now, false)) == kExitSetup);
+	now.push_back(result("d/p:x/r:x", Verdict::flaky));
+	CHECK(exit_code_with_baseline(now, compare_to_baseline(b, now, false)) == kExitFail);
+	CHECK(exit_code_with_baseline(now, compare_to_baseline(b, now, true)) == kExitSetup);
+	CHECK(exit_code_with_baseline({}, compare_to_baseline(b, {}, false)) == kExitSkip);
+}
+
+TEST_CASE("a baseline that is not valid names the file and the problem", "[unit][baseline]")
+{
+	CHECK_THAT(setup_error("{\"known_failures\": [{\"case\": \"a/*\"}]}"),
+		   ContainsSubstring("--baseline /tmp/kf.json: known_failures[0] (a/*) has no "
+				     "\"reason\""));
+	CHECK_THAT(setup_error("{\"known_failures\": [{\"case\": \"a/*\", \"reason\": \"\"}]}"),
+		   ContainsSubstring("has no \"reason\""));
+	CHECK_THAT(setup_error("{\"known_failures\": [{\"reason\": \"why\"}]}"),
+		   ContainsSubstring("known_failures[0] has no \"case\""));
+	CHECK_THAT(setup_error("{\"known_failures\": {}}"),
+		   ContainsSubstring("must be a list"));
+	CHECK_THAT(setup_error("{\"known_failures\": [,]}"),
+		   ContainsSubstring("/tmp/kf.json: not valid JSON"));
+	CHECK_THAT(setup_error("[]"), ContainsSubstring("expected a JSON object"));
+	CHECK_THAT(setup_error("{\"failures\": []}"),
+		   ContainsSubstring("neither a results.json"));
+	CHECK_THAT(setup_error("{\"cases\": [{\"id\": \"x\"}]}"),
+		   ContainsSubstring("cases[0] has no \"id\" or \"verdict\""));
+	CHECK_THROWS_AS(load_baseline("/nonexistent/known.json"), SetupError);
+}
+
+TEST_CASE("run --baseline with a bad file exits 2 before anything boots", "[unit][baseline][cli]")
+{
+	fs::path dir = fs::temp_directory_path() / ("luo-rig-baseline-" + std::to_string(getpid()));
+	fs::create_directories(dir);
+	fs::path bad = dir / "known.json";
+	std::ofstream(bad) << R"({"known_failures": [{"case": "kvm-gmem/*"}]})";
+	fs::path out = dir / "run";
+	// A kernel that does not exist: had the baseline been checked later,
+	// the error would be about the kernel instead.
+	bp::ipstream err;
+	bp::child c(std::string(LUO_RIG_BINARY_DIR) + "/luo-rig",
+		    bp::args({"run", "--baseline", bad.string(), "--out", out.string(), "--kernel",
+			      (dir / "no-bzImage").string(),
+			      std::string(LUO_RIG_SOURCE_DIR) + "/scenarios/smoke"}),
+		    bp::std_out > bp::null, bp::std_err > err, bp::std_in < bp::null);
+	std::string all, l;
+	while (std::getline(err, l))
+		all += l + "\n";
+	c.wait();
+	CHECK(c.exit_code() == 2);
+	CHECK_THAT(all, ContainsSubstring("--baseline " + bad.string() + ": known_failures[0]"));
+	CHECK_THAT(all, ContainsSubstring("has no \"reason\""));
+	CHECK_FALSE(fs::exists(out));
+	fs::remove_all(dir);
+}
