@@ -5,6 +5,7 @@
 
 #include "host/vm/accel.hpp"
 #include "host/util/errors.hpp"
+#include "host/vm/calibration.hpp"
 #include "host/vm/qemu.hpp"
 
 using namespace luo::host;
@@ -119,4 +120,15 @@ TEST_CASE("a QEMU that dies at once is an infrastructure error with its output",
 	CHECK(r.why.find("exited with status 1") != std::string::npos);
 	CHECK(r.seconds < 5);
 	fs::remove_all(s.workdir);
+}
+
+TEST_CASE("under TCG the delay loop is preset from the host clock, under KVM it is not",
+	  "[unit][qemu]")
+{
+	std::string cpuinfo = "processor\t: 0\ncpu MHz\t\t: 2299.998\nflags\t\t: fpu\n";
+	CHECK(luo::host::lpj_arg(luo::host::Accel::tcg, cpuinfo, 250) == "lpj=9199992");
+	CHECK(luo::host::lpj_arg(luo::host::Accel::tcg, cpuinfo, 1000) == "lpj=2299998");
+	CHECK(luo::host::lpj_arg(luo::host::Accel::kvm, cpuinfo, 250).empty());
+	CHECK(luo::host::lpj_arg(luo::host::Accel::tcg, "processor\t: 0\n", 250).empty());
+	CHECK(luo::host::kernel_hz("/nonexistent/bzImage") == 250);
 }

@@ -7,6 +7,7 @@
 #include "core/contract.hpp"
 #include "core/expand.hpp"
 #include "host/kernel/fault_knobs.hpp"
+#include "host/vm/calibration.hpp"
 #include "host/util/errors.hpp"
 #include "host/image/initramfs.hpp"
 #include "host/util/paths.hpp"
@@ -53,9 +54,10 @@ int run_shell(const ShellConfig &cfg)
 	spec.edu_devices = devices;
 	spec.workdir = dir;
 	spec.interactive = true;
+	spec.extra_cmdline = calibration_args(spec.accel, spec.kernel);
 	if (auto knobs = parse_fault_list(cfg.fault); !knobs.empty()) {
 		check_fault_knobs(kernel.image, knobs);
-		spec.extra_cmdline = fault_cmdline(knobs);
+		spec.extra_cmdline += (spec.extra_cmdline.empty() ? "" : " ") + fault_cmdline(knobs);
 	}
 	std::fprintf(stderr, "luo-rig shell: kernel %s, %s, %d edu devices, %zu planned cases\n",
 		     kernel.release.c_str(), accel.reason.c_str(), devices, cases.size());

@@ -6,6 +6,7 @@
 
 #include "host/kernel/fault_knobs.hpp"
 #include "host/util/atomic_file.hpp"
+#include "host/vm/calibration.hpp"
 #include "host/util/errors.hpp"
 #include "host/image/initramfs.hpp"
 
@@ -27,6 +28,8 @@ Executed execute_batch(const Batch &batch, const VmContext &ctx, const fs::path 
 	spec.kernel = ctx.kernel;
 	spec.initrd = dir / "initrd.cpio";
 	spec.extra_cmdline = ctx.cmdline;
+	if (auto lpj = calibration_args(ctx.accel, ctx.kernel); !lpj.empty())
+		spec.extra_cmdline = lpj + (spec.extra_cmdline.empty() ? "" : " " + spec.extra_cmdline);
 	spec.edu_devices = ctx.edu_devices >= 0 ? ctx.edu_devices : (int)batch.plan.edu_devices.size();
 	spec.memory_mb = ctx.memory_mb;
 	spec.workdir = dir;
