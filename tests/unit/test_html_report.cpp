@@ -138,7 +138,7 @@ TEST_CASE("report.html escapes hostile text and fetches nothing", "[unit][report
 	CHECK(h.find('\x1b') == std::string::npos);
 	CHECK_THAT(h, ContainsSubstring("&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;"));
 	CHECK_THAT(h, ContainsSubstring("&lt;img src=x onerror=alert(2)&gt;"));
-	CHECK_THAT(h, ContainsSubstring("&amp; &#39;quotes&#39; &quot;too&quot;"));
+	CHECK_THAT(h, ContainsSubstring("&amp; &apos;quotes&apos; &quot;too&quot;"));
 	CHECK_THAT(h, ContainsSubstring("data-case=\"kvm-gmem/&quot;&gt;&lt;b&gt;bold&lt;/b&gt;\""));
 	// Self-contained: nothing to fetch from anywhere.
 	CHECK(h.find("http://") == std::string::npos);
