@@ -189,6 +189,13 @@ private:
 				 cfg_.bisect && r.verdict != Verdict::setup)
 				again.push_back(c);
 			else {
+				// Without bisection a splat stays on the batch that showed
+				// it: every case of it is a crash, never "incomplete".
+				if (r.verdict == Verdict::incomplete && splat) {
+					r.verdict = Verdict::crash;
+					r.message += " (in a batch of " + std::to_string(batch.cases.size()) +
+						     " cases, not bisected)";
+				}
 				results_[c] = std::move(r);
 				finished_++;
 			}

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The debug flavour turns bugs that change no ioctl outcome into verdicts:
+// a clean series stays green under it, and each debug-only knob is a crash
+// there while the default kernel cannot see it.
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/generators/catch_generators.hpp>
+#include <algorithm>
+
+#include "e2e_support.hpp"
+
+using namespace luo;
+
+namespace {
+
+// Both knobs are hit by every kexec that freezes a dependency (lookup) and
+// every FINISH that discards a file (leak); two small scenarios suffice.
+const std::vector<std::string> kScenarios{"scenarios/deps/kvm-gmem.json",
+					  "scenarios/deps/iommufd-vfio.json"};
+
+} // namespace
+
+TEST_CASE("the reference series is clean under the debug kernel", "[e2e][debug]")
+{
+	// Every dependency and fault scenario but the 1,560 cases of all-four.
+	std::vector<std::string> files;
+	for (const auto *dir : {"scenarios/deps", "scenarios/faults"})
+		for (const auto &e : std::filesystem::directory_iterator(host::source_root() / dir))
+			if (e.path().extension() == ".json" && e.path().stem() != "all-four")
+				files.push_back(std::filesystem::relative(e.path(), host::source_root()).string());
+	std::sort(files.begin(), files.end());
+	auto cfg = e2e::config_for(files, "debug-clean");
+	cfg.kernel.flavour = "debug";
+	auto rep = host::run_suite(cfg);
+	CHECK(rep.summary.kernel_flavour == "debug");
+	for (const auto &c : rep.cases) {
+		INFO(c.id << ": " << host::to_string(c.verdict) << ": " << c.message << "\n"
+			  << c.diagnostic);
+		CHECK(c.verdict == host::Verdict::pass);
+	}
+	CHECK(rep.exit_code == 0);
+}
+
+TEST_CASE("debug-only knobs are crashes under the debug kernel and invisible without it",
+	  "[e2e][debug]")
+{
+	auto [knob, kind] = GENERATE(table<std::string, std::string>({
+		{"leak-on-discard", "kmemleak"},
+		{"lookup-unlocked", "WARNING"},
+	}));
+	auto plain = e2e::config_for(kScenarios, "default-" + knob);
+	plain.fault = knob;
+	auto missed = host::run_suite(plain);
+	for (const auto &c : missed.cases) {
+		INFO(knob << " (default flavour): " << c.id << ": " << c.message);
+		CHECK(c.verdict == host::Verdict::pass);
+	}
+
+	auto cfg = e2e::config_for(kScenarios, "debug-" + knob);
+	cfg.kernel.flavour = "debug";
+	cfg.fault = knob;
+	// Every batch shows the splat, so bisection would only boot one debug
+	// VM per case to say so again.
+	cfg.bisect = false;
+	auto rep = host::run_suite(cfg);
+	int crashes = 0;
+	for (const auto &c : rep.cases) {
+		INFO(knob << " (debug flavour): " << c.id << ": " << host::to_string(c.verdict) << ": "
+			  << c.message);
+		CHECK((c.verdict == host::Verdict::pass || c.verdict == host::Verdict::crash));
+		if (c.verdict == host::Verdict::crash) {
+			crashes++;
+			CHECK(c.message.find(kind) != std::string::npos);
+			CHECK_FALSE(c.diagnostic.empty());
+		}
+	}
+	INFO("knob " << knob);
+	CHECK(crashes > 0);
+	CHECK(rep.exit_code == 1);
+}
