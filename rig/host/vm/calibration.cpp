@@ -18,10 +18,7 @@ std::string lpj_arg(Accel accel, const std::string &cpuinfo, int hz)
 	double hz_cpu = std::stod(m[1].str()) * 1e6;
 	if (hz_cpu < 1e8)
 		return "";
-	// tsc_early_khz: the TSC rate without the PIT; when the early PIT
-	// calibration fails under load, the late fallback has stalled a boot.
-	return "lpj=" + std::to_string((long long)(hz_cpu / hz)) +
-	       " tsc_early_khz=" + std::to_string((long long)(hz_cpu / 1000));
+	return "lpj=" + std::to_string((long long)(hz_cpu / hz));
 }
 
 int kernel_hz(const std::filesystem::path &bzimage)

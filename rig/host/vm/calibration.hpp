@@ -5,11 +5,8 @@
 // "calibrate_delay_direct() failed to get a good estimate" and falls back to
 // a loop that waits for timer ticks, and a kexec'd kernel has been seen to
 // wait there forever (bench --qemu-stress: 1 VM in 150 with six VMs on two
-// cores).  The TSC calibration against the PIT fails the same way, and a
-// boot that fell back to the late calibration has stalled too (1 VM of 30
-// in a default-suite run with -j3).  Under TCG the guest's TSC runs at the
-// host's rate, so both are known in advance: `tsc_early_khz=` and `lpj=`
-// skip the two calibrations.
+// cores).  Under TCG the guest's TSC runs at the host's rate, so the right
+// loops-per-jiffy is known in advance and `lpj=` skips the calibration.
 #pragma once
 
 #include <filesystem>
@@ -19,7 +16,7 @@
 
 namespace luo::host {
 
-// "lpj=N tsc_early_khz=K" for TCG (empty for KVM, which calibrates reliably, or when the
+// "lpj=N" for TCG (empty for KVM, which calibrates reliably, or when the
 // host's clock rate is unknown).  `cpuinfo` is /proc/cpuinfo's text; `hz` the
 // kernel's CONFIG_HZ.
 std::string lpj_arg(Accel accel, const std::string &cpuinfo, int hz);
