@@ -89,15 +89,37 @@ private:
 		return s.expect;
 	}
 
+	// Some fault of action `a` matches `pred`.
+	template <typename Pred>
+	bool any_fault(Fault::Action a, Pred pred) const
+	{
+		auto it = faults_.find(a);
+		return it != faults_.end() && std::any_of(it->second.begin(), it->second.end(), pred);
+	}
+
+	static bool names(const Fault *f, const std::string &object)
+	{
+		return std::find(f->objects.begin(), f->objects.end(), object) != f->objects.end();
+	}
+
 	bool withheld(const std::string &object) const
 	{
-		auto it = faults_.find(Fault::Action::retry_kexec);
-		if (it == faults_.end())
-			return false;
-		for (const Fault *f : it->second)
-			if (std::find(f->objects.begin(), f->objects.end(), object) != f->objects.end())
-				return true;
-		return false;
+		return any_fault(Fault::Action::retry_kexec,
+				 [&](const Fault *f) { return names(f, object); });
+	}
+
+	bool unwritable(const std::string &object) const
+	{
+		return any_fault(Fault::Action::retrieve_unwritable,
+				 [&](const Fault *f) { return f->object == object; });
+	}
+
+	// retrieve-twice without "objects" applies to every object.
+	bool retrieved_twice(const std::string &object) const
+	{
+		return any_fault(Fault::Action::retrieve_twice, [&](const Fault *f) {
+			return f->objects.empty() || names(f, object);
+		});
 	}
 
 	// Pinned objects bracket the varied ones: preserved first, retrieved last.
@@ -124,9 +146,7 @@ private:
 	void preserve_phase();
 	bool kexec_phase();
 	void restore_phase();
-	bool unwritable(const std::string &object) const;
 	void retrieve(const std::string &object, bool in_order = false);
-	bool checkable(const ObjectDecl &o) const;
 	void verify_new();
 	void finish_all();
 };
@@ -195,33 +215,18 @@ bool Story::kexec_phase()
 	return false;
 }
 
-// A dependent is checked against its dependency (gmem accepted by its VM,
-// the device attached through its iommufd), so the guest needs both fds.  A
-// dependency the kernel retrieved on the dependent's behalf gave userspace
-// no fd: the check waits until userspace retrieves it, and never happens if
-// it does not, since without that fd it could only fail in the guest.
-bool Story::checkable(const ObjectDecl &o) const
-{
-	return oracle_.has_fd(o.name) && (o.depends_on.empty() || oracle_.has_fd(o.depends_on));
-}
-
+// A dependency the kernel retrieved on its dependent's behalf gave
+// userspace no fd: the dependent's check waits until userspace retrieves
+// it, and never happens if it does not, since without that fd it could only
+// fail in the guest (Oracle::checkable).
 void Story::verify_new()
 {
 	for (const auto &o : sc_.objects) {
-		if (verified_.count(o.name) || !checkable(o))
+		if (verified_.count(o.name) || !oracle_.checkable(o.name))
 			continue;
 		step(Op::verify, "", o.name, 0);
 		verified_.insert(o.name);
 	}
-}
-
-bool Story::unwritable(const std::string &object) const
-{
-	auto it = faults_.find(Fault::Action::retrieve_unwritable);
-	if (it == faults_.end())
-		return false;
-	return std::any_of(it->second.begin(), it->second.end(),
-			   [&](const Fault *f) { return f->object == object; });
 }
 
 // `in_order`: this is the object's turn in the restore order, where the
@@ -235,14 +240,8 @@ void Story::retrieve(const std::string &object, bool in_order)
 		return;
 	}
 	Expect e = step(Op::retrieve, s, object, token(object));
-	auto twice = faults_.find(Fault::Action::retrieve_twice);
-	if (twice != faults_.end() && e.kind == Expect::Kind::ok)
-		for (const Fault *f : twice->second)
-			if (f->objects.empty() ||
-			    std::find(f->objects.begin(), f->objects.end(), object) != f->objects.end()) {
-				step(Op::same_object, s, object, token(object));
-				break;
-			}
+	if (e.kind == Expect::Kind::ok && retrieved_twice(object))
+		step(Op::same_object, s, object, token(object));
 	verify_new();
 }
 
@@ -264,7 +263,7 @@ void Story::finish_all()
 	// dependency's fd is left to verify_new(), which checks it once
 	// userspace retrieves the dependency.
 	for (const auto &o : sc_.objects)
-		if (checkable(o))
+		if (oracle_.checkable(o.name))
 			step(Op::verify, "", o.name, 0);
 }
 
@@ -300,9 +299,9 @@ void Story::restore_phase()
 	}
 	// Positions past this case's last retrieve (a short restore order)
 	// all mean "after the last one": one FINISH there, unless listed.
-	bool late = fin.at == FinishSpec::At::after &&
-		    std::any_of(fin.after.begin(), fin.after.end(),
-				[&](unsigned n) { return n > seq.size(); });
+	// The list is increasing, so its last says whether any is past.
+	bool late = fin.at == FinishSpec::At::after && !fin.after.empty() &&
+		    fin.after.back() > seq.size();
 	if (fin.at == FinishSpec::At::end || (late && !listed(seq.size())))
 		finish_all();
 }
@@ -316,12 +315,30 @@ Case Story::build()
 	return std::move(c_);
 }
 
+// A retrieve-unwritable fault acts at its object's turn in the restore
+// order; on an object no restore order holds it would shape no case and
+// the scenario would claim a test it never makes.
+void check_unwritable_restored(const Scenario &sc, const std::vector<Order> &rs)
+{
+	for (const auto &f : sc.faults) {
+		if (f.action != Fault::Action::retrieve_unwritable || sc.object(f.object)->pinned)
+			continue;
+		bool restored = std::any_of(rs.begin(), rs.end(), [&](const Order &r) {
+			return std::find(r.begin(), r.end(), f.object) != r.end();
+		});
+		if (!restored)
+			sc.fail(f.pointer + "/object", "'" + f.object + "' is in no restore order, so no "
+							 "case would lose its reply; restore it or drop the fault");
+	}
+}
+
 } // namespace
 
 std::vector<Case> expand(const Scenario &sc, const Contract &contract)
 {
 	std::vector<Case> cases;
 	auto rs = restore_orders(sc);
+	check_unwritable_restored(sc, rs);
 	for (const auto &p : preserve_orders(sc))
 		for (const auto &r : rs)
 			cases.push_back(Story(sc, contract, p, r).build());

@@ -335,22 +335,22 @@ Expect Oracle::retrieve(const CaseStep &s)
 	InFile *f = nullptr;
 	if (auto e = lookup(s, f))
 		return *e;
-	// luo_file.c:579-587: already retrieved (by userspace, internally by a
-	// dependent's handler, or with a reply that never arrived): the same
-	// struct file again, and now userspace holds it.
+	const char *rule;
 	if (f->got != Got::no) {
-		const char *rule = f->got == Got::user ? "C6" : "C3";
-		f->got = Got::user;
-		if (!s.object.empty())
-			bind(s.object, f->file, true);
-		return ok(rule);
+		// luo_file.c:579-587: already retrieved (by userspace, internally
+		// by a dependent's handler, or with a reply that never arrived):
+		// the same struct file again.
+		rule = f->got == Got::user ? "C6" : "C3";
+	} else {
+		if (auto failed = restore_file(*in(s.session), *f))
+			return *failed;
+		rule = contract_.retrieve_needs_dependency && f->dep_token ? "S3" : "C3";
 	}
-	if (auto failed = restore_file(*in(s.session), *f))
-		return *failed;
+	// Now userspace holds it.
 	f->got = Got::user;
 	if (!s.object.empty())
 		bind(s.object, f->file, true);
-	return ok(contract_.retrieve_needs_dependency && f->dep_token ? "S3" : "C3");
+	return ok(rule);
 }
 
 Expect Oracle::retrieve_unwritable(const CaseStep &s)
@@ -381,48 +381,45 @@ Expect Oracle::same_object(const CaseStep &s)
 	return retrieve(s);
 }
 
+bool Oracle::checkable(const std::string &object) const
+{
+	auto it = objs_.find(object);
+	return it != objs_.end() && it->second.fd && (it->second.dep.empty() || has_fd(it->second.dep));
+}
+
 Expect Oracle::verify(const CaseStep &s)
 {
-	if (!has_fd(s.object))
-		return stale();
-	// The guest checks a dependent through its dependency's fd; without
-	// that fd it fails before the kernel is asked anything.
-	auto it = objs_.find(s.object);
-	if (!it->second.dep.empty() && !has_fd(it->second.dep))
+	if (!checkable(s.object))
 		return stale();
 	return ok(boot_ == 0 ? "setup" : "C3");
 }
 
-bool Oracle::can_finish(const InSession &s) const
+std::vector<std::string> Oracle::blockers(const InSession &s) const
 {
+	std::vector<std::string> out;
 	if (!contract_.finish_needs_user_dependency)
-		return true;
+		return out;
 	// luo_file.c:689-693: every file's can_finish() before any finish().
 	for (const auto &f : s.files) {
 		if (f.got != Got::user || !f.dep_token)
 			continue;
 		for (const auto &g : s.files)
-			if (g.token == *f.dep_token && g.got != Got::user)
-				return false;
-	}
-	return true;
-}
-
-std::vector<std::string> Oracle::finish_blockers(const std::string &session) const
-{
-	std::vector<std::string> out;
-	const InSession *s = in(session);
-	if (!s || !contract_.finish_needs_user_dependency)
-		return out;
-	for (const auto &f : s->files) {
-		if (f.got != Got::user || !f.dep_token)
-			continue;
-		for (const auto &g : s->files)
 			if (g.token == *f.dep_token && g.got != Got::user &&
 			    std::find(out.begin(), out.end(), g.object) == out.end())
 				out.push_back(g.object);
 	}
 	return out;
+}
+
+bool Oracle::can_finish(const InSession &s) const
+{
+	return blockers(s).empty();
+}
+
+std::vector<std::string> Oracle::finish_blockers(const std::string &session) const
+{
+	const InSession *s = in(session);
+	return s ? blockers(*s) : std::vector<std::string>{};
 }
 
 void Oracle::do_finish(InSession &s)

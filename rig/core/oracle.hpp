@@ -38,6 +38,10 @@ public:
 	// Queries for the expander, which plays a VMM reacting to outcomes.
 	int boot() const { return boot_; }
 	bool has_fd(const std::string &object) const;
+	// The guest can check `object`: it holds its fd and, for a dependent,
+	// its dependency's (the check goes through it: gmem accepted by its VM,
+	// the device attached through its iommufd).
+	bool checkable(const std::string &object) const;
 	bool user_retrieved(const std::string &object) const;
 	bool holds_outgoing(const std::string &session) const;
 	// Objects FINISH of `session` waits for (C4): dependencies of files
@@ -113,6 +117,8 @@ private:
 	// The kernel side of a first RETRIEVE_FD (the handler's .retrieve(),
 	// which may retrieve the dependency): the failure, if any.
 	std::optional<Expect> restore_file(InSession &is, InFile &f);
+	// Objects FINISH of `s` waits for; none = it can finish.
+	std::vector<std::string> blockers(const InSession &s) const;
 	bool can_finish(const InSession &s) const;
 	void do_finish(InSession &s);
 	void bind(const std::string &object, std::uint64_t file, bool fd);

@@ -412,10 +412,7 @@ void Parser::finish(const json &j, const std::string &ptr)
 		f.at = FinishSpec::At::after;
 		for (std::size_t i = 0; i < at->size(); i++) {
 			std::string p = aptr + "/" + std::to_string(i);
-			const json &v = (*at)[i];
-			if (!v.is_number_unsigned())
-				fail(p, "expected a number of retrieves (0 = before any), got " + describe(v));
-			unsigned n = position(v, p);
+			unsigned n = position((*at)[i], p);
 			if (!f.after.empty() && n <= f.after.back())
 				fail(p, std::to_string(n) + " comes after " + std::to_string(f.after.back()) +
 						"; list each number of retrieves once, in increasing order");
@@ -433,7 +430,9 @@ void Parser::finish(const json &j, const std::string &ptr)
 
 unsigned Parser::position(const json &j, const std::string &ptr)
 {
-	std::uint64_t n = uint(j, ptr, "a number of retrieves");
+	if (!j.is_number_unsigned())
+		fail(ptr, "expected a number of retrieves (0 = before any), got " + describe(j));
+	auto n = j.get<std::uint64_t>();
 	if (n > std::numeric_limits<unsigned>::max())
 		fail(ptr, "no case retrieves " + std::to_string(n) +
 				  " objects; use \"end\" for FINISH after the last retrieve");
@@ -452,20 +451,20 @@ void Parser::fault(const json &j, const std::string &ptr)
 		{"retrieve-unknown", Fault::Action::retrieve_unknown},
 		{"retrieve-unwritable", Fault::Action::retrieve_unwritable},
 	};
+	auto names = [&] {
+		std::vector<std::string> out;
+		for (auto &p : actions)
+			out.push_back(p.first);
+		return join(out);
+	};
 	if (!j.is_object() || !j.contains("action"))
-		fail(ptr, "expected {\"action\": ...}; actions are: close-session, retry-kexec, "
-			  "retrieve-twice, kexec-again, reuse-token, preserve-twice, retrieve-unknown, "
-			  "retrieve-unwritable");
+		fail(ptr, "expected {\"action\": ...}; actions are: " + names());
 	const std::string &a = str(j["action"], ptr + "/action", "an action name");
 	Fault f;
 	f.pointer = ptr;
 	auto it = std::find_if(actions.begin(), actions.end(), [&](auto &p) { return p.first == a; });
-	if (it == actions.end()) {
-		std::vector<std::string> names;
-		for (auto &p : actions)
-			names.push_back(p.first);
-		fail(ptr + "/action", "unknown action '" + a + "'; actions are: " + join(names));
-	}
+	if (it == actions.end())
+		fail(ptr + "/action", "unknown action '" + a + "'; actions are: " + names());
 	f.action = it->second;
 	auto need = [&](const char *field) -> const json & {
 		if (!j.contains(field))
@@ -565,9 +564,7 @@ void Parser::expectation(const json &j, const std::string &ptr)
 	in >> op >> target >> extra;
 	auto o = protocol::op_from(op);
 	if (!o)
-		fail(ptr + "/step", "unknown step '" + op + "'; steps are: create, session-create, "
-							   "session-close, preserve, kexec, session-retrieve, retrieve, "
-							   "retrieve-unwritable, verify, same-object, finish, close-object");
+		fail(ptr + "/step", "unknown step '" + op + "'; steps are: " + join(protocol::op_names()));
 	e.op = *o;
 	e.target = target;
 	bool on_session = *o == protocol::Op::session_create || *o == protocol::Op::session_close ||

@@ -38,6 +38,32 @@ constexpr std::array<std::pair<Op, const char *>, 12> kOps{{
 	{Op::close_object, "close-object"},
 }};
 
+constexpr std::array<std::pair<EventType, const char *>, 5> kEventTypes{{
+	{EventType::boot, "boot"},
+	{EventType::step, "step"},
+	{EventType::warning, "warning"},
+	{EventType::fatal, "fatal"},
+	{EventType::done, "done"},
+}};
+
+template <typename T, std::size_t N>
+const char *name_in(const std::array<std::pair<T, const char *>, N> &table, T value)
+{
+	for (auto &[v, name] : table)
+		if (v == value)
+			return name;
+	return "?";
+}
+
+template <typename T, std::size_t N>
+std::optional<T> value_in(const std::array<std::pair<T, const char *>, N> &table, const std::string &s)
+{
+	for (auto &[v, name] : table)
+		if (s == name)
+			return v;
+	return std::nullopt;
+}
+
 template <typename T>
 T field(const json &j, const char *name, const char *where)
 {
@@ -72,34 +98,30 @@ Op op_field(const json &j, const char *where)
 
 const char *to_string(ObjectKind k)
 {
-	for (auto &[kind, name] : kKinds)
-		if (kind == k)
-			return name;
-	return "?";
+	return name_in(kKinds, k);
 }
 
 const char *to_string(Op op)
 {
+	return name_in(kOps, op);
+}
+
+std::vector<std::string> op_names()
+{
+	std::vector<std::string> out;
 	for (auto &[o, name] : kOps)
-		if (o == op)
-			return name;
-	return "?";
+		out.push_back(name);
+	return out;
 }
 
 std::optional<ObjectKind> object_kind_from(const std::string &s)
 {
-	for (auto &[kind, name] : kKinds)
-		if (s == name)
-			return kind;
-	return std::nullopt;
+	return value_in(kKinds, s);
 }
 
 std::optional<Op> op_from(const std::string &s)
 {
-	for (auto &[o, name] : kOps)
-		if (s == name)
-			return o;
-	return std::nullopt;
+	return value_in(kOps, s);
 }
 
 std::string plan_to_json(const Plan &plan)
@@ -185,23 +207,12 @@ Plan plan_from_json(const std::string &text)
 
 const char *to_string(EventType t)
 {
-	switch (t) {
-	case EventType::boot: return "boot";
-	case EventType::step: return "step";
-	case EventType::warning: return "warning";
-	case EventType::fatal: return "fatal";
-	case EventType::done: return "done";
-	}
-	return "?";
+	return name_in(kEventTypes, t);
 }
 
 std::optional<EventType> event_type_from(const std::string &s)
 {
-	for (auto t : {EventType::boot, EventType::step, EventType::warning, EventType::fatal,
-		       EventType::done})
-		if (s == to_string(t))
-			return t;
-	return std::nullopt;
+	return value_in(kEventTypes, s);
 }
 
 std::string event_to_json(const Event &ev)

@@ -102,6 +102,8 @@ const char *to_string(EventType t);
 std::optional<EventType> event_type_from(const std::string &s);
 std::optional<ObjectKind> object_kind_from(const std::string &s);
 std::optional<Op> op_from(const std::string &s);
+// Every op's name, in declaration order.
+std::vector<std::string> op_names();
 
 // JSON text <-> structures.  Parsing throws std::runtime_error naming the
 // field that is wrong.

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/case.hpp"
+#include "core/expand.hpp"
 #include "core/oracle.hpp"
 
 namespace luo::test {
@@ -93,6 +94,42 @@ inline void check_case(const core::Case &c, const std::vector<Row> &rows)
 		CHECK(s.expect.rule == r.rule);
 	}
 	CHECK(c.steps.size() == rows.size());
+}
+
+// Expands a scenario of exactly one case under `contract` and checks that
+// case against `rows`.
+inline void check_only_case(const char *scenario, const core::Contract &contract,
+			    const std::vector<Row> &rows)
+{
+	auto cases = core::expand(core::parse_scenario(scenario, "t.json"), contract);
+	REQUIRE(cases.size() == 1);
+	check_case(cases[0], rows);
+}
+
+// `first`, then `rest`.
+inline std::vector<Row> then(std::vector<Row> first, const std::vector<Row> &rest)
+{
+	first.insert(first.end(), rest.begin(), rest.end());
+	return first;
+}
+
+// How an expanded case over vm, gmem, iommu and vfio in one session "s"
+// begins, under any contract.
+inline const std::vector<Row> kCreateFour{
+	{Op::create, "", "vm", 0, "ok", "setup"},
+	{Op::create, "", "gmem", 0, "ok", "setup"},
+	{Op::create, "", "iommu", 0, "ok", "setup"},
+	{Op::create, "", "vfio", 0, "ok", "setup"},
+	{Op::session_create, "s", "", 0, "ok", "setup"},
+};
+
+// `object` is retrieved inside the kernel only (for a dependent, or with
+// its reply lost): userspace has no fd for it and did not retrieve it.
+inline void check_kernel_only(const Oracle &o, const char *object)
+{
+	INFO(object);
+	CHECK_FALSE(o.has_fd(object));
+	CHECK_FALSE(o.user_retrieved(object));
 }
 
 // Creates every object and session "s".

@@ -298,6 +298,22 @@ TEST_CASE("finish at one position: a scalar and a list of one are the same story
 	}
 }
 
+TEST_CASE("a retrieve-unwritable fault on an object never restored is rejected", "[expand]")
+{
+	const char *never = R"({"name": "u", "objects": {"vm": "kvm-vm", "gmem": "guest-memfd"},
+	  "preserve": "declared", "restore": [["gmem"], []],
+	  "faults": [{"action": "retrieve-unwritable", "object": "vm"}]})";
+	for (const auto &name : Contract::names()) {
+		try {
+			expand(parse_scenario(never, "t.json"), *Contract::by_name(name));
+			FAIL("accepted a fault that shapes no case");
+		} catch (const ScenarioError &e) {
+			CHECK(e.pointer() == "/faults/0/object");
+			CHECK_THAT(e.what(), ContainsSubstring("'vm' is in no restore order"));
+		}
+	}
+}
+
 TEST_CASE("refused kexec: the case cleans up and runs alone", "[expand]")
 {
 	const char *cross = R"({"name": "x", "objects": {"vm": "kvm-vm", "gmem": "guest-memfd"},
