@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "host/kernel/fault_knobs.hpp"
+#include "host/run/run.hpp"
+#include "host/util/paths.hpp"
 #include "host/util/atomic_file.hpp"
 #include "host/util/errors.hpp"
 
@@ -51,7 +53,7 @@ fs::path fake_bzimage(const fs::path &dir, const std::string &rodata)
 
 } // namespace
 
-TEST_CASE("--fault lists are parsed strictly", "[unit][knobs]")
+TEST_CASE("fault lists given to --fault are parsed strictly", "[unit][knobs]")
 {
 	CHECK(host::parse_fault_list("").empty());
 	CHECK(host::parse_fault_list("a,b-c") == std::vector<std::string>{"a", "b-c"});
@@ -95,4 +97,18 @@ TEST_CASE("every boot must arm every knob", "[unit][knobs]")
 	      std::vector<std::string>{"drop-contents"});
 	CHECK(host::unconfirmed_knobs("luo_fault: armed drop-contents\n", {"drop"}, 1) ==
 	      std::vector<std::string>{"drop"});
+}
+
+TEST_CASE("fault knobs that cannot be honoured stop the run before the kernel is built",
+	  "[unit][knobs]")
+{
+	host::RunConfig cfg;
+	cfg.scenarios = {(host::source_root() / "scenarios/smoke").string()};
+	// A kernel that does not exist: reaching it would be a different error.
+	cfg.kernel.kernel = "/nonexistent/bzImage";
+	cfg.extra_cmdline = "luo_fault=drop-contents";
+	CHECK_THROWS_WITH(host::run_suite(cfg), ContainsSubstring("give fault knobs with --fault"));
+	cfg.extra_cmdline.clear();
+	cfg.fault = "drop-contents,,x";
+	CHECK_THROWS_WITH(host::run_suite(cfg), ContainsSubstring("single commas"));
 }

@@ -18,21 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The floor: the same QEMU, kernel and image, with a plan that does nothing
-// but one kexec, so what remains is boot + kexec + boot.
-Batch floor_batch()
-{
-	Batch b;
-	protocol::Step k;
-	k.id = 0;
-	k.boot = 0;
-	k.op = protocol::Op::kexec;
-	b.plan.steps.push_back(k);
-	b.refs.push_back(StepRef{});
-	b.boots = 1;
-	return b;
-}
-
 double timed(const Batch &b, const VmContext &ctx, const fs::path &dir, bool &ok)
 {
 	Executed ex = execute_batch(b, ctx, dir);
@@ -57,20 +42,18 @@ int run_bench(const BenchConfig &cfg)
 		throw SetupError(file.string() + ": no case with exactly one kexec to benchmark");
 
 	KernelArtifact kernel = obtain_kernel(cfg.kernel);
-	VmContext ctx;
-	ctx.kernel = kernel.image;
-	ctx.vmm = guest_binary();
-	ctx.accel = choose_accel(cfg.accel).accel;
+	VmContext ctx = make_vm_context(kernel.image, choose_accel(cfg.accel).accel);
 	fs::path dir = cache_root() / "bench";
 
 	std::fprintf(stderr, "bench: %zu cases from %s, kernel %s, %s\n", cases.size(),
 		     file.c_str(), kernel.release.c_str(), to_string(ctx.accel));
 	bool ok_floor = true, ok_batch = true, ok_single = true;
 	Batch batched = make_batch(cases);
-	// The floor gets the very same QEMU command line, devices included.
+	// The floor: the very same QEMU command line, devices included, with a
+	// plan that only kexecs.
 	VmContext floor_ctx = ctx;
 	floor_ctx.edu_devices = batched.plan.edu_devices.size();
-	double floor = timed(floor_batch(), floor_ctx, dir / "floor", ok_floor);
+	double floor = timed(kexec_only_batch(), floor_ctx, dir / "floor", ok_floor);
 	double batch = timed(batched, ctx, dir / "batch", ok_batch);
 	int singles = std::min<int>(cfg.singles, cases.size());
 	double single = 0;

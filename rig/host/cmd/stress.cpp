@@ -20,17 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Batch kexec_only()
-{
-	Batch b;
-	protocol::Step k;
-	k.op = protocol::Op::kexec;
-	b.plan.steps.push_back(k);
-	b.refs.push_back(StepRef{});
-	b.boots = 1;
-	return b;
-}
-
 // The last console line that is not empty: where a stalled VM stopped.
 std::string last_line(const fs::path &console)
 {
@@ -58,11 +47,7 @@ int run_qemu_stress(const StressConfig &cfg)
 		throw SetupError("--qemu-stress: boots and jobs must be at least 1, devices 0 to " +
 				 std::to_string(max_edu_devices()));
 	KernelArtifact kernel = obtain_kernel(cfg.kernel);
-	VmContext ctx;
-	ctx.kernel = kernel.image;
-	ctx.vmm = guest_binary();
-	ctx.accel = choose_accel(cfg.accel).accel;
-	ctx.qemu = cfg.qemu;
+	VmContext ctx = make_vm_context(kernel.image, choose_accel(cfg.accel).accel, cfg.qemu);
 	ctx.edu_devices = cfg.devices;
 	std::string version = qemu_version(cfg.qemu);
 	if (version == "unknown")
@@ -89,7 +74,7 @@ int run_qemu_stress(const StressConfig &cfg)
 			Executed ex;
 			std::string outcome, why;
 			try {
-				ex = execute_batch(kexec_only(), ctx, vm_dir);
+				ex = execute_batch(kexec_only_batch(), ctx, vm_dir);
 				outcome = to_string(ex.vm.status);
 				why = ex.vm.why;
 				if (ex.vm.status == VmResult::Status::hang)

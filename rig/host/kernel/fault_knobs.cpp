@@ -48,27 +48,36 @@ std::string decompress(const char *data, size_t size)
 	return out;
 }
 
+// "a,b,,c" -> {"a", "b", "", "c"}; "" -> {}.
+std::vector<std::string> split_commas(const std::string &list)
+{
+	std::vector<std::string> out;
+	if (list.empty())
+		return out;
+	size_t at = 0;
+	for (;;) {
+		size_t comma = list.find(',', at);
+		out.push_back(list.substr(at, comma == std::string::npos ? std::string::npos : comma - at));
+		if (comma == std::string::npos)
+			return out;
+		at = comma + 1;
+	}
+}
+
 } // namespace
 
 std::vector<std::string> parse_fault_list(const std::string &list)
 {
-	std::vector<std::string> out;
+	auto names = split_commas(list);
 	std::set<std::string> seen;
-	size_t at = 0;
-	while (!list.empty() && at <= list.size()) {
-		size_t comma = list.find(',', at);
-		std::string name = list.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+	for (const auto &name : names) {
 		if (name.empty() || name.find_first_of(" \t=") != std::string::npos)
 			throw SetupError("--fault '" + list + "': knob names are separated by single "
 					 "commas, without spaces (e.g. --fault preserve-lookup,drop-contents)");
 		if (!seen.insert(name).second)
 			throw SetupError("--fault '" + list + "': '" + name + "' is named twice");
-		out.push_back(name);
-		if (comma == std::string::npos)
-			break;
-		at = comma + 1;
 	}
-	return out;
+	return names;
 }
 
 std::string fault_cmdline(const std::vector<std::string> &knobs)
@@ -109,17 +118,10 @@ std::optional<std::vector<std::string>> knob_catalogue(const std::string &vmlinu
 		return std::nullopt;
 	at += std::strlen(kCatalogue);
 	size_t end = vmlinux.find('\0', at);
-	std::string list = vmlinux.substr(at, end == std::string::npos ? 0 : end - at);
 	std::vector<std::string> out;
-	size_t pos = 0;
-	while (pos < list.size()) {
-		size_t comma = list.find(',', pos);
-		if (comma == std::string::npos)
-			comma = list.size();
-		if (comma > pos)
-			out.push_back(list.substr(pos, comma - pos));
-		pos = comma + 1;
-	}
+	for (auto &name : split_commas(vmlinux.substr(at, end == std::string::npos ? 0 : end - at)))
+		if (!name.empty())
+			out.push_back(std::move(name));
 	return out;
 }
 

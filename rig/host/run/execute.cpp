@@ -8,11 +8,37 @@
 #include "host/util/atomic_file.hpp"
 #include "host/vm/calibration.hpp"
 #include "host/util/errors.hpp"
+#include "host/util/paths.hpp"
 #include "host/image/initramfs.hpp"
 
 namespace luo::host {
 
 namespace fs = std::filesystem;
+
+VmContext make_vm_context(const fs::path &kernel, Accel accel, const std::string &qemu)
+{
+	VmContext ctx;
+	ctx.kernel = kernel;
+	ctx.vmm = guest_binary();
+	ctx.accel = accel;
+	ctx.qemu = qemu;
+	ctx.calibration = calibration_args(accel, kernel);
+	return ctx;
+}
+
+std::string context_cmdline(const VmContext &ctx)
+{
+	std::string c;
+	auto add = [&](const std::string &part) {
+		if (!part.empty())
+			c += (c.empty() ? "" : " ") + part;
+	};
+	add(ctx.calibration);
+	add(ctx.cmdline);
+	if (!ctx.faults.empty())
+		add(fault_cmdline(ctx.faults));
+	return c;
+}
 
 Executed execute_batch(const Batch &batch, const VmContext &ctx, const fs::path &dir,
 		       const std::function<void(const protocol::Event &)> &on_event)
@@ -27,9 +53,7 @@ Executed execute_batch(const Batch &batch, const VmContext &ctx, const fs::path 
 	spec.accel = ctx.accel;
 	spec.kernel = ctx.kernel;
 	spec.initrd = dir / "initrd.cpio";
-	spec.extra_cmdline = ctx.cmdline;
-	if (auto lpj = calibration_args(ctx.accel, ctx.kernel); !lpj.empty())
-		spec.extra_cmdline = lpj + (spec.extra_cmdline.empty() ? "" : " " + spec.extra_cmdline);
+	spec.extra_cmdline = context_cmdline(ctx);
 	spec.edu_devices = ctx.edu_devices >= 0 ? ctx.edu_devices : (int)batch.plan.edu_devices.size();
 	spec.memory_mb = ctx.memory_mb;
 	spec.workdir = dir;

@@ -20,8 +20,10 @@ struct VmContext {
 	std::filesystem::path vmm;
 	Accel accel = Accel::tcg;
 	std::string qemu = "qemu-system-x86_64";  // --qemu
-	std::string cmdline;          // extra kernel parameters
-	std::vector<std::string> faults;  // luo_fault knobs each kernel must confirm
+	std::string calibration;      // lpj= for TCG (see vm/calibration.hpp)
+	std::string cmdline;          // extra kernel parameters (--append)
+	std::vector<std::string> faults;  // luo_fault knobs: put on the command
+					  // line, and each kernel must confirm them
 	int memory_mb = 2048;
 	int edu_devices = -1;         // >= 0: this many, whatever the plan uses
 };
@@ -30,6 +32,13 @@ struct Executed {
 	VmResult vm;
 	BatchOutcome outcome;
 };
+
+// The context every VM of one run shares; the host's clock is read once here.
+VmContext make_vm_context(const std::filesystem::path &kernel, Accel accel,
+			  const std::string &qemu = "qemu-system-x86_64");
+
+// The kernel command line a VM of this context gets on top of the rig's own.
+std::string context_cmdline(const VmContext &ctx);
 
 Executed execute_batch(const Batch &batch, const VmContext &ctx, const std::filesystem::path &dir,
 		       const std::function<void(const protocol::Event &)> &on_event = {});

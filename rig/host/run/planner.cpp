@@ -129,4 +129,15 @@ std::vector<std::vector<const core::Case *>> split_cases(const std::vector<const
 	return out;
 }
 
+Batch kexec_only_batch()
+{
+	Batch b;
+	protocol::Step k;
+	k.op = protocol::Op::kexec;
+	b.plan.steps.push_back(k);
+	b.refs.push_back(StepRef{});
+	b.boots = 1;
+	return b;
+}
+
 } // namespace luo::host

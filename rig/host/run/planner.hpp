@@ -34,6 +34,10 @@ struct Batch {
 // Builds the plan for exactly these cases (all with the same boots()).
 Batch make_batch(const std::vector<const core::Case *> &cases);
 
+// A plan that does nothing but one kexec: the floor of a boot + kexec +
+// boot cycle (bench), and the lightest load for stressing QEMU itself.
+Batch kexec_only_batch();
+
 // Groups cases into VM loads within the limits; make_batch() plans each.
 std::vector<std::vector<const core::Case *>> split_cases(const std::vector<const core::Case *> &cases,
 							 const PlanLimits &limits);

@@ -305,10 +305,13 @@ RunReport run_suite(const RunConfig &cfg)
 	std::optional<Baseline> baseline;
 	if (!cfg.baseline.empty())
 		baseline = load_baseline(cfg.baseline);
+	// Every option that can be checked without the kernel is checked
+	// before a build that may take minutes.
 	std::vector<core::Case> all = select_cases(cfg);
-	KernelArtifact kernel = obtain_kernel(cfg.kernel);
 	auto knobs = parse_fault_list(cfg.fault);
-	check_fault_knobs(kernel.image, knobs);
+	if (cfg.extra_cmdline.find("luo_fault=") != std::string::npos)
+		throw SetupError("--append '" + cfg.extra_cmdline + "': give fault knobs with "
+				 "--fault, which checks them against the kernel and its console");
 	AccelChoice accel = choose_accel(cfg.accel);
 	if (cfg.qemu.find('/') != std::string::npos && !fs::is_regular_file(cfg.qemu))
 		throw SetupError("--qemu " + cfg.qemu + ": no such file");
@@ -316,6 +319,8 @@ RunReport run_suite(const RunConfig &cfg)
 	if (qemu == "unknown")
 		throw SetupError("--qemu " + cfg.qemu + ": not found or does not answer --version; "
 				 "run ci/setup or give the path of a qemu-system-x86_64");
+	KernelArtifact kernel = obtain_kernel(cfg.kernel);
+	check_fault_knobs(kernel.image, knobs);
 	std::fprintf(stderr, "luo-rig: %zu cases, kernel %s (%s%s), %s, %s\n", all.size(),
 		     kernel.release.c_str(), kernel.source.c_str(),
 		     kernel.from_cache ? ", cached" : "", accel.reason.c_str(), qemu.c_str());
@@ -324,14 +329,8 @@ RunReport run_suite(const RunConfig &cfg)
 	fs::create_directories(run_dir);
 	run_dir = fs::canonical(run_dir);
 
-	VmContext ctx;
-	ctx.kernel = kernel.image;
-	ctx.vmm = guest_binary();
-	ctx.accel = accel.accel;
-	ctx.qemu = cfg.qemu;
+	VmContext ctx = make_vm_context(kernel.image, accel.accel, cfg.qemu);
 	ctx.cmdline = cfg.extra_cmdline;
-	if (!knobs.empty())
-		ctx.cmdline += (ctx.cmdline.empty() ? "" : " ") + fault_cmdline(knobs);
 	ctx.faults = knobs;
 	ctx.memory_mb = cfg.memory_mb;
 
