@@ -7,15 +7,12 @@
 #include <filesystem>
 #include <fstream>
 
-#include <boost/process.hpp>
-
 #include "host/run/baseline.hpp"
-#include "host/util/errors.hpp"
+#include "results_fixtures.hpp"
 
 using namespace luo::host;
 using Catch::Matchers::ContainsSubstring;
 namespace fs = std::filesystem;
-namespace bp = boost::process;
 
 namespace {
 
@@ -43,12 +40,7 @@ bool has(const std::vector<BaselineEntry> &l, const std::string &id)
 
 std::string setup_error(const std::string &text)
 {
-	try {
-		parse_baseline(text, "/tmp/kf.json");
-	} catch (const SetupError &e) {
-		return e.what();
-	}
-	return "(no error)";
+	return luo::test::setup_error_of([&] { parse_baseline(text, "/tmp/kf.json"); });
 }
 
 } // namespace
@@ -62,6 +54,7 @@ TEST_CASE("a known failure keeps the run green", "[unit][baseline]")
 	auto d = compare_to_baseline(b, now, false);
 	CHECK(d.new_failures.empty());
 	CHECK(has(d.still_failing, "kvm-gmem/p:gmem,vm/r:gmem"));
+	REQUIRE(d.still_failing.size() == 1);
 	CHECK(d.still_failing[0].reason == "C4: can_finish ignores deps");
 	CHECK(exit_code_with_baseline(now, d) == kExitPass);
 	auto j = d.to_json();
@@ -118,12 +111,40 @@ TEST_CASE("a previous results.json is a baseline too", "[unit][baseline]")
 				    result("a/p:y/r:y", Verdict::violation)};
 	auto d = compare_to_baseline(b, now, false);
 	CHECK(has(d.fixed, "a/p:x/r:x"));
+	REQUIRE(d.fixed.size() == 1);
 	CHECK(d.fixed[0].was == "contract-violation");
-	CHECK(has(d.still_failing, "a/p:x/r:y"));
+	// Crashed before, violates the contract now: another failure, so new.
+	CHECK(has(d.new_failures, "a/p:x/r:y"));
 	CHECK(has(d.new_failures, "a/p:y/r:x"));   // passed before
 	CHECK(has(d.new_failures, "a/p:y/r:y"));   // not in the baseline at all
 	CHECK(exit_code_with_baseline(now, d) == kExitFail);
 	CHECK(d.to_json()["kind"] == "results");
+}
+
+TEST_CASE("a known failure covers that failure, not a worse one", "[unit][baseline]")
+{
+	auto prev = known(R"({"cases": [{"id": "a/p:x/r:x", "verdict": "contract-violation"},
+					 {"id": "a/p:x/r:y", "verdict": "contract-violation"}]})");
+	std::vector<CaseResult> now{result("a/p:x/r:x", Verdict::violation),
+				    result("a/p:x/r:y", Verdict::crash)};
+	auto d = compare_to_baseline(prev, now, false);
+	CHECK(has(d.still_failing, "a/p:x/r:x"));
+	REQUIRE(d.new_failures.size() == 1);
+	CHECK(d.new_failures[0].id == "a/p:x/r:y");
+	CHECK(d.new_failures[0].was == "contract-violation");
+	CHECK(exit_code_with_baseline(now, d) == kExitFail);
+
+	// A known-failures entry with a verdict accepts only that verdict.
+	auto kf = known(R"({"known_failures": [
+		{"case": "a/*", "reason": "C4 bug", "verdict": "contract-violation"}]})");
+	auto k = compare_to_baseline(kf, now, false);
+	CHECK(has(k.still_failing, "a/p:x/r:x"));
+	CHECK(has(k.new_failures, "a/p:x/r:y"));
+	CHECK(exit_code_with_baseline(now, k) == kExitFail);
+	CHECK_THAT(setup_error(R"({"known_failures": [{"case": "a", "reason": "r", "verdict": "pass"}]})"),
+		   ContainsSubstring("\"verdict\" must be one of"));
+	CHECK_THAT(setup_error(R"({"known_failures": [{"case": "a", "reason": "r", "verdict": "crsh"}]})"),
+		   ContainsSubstring("\"verdict\" must be one of"));
 }
 
 TEST_CASE("with a baseline, infra and setup keep their own exit codes", "[unit][baseline]")
@@ -172,17 +193,12 @@ TEST_CASE("run --baseline with a bad file exits 2 before anything boots", "[unit
 	fs::path out = dir / "run";
 	// A kernel that does not exist: had the baseline been checked later,
 	// the error would be about the kernel instead.
-	bp::ipstream err;
-	bp::child c(std::string(LUO_RIG_BINARY_DIR) + "/luo-rig",
-		    bp::args({"run", "--baseline", bad.string(), "--out", out.string(), "--kernel",
-			      (dir / "no-bzImage").string(),
-			      std::string(LUO_RIG_SOURCE_DIR) + "/scenarios/smoke"}),
-		    bp::std_out > bp::null, bp::std_err > err, bp::std_in < bp::null);
-	std::string all, l;
-	while (std::getline(err, l))
-		all += l + "\n";
-	c.wait();
-	CHECK(c.exit_code() == 2);
+	std::string all;
+	int rc = luo::test::run_luo_rig({"run", "--baseline", bad.string(), "--out", out.string(),
+					 "--kernel", (dir / "no-bzImage").string(),
+					 std::string(LUO_RIG_SOURCE_DIR) + "/scenarios/smoke"},
+					all);
+	CHECK(rc == 2);
 	CHECK_THAT(all, ContainsSubstring("--baseline " + bad.string() + ": known_failures[0]"));
 	CHECK_THAT(all, ContainsSubstring("has no \"reason\""));
 	CHECK_FALSE(fs::exists(out));

@@ -215,3 +215,18 @@ TEST_CASE("exit codes: a failure outranks setup, setup outranks infra", "[unit][
 	CHECK(host::exit_code_for(v) == host::kExitFail);
 	CHECK(host::exit_code_for({}) == host::kExitSkip);
 }
+
+TEST_CASE("a splat before QEMU died is the kernel's, not infra to be retried away",
+	  "[unit][gate]")
+{
+	auto a = memfd_case("a");
+	auto batch = host::make_batch({&a});
+	host::VmResult vm;
+	vm.status = host::VmResult::Status::infra;
+	vm.why = "QEMU killed by SIGSEGV";
+	auto out = host::judge_batch(batch, vm, kWarning);
+	CHECK(out.cause == host::BatchOutcome::Cause::splat);
+	CHECK(out.cases[0].verdict == host::Verdict::crash);
+	CHECK(host::exit_code_for(out.cases) == host::kExitFail);
+}
+

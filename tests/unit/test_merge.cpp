@@ -7,18 +7,17 @@
 #include <filesystem>
 #include <fstream>
 
-#include <boost/process.hpp>
 #include <nlohmann/json.hpp>
 
 #include "host/cmd/merge.hpp"
 #include "host/util/atomic_file.hpp"
-#include "host/util/errors.hpp"
+#include "results_fixtures.hpp"
 
 using namespace luo::host;
 using Catch::Matchers::ContainsSubstring;
 using nlohmann::json;
 namespace fs = std::filesystem;
-namespace bp = boost::process;
+using luo::test::run_luo_rig;
 
 namespace {
 
@@ -58,12 +57,7 @@ json shard(std::vector<std::pair<std::string, std::string>> cases, double wall, 
 
 std::string refusal(const std::vector<std::pair<std::string, json>> &in)
 {
-	try {
-		merge_results(in, "/tmp/out");
-	} catch (const SetupError &e) {
-		return e.what();
-	}
-	return "(merged)";
+	return luo::test::setup_error_of([&] { merge_results(in, "/tmp/out"); });
 }
 
 } // namespace
@@ -117,11 +111,43 @@ TEST_CASE("merge joins the shards' baseline sections", "[unit][merge]")
 			 {"fixed", json::array()}, {"still_failing", json::array()}};
 	b["baseline"] = {{"file", "known.json"}, {"kind", "known-failures"},
 			 {"new_failures", json::array()},
-			 {"fixed", {{{"case", "s/*"}, {"verdict", "pass"}}}},
+			 {"fixed", {{{"case", "s/p:b/*"}, {"verdict", "pass"}}}},
 			 {"still_failing", json::array()}};
 	auto m = merge_results({{"a.json", a}, {"b.json", b}}, "/tmp/m");
 	CHECK(m["baseline"]["new_failures"].size() == 1);
 	CHECK(m["baseline"]["fixed"].size() == 1);
+}
+
+TEST_CASE("merge does not call a glob fixed that another shard still fails", "[unit][merge]")
+{
+	auto a = shard({{"s/p:a/r:a", "pass"}}, 1, 1, 2);
+	auto b = shard({{"s/p:b/r:b", "contract-violation"}}, 1, 1, 2);
+	json fixed_glob{{"case", "s/*"}, {"verdict", "pass"}, {"reason", "C4"}};
+	a["baseline"] = {{"file", "known.json"}, {"kind", "known-failures"},
+			 {"new_failures", json::array()},
+			 {"fixed", {fixed_glob}},
+			 {"still_failing", json::array()}};
+	b["baseline"] = {{"file", "known.json"}, {"kind", "known-failures"},
+			 {"new_failures", json::array()},
+			 {"fixed", json::array()},
+			 {"still_failing",
+			  {{{"case", "s/p:b/r:b"}, {"verdict", "contract-violation"}, {"reason", "C4"}}}}};
+	auto m = merge_results({{"a.json", a}, {"b.json", b}}, "/tmp/m");
+	CHECK(m["baseline"]["fixed"].empty());
+	CHECK(m["baseline"]["still_failing"].size() == 1);
+	// Both shards fixed it: one entry.
+	b = shard({{"s/p:b/r:b", "pass"}}, 1, 1, 2);
+	b["baseline"] = a["baseline"];
+	m = merge_results({{"a.json", a}, {"b.json", b}}, "/tmp/m");
+	CHECK(m["baseline"]["fixed"] == json::array({fixed_glob}));
+}
+
+TEST_CASE("merge refuses a case without a verdict", "[unit][merge]")
+{
+	auto a = shard({{"s/p:a/r:a", "pass"}}, 1, 1, 2);
+	a["cases"][0].erase("verdict");
+	CHECK_THAT(refusal({{"one.json", a}}),
+		   ContainsSubstring("one.json: case s/p:a/r:a has no \"verdict\""));
 }
 
 TEST_CASE("luo-rig merge writes the four reports, or exits 2 naming the file", "[unit][merge][cli]")
@@ -132,19 +158,9 @@ TEST_CASE("luo-rig merge writes the four reports, or exits 2 naming the file", "
 	write_file_atomic(dir / "1.json", shard({{"s/p:a/r:a", "pass"}, {"s/p:a/r:b", "hang"}}, 5, 1, 2).dump());
 	write_file_atomic(dir / "2.json", shard({{"s/p:b/r:a", "pass"}}, 7, 1, 2).dump());
 	write_file_atomic(dir / "3.json", shard({{"s/p:b/r:b", "pass"}}, 7, 1, 2, "other").dump());
-	auto luo_rig = [](std::vector<std::string> args, std::string &err) {
-		bp::ipstream e;
-		bp::child c(std::string(LUO_RIG_BINARY_DIR) + "/luo-rig", bp::args(args),
-			    bp::std_out > bp::null, bp::std_err > e, bp::std_in < bp::null);
-		std::string l;
-		while (std::getline(e, l))
-			err += l + "\n";
-		c.wait();
-		return c.exit_code();
-	};
 	std::string err;
 	fs::path out = dir / "merged";
-	REQUIRE(luo_rig({"merge", out.string(), (dir / "1.json").string(), (dir / "2.json").string()},
+	REQUIRE(run_luo_rig({"merge", out.string(), (dir / "1.json").string(), (dir / "2.json").string()},
 			err) == 0);
 	auto m = json::parse(read_file(out / "results.json"));
 	CHECK(m["summary"]["total"] == 3);
@@ -156,14 +172,14 @@ TEST_CASE("luo-rig merge writes the four reports, or exits 2 naming the file", "
 
 	err.clear();
 	fs::path refused = dir / "refused";
-	CHECK(luo_rig({"merge", refused.string(), (dir / "1.json").string(), (dir / "3.json").string()},
+	CHECK(run_luo_rig({"merge", refused.string(), (dir / "1.json").string(), (dir / "3.json").string()},
 		      err) == 2);
 	CHECK_THAT(err, ContainsSubstring((dir / "3.json").string() + ": kernel key"));
 	CHECK_FALSE(fs::exists(refused / "results.json"));
 
 	err.clear();
 	std::ofstream(dir / "broken.json") << "{\"summary\": ";
-	CHECK(luo_rig({"merge", refused.string(), (dir / "broken.json").string()}, err) == 2);
+	CHECK(run_luo_rig({"merge", refused.string(), (dir / "broken.json").string()}, err) == 2);
 	CHECK_THAT(err, ContainsSubstring((dir / "broken.json").string() + ": not valid JSON"));
 	fs::remove_all(dir);
 }

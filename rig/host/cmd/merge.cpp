@@ -8,6 +8,7 @@
 
 #include "host/run/report.hpp"
 #include "host/run/report_html.hpp"
+#include "host/run/suite.hpp"
 #include "host/util/atomic_file.hpp"
 #include "host/util/errors.hpp"
 
@@ -124,6 +125,49 @@ RunSummary run_summary(const json &s)
 	return r;
 }
 
+bool has_baseline(const json &results)
+{
+	return results.contains("baseline") && results["baseline"].is_object();
+}
+
+// Shards of a gated run each compared their own cases; together they are
+// the whole comparison.  Half a comparison would mislead, so null unless
+// every shard has one.
+json merged_baseline(const std::vector<std::pair<std::string, json>> &inputs, const json &cases)
+{
+	if (!std::all_of(inputs.begin(), inputs.end(),
+			 [](const auto &in) { return has_baseline(in.second); }))
+		return nullptr;
+	json b = inputs.front().second["baseline"];
+	for (const char *k : {"new_failures", "fixed", "still_failing"}) {
+		json l = json::array();
+		std::set<std::string> seen;
+		for (const auto &[name, j] : inputs) {
+			const json &part = j["baseline"];
+			if (!part.contains(k) || !part[k].is_array())
+				continue;
+			// A fixed glob is reported by every shard that ran it.
+			for (const auto &e : part[k])
+				if (seen.insert(e.dump()).second)
+					l.push_back(e);
+		}
+		b[k] = l;
+	}
+	// A glob one shard saw all pass is not fixed when another shard still
+	// fails a case of it: fixed means every case it matches passed.
+	json fixed = json::array();
+	for (const auto &e : b["fixed"]) {
+		std::string pattern = str(e, "case");
+		bool all_pass = std::none_of(cases.begin(), cases.end(), [&](const json &c) {
+			return glob_match(pattern, str(c, "id")) && str(c, "verdict") != "pass";
+		});
+		if (all_pass)
+			fixed.push_back(e);
+	}
+	b["fixed"] = fixed;
+	return b;
+}
+
 } // namespace
 
 json merge_results(const std::vector<std::pair<std::string, json>> &inputs, const fs::path &out_dir)
@@ -164,6 +208,10 @@ json merge_results(const std::vector<std::pair<std::string, json>> &inputs, cons
 			std::string id = str(c, "id");
 			if (id.empty())
 				throw SetupError(name + ": a case without an \"id\"");
+			// Counted under "" and reported as incomplete, it would be
+			// a failure nobody can read.
+			if (str(c, "verdict").empty())
+				throw SetupError(name + ": case " + id + " has no \"verdict\"");
 			auto [it, fresh] = owner.emplace(id, name);
 			if (!fresh)
 				throw SetupError(name + ": case " + id + " is also in " + it->second +
@@ -207,27 +255,9 @@ json merge_results(const std::vector<std::pair<std::string, json>> &inputs, cons
 	s["merged_from"] = merged_from;
 	json out{{"summary", s}, {"cases", cases}};
 
-	// Shards of a gated run each compared their own cases; together they
-	// are the whole comparison.  Half a comparison would mislead, so only
-	// when every shard has one.
-	bool all_baseline = std::all_of(inputs.begin(), inputs.end(), [](const auto &in) {
-		return in.second.contains("baseline") && in.second["baseline"].is_object();
-	});
-	if (all_baseline) {
-		json b = first["baseline"];
-		for (const char *k : {"new_failures", "fixed", "still_failing"}) {
-			json l = json::array();
-			std::set<std::string> seen;
-			for (const auto &[name, j] : inputs)
-				if (j["baseline"].contains(k) && j["baseline"][k].is_array())
-					for (const auto &e : j["baseline"][k])
-						// A fixed glob is reported by every shard that ran it.
-						if (seen.insert(e.dump()).second)
-							l.push_back(e);
-			b[k] = l;
-		}
-		out["baseline"] = b;
-	}
+	json b = merged_baseline(inputs, cases);
+	if (!b.is_null())
+		out["baseline"] = std::move(b);
 	return out;
 }
 
@@ -238,7 +268,7 @@ int run_merge(const fs::path &out_dir, const std::vector<fs::path> &inputs)
 		std::string text;
 		try {
 			text = read_file(p);
-		} catch (const std::exception &e) {
+		} catch (const std::exception &) {
 			throw SetupError(p.string() + ": cannot be read");
 		}
 		try {
@@ -248,6 +278,10 @@ int run_merge(const fs::path &out_dir, const std::vector<fs::path> &inputs)
 		}
 	}
 	json merged = merge_results(parsed, out_dir);
+	if (!merged.contains("baseline") &&
+	    std::any_of(parsed.begin(), parsed.end(), [](const auto &in) { return has_baseline(in.second); }))
+		std::cerr << "luo-rig: merge: only some shards were run with --baseline; the "
+			     "merged reports carry no baseline comparison\n";
 	auto cases = case_results(merged["cases"]);
 	RunSummary s = run_summary(merged["summary"]);
 	fs::create_directories(out_dir);

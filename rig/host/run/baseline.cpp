@@ -2,6 +2,7 @@
 #include "host/run/baseline.hpp"
 
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "host/run/suite.hpp"
@@ -58,7 +59,13 @@ Baseline parse_baseline(const std::string &text, const fs::path &file)
 			// ignored; the reason is what makes the list reviewable.
 			if (r.empty())
 				bad(file, where + " (" + c + ") has no \"reason\": say why it is known to fail");
-			b.known.push_back({c, r});
+			std::string v = nonempty_string(l[i], "verdict");
+			static const std::set<std::string> acceptable{
+				"contract-violation", "crash", "hang", "incomplete"};
+			if (l[i].contains("verdict") && !acceptable.count(v))
+				bad(file, where + " (" + c + "): \"verdict\" must be one of "
+					  "contract-violation, crash, hang, incomplete");
+			b.known.push_back({c, r, v});
 		}
 		return b;
 	}
@@ -107,10 +114,12 @@ bool is_failing(Verdict v, bool allow_flaky)
 
 bool is_failing(const std::string &verdict, bool allow_flaky)
 {
-	if (verdict == "pass" || verdict == "infra" || verdict == "setup")
-		return false;
-	if (verdict == "flaky")
-		return !allow_flaky;
+	// The Verdict's rule, by name; a name this rig does not know fails, as
+	// incomplete does.
+	for (Verdict v : {Verdict::pass, Verdict::violation, Verdict::crash, Verdict::hang,
+			  Verdict::flaky, Verdict::infra, Verdict::setup, Verdict::incomplete})
+		if (verdict == to_string(v))
+			return is_failing(v, allow_flaky);
 	return true;
 }
 
@@ -125,11 +134,14 @@ BaselineDiff compare_to_baseline(const Baseline &b, const std::vector<CaseResult
 		for (const auto &c : cases) {
 			auto it = prev.find(c.id);
 			std::string was = it == prev.end() ? "" : it->second;
-			bool before = !was.empty() && is_failing(was, allow_flaky);
+			bool failed_before = !was.empty() && is_failing(was, allow_flaky);
 			BaselineEntry e{c.id, to_string(c.verdict), was, ""};
+			// A known failure covers only the same failure: a case that
+			// violated the contract before and crashes now is new.
 			if (is_failing(c.verdict, allow_flaky))
-				(before ? d.still_failing : d.new_failures).push_back(e);
-			else if (c.verdict == Verdict::pass && before)
+				(failed_before && was == e.verdict ? d.still_failing : d.new_failures)
+					.push_back(e);
+			else if (c.verdict == Verdict::pass && failed_before)
 				d.fixed.push_back(e);
 		}
 		return d;
@@ -137,13 +149,15 @@ BaselineDiff compare_to_baseline(const Baseline &b, const std::vector<CaseResult
 	// A glob entry counts as fixed only when every case it matched in this
 	// run passed: one passing case among many known failures fixes nothing.
 	struct Tally {
-		int matched = 0, passed = 0, failing = 0;
+		int matched = 0, passed = 0;
 	};
 	std::vector<Tally> tally(b.known.size());
 	for (const auto &c : cases) {
 		int hit = -1;
 		for (size_t i = 0; i < b.known.size() && hit < 0; i++)
-			if (glob_match(b.known[i].pattern, c.id))
+			if (glob_match(b.known[i].pattern, c.id) &&
+			    (b.known[i].verdict.empty() || c.verdict == Verdict::pass ||
+			     b.known[i].verdict == to_string(c.verdict)))
 				hit = (int)i;
 		bool failing = is_failing(c.verdict, allow_flaky);
 		if (hit < 0) {
@@ -154,13 +168,12 @@ BaselineDiff compare_to_baseline(const Baseline &b, const std::vector<CaseResult
 		auto &t = tally[hit];
 		t.matched++;
 		t.passed += c.verdict == Verdict::pass;
-		t.failing += failing;
 		if (failing)
 			d.still_failing.push_back({c.id, to_string(c.verdict), "", b.known[hit].reason});
 	}
 	for (size_t i = 0; i < b.known.size(); i++) {
 		const auto &t = tally[i];
-		if (t.matched > 0 && t.failing == 0 && t.passed == t.matched)
+		if (t.matched > 0 && t.passed == t.matched)
 			d.fixed.push_back({b.known[i].pattern, "pass", "", b.known[i].reason});
 	}
 	return d;

@@ -23,6 +23,7 @@ struct Baseline {
 	// A known-failures file: an id or glob, and why it is accepted.
 	struct Known {
 		std::string pattern, reason;
+		std::string verdict;   // empty: any failure of the case is accepted
 	};
 	std::vector<Known> known;
 };

@@ -139,13 +139,15 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 		out.why = fatal ? "the mock VMM gave up: " + fatal->detail
 				: std::string("VM ") + to_string(vm.status) + ": " + vm.why;
 	}
+	// A splat outranks QEMU's death: a rerun on a fresh QEMU that passes
+	// must not make the kernel's report disappear.
 	if (fatal)
 		out.cause = Cause::guest_fatal;
+	else if (!findings.empty())
+		out.cause = Cause::splat;
 	else if (vm.status == VmResult::Status::infra ||
 		 vm.status == VmResult::Status::interrupted)
 		out.cause = Cause::infra;
-	else if (!findings.empty())
-		out.cause = Cause::splat;
 	else if (vm.status == VmResult::Status::hang)
 		out.cause = Cause::hang;
 	else if (vm.status == VmResult::Status::exited && out.cause == Cause::none)
@@ -194,8 +196,6 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 			r.verdict = Verdict::incomplete;
 			r.message = out.why.empty() ? "steps did not run" : out.why;
 		}
-		for (const auto &w : warnings)
-			r.diagnostic += w + "\n";
 	}
 	if (escaped_case >= 0) {
 		out.batch_failed = true;

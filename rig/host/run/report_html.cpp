@@ -204,26 +204,39 @@ const char *kScript = R"JS(
 })();
 )JS";
 
+// What a results.json holds under key, or an empty one of the same kind.
+const json &member(const json &j, const char *key, bool array)
+{
+	static const json none = json::object(), empty_list = json::array();
+	if (j.is_object() && j.contains(key) && (array ? j[key].is_array() : j[key].is_object()))
+		return j[key];
+	return array ? empty_list : none;
+}
+
 class Page {
 public:
-	Page(const json &results, const HtmlOptions &opt) : r_(results), opt_(opt) {}
+	Page(const json &results, const HtmlOptions &opt)
+		: opt_(opt), cases_(member(results, "cases", true)),
+		  summary_(member(results, "summary", false)),
+		  baseline_(member(results, "baseline", false)),
+		  has_baseline_(results.is_object() && results.contains("baseline") &&
+				results["baseline"].is_object())
+	{
+	}
 
 	std::string render()
 	{
-		const json &cases = r_.contains("cases") && r_["cases"].is_array() ? r_["cases"]
-										    : empty_;
-		const json &s = r_.contains("summary") ? r_["summary"] : empty_;
 		index_baseline();
 		int failed = 0;
-		for (const auto &c : cases)
+		for (const auto &c : cases_)
 			failed += is_failure(text_of(c, "verdict"));
 		o_ << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 		   << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-		   << "<title>luo-rig: " << cases.size() << " cases, " << failed
+		   << "<title>luo-rig: " << cases_.size() << " cases, " << failed
 		   << " not passed</title>\n<style>" << kStyle << "</style>\n</head>\n<body>\n";
-		summary(s, cases);
+		summary(summary_, cases_);
 		baseline();
-		scenarios(cases);
+		scenarios(cases_);
 		o_ << "<script>" << kScript << "</script>\n</body>\n</html>\n";
 		return o_.str();
 	}
@@ -239,7 +252,7 @@ private:
 	void summary(const json &s, const json &cases)
 	{
 		o_ << "<header>\n<h1>luo-rig report</h1>\n<table class=\"summary\">\n";
-		const json &k = s.contains("kernel") ? s["kernel"] : empty_;
+		const json &k = member(s, "kernel", false);
 		std::string kernel = text_of(k, "release");
 		if (kernel.empty())
 			kernel = text_of(s, "kernel_version");
@@ -302,12 +315,8 @@ private:
 
 	void index_baseline()
 	{
-		if (!r_.contains("baseline") || !r_["baseline"].is_object())
-			return;
-		const json &b = r_["baseline"];
-		if (b.contains("new_failures") && b["new_failures"].is_array())
-			for (const auto &f : b["new_failures"])
-				new_.insert(text_of(f, "case"));
+		for (const auto &f : member(baseline_, "new_failures", true))
+			new_.insert(text_of(f, "case"));
 	}
 
 	void baseline_list(const json &b, const char *key, const char *title)
@@ -342,14 +351,12 @@ private:
 
 	void baseline()
 	{
-		if (!r_.contains("baseline") || !r_["baseline"].is_object())
+		if (!has_baseline_)
 			return;
-		const json &b = r_["baseline"];
+		const json &b = baseline_;
 		// Anchors are assigned in case order, before the scenarios render.
-		const json &cases = r_.contains("cases") && r_["cases"].is_array() ? r_["cases"]
-										    : empty_;
-		for (size_t i = 0; i < cases.size(); i++)
-			anchor_.emplace(text_of(cases[i], "id"), "c" + std::to_string(i + 1));
+		for (size_t i = 0; i < cases_.size(); i++)
+			anchor_.emplace(text_of(cases_[i], "id"), "c" + std::to_string(i + 1));
 		o_ << "<section class=\"baseline\">\n<h2>Against the baseline "
 		   << html_escape(text_of(b, "file")) << "</h2>\n";
 		baseline_list(b, "new_failures", "new failures");
@@ -398,7 +405,7 @@ private:
 	// page and its logs can be moved (or downloaded) together.
 	std::string relative_vm_dir(const std::string &vm_dir)
 	{
-		std::string run = text_of(r_.contains("summary") ? r_["summary"] : empty_, "run_dir");
+		std::string run = text_of(summary_, "run_dir");
 		if (run.empty() || vm_dir.size() <= run.size() + 1 || vm_dir.rfind(run + "/", 0) != 0)
 			return "";
 		return vm_dir.substr(run.size() + 1);
@@ -535,9 +542,9 @@ private:
 		o_ << "</div>\n</section>\n";
 	}
 
-	const json &r_;
 	const HtmlOptions &opt_;
-	const json empty_ = json::object();
+	const json &cases_, &summary_, &baseline_;
+	const bool has_baseline_;
 	std::ostringstream o_;
 	std::set<std::string> new_;
 	std::map<std::string, std::string> anchor_;
