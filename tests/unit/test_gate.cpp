@@ -230,3 +230,27 @@ TEST_CASE("a splat before QEMU died is the kernel's, not infra to be retried awa
 	CHECK(host::exit_code_for(out.cases) == host::kExitFail);
 }
 
+TEST_CASE("a stall before the first event gets one fresh QEMU; a second one is a hang",
+	  "[unit][gate]")
+{
+	auto a = memfd_case("a"), b = memfd_case("b");
+	auto batch = host::make_batch({&a, &b});
+	host::VmResult vm;
+	vm.status = host::VmResult::Status::hang;
+	vm.why = "no progress for 120 s";
+	auto out = host::judge_batch(batch, vm, "[    0.5] tsc: Unable to calibrate against PIT\n");
+	CHECK(out.early_stall);
+	CHECK(out.cases[0].verdict == host::Verdict::hang);
+	CHECK(host::next_move(out, out.cases[0], 2, false, true) == host::NextMove::retry_fresh);
+	// Reproduced on the fresh QEMU: the kernel's hang, never bisected away.
+	CHECK(host::next_move(out, out.cases[0], 2, true, true) == host::NextMove::settle);
+
+	// Once the mock VMM has spoken, a stall is the kernel's from the start.
+	auto later = all_ok(batch);
+	later.events.resize(2);
+	later.status = host::VmResult::Status::hang;
+	auto hung = host::judge_batch(batch, later, "luo-vmm: boot 0\n");
+	CHECK_FALSE(hung.early_stall);
+	CHECK(host::next_move(hung, hung.cases[1], 2, false, true) == host::NextMove::bisect);
+	CHECK(host::next_move(hung, hung.cases[1], 2, false, false) == host::NextMove::settle);
+}

@@ -38,6 +38,7 @@ TEST_CASE("TCG command line: q35, emulated SVM, IOMMU, two serial ports", "[unit
 	auto a = qemu_args(s);
 	CHECK(has_pair(a, "-machine", "q35,accel=tcg"));
 	CHECK(has_pair(a, "-cpu", "max"));
+	CHECK(has_pair(a, "-smp", "1"));
 	CHECK(has_pair(a, "-device", "intel-iommu"));
 	CHECK(has_pair(a, "-serial", "file:/w/console.log"));
 	CHECK(has_pair(a, "-serial", "file:/w/events.log"));
@@ -57,6 +58,9 @@ TEST_CASE("KVM uses host CPU passthrough", "[unit][qemu]")
 	auto a = qemu_args(s);
 	CHECK(has_pair(a, "-machine", "q35,accel=kvm"));
 	CHECK(has_pair(a, "-cpu", "host"));
+	CHECK(has_pair(a, "-smp", "2"));
+	s.cpus = 4;
+	CHECK(has_pair(qemu_args(s), "-smp", "4"));
 }
 
 TEST_CASE("edu devices fill the root bus, then get root ports", "[unit][qemu]")

@@ -19,6 +19,23 @@ bool step_matches(const core::Expect &e, int result, const std::string &err)
 	return false;
 }
 
+NextMove next_move(const BatchOutcome &bo, const CaseResult &r, size_t batch_size,
+		   bool already_retried, bool bisect)
+{
+	bool infra = bo.cause == BatchOutcome::Cause::infra && r.verdict == Verdict::infra;
+	// A stall before the first event is a boot that never reached the mock
+	// VMM: nothing under test ran, so it gets infra's one retry; a second
+	// one on a fresh QEMU is the kernel's hang.
+	bool early = bo.early_stall && r.verdict == Verdict::hang;
+	if (infra || early)
+		return already_retried ? NextMove::settle : NextMove::retry_fresh;
+	bool unsettled = r.verdict != Verdict::pass && r.verdict != Verdict::violation &&
+			 r.verdict != Verdict::setup;
+	if (bo.batch_failed && unsettled && batch_size > 1 && bisect)
+		return NextMove::bisect;
+	return NextMove::settle;
+}
+
 const char *to_string(BatchOutcome::Cause c)
 {
 	using C = BatchOutcome::Cause;
@@ -148,8 +165,10 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 	else if (vm.status == VmResult::Status::infra ||
 		 vm.status == VmResult::Status::interrupted)
 		out.cause = Cause::infra;
-	else if (vm.status == VmResult::Status::hang)
+	else if (vm.status == VmResult::Status::hang) {
 		out.cause = Cause::hang;
+		out.early_stall = vm.events.empty();
+	}
 	else if (vm.status == VmResult::Status::exited && out.cause == Cause::none)
 		out.cause = Cause::stopped;
 

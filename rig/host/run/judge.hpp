@@ -31,6 +31,9 @@ struct BatchOutcome {
 		guest_fatal,     // the mock VMM gave up: a rig or setup problem
 	} cause = Cause::none;
 	bool pinned = false;
+	// The VM stalled before its first event: nothing under test had run
+	// yet, so it is retried once like infra; a second stall is a hang.
+	bool early_stall = false;
 	std::string last_event;         // the VM's last event, as JSON
 	std::string excerpt;            // console lines around the first splat
 };
@@ -39,6 +42,15 @@ const char *to_string(BatchOutcome::Cause c);
 
 // `console` is the text of the VM's console log.
 BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::string &console);
+
+// What the run does with one case of a judged batch.
+enum class NextMove {
+	settle,      // its verdict stands
+	retry_fresh, // the same cases once more on a fresh QEMU (infra's one retry)
+	bisect,      // run again in a smaller group to find whose failure it was
+};
+NextMove next_move(const BatchOutcome &bo, const CaseResult &r, size_t batch_size,
+		   bool already_retried, bool bisect);
 
 bool step_matches(const core::Expect &e, int result, const std::string &err);
 

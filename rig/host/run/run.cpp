@@ -181,14 +181,13 @@ private:
 			r.attempts = w.attempt;
 			r.infra_retried = w.infra_retry;
 			history_.note_attempt(c, splat);
-			bool unsettled = r.verdict != Verdict::pass && r.verdict != Verdict::violation;
-			bool infra = bo.cause == BatchOutcome::Cause::infra && r.verdict == Verdict::infra;
-			if (infra && !w.infra_retry && !interrupted())
-				again.push_back(c);
-			else if (!infra && bo.batch_failed && unsettled && batch.cases.size() > 1 &&
-				 cfg_.bisect && r.verdict != Verdict::setup)
+			auto move = next_move(bo, r, batch.cases.size(), w.infra_retry, cfg_.bisect);
+			if (move != NextMove::settle && !interrupted())
 				again.push_back(c);
 			else {
+				if (bo.early_stall && r.verdict == Verdict::hang && w.infra_retry)
+					r.message += " (stalled again on a fresh QEMU before the first "
+						     "event: reproduced, not infra)";
 				// Without bisection a splat stays on the batch that showed
 				// it: every case of it is a crash, never "incomplete".
 				if (r.verdict == Verdict::incomplete && splat) {
@@ -200,9 +199,10 @@ private:
 				finished_++;
 			}
 		}
-		if (!again.empty() && bo.cause == BatchOutcome::Cause::infra) {
-			// QEMU died, not the kernel: the same cases once more on a
-			// fresh QEMU, counted; a second death stays infra.
+		if (!again.empty() && (bo.cause == BatchOutcome::Cause::infra || bo.early_stall)) {
+			// QEMU died or the boot stalled before anything ran: the same
+			// cases once more on a fresh QEMU, counted; a second death
+			// stays infra, a second stall is a hang.
 			infra_retried_ += again.size();
 			std::fprintf(stderr, "\nluo-rig: %s: %s; rerunning its %zu case(s) once\n",
 				     vm.c_str(), bo.why.c_str(), again.size());

@@ -46,7 +46,7 @@ void on_signal(int)
 
 std::string hex2(int v)
 {
-	char b[8];
+	char b[16];
 	std::snprintf(b, sizeof(b), "%02x", v);
 	return b;
 }
@@ -149,6 +149,11 @@ std::vector<std::string> edu_addresses(int count)
 	return out;
 }
 
+int cpus_for(Accel accel)
+{
+	return accel == Accel::tcg ? 1 : 2;
+}
+
 std::string kernel_cmdline(const VmSpec &spec)
 {
 	// retain_initrd: the mock VMM hands its own initramfs to kexec_file_load.
@@ -172,7 +177,7 @@ std::vector<std::string> qemu_args(const VmSpec &spec)
 		// under KVM, host passthrough relies on nested virtualisation.
 		"-cpu", kvm ? "host" : "max",
 		"-m", std::to_string(spec.memory_mb),
-		"-smp", std::to_string(spec.cpus),
+		"-smp", std::to_string(spec.cpus > 0 ? spec.cpus : cpus_for(spec.accel)),
 		"-no-reboot",
 		"-nodefaults",
 		"-display", "none",

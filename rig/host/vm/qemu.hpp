@@ -18,7 +18,7 @@ struct VmSpec {
 	Accel accel = Accel::tcg;
 	std::string qemu = "qemu-system-x86_64";
 	int memory_mb = 2048;
-	int cpus = 2;
+	int cpus = 0;                  // 0: cpus_for(accel)
 	std::filesystem::path kernel;
 	std::filesystem::path initrd;
 	std::string extra_cmdline;     // e.g. "luo_fault=preserve-lookup"
@@ -30,6 +30,11 @@ struct VmSpec {
 // Guest PCI addresses of the edu devices, in the order the plan indexes them.
 std::vector<std::string> edu_addresses(int count);
 int max_edu_devices();
+
+// One vCPU under TCG: each vCPU is a host thread, and on a loaded host a
+// second one starves the guest's timers (RCU stalls on the idle CPU, failed
+// PIT calibration).  Nothing the mock VMM does needs two CPUs.
+int cpus_for(Accel accel);
 
 std::string kernel_cmdline(const VmSpec &spec);
 std::vector<std::string> qemu_args(const VmSpec &spec);
