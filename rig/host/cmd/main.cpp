@@ -39,7 +39,7 @@ void kernel_flags(CLI::App *cmd, KernelOptions &k)
 	cmd->add_option("--kernel-flavour", k.flavour,
 			"default, or debug: adds kernel-config/debug/*.config (KASAN, lockdep, "
 			"kmemleak, DEBUG_LIST, DEBUG_OBJECTS, hung-task detector)");
-	cmd->add_flag("--rebuild", k.rebuild, "build even when the cache has this kernel");
+	cmd->add_flag("--rebuild", k.rebuild, "build from scratch even when the cache has this kernel");
 	cmd->add_option("--kernel-jobs", k.jobs, "make -j for the kernel (default: cores + 1)");
 }
 

@@ -17,6 +17,7 @@
 #include "host/kernel/kernel_config.hpp"
 #include "host/kernel/kernel_source.hpp"
 #include "host/kernel/patches.hpp"
+#include "host/kernel/workspace.hpp"
 #include "host/util/paths.hpp"
 #include "host/util/process.hpp"
 #include "host/util/progress.hpp"
@@ -112,6 +113,78 @@ void sweep_dead_builds(const fs::path &kbuild)
 	}
 }
 
+struct BuildInputs {
+	const KernelSource &src;
+	const std::vector<fs::path> &patches;
+	const std::vector<fs::path> &fragments;
+	int jobs;
+	fs::path log;
+	Progress *prog;
+};
+
+std::string configure_and_make(Workspace &ws, const fs::path &tree, const BuildInputs &in);
+
+// One build in the workspace; returns `make kernelrelease`.  Configures
+// from the fragments only in a fresh workspace: a warm one keeps its
+// .config, brought up to date with the tree's Kconfig by olddefconfig.
+std::string build_in(Workspace &ws, const BuildInputs &in)
+{
+	bool warm = ws.warm();
+	ws.building();
+	Progress &prog = *in.prog;
+	fs::path tree = in.src.tree;
+	if (!in.patches.empty()) {
+		prog.phase(std::string(warm ? "kernel: sync source" : "kernel: copy source") +
+			   ", apply " + std::to_string(in.patches.size()) + " patches");
+		sync_patched_copy(in.src.tree, in.src.pristine_copyable, ws.src(), in.patches, in.log);
+		tree = ws.src();
+	}
+	try {
+		return configure_and_make(ws, tree, in);
+	} catch (const SetupError &) {
+		ws.failed();
+		throw;
+	}
+}
+
+std::string configure_and_make(Workspace &ws, const fs::path &tree, const BuildInputs &in)
+{
+	bool warm = ws.warm();
+	Progress &prog = *in.prog;
+	fs::path obj = ws.obj();
+	fs::create_directories(obj);
+	prog.phase("kernel: configure");
+	std::vector<ConfigRequest> wanted;
+	for (const auto &f : in.fragments) {
+		auto reqs = parse_fragment(f, read_file(f));
+		wanted.insert(wanted.end(), reqs.begin(), reqs.end());
+	}
+	if (!warm) {
+		make(tree, obj, {"tinyconfig"}, in.log, nullptr, "make tinyconfig");
+		std::vector<std::string> merge{"sh", (tree / "scripts/kconfig/merge_config.sh").string(),
+					       "-m", "-O", obj.string(), (obj / ".config").string()};
+		for (const auto &f : in.fragments)
+			merge.push_back(f.string());
+		RunOptions mo;
+		mo.cwd = tree;
+		mo.log = in.log;
+		if (run_command(merge, mo) != 0)
+			throw SetupError("merge_config.sh failed; see " + in.log.string());
+	}
+	make(tree, obj, {"olddefconfig"}, in.log, nullptr, "make olddefconfig");
+	auto missing = verify_config(wanted, read_file(obj / ".config"));
+	if (!missing.empty())
+		throw SetupError(describe_mismatches(missing, in.src.label));
+
+	int jobs = in.jobs ? in.jobs : static_cast<int>(std::thread::hardware_concurrency()) + 1;
+	prog.phase("kernel: build -j" + std::to_string(jobs) + (warm ? " (incremental)" : ""));
+	make(tree, obj, {"-j" + std::to_string(jobs), "bzImage"}, in.log, &prog, "kernel build");
+	std::string release = first_line(
+		capture({"make", "-s", "-C", tree.string(), "O=" + obj.string(), "kernelrelease"}));
+	ws.completed();
+	return release;
+}
+
 } // namespace
 
 std::vector<fs::path> patch_list(const KernelOptions &opts)
@@ -172,85 +245,67 @@ KernelArtifact obtain_kernel(const KernelOptions &opts)
 	if (!opts.rebuild && fs::exists(entry / "kernel.json") && fs::exists(entry / "bzImage"))
 		return from_entry(entry);
 
-	// Everything is built beside the cache and published in one rename: an
-	// interrupted or failed build leaves no entry behind.
-	StagingDir stage(entry);
+	// The workspace is keyed by where the source lives and how it is
+	// configured, not by its content: the next build of the same tree,
+	// one line changed, finds its objects there.
+	Hasher wh;
+	wh.add(kRecipe).add(fs::weakly_canonical(src.tree).string()).add(compiler);
+	wh.add(patches.empty() ? "in place" : "patched copy");
+	for (const auto &f : fragments)
+		wh.add_file(f);
+	std::string wkey = wh.hex().substr(0, 16);
+
 	fs::path log = root / "logs" / ("kernel-" + key + ".log");
 	fs::create_directories(log.parent_path());
 	fs::remove(log);
-	fs::path work = root / "kbuild" / key;
 	sweep_dead_builds(root / "kbuild");
-	fs::remove_all(work);
-	fs::create_directories(work);
-	write_file_atomic(work / "pid", std::to_string(getpid()));
 	Progress prog("kernel " + key.substr(0, 8));
+	sweep_orphan_workspaces(root / "objdirs");
+	Workspace ws(root / "objdirs" / wkey, src.tree);
+	if (opts.rebuild)
+		ws.wipe(); // --rebuild means from scratch, objects included
+	BuildInputs in{src, patches, fragments, opts.jobs, log, &prog};
+	std::string release;
+	bool incremental = ws.warm();
 	try {
-		fs::path tree = src.tree;
-		if (!patches.empty()) {
-			prog.phase("kernel: copy source");
-			fs::path copy = work / "src";
-			if (src.pristine_copyable)
-				capture({"cp", "-a", "--reflink=auto", src.tree.string(), copy.string()});
-			else
-				capture({"sh", "-c",
-					 "mkdir -p \"$1\" && tar -C \"$0\" --exclude=.git -c . | tar -C \"$1\" -x",
-					 src.tree.string(), copy.string()});
-			prog.phase("kernel: apply " + std::to_string(patches.size()) + " patches");
-			apply_patches(copy, patches, log);
-			tree = copy;
-		}
-		fs::path obj = work / "obj";
-		fs::create_directories(obj);
-		prog.phase("kernel: configure");
-		make(tree, obj, {"tinyconfig"}, log, nullptr, "make tinyconfig");
-		std::vector<std::string> merge{"sh", (tree / "scripts/kconfig/merge_config.sh").string(),
-					       "-m", "-O", obj.string(), (obj / ".config").string()};
-		std::vector<ConfigRequest> wanted;
-		for (const auto &f : fragments) {
-			merge.push_back(f.string());
-			auto reqs = parse_fragment(f, read_file(f));
-			wanted.insert(wanted.end(), reqs.begin(), reqs.end());
-		}
-		RunOptions mo;
-		mo.cwd = tree;
-		mo.log = log;
-		if (run_command(merge, mo) != 0)
-			throw SetupError("merge_config.sh failed; see " + log.string());
-		make(tree, obj, {"olddefconfig"}, log, nullptr, "make olddefconfig");
-		auto missing = verify_config(wanted, read_file(obj / ".config"));
-		if (!missing.empty())
-			throw SetupError(describe_mismatches(missing, src.label));
-
-		int jobs = opts.jobs ? opts.jobs : static_cast<int>(std::thread::hardware_concurrency()) + 1;
-		prog.phase("kernel: build -j" + std::to_string(jobs));
-		make(tree, obj, {"-j" + std::to_string(jobs), "bzImage"}, log, &prog, "kernel build");
-		std::string release = first_line(capture(
-			{"make", "-s", "-C", tree.string(), "O=" + obj.string(), "kernelrelease"}));
-
-		fs::copy_file(obj / "arch/x86/boot/bzImage", stage.path() / "bzImage");
-		fs::copy_file(obj / ".config", stage.path() / "config");
-		fs::copy_file(log, stage.path() / "build.log");
-		std::vector<std::string> names;
-		for (const auto &p : patches)
-			names.push_back(p.filename().string());
-		json info{{"key", key},
-			  {"source", src.label},
-			  {"identity", src.identity},
-			  {"compiler", compiler},
-			  {"release", release},
-			  {"flavour", opts.flavour},
-			  {"patches", names},
-			  {"build_seconds", prog.elapsed()}};
-		write_file_atomic(stage.path() / "kernel.json", info.dump(2));
-		prog.finish("built " + release + " in " + std::to_string((int)prog.elapsed()) + " s");
-		stage.publish();
-	} catch (...) {
-		// The log stays in logs/ for the developer; the entry itself is gone.
-		std::error_code ec;
-		fs::remove_all(work, ec);
-		throw;
+		release = build_in(ws, in);
+	} catch (const SetupError &e) {
+		if (!incremental)
+			throw;
+		// A stale object directory must never pass for the developer's
+		// code: the failure counts only once it repeats from scratch.
+		prog.phase("kernel: incremental build failed, building from scratch");
+		std::ofstream(log, std::ios::app)
+			<< "\nluo-rig: incremental build failed; wiping " << ws.dir().string()
+			<< " and building from scratch\n";
+		ws.wipe();
+		incremental = false;
+		release = build_in(ws, in);
 	}
-	fs::remove_all(work);
+
+	// Published in one rename: an interrupted build leaves no entry.
+	StagingDir stage(entry);
+	fs::copy_file(ws.obj() / "arch/x86/boot/bzImage", stage.path() / "bzImage");
+	fs::copy_file(ws.obj() / ".config", stage.path() / "config");
+	fs::copy_file(log, stage.path() / "build.log");
+	std::vector<std::string> names;
+	for (const auto &p : patches)
+		names.push_back(p.filename().string());
+	json info{{"key", key},
+		  {"source", src.label},
+		  {"identity", src.identity},
+		  {"compiler", compiler},
+		  {"release", release},
+		  {"flavour", opts.flavour},
+		  {"patches", names},
+		  {"incremental", incremental},
+		  {"workspace", ws.dir().string()},
+		  {"build_seconds", prog.elapsed()}};
+	write_file_atomic(stage.path() / "kernel.json", info.dump(2));
+	prog.finish(std::string(incremental ? "rebuilt " : "built ") + release + " in " +
+		    std::to_string((int)prog.elapsed()) + " s" +
+		    (incremental ? " (incremental, " + ws.dir().string() + ")" : ""));
+	stage.publish();
 	return from_entry(entry);
 }
 

@@ -180,6 +180,17 @@ KernelSource local_source(const fs::path &dir)
 		std::string head = capture({"git", "rev-parse", "HEAD"}, o);
 		std::string diff = capture({"git", "diff", "HEAD"}, o);
 		h.add(head).add(diff);
+		// A new file the build picks up is not in `git diff` until added.
+		std::string untracked = capture({"git", "ls-files", "--others", "--exclude-standard"}, o);
+		std::istringstream names(untracked);
+		for (std::string name; std::getline(names, name);) {
+			if (name.empty())
+				continue;
+			h.add(name);
+			if (fs::is_regular_file(tree / name))
+				h.add_file(tree / name);
+			diff += name;
+		}
 		src.label = tree.string() + " @ " + head.substr(0, 12) +
 			    (diff.empty() ? "" : " + uncommitted changes");
 	} else {
