@@ -8,6 +8,7 @@
 
 #include "host/cmd/bench.hpp"
 #include "host/cmd/merge.hpp"
+#include "host/cmd/repro.hpp"
 #include "core/contract.hpp"
 #include "core/expand.hpp"
 #include "core/plan_render.hpp"
@@ -43,6 +44,19 @@ void kernel_flags(CLI::App *cmd, KernelOptions &k)
 	cmd->add_option("--kernel-jobs", k.jobs, "make -j for the kernel (default: cores + 1)");
 }
 
+// What a case needs to run the same way again: used by run and repro.
+void case_flags(CLI::App *cmd, RunConfig &run)
+{
+	cmd->add_option("--contract", run.contract, "agreed (default) or strict");
+	cmd->add_option("--accel", run.accel, "kvm, tcg or auto (default)");
+	cmd->add_option("--qemu", run.qemu, "QEMU binary, name or path (default qemu-system-x86_64)");
+	cmd->add_option("--fault", run.fault,
+			"fault knobs of the patched kernel, comma-separated (luo_fault=)");
+	cmd->add_option("--append", run.extra_cmdline, "extra kernel command line");
+	cmd->add_option("--memory", run.memory_mb, "guest memory in MiB (default 2048)");
+	kernel_flags(cmd, run.kernel);
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -57,15 +71,9 @@ int main(int argc, char **argv)
 			    "scenario files or directories (default: scenarios/)");
 	run_cmd->add_option("--case", run.cases, "only cases whose id matches (glob); repeatable")
 		->allow_extra_args(false);
-	run_cmd->add_option("--contract", run.contract, "agreed (default) or strict");
 	run_cmd->add_option("--shard", run.shard, "K/N: run the K-th of N shards");
-	run_cmd->add_option("--accel", run.accel, "kvm, tcg or auto (default)");
-	run_cmd->add_option("--qemu", run.qemu, "QEMU binary, name or path (default qemu-system-x86_64)");
-	run_cmd->add_option("--fault", run.fault,
-			    "fault knobs of the patched kernel, comma-separated (luo_fault=)");
-	run_cmd->add_option("--append", run.extra_cmdline, "extra kernel command line");
+	case_flags(run_cmd, run);
 	run_cmd->add_option("-j,--jobs", run.jobs, "VMs at once (default: one per core)");
-	run_cmd->add_option("--memory", run.memory_mb, "guest memory in MiB (default 2048)");
 	run_cmd->add_option("--max-cases", run.limits.max_cases, "cases per VM at most");
 	run_cmd->add_option("--max-devices", run.limits.max_edu, "VFIO devices per VM at most");
 	run_cmd->add_flag("--allow-flaky", run.allow_flaky,
@@ -78,7 +86,18 @@ int main(int argc, char **argv)
 	run_cmd->add_option("--baseline", run.baseline,
 			    "a previous results.json or a known-failures file: only failures "
 			    "not in it fail the run");
-	kernel_flags(run_cmd, run.kernel);
+
+	ReproConfig repro;
+	auto *repro_cmd = app.add_subcommand("repro", "run one case alone N times: how often it "
+							"fails, and how");
+	repro_cmd->add_option("id", repro.id, "the case id (a glob that matches one case)")
+		->required();
+	repro_cmd->add_option("scenarios", repro.run.scenarios,
+			      "scenario files or directories (default: scenarios/)");
+	repro_cmd->add_option("--runs", repro.runs, "how many times (default 5)");
+	repro_cmd->add_option("--out", repro.run.out_dir,
+			      "directory for the runs (default luo-rig-runs/repro-<pid>)");
+	case_flags(repro_cmd, repro.run);
 
 	std::vector<std::string> plan_files;
 	std::string plan_contract = "agreed";
@@ -140,6 +159,11 @@ int main(int argc, char **argv)
 	try {
 		if (*run_cmd)
 			return run_suite(run).exit_code;
+		if (*repro_cmd) {
+			auto r = reproduce(repro);
+			std::cout << render_repro(r);
+			return repro_exit_code(r);
+		}
 		if (*plan_cmd) {
 			auto contract = luo::core::Contract::by_name(plan_contract);
 			if (!contract)

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Failure signatures and what `luo-rig repro` makes of N runs.
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
+
+#include "host/cmd/repro.hpp"
+#include "host/run/signature.hpp"
+#include "host/util/errors.hpp"
+
+using namespace luo::host;
+using Catch::Matchers::ContainsSubstring;
+
+TEST_CASE("a failure signature keeps the bug and drops what changes between hits",
+	  "[unit][repro]")
+{
+	CaseResult pass;
+	pass.verdict = Verdict::pass;
+	CHECK(failure_signature(pass).empty());
+
+	CaseResult v;
+	v.verdict = Verdict::violation;
+	v.message = "step 7 retrieve gmem in s1: expected ENOENT [C3], observed ok";
+	CHECK(failure_signature(v) ==
+	      "contract-violation: retrieve gmem in s1: expected ENOENT [C3], observed ok");
+
+	CaseResult a, b;
+	a.verdict = b.verdict = Verdict::crash;
+	a.message = "kernel WARNING: WARNING: CPU: 0 PID: 1 at kernel/liveupdate/luo_file.c:321 "
+		    "liveupdate_get_token_outgoing+0x5a/0x80 (in a batch of 57 cases, not bisected)";
+	b.message = "kernel WARNING: WARNING: CPU: 1 PID: 77 at kernel/liveupdate/luo_file.c:321 "
+		    "liveupdate_get_token_outgoing+0x5a/0x80";
+	CHECK(failure_signature(a) == failure_signature(b));
+	CHECK_THAT(failure_signature(a), ContainsSubstring("luo_file.c:321"));
+
+	CaseResult h1, h2;
+	h1.verdict = h2.verdict = Verdict::hang;
+	h1.message = "no progress for 121 s (limit 120 s); last event: {\"step\":4}";
+	h2.message = "no progress for 133 s (limit 120 s); last event: {\"step\":4}";
+	CHECK(failure_signature(h1) == failure_signature(h2));
+	h2.message = "no progress for 133 s (limit 120 s); last event: {\"step\":5}";
+	CHECK(failure_signature(h1) != failure_signature(h2));
+}
+
+TEST_CASE("repro: rate, signatures and exit code", "[unit][repro]")
+{
+	ReproResult r;
+	r.id = "memfd/x";
+	r.runs = 5;
+	CHECK(repro_exit_code(r) == kExitPass);
+	CHECK_THAT(render_repro(r), ContainsSubstring("failed 0 of 5 runs"));
+
+	r.failed = 3;
+	r.signatures["contract-violation: step 7"] = 2;
+	r.signatures["crash: kernel BUG"] = 1;
+	auto text = render_repro(r);
+	CHECK_THAT(text, ContainsSubstring("memfd/x: failed 3 of 5 runs"));
+	CHECK_THAT(text, ContainsSubstring("2x contract-violation: step 7"));
+	CHECK_THAT(text, ContainsSubstring("more than one signature"));
+	CHECK(repro_exit_code(r) == kExitFail);
+
+	ReproResult dead;
+	dead.runs = dead.infra = 2;
+	CHECK(repro_exit_code(dead) == kExitInfra);
+}
