@@ -8,6 +8,7 @@
 
 #include "host/cmd/bench.hpp"
 #include "host/cmd/merge.hpp"
+#include "host/cmd/minimize.hpp"
 #include "host/cmd/repro.hpp"
 #include "core/contract.hpp"
 #include "core/expand.hpp"
@@ -99,6 +100,21 @@ int main(int argc, char **argv)
 			      "directory for the runs (default luo-rig-runs/repro-<pid>)");
 	case_flags(repro_cmd, repro.run);
 
+	ReproConfig mini;
+	mini.runs = 3;
+	auto *minimize_cmd = app.add_subcommand(
+		"minimize", "cut a failing case down to the smallest scenario that fails the same way");
+	minimize_cmd->add_option("id", mini.id, "the case id")->required();
+	minimize_cmd->add_option("scenarios", mini.run.scenarios,
+				 "scenario files or directories (default: scenarios/)");
+	minimize_cmd->add_option("--runs", mini.runs,
+				 "runs that measure the failure first (default 3); a flaky one "
+				 "makes each cut run more often");
+	minimize_cmd->add_option("--out", mini.run.out_dir,
+				 "directory for minimal.json and the tries (default "
+				 "luo-rig-runs/minimize-<pid>)");
+	case_flags(minimize_cmd, mini.run);
+
 	std::vector<std::string> plan_files;
 	std::string plan_contract = "agreed";
 	bool plan_as_json = false;
@@ -163,6 +179,10 @@ int main(int argc, char **argv)
 			auto r = reproduce(repro);
 			std::cout << render_repro(r);
 			return repro_exit_code(r);
+		}
+		if (*minimize_cmd) {
+			std::cout << render_minimize(minimize(mini));
+			return kExitPass;
 		}
 		if (*plan_cmd) {
 			auto contract = luo::core::Contract::by_name(plan_contract);
