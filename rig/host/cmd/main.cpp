@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "host/cmd/bench.hpp"
+#include "host/cmd/bisect.hpp"
 #include "host/cmd/merge.hpp"
 #include "host/cmd/minimize.hpp"
 #include "host/cmd/repro.hpp"
@@ -115,6 +116,21 @@ int main(int argc, char **argv)
 				 "luo-rig-runs/minimize-<pid>)");
 	case_flags(minimize_cmd, mini.run);
 
+	BisectConfig bis;
+	auto *bisect_cmd = app.add_subcommand(
+		"bisect", "the first commit of --kernel-src between --good and --bad where a case fails");
+	bisect_cmd->add_option("id", bis.repro.id, "the case id")->required();
+	bisect_cmd->add_option("scenarios", bis.repro.run.scenarios,
+			       "scenario files or directories (default: scenarios/)");
+	bisect_cmd->add_option("--good", bis.good, "a commit where the case passes")->required();
+	bisect_cmd->add_option("--bad", bis.bad, "a commit where it fails")->required();
+	bisect_cmd->add_option("--runs", bis.repro.runs,
+			       "runs per commit; any failure makes it bad (default 1)");
+	bisect_cmd->add_option("--out", bis.repro.run.out_dir,
+			       "directory for each commit's run (default luo-rig-runs/bisect-<pid>)");
+	case_flags(bisect_cmd, bis.repro.run);
+	bis.repro.runs = 1;
+
 	std::vector<std::string> plan_files;
 	std::string plan_contract = "agreed";
 	bool plan_as_json = false;
@@ -182,6 +198,12 @@ int main(int argc, char **argv)
 		}
 		if (*minimize_cmd) {
 			std::cout << render_minimize(minimize(mini));
+			return kExitPass;
+		}
+		if (*bisect_cmd) {
+			auto r = bisect(bis);
+			std::cout << r.first_bad << " is the first bad commit: " << r.subject << "\n";
+			std::cerr << "each commit's run: " << r.steps_dir.string() << "\n";
 			return kExitPass;
 		}
 		if (*plan_cmd) {

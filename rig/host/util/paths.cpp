@@ -40,4 +40,18 @@ fs::path guest_binary()
 			 ": build the whole project (cmake --build build)");
 }
 
+fs::path rig_binary()
+{
+	std::error_code ec;
+	fs::path self = fs::read_symlink("/proc/self/exe", ec);
+	if (!ec && self.filename() == "luo-rig")
+		return self;
+	// Test binaries live one directory down from the top of the build tree.
+	fs::path candidate = self.parent_path().parent_path() / "luo-rig";
+	if (!ec && fs::exists(candidate))
+		return candidate;
+	throw SetupError("cannot find luo-rig next to " + self.string() +
+			 ": build the whole project (cmake --build build)");
+}
+
 } // namespace luo::host

@@ -17,5 +17,7 @@ fs::path source_root();
 
 // The static guest binary, built next to the luo-rig binary.
 fs::path guest_binary();
+// luo-rig itself, for commands that run it again (bisect's steps).
+fs::path rig_binary();
 
 } // namespace luo::host

@@ -28,17 +28,23 @@ boost::filesystem::path find_program(const std::string &name)
 
 } // namespace
 
+std::string shell_quote(const std::string &word)
+{
+	static const std::string safe = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					"0123456789_-+=./:,@%";
+	if (!word.empty() && word.find_first_not_of(safe) == std::string::npos)
+		return word;
+	std::string out = "'";
+	for (char c : word)
+		out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+	return out + "'";
+}
+
 std::string join_command(const std::vector<std::string> &argv)
 {
 	std::string out;
-	for (const auto &a : argv) {
-		if (!out.empty())
-			out += ' ';
-		if (a.find_first_of(" \t\"'$") != std::string::npos)
-			out += "'" + a + "'";
-		else
-			out += a;
-	}
+	for (const auto &a : argv)
+		out += (out.empty() ? "" : " ") + shell_quote(a);
 	return out;
 }
 

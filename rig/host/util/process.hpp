@@ -30,6 +30,9 @@ std::string capture(const std::vector<std::string> &argv, const RunOptions &opts
 // The last `lines` lines of a file, for error messages.
 std::string tail_of(const std::filesystem::path &file, int lines = 25);
 
+// One word for sh, quoted only when it needs to be.
+std::string shell_quote(const std::string &word);
+// A command line sh reads back as `argv`.
 std::string join_command(const std::vector<std::string> &argv);
 
 } // namespace luo::host
