@@ -306,7 +306,9 @@ KernelArtifact obtain_kernel(const KernelOptions &opts)
 		    std::to_string((int)prog.elapsed()) + " s" +
 		    (incremental ? " (incremental, " + ws.dir().string() + ")" : ""));
 	stage.publish();
-	return from_entry(entry);
+	KernelArtifact built = from_entry(entry);
+	built.from_cache = false; // reports say "cached" only when nothing was compiled
+	return built;
 }
 
 } // namespace luo::host
