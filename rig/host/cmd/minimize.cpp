@@ -75,6 +75,7 @@ public:
 			run.cases.clear();
 			run.out_dir = dir_ / ("try-" + std::to_string(n)) / ("run-" + std::to_string(i + 1));
 			run.quiet = true;
+			run.summary = false;
 			run.bisect = false;
 			run.baseline.clear();
 			run.shard.clear();

@@ -50,6 +50,7 @@ ReproResult reproduce(const ReproConfig &cfg)
 		run.cases = {res.id};
 		run.out_dir = base / ("run-" + std::to_string(i));
 		run.quiet = true;
+		run.summary = false;
 		run.bisect = false;
 		run.baseline.clear();
 		std::cerr << "luo-rig repro: run " << i << " of " << cfg.runs << "\n";

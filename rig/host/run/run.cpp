@@ -269,7 +269,8 @@ void write_reports(const RunConfig &cfg, RunReport &rep, const fs::path &run_dir
 		write_file_atomic(cfg.junit, junit);
 	if (!cfg.quiet)
 		std::cout << ktap << std::flush;
-	std::cerr << summary_table(rep.cases, s) << "run directory: " << run_dir.string() << "\n";
+	if (cfg.summary)
+		std::cerr << summary_table(rep.cases, s) << "run directory: " << run_dir.string() << "\n";
 	if (rep.baseline)
 		std::cerr << rep.baseline->text();
 }

@@ -34,6 +34,8 @@ struct RunConfig {
 	std::filesystem::path out_dir;       // empty: luo-rig-runs/<time>
 	std::filesystem::path json, junit;
 	bool quiet = false;                  // no KTAP on stdout
+	bool summary = true;                 // the summary table on stderr; off for
+					     // the many small runs of repro/minimize
 	std::filesystem::path baseline;      // results.json or known-failures file
 };
 
