@@ -11,6 +11,7 @@
 #include "host/cmd/merge.hpp"
 #include "host/cmd/minimize.hpp"
 #include "host/cmd/repro.hpp"
+#include "host/cmd/reproducer.hpp"
 #include "core/contract.hpp"
 #include "core/expand.hpp"
 #include "core/plan_render.hpp"
@@ -116,6 +117,19 @@ int main(int argc, char **argv)
 				 "luo-rig-runs/minimize-<pid>)");
 	case_flags(minimize_cmd, mini.run);
 
+	ReproConfig rep;
+	fs::path rep_out;
+	auto *reproducer_cmd = app.add_subcommand(
+		"reproducer", "write a case as one C file that runs without the rig, across kexec");
+	reproducer_cmd->add_option("id", rep.id, "the case id (a minimised one is best)")->required();
+	reproducer_cmd->add_option("scenarios", rep.run.scenarios,
+				   "scenario files or directories (default: scenarios/)");
+	reproducer_cmd->add_option("--out", rep_out, "directory for repro.c and its README")
+		->required();
+	reproducer_cmd->add_option("--contract", rep.run.contract, "agreed (default) or strict");
+	reproducer_cmd->add_option("--fault", rep.run.fault,
+				   "the fault knobs the kernel is to boot with (noted in the README)");
+
 	BisectConfig bis;
 	auto *bisect_cmd = app.add_subcommand(
 		"bisect", "the first commit of --kernel-src between --good and --bad where a case fails");
@@ -155,6 +169,9 @@ int main(int argc, char **argv)
 	shell_cmd->add_option("--accel", shell.accel, "kvm, tcg or auto");
 	shell_cmd->add_option("--fault", shell.fault, "fault knobs (luo_fault=)");
 	shell_cmd->add_option("--devices", shell.edu_devices, "edu devices (default 2)");
+	std::string shell_reproducer;
+	shell_cmd->add_option("--reproducer", shell_reproducer,
+			      "boot DIR/repro.c (from luo-rig reproducer) as /init instead");
 	kernel_flags(shell_cmd, shell.kernel);
 
 	BenchConfig bench;
@@ -226,8 +243,17 @@ int main(int argc, char **argv)
 				     k.from_cache ? ", from the cache" : "", k.key.c_str());
 			return kExitPass;
 		}
+		if (*shell_cmd && !shell_reproducer.empty()) {
+			boot_reproducer(shell_reproducer, shell.kernel, shell.accel, shell.fault, true);
+			return kExitPass;
+		}
 		if (*shell_cmd)
 			return run_shell(shell);
+		if (*reproducer_cmd) {
+			auto file = write_reproducer(rep, rep_out);
+			std::cout << file.string() << "\n";
+			return kExitPass;
+		}
 		if (*merge_cmd)
 			return run_merge(merge_out, merge_inputs);
 		if (*bench_cmd && stress_boots > 0) {

@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "host/cmd/reproducer.hpp"
+
+#include <map>
+#include <sstream>
+
+#include "core/contract.hpp"
+#include "core/expand.hpp"
+#include "host/image/initramfs.hpp"
+#include "host/kernel/fault_knobs.hpp"
+#include "host/kernel/hash.hpp"
+#include "host/kernel/kernel_source.hpp"
+#include "host/run/suite.hpp"
+#include "host/util/atomic_file.hpp"
+#include "host/util/errors.hpp"
+#include "host/util/paths.hpp"
+#include "host/util/process.hpp"
+#include "host/vm/accel.hpp"
+#include "host/vm/calibration.hpp"
+#include "host/vm/qemu.hpp"
+
+namespace luo::host {
+
+namespace fs = std::filesystem;
+using protocol::ObjectKind;
+using protocol::Op;
+
+namespace {
+
+const char *kind_enum(ObjectKind k)
+{
+	switch (k) {
+	case ObjectKind::memfd: return "K_MEMFD";
+	case ObjectKind::kvm_vm: return "K_KVM_VM";
+	case ObjectKind::guest_memfd: return "K_GUEST_MEMFD";
+	case ObjectKind::iommufd: return "K_IOMMUFD";
+	case ObjectKind::unsupported: return "K_UNSUPPORTED";
+	case ObjectKind::vfio_cdev: break;
+	}
+	return nullptr;
+}
+
+const char *op_enum(Op op)
+{
+	switch (op) {
+	case Op::create: return "OP_CREATE";
+	case Op::session_create: return "OP_SESSION_CREATE";
+	case Op::session_close: return "OP_SESSION_CLOSE";
+	case Op::preserve: return "OP_PRESERVE";
+	case Op::kexec: return "OP_KEXEC";
+	case Op::session_retrieve: return "OP_SESSION_RETRIEVE";
+	case Op::retrieve: return "OP_RETRIEVE";
+	case Op::retrieve_unwritable: return "OP_RETRIEVE_UNWRITABLE";
+	case Op::verify: return "OP_VERIFY";
+	case Op::same_object: return "OP_SAME_OBJECT";
+	case Op::finish: return "OP_FINISH";
+	case Op::close_object: return "OP_CLOSE_OBJECT";
+	}
+	return "OP_CREATE";
+}
+
+std::string c_string(const std::string &s)
+{
+	std::string out = "\"";
+	for (char c : s)
+		out += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
+	return out + "\"";
+}
+
+const char *kTables = R"(
+enum repro_kind { K_MEMFD, K_KVM_VM, K_GUEST_MEMFD, K_IOMMUFD, K_UNSUPPORTED };
+enum repro_op {
+	OP_CREATE, OP_SESSION_CREATE, OP_SESSION_CLOSE, OP_PRESERVE, OP_KEXEC,
+	OP_SESSION_RETRIEVE, OP_RETRIEVE, OP_RETRIEVE_UNWRITABLE, OP_VERIFY,
+	OP_SAME_OBJECT, OP_FINISH, OP_CLOSE_OBJECT,
+};
+enum repro_expect { E_OK, E_ERRNO, E_ANY_ERROR };
+
+struct repro_object {
+	const char *name;
+	enum repro_kind kind;
+	int dep;			/* index of its dependency, or -1 */
+	unsigned long long size;
+	unsigned int seed;		/* of the data pattern */
+};
+
+struct repro_step {
+	unsigned int stage;		/* 1: first kernel, 2: after one kexec... */
+	enum repro_op op;
+	const char *session;
+	int object;			/* index into objects[], or -1 */
+	unsigned long long token;
+	enum repro_expect expect;
+	int err;			/* with E_ERRNO */
+	const char *rule;		/* the contract rule that decides it */
+};
+)";
+
+} // namespace
+
+std::string reproducer_source(const core::Case &c, const std::string &contract,
+			      const std::string &fault, const std::string &runtime)
+{
+	std::map<std::string, int> index;
+	for (size_t i = 0; i < c.objects.size(); i++)
+		index[c.objects[i].name] = (int)i;
+	std::ostringstream o;
+	o << "// SPDX-License-Identifier: GPL-2.0-only\n"
+	     "/*\n"
+	     " * Reproducer of luo-rig case " << c.id << "\n"
+	     " * (contract " << contract << ")"
+	  << (fault.empty() ? "" : ", kernel booted with luo_fault=" + fault) << ".\n"
+	     " * Written by `luo-rig reproducer`; build and run: see README.\n"
+	     " */\n"
+	     "#define _GNU_SOURCE\n#include <errno.h>\n#include <stddef.h>\n\n"
+	     "#define CASE_ID " << c_string(c.id) << "\n"
+	     "#define NR_OBJECTS " << c.objects.size() << "\n"
+	     "#define NR_STEPS " << c.steps.size() << "\n"
+	  << kTables << "\nstatic const struct repro_object objects[NR_OBJECTS] = {\n";
+	for (const auto &obj : c.objects) {
+		const char *k = kind_enum(obj.kind);
+		if (!k)
+			throw SetupError("reproducer " + c.id + ": object '" + obj.name + "' is a " +
+					 protocol::to_string(obj.kind) +
+					 ", which the standalone reproducer cannot create (it needs a "
+					 "device bound to vfio-pci); `luo-rig minimize` may find a "
+					 "smaller case without it");
+		int dep = obj.depends_on.empty() ? -1 : index.at(obj.depends_on);
+		o << "\t{ " << c_string(obj.name) << ", " << k << ", " << dep << ", " << obj.size
+		  << "ULL, " << obj.seed << "U },\n";
+	}
+	o << "};\n\nstatic const struct repro_step steps[NR_STEPS] = {\n";
+	unsigned stage = 1;
+	for (const auto &s : c.steps) {
+		const char *expect = s.expect.kind == core::Expect::Kind::ok	      ? "E_OK"
+				     : s.expect.kind == core::Expect::Kind::error ? "E_ERRNO"
+										  : "E_ANY_ERROR";
+		int obj = s.object.empty() || !index.count(s.object) ? -1 : index.at(s.object);
+		o << "\t{ " << stage << ", " << op_enum(s.op) << ", "
+		  << (s.session.empty() ? "NULL" : c_string(s.session)) << ", " << obj << ", "
+		  << s.token << "ULL, " << expect << ", "
+		  << (s.expect.kind == core::Expect::Kind::error ? s.expect.err : "0") << ", "
+		  << c_string(s.expect.rule.empty() ? "-" : s.expect.rule) << " },\n";
+		if (s.op == Op::kexec && s.expect.kind == core::Expect::Kind::ok)
+			stage++;
+	}
+	o << "};\n\n" << runtime;
+	return o.str();
+}
+
+fs::path write_reproducer(const ReproConfig &cfg, const fs::path &dir)
+{
+	std::string id = resolve_case(cfg.run, cfg.id);
+	auto contract = core::Contract::by_name(cfg.run.contract);
+	auto files = scenario_files(cfg.run.scenarios.empty()
+					    ? std::vector<std::string>{(source_root() / "scenarios").string()}
+					    : cfg.run.scenarios);
+	auto cases = filter_cases(core::expand_files(files, *contract), {id});
+	auto knobs = parse_fault_list(cfg.run.fault);
+	std::string fault;
+	for (const auto &k : knobs)
+		fault += (fault.empty() ? "" : ",") + k;
+	std::string src = reproducer_source(
+		cases.at(0), cfg.run.contract, fault,
+		read_file(source_root() / "rig" / "reproducer" / "runtime.c"));
+	fs::create_directories(dir);
+	write_file_atomic(dir / "repro.c", src);
+	std::string boot = "liveupdate=on retain_initrd" +
+			   (fault.empty() ? std::string() : " luo_fault=" + fault);
+	write_file_atomic(
+		dir / "README",
+		"Reproducer of " + id + " (contract " + cfg.run.contract + ")\n\n"
+		"Build it against the uapi headers of the kernel under test:\n\n"
+		"    make -C LINUX O=HDR headers_install INSTALL_HDR_PATH=HDR\n"
+		"    gcc -static -O2 -Wall -I HDR/include repro.c -o repro\n\n"
+		"Run it as /init of an initramfs that holds the same kernel at /boot/bzImage,\n"
+		"booted with: " + boot + "\n"
+		"(or from a shell: ./repro KERNEL INITRD). Each stage runs its steps and kexecs\n"
+		"into the next one with the same kernel and initramfs; every step prints its\n"
+		"expected and observed result, the last stage a RESULT line (PASS, or FAIL with\n"
+		"the first wrong step), and as PID 1 it powers the machine off.\n\n"
+		"In luo-rig's VM:  luo-rig shell --reproducer " + dir.string() +
+		(fault.empty() ? "" : " --fault " + fault) + "\n");
+	return dir / "repro.c";
+}
+
+namespace {
+
+// make headers_install of the kernel's source, once per source identity.
+fs::path uapi_headers(const KernelOptions &kernel)
+{
+	KernelSource src = kernel.kernel_src ? local_source(*kernel.kernel_src) : debian_source();
+	Hasher h;
+	h.add(src.identity);
+	fs::path out = cache_root() / "headers" / h.hex().substr(0, 16);
+	if (fs::exists(out / "include" / "linux" / "liveupdate.h"))
+		return out;
+	fs::path obj = out.string() + ".obj";
+	fs::remove_all(obj);
+	fs::create_directories(obj);
+	RunOptions o;
+	o.log = obj / "make.log";
+	StagingDir stage(out);
+	if (run_command({"make", "-C", src.tree.string(), "O=" + obj.string(), "ARCH=x86_64",
+			 "headers_install", "INSTALL_HDR_PATH=" + stage.path().string()},
+			o) != 0)
+		throw SetupError("make headers_install failed in " + src.tree.string() + "; see " +
+				 (obj / "make.log").string());
+	stage.publish();
+	fs::remove_all(obj);
+	if (!fs::exists(out / "include" / "linux" / "liveupdate.h"))
+		throw SetupError(src.label + " has no include/uapi/linux/liveupdate.h: not a tree "
+					     "with Live Update");
+	return out;
+}
+
+} // namespace
+
+ReproducerRun boot_reproducer(const fs::path &dir, const KernelOptions &kernel_opts,
+			      const std::string &accel_name, const std::string &fault, bool interactive)
+{
+	if (!fs::exists(dir / "repro.c"))
+		throw SetupError(dir.string() + "/repro.c: no such file; write it with luo-rig "
+						"reproducer ID --out " + dir.string());
+	auto knobs = parse_fault_list(fault);
+	AccelChoice accel = choose_accel(accel_name);
+	KernelArtifact kernel = obtain_kernel(kernel_opts);
+	check_fault_knobs(kernel.image, knobs);
+	fs::path hdr = uapi_headers(kernel_opts);
+
+	ReproducerRun run;
+	run.workdir = dir / "vm";
+	fs::create_directories(run.workdir);
+	RunOptions o;
+	o.log = run.workdir / "build.log";
+	fs::remove(o.log);
+	if (run_command({"gcc", "-static", "-O2", "-Wall", "-I", (hdr / "include").string(),
+			 (dir / "repro.c").string(), "-o", (run.workdir / "repro").string()},
+			o) != 0)
+		throw SetupError("the reproducer does not build:\n" + tail_of(o.log) +
+				 "full log: " + o.log.string());
+
+	using T = ImageEntry::Type;
+	write_initramfs(run.workdir / "initrd.cpio",
+			{{T::dir, "dev"},
+			 {T::chardev, "dev/console", {}, {}, {}, 0600, 5, 1},
+			 {T::dir, "proc"},
+			 {T::dir, "sys"},
+			 {T::dir, "tmp"},
+			 {T::dir, "boot"},
+			 {T::file, "boot/bzImage", kernel.image, {}, {}, 0644},
+			 {T::file, "init", run.workdir / "repro", {}, {}, 0755}});
+	VmSpec spec;
+	spec.accel = accel.accel;
+	spec.kernel = kernel.image;
+	spec.initrd = run.workdir / "initrd.cpio";
+	spec.workdir = run.workdir;
+	spec.interactive = interactive;
+	spec.extra_cmdline = calibration_args(spec.accel, spec.kernel);
+	if (!knobs.empty())
+		spec.extra_cmdline += (spec.extra_cmdline.empty() ? "" : " ") + fault_cmdline(knobs);
+	if (interactive) {
+		run_interactive(spec);
+		return run;
+	}
+	// The reproducer reports no events: the VM ends when it powers off.
+	Timeouts t;
+	t.boot = t.stall = 600;
+	t.total = 900;
+	auto vm = run_vm(spec, t);
+	run.console = fs::exists(vm.console_log) ? read_file(vm.console_log) : "";
+	auto at = run.console.rfind("repro: RESULT: ");
+	if (at != std::string::npos) {
+		run.result = run.console.substr(at, run.console.find('\n', at) - at);
+		run.passed = run.result.find("RESULT: PASS") != std::string::npos;
+		run.failed = run.result.find("RESULT: FAIL") != std::string::npos;
+	}
+	return run;
+}
+
+} // namespace luo::host

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// `luo-rig reproducer ID --out DIR`: the case as one C file that runs without
+// the rig (libc and the kernel's uapi headers only), in stages across kexec,
+// printing each step's expected and observed result.  `luo-rig shell
+// --reproducer DIR` builds it and boots it as /init of the rig's VM.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "core/case.hpp"
+#include "host/cmd/repro.hpp"
+
+namespace luo::host {
+
+// The C source: the case's tables, then rig/reproducer/runtime.c.  Throws
+// SetupError for objects the reproducer cannot make (VFIO devices).
+std::string reproducer_source(const core::Case &c, const std::string &contract,
+			      const std::string &fault, const std::string &runtime);
+
+// Writes DIR/repro.c and DIR/README for the case `cfg.id`.
+std::filesystem::path write_reproducer(const ReproConfig &cfg, const std::filesystem::path &dir);
+
+struct ReproducerRun {
+	std::string console;    // everything the VM printed
+	bool passed = false;    // "RESULT: PASS"
+	bool failed = false;    // "RESULT: FAIL ..."
+	std::string result;     // the RESULT line
+	std::filesystem::path workdir;
+};
+
+// Builds DIR/repro.c statically against the uapi headers of the kernel's
+// source and boots it as /init; `interactive`: console on the terminal.
+ReproducerRun boot_reproducer(const std::filesystem::path &dir, const KernelOptions &kernel,
+			      const std::string &accel, const std::string &fault, bool interactive);
+
+} // namespace luo::host

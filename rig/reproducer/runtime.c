@@ -1,0 +1,608 @@
+/*
+ * The part of every reproducer that does not depend on the case: luo-rig
+ * reproducer appends it to the case's tables (objects[], steps[]).  It uses
+ * only libc and the kernel's uapi headers, and runs in two or more stages
+ * across kexec: each boot runs the steps of its own stage, then kexecs into
+ * the next one (the same kernel, the same initramfs), carrying its stage
+ * and the first wrong step on the kernel command line.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/iommufd.h>
+#include <linux/kcmp.h>
+#include <linux/kvm.h>
+#include <linux/liveupdate.h>
+#include <linux/reboot.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define STAGE_KEY "luo_repro.stage="
+#define FAILED_KEY "luo_repro.failed="
+#define VIA_KEY "luo_repro.via="
+#define CMDLINE_MAX 4096
+
+static int obj_fd[NR_OBJECTS];
+static const char *session_name[NR_STEPS];
+static int session_fd[NR_STEPS];
+static int nr_sessions;
+static int devfd = -1;
+static char detail[512];
+
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+}
+
+static int fail_errno(const char *what)
+{
+	int err = errno;
+
+	say("%s: %s", what, strerror(err));
+	return -err;
+}
+
+/* The pattern luo-rig's mock VMM writes: splitmix64 of the seed and the index. */
+static uint64_t mix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+static uint8_t pattern_byte(uint32_t seed, uint64_t off)
+{
+	uint64_t w = mix(((uint64_t)seed << 40) ^ mix(off / 8));
+
+	return (uint8_t)(w >> (8 * (off % 8)));
+}
+
+static void pattern_fill(uint32_t seed, uint8_t *p, uint64_t len)
+{
+	for (uint64_t i = 0; i < len; i++)
+		p[i] = pattern_byte(seed, i);
+}
+
+static int pattern_check(const struct repro_object *o, const uint8_t *p)
+{
+	for (uint64_t i = 0; i < o->size; i++)
+		if (p[i] != pattern_byte(o->seed, i)) {
+			say("%s: byte at offset %llu is 0x%02x, expected 0x%02x", o->name,
+			    (unsigned long long)i, p[i], pattern_byte(o->seed, i));
+			return -EIO;
+		}
+	return 0;
+}
+
+static int size_check(const struct repro_object *o, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return fail_errno("fstat");
+	if ((uint64_t)st.st_size != o->size) {
+		say("%s has size %lld, expected %llu", o->name, (long long)st.st_size,
+		    (unsigned long long)o->size);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int create_vm(void)
+{
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	int vm;
+
+	if (kvm < 0)
+		return fail_errno("open /dev/kvm");
+	vm = ioctl(kvm, KVM_CREATE_VM, 0UL);
+	if (vm < 0)
+		vm = fail_errno("KVM_CREATE_VM");
+	close(kvm);
+	return vm;
+}
+
+static int gmem_slot(int vm, int gmem, uint64_t size, void *uaddr)
+{
+	struct kvm_userspace_memory_region2 r;
+
+	memset(&r, 0, sizeof(r));
+	r.slot = 501;
+	r.flags = KVM_MEM_GUEST_MEMFD;
+	r.guest_phys_addr = 0x800000000ULL;
+	r.memory_size = size;
+	r.userspace_addr = (uint64_t)(uintptr_t)uaddr;
+	r.guest_memfd = gmem;
+	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &r))
+		return -errno;
+	r.memory_size = 0;
+	r.flags = 0;
+	ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &r);
+	return 0;
+}
+
+static int do_create(const struct repro_object *o, int dep_fd)
+{
+	struct kvm_create_guest_memfd g;
+	struct iommu_ioas_alloc ioas;
+	uint8_t *p;
+	int fd;
+
+	switch (o->kind) {
+	case K_MEMFD:
+		fd = memfd_create(o->name, MFD_CLOEXEC);
+		if (fd < 0)
+			return fail_errno("memfd_create");
+		p = malloc(o->size);
+		if (!p || ftruncate(fd, o->size))
+			return fail_errno("ftruncate");
+		pattern_fill(o->seed, p, o->size);
+		if (pwrite(fd, p, o->size, 0) != (ssize_t)o->size)
+			return fail_errno("pwrite");
+		free(p);
+		return fd;
+	case K_KVM_VM:
+		return create_vm();
+	case K_GUEST_MEMFD:
+		memset(&g, 0, sizeof(g));
+		g.size = o->size;
+		/* MMAP + INIT_SHARED: data goes in without running a vCPU. */
+		g.flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
+		fd = ioctl(dep_fd, KVM_CREATE_GUEST_MEMFD, &g);
+		if (fd < 0)
+			return fail_errno("KVM_CREATE_GUEST_MEMFD");
+		p = mmap(NULL, o->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED)
+			return fail_errno("mmap guest_memfd");
+		pattern_fill(o->seed, p, o->size);
+		munmap(p, o->size);
+		return fd;
+	case K_IOMMUFD:
+		fd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			return fail_errno("open /dev/iommu");
+		memset(&ioas, 0, sizeof(ioas));
+		ioas.size = sizeof(ioas);
+		if (ioctl(fd, IOMMU_IOAS_ALLOC, &ioas))
+			return fail_errno("IOMMU_IOAS_ALLOC");
+		return fd;
+	case K_UNSUPPORTED:
+		fd = eventfd(0, EFD_CLOEXEC);
+		return fd < 0 ? fail_errno("eventfd") : fd;
+	}
+	return -EINVAL;
+}
+
+static int do_verify(const struct repro_object *o, int fd, int dep_fd)
+{
+	struct kvm_userspace_memory_region r;
+	struct iommu_ioas_alloc ioas;
+	struct iommu_destroy d;
+	static int other_vm = -1;
+	uint8_t *p;
+	int rc;
+
+	switch (o->kind) {
+	case K_MEMFD:
+		rc = size_check(o, fd);
+		if (rc)
+			return rc;
+		p = malloc(o->size);
+		if (!p || pread(fd, p, o->size, 0) != (ssize_t)o->size)
+			return fail_errno("pread");
+		rc = pattern_check(o, p);
+		free(p);
+		return rc;
+	case K_KVM_VM:
+		p = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return fail_errno("mmap");
+		memset(&r, 0, sizeof(r));
+		r.slot = 500;
+		r.guest_phys_addr = 0x7f0000000ULL;
+		r.memory_size = 1 << 16;
+		r.userspace_addr = (uint64_t)(uintptr_t)p;
+		rc = ioctl(fd, KVM_SET_USER_MEMORY_REGION, &r) ? fail_errno("KVM_SET_USER_MEMORY_REGION") : 0;
+		r.memory_size = 0;
+		ioctl(fd, KVM_SET_USER_MEMORY_REGION, &r);
+		munmap(p, 1 << 16);
+		return rc;
+	case K_GUEST_MEMFD:
+		rc = size_check(o, fd);
+		if (rc)
+			return rc;
+		p = mmap(NULL, o->size, PROT_READ, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED)
+			return fail_errno("mmap guest_memfd");
+		rc = pattern_check(o, p);
+		if (!rc) {
+			rc = gmem_slot(dep_fd, fd, o->size, p);
+			if (rc)
+				say("KVM_SET_USER_MEMORY_REGION2 of %s on its VM: %s (EINVAL: it "
+				    "belongs to another VM)", o->name, strerror(-rc));
+		}
+		/* The other half: a VM that never created it must refuse it. */
+		if (!rc && other_vm < 0)
+			other_vm = create_vm();
+		if (!rc && other_vm >= 0 && gmem_slot(other_vm, fd, o->size, p) == 0) {
+			say("an unrelated VM accepted %s; it must be bound to its own VM only",
+			    o->name);
+			rc = -EXDEV;
+		}
+		munmap(p, o->size);
+		return rc;
+	case K_IOMMUFD:
+		memset(&ioas, 0, sizeof(ioas));
+		ioas.size = sizeof(ioas);
+		if (ioctl(fd, IOMMU_IOAS_ALLOC, &ioas))
+			return fail_errno("IOMMU_IOAS_ALLOC");
+		memset(&d, 0, sizeof(d));
+		d.size = sizeof(d);
+		d.id = ioas.out_ioas_id;
+		return ioctl(fd, IOMMU_DESTROY, &d) ? fail_errno("IOMMU_DESTROY") : 0;
+	case K_UNSUPPORTED:
+		return fcntl(fd, F_GETFD) < 0 ? fail_errno("fcntl") : 0;
+	}
+	return -EINVAL;
+}
+
+static int *session_slot(const char *name, int create)
+{
+	for (int i = 0; i < nr_sessions; i++)
+		if (!strcmp(session_name[i], name))
+			return &session_fd[i];
+	if (!create)
+		return NULL;
+	session_name[nr_sessions] = name;
+	session_fd[nr_sessions] = -1;
+	return &session_fd[nr_sessions++];
+}
+
+static int open_session(const char *name, unsigned long cmd)
+{
+	struct liveupdate_ioctl_create_session arg;
+	int *slot;
+
+	if (devfd < 0)
+		devfd = open("/dev/liveupdate", O_RDWR | O_CLOEXEC);
+	if (devfd < 0)
+		return fail_errno("open /dev/liveupdate");
+	/* CREATE_SESSION and RETRIEVE_SESSION take the same layout. */
+	memset(&arg, 0, sizeof(arg));
+	arg.size = sizeof(arg);
+	snprintf((char *)arg.name, sizeof(arg.name), "%s", name);
+	if (ioctl(devfd, cmd, &arg))
+		return fail_errno(cmd == LIVEUPDATE_IOCTL_CREATE_SESSION ? "CREATE_SESSION"
+									 : "RETRIEVE_SESSION");
+	slot = session_slot(name, 1);
+	*slot = arg.fd;
+	return 0;
+}
+
+static int retrieve(int sfd, uint64_t token)
+{
+	struct liveupdate_session_retrieve_fd arg;
+
+	memset(&arg, 0, sizeof(arg));
+	arg.size = sizeof(arg);
+	arg.token = token;
+	if (ioctl(sfd, LIVEUPDATE_SESSION_RETRIEVE_FD, &arg))
+		return fail_errno("RETRIEVE_FD");
+	return arg.fd;
+}
+
+static int retrieve_unwritable(int sfd, uint64_t token)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct liveupdate_session_retrieve_fd *arg;
+	int rc;
+
+	arg = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (arg == MAP_FAILED)
+		return fail_errno("mmap");
+	arg->size = sizeof(*arg);
+	arg->fd = -1;
+	arg->token = token;
+	/* The kernel reads the request, retrieves, then cannot write the fd back. */
+	rc = mprotect(arg, page, PROT_READ) ? fail_errno("mprotect") : 0;
+	if (!rc && ioctl(sfd, LIVEUPDATE_SESSION_RETRIEVE_FD, arg))
+		rc = fail_errno("RETRIEVE_FD with a read-only argument");
+	munmap(arg, page);
+	return rc;
+}
+
+static int read_cmdline(char *buf, size_t len)
+{
+	int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		n--;
+	buf[n] = 0;
+	return 0;
+}
+
+static long cmdline_value(const char *cmdline, const char *key, long def)
+{
+	const char *at = strstr(cmdline, key);
+
+	return at ? strtol(at + strlen(key), NULL, 10) : def;
+}
+
+/* The next stage's command line: ours without our own keys, plus them anew. */
+static void next_cmdline(const char *now, char *out, size_t len, long stage, long failed,
+			 long via)
+{
+	char copy[CMDLINE_MAX], *save, *w;
+	size_t used = 0;
+
+	snprintf(copy, sizeof(copy), "%s", now);
+	out[0] = 0;
+	for (w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		if (!strncmp(w, STAGE_KEY, strlen(STAGE_KEY)) ||
+		    !strncmp(w, FAILED_KEY, strlen(FAILED_KEY)) ||
+		    !strncmp(w, VIA_KEY, strlen(VIA_KEY)))
+			continue;
+		used += snprintf(out + used, len - used, "%s ", w);
+	}
+	snprintf(out + used, len - used, STAGE_KEY "%ld " FAILED_KEY "%ld " VIA_KEY "%ld", stage,
+		 failed, via);
+}
+
+/*
+ * `via` is the kexec step: if the next stage runs at all, that step went
+ * through, and a step that had to be refused is then the first wrong one.
+ */
+static int kexec_next(const char *kernel, const char *initrd, long stage, long failed, long via)
+{
+	char now[CMDLINE_MAX], next[CMDLINE_MAX];
+	int kfd, ifd;
+	long rc;
+
+	if (read_cmdline(now, sizeof(now)))
+		return fail_errno("read /proc/cmdline");
+	if (!failed && steps[via - 1].expect != E_OK)
+		failed = via;
+	next_cmdline(now, next, sizeof(next), stage + 1, failed, via);
+	kfd = open(kernel, O_RDONLY | O_CLOEXEC);
+	if (kfd < 0)
+		return fail_errno(kernel);
+	ifd = open(initrd, O_RDONLY | O_CLOEXEC);
+	if (ifd < 0)
+		return fail_errno(initrd);
+	rc = syscall(SYS_kexec_file_load, kfd, ifd, strlen(next) + 1, next, 0UL);
+	close(kfd);
+	close(ifd);
+	if (rc)
+		return fail_errno("kexec_file_load");
+	printf("repro: stage %ld done, kexec into stage %ld\n", stage, stage + 1);
+	fflush(stdout);
+	sync();
+	rc = syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2,
+		     LINUX_REBOOT_CMD_KEXEC, NULL);
+	return fail_errno("reboot(LINUX_REBOOT_CMD_KEXEC)");
+}
+
+/* Copies a file the kernel keeps (the retained initrd) where kexec can read it. */
+static const char *readable_copy(const char *path)
+{
+	static char copy[] = "/tmp/repro-initrd";
+	char buf[1 << 16];
+	int in, out;
+	ssize_t n;
+
+	if (strncmp(path, "/sys/", 5))
+		return path;
+	in = open(path, O_RDONLY);
+	mkdir("/tmp", 0755);
+	out = open(copy, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (in < 0 || out < 0)
+		return path;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, n) != n)
+			break;
+	close(in);
+	close(out);
+	return copy;
+}
+
+static const char *op_name[] = {
+	[OP_CREATE] = "create", [OP_SESSION_CREATE] = "session-create",
+	[OP_SESSION_CLOSE] = "session-close", [OP_PRESERVE] = "preserve",
+	[OP_KEXEC] = "kexec", [OP_SESSION_RETRIEVE] = "session-retrieve",
+	[OP_RETRIEVE] = "retrieve", [OP_RETRIEVE_UNWRITABLE] = "retrieve-unwritable",
+	[OP_VERIFY] = "verify", [OP_SAME_OBJECT] = "same-object",
+	[OP_FINISH] = "finish", [OP_CLOSE_OBJECT] = "close-object",
+};
+
+static int run_step(const struct repro_step *s, long stage, long failed,
+		    const char *kernel, const char *initrd, long number)
+{
+	const struct repro_object *o = s->object >= 0 ? &objects[s->object] : NULL;
+	int dep = o && o->dep >= 0 ? obj_fd[o->dep] : -1;
+	int *sfd = s->session ? session_slot(s->session, 0) : NULL;
+	struct liveupdate_session_preserve_fd p;
+	struct liveupdate_session_finish f;
+	pid_t me = getpid();
+	int fd, rc;
+
+	detail[0] = 0;
+	if (s->session && s->op != OP_SESSION_CREATE && s->op != OP_SESSION_RETRIEVE &&
+	    (!sfd || *sfd < 0)) {
+		say("session %s is not open", s->session);
+		return -EBADF;
+	}
+	switch (s->op) {
+	case OP_CREATE:
+		fd = do_create(o, dep);
+		if (fd >= 0)
+			obj_fd[s->object] = fd;
+		return fd < 0 ? fd : 0;
+	case OP_SESSION_CREATE:
+		return open_session(s->session, LIVEUPDATE_IOCTL_CREATE_SESSION);
+	case OP_SESSION_RETRIEVE:
+		return open_session(s->session, LIVEUPDATE_IOCTL_RETRIEVE_SESSION);
+	case OP_SESSION_CLOSE:
+		rc = close(*sfd) ? fail_errno("close session") : 0;
+		*sfd = -1;
+		return rc;
+	case OP_PRESERVE:
+		memset(&p, 0, sizeof(p));
+		p.size = sizeof(p);
+		p.fd = obj_fd[s->object];
+		p.token = s->token;
+		return ioctl(*sfd, LIVEUPDATE_SESSION_PRESERVE_FD, &p) ? fail_errno("PRESERVE_FD") : 0;
+	case OP_RETRIEVE:
+		fd = retrieve(*sfd, s->token);
+		if (fd >= 0 && o)
+			obj_fd[s->object] = fd;
+		else if (fd >= 0)
+			close(fd);
+		return fd < 0 ? fd : 0;
+	case OP_RETRIEVE_UNWRITABLE:
+		return retrieve_unwritable(*sfd, s->token);
+	case OP_SAME_OBJECT:
+		fd = retrieve(*sfd, s->token);
+		if (fd < 0)
+			return fd;
+		rc = syscall(SYS_kcmp, me, me, KCMP_FILE, obj_fd[s->object], fd);
+		close(fd);
+		if (rc) {
+			say("the second RETRIEVE_FD gave a different file");
+			return -ESTALE;
+		}
+		return 0;
+	case OP_VERIFY:
+		if (obj_fd[s->object] < 0 || (o->dep >= 0 && dep < 0)) {
+			say("%s or its dependency has no fd in this stage", o->name);
+			return -EBADF;
+		}
+		return do_verify(o, obj_fd[s->object], dep);
+	case OP_FINISH:
+		memset(&f, 0, sizeof(f));
+		f.size = sizeof(f);
+		return ioctl(*sfd, LIVEUPDATE_SESSION_FINISH, &f) ? fail_errno("FINISH") : 0;
+	case OP_CLOSE_OBJECT:
+		close(obj_fd[s->object]);
+		obj_fd[s->object] = -1;
+		return 0;
+	case OP_KEXEC:
+		return kexec_next(kernel, initrd, stage, failed, number);
+	}
+	return -EINVAL;
+}
+
+static int matches(const struct repro_step *s, int rc)
+{
+	switch (s->expect) {
+	case E_OK: return rc >= 0;
+	case E_ERRNO: return rc == -s->err;
+	case E_ANY_ERROR: return rc < 0;
+	}
+	return 0;
+}
+
+static const char *expected(const struct repro_step *s)
+{
+	switch (s->expect) {
+	case E_OK: return "ok";
+	case E_ERRNO: return strerrorname_np(s->err) ? strerrorname_np(s->err) : "an errno";
+	case E_ANY_ERROR: return "an error";
+	}
+	return "?";
+}
+
+static const char *describe(int rc, char *buf, size_t len)
+{
+	if (rc >= 0)
+		return "ok";
+	snprintf(buf, len, "%s (%d)", strerrorname_np(-rc) ? strerrorname_np(-rc) : "?", -rc);
+	return buf;
+}
+
+static void power_off(int failed)
+{
+	if (getpid() != 1)
+		exit(failed ? 1 : 0);
+	sync();
+	syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2,
+		LINUX_REBOOT_CMD_POWER_OFF, NULL);
+	for (;;)
+		pause();
+}
+
+int main(int argc, char **argv)
+{
+	const char *kernel = argc > 1 ? argv[1] : "/boot/bzImage";
+	const char *initrd = argc > 2 ? argv[2] : "/sys/firmware/initrd";
+	char cmdline[CMDLINE_MAX] = "", buf[64];
+	long stage, failed, via;
+	unsigned i;
+
+	if (getpid() == 1) {
+		mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+		mount("proc", "/proc", "proc", 0, NULL);
+		mount("sysfs", "/sys", "sysfs", 0, NULL);
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	read_cmdline(cmdline, sizeof(cmdline));
+	stage = cmdline_value(cmdline, STAGE_KEY, 1);
+	failed = cmdline_value(cmdline, FAILED_KEY, 0);
+	initrd = readable_copy(initrd);
+	for (i = 0; i < NR_OBJECTS; i++)
+		obj_fd[i] = -1;
+	printf("repro: %s, stage %ld\n", CASE_ID, stage);
+	/* The kexec that brought us here could not say so before it went. */
+	via = cmdline_value(cmdline, VIA_KEY, 0);
+	if (via > 0 && via <= NR_STEPS)
+		printf("repro: step %ld kexec: expected %s [%s], observed ok (now in stage %ld)%s\n",
+		       via, expected(&steps[via - 1]), steps[via - 1].rule,
+		       stage, steps[via - 1].expect == E_OK ? "" : "  <-- WRONG");
+	for (i = 0; i < NR_STEPS; i++) {
+		const struct repro_step *s = &steps[i];
+		int rc;
+
+		if (s->stage != stage)
+			continue;
+		rc = run_step(s, stage, failed, kernel, initrd, i + 1);
+		printf("repro: step %u %s%s%s%s%s: expected %s [%s], observed %s%s%s%s\n", i + 1,
+		       op_name[s->op], s->object >= 0 ? " " : "",
+		       s->object >= 0 ? objects[s->object].name : "",
+		       s->session ? " in " : "", s->session ? s->session : "", expected(s), s->rule,
+		       describe(rc, buf, sizeof(buf)), matches(s, rc) ? "" : "  <-- WRONG",
+		       detail[0] ? ": " : "", detail);
+		if (!matches(s, rc) && !failed)
+			failed = i + 1;
+	}
+	if (failed) {
+		const struct repro_step *s = &steps[failed - 1];
+
+		printf("repro: RESULT: FAIL at step %ld %s%s%s [%s]\n", failed, op_name[s->op],
+		       s->object >= 0 ? " " : "", s->object >= 0 ? objects[s->object].name : "",
+		       s->rule);
+	} else {
+		printf("repro: RESULT: PASS, every step as the contract demands\n");
+	}
+	power_off(failed != 0);
+	return 0;
+}
