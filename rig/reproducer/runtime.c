@@ -1,6 +1,7 @@
 /*
  * The part of every reproducer that does not depend on the case: luo-rig
- * reproducer appends it to the case's tables (objects[], steps[]).  It uses
+ * reproducer appends it to the case's tables (objects[], steps[]) and the
+ * enums and op names they use, generated from luo-rig's protocol.  It uses
  * only libc and the kernel's uapi headers, and runs in two or more stages
  * across kexec: each boot runs the steps of its own stage, then kexecs into
  * the next one (the same kernel, the same initramfs), carrying its stage
@@ -426,14 +427,6 @@ static const char *readable_copy(const char *path)
 	return copy;
 }
 
-static const char *op_name[] = {
-	[OP_CREATE] = "create", [OP_SESSION_CREATE] = "session-create",
-	[OP_SESSION_CLOSE] = "session-close", [OP_PRESERVE] = "preserve",
-	[OP_KEXEC] = "kexec", [OP_SESSION_RETRIEVE] = "session-retrieve",
-	[OP_RETRIEVE] = "retrieve", [OP_RETRIEVE_UNWRITABLE] = "retrieve-unwritable",
-	[OP_VERIFY] = "verify", [OP_SAME_OBJECT] = "same-object",
-	[OP_FINISH] = "finish", [OP_CLOSE_OBJECT] = "close-object",
-};
 
 static int run_step(const struct repro_step *s, long stage, long failed,
 		    const char *kernel, const char *initrd, long number)

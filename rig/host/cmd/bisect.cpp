@@ -134,7 +134,7 @@ BisectResult bisect(const BisectConfig &cfg)
 	if (run_command({"git", "merge-base", "--is-ancestor", good, bad}, o) != 0)
 		throw SetupError("--good " + cfg.good + " is not an ancestor of --bad " + cfg.bad +
 				 ": bisect needs the good commit below the bad one");
-	std::string id = resolve_case(run, cfg.repro.id);
+	std::string id = resolve_case(run, cfg.repro.id).id;
 
 	BisectResult res;
 	res.steps_dir = run.out_dir.empty()

@@ -24,16 +24,9 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
-std::vector<std::string> scenario_list(const RunConfig &run)
-{
-	return scenario_files(run.scenarios.empty()
-				      ? std::vector<std::string>{(source_root() / "scenarios").string()}
-				      : run.scenarios);
-}
-
 fs::path file_of(const RunConfig &run, const std::string &scenario)
 {
-	for (const auto &f : scenario_list(run))
+	for (const auto &f : scenario_files(run.scenarios))
 		if (core::load_scenario(f).name == scenario)
 			return f;
 	throw SetupError("no scenario file named " + scenario);
@@ -103,7 +96,7 @@ MinimizeResult minimize(const ReproConfig &cfg)
 	auto contract = core::Contract::by_name(cfg.run.contract);
 	if (!contract)
 		throw SetupError("--contract " + cfg.run.contract + ": expected agreed or strict");
-	res.id = resolve_case(cfg.run, cfg.id);
+	res.id = resolve_case(cfg.run, cfg.id).id;
 	auto orders = parse_case_id(res.id);
 	if (!orders)
 		throw SetupError("minimize " + res.id + ": only <scenario>/p:.../r:... cases can be "

@@ -15,24 +15,19 @@ namespace luo::host {
 
 namespace fs = std::filesystem;
 
-std::string resolve_case(const RunConfig &run, const std::string &id)
+core::Case resolve_case(const RunConfig &run, const std::string &id)
 {
 	auto contract = core::Contract::by_name(run.contract);
 	if (!contract)
 		throw SetupError("--contract " + run.contract + ": expected agreed or strict");
-	auto files = scenario_files(run.scenarios.empty()
-					    ? std::vector<std::string>{(source_root() / "scenarios").string()}
-					    : run.scenarios);
-	auto all = core::expand_files(files, *contract);
-	auto hits = filter_cases(std::move(all), {id});
+	auto hits = filter_cases(core::expand_files(scenario_files(run.scenarios), *contract), {id});
 	if (hits.empty())
-		throw SetupError("repro " + id + ": no such case; `luo-rig plan scenarios` lists "
-				 "the ids (the id of a failure is in results.ktap and results.json)");
+		throw SetupError(id + ": no such case; `luo-rig plan scenarios` lists the ids (the id "
+				      "of a failure is in results.ktap and results.json)");
 	if (hits.size() > 1)
-		throw SetupError("repro " + id + ": matches " + std::to_string(hits.size()) +
-				 " cases (" + hits[0].id + ", " + hits[1].id +
-				 ", ...); give one case id");
-	return hits[0].id;
+		throw SetupError(id + ": matches " + std::to_string(hits.size()) + " cases (" +
+				 hits[0].id + ", " + hits[1].id + ", ...); give one case id");
+	return std::move(hits[0]);
 }
 
 ReproResult reproduce(const ReproConfig &cfg)
@@ -40,7 +35,7 @@ ReproResult reproduce(const ReproConfig &cfg)
 	if (cfg.runs < 1)
 		throw SetupError("--runs " + std::to_string(cfg.runs) + ": at least 1");
 	ReproResult res;
-	res.id = resolve_case(cfg.run, cfg.id);
+	res.id = resolve_case(cfg.run, cfg.id).id;
 	fs::path base = cfg.run.out_dir.empty()
 				? fs::path("luo-rig-runs") / ("repro-" + std::to_string(getpid()))
 				: cfg.run.out_dir;

@@ -26,7 +26,7 @@ struct ReproResult {
 
 // The one case `id` names under the run's scenarios and contract; a
 // SetupError when it names none or several.
-std::string resolve_case(const RunConfig &run, const std::string &id);
+core::Case resolve_case(const RunConfig &run, const std::string &id);
 
 ReproResult reproduce(const ReproConfig &cfg);
 

@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "host/cmd/reproducer.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <map>
 #include <sstream>
 
-#include "core/contract.hpp"
-#include "core/expand.hpp"
 #include "host/image/initramfs.hpp"
 #include "host/kernel/fault_knobs.hpp"
 #include "host/kernel/hash.hpp"
 #include "host/kernel/kernel_source.hpp"
-#include "host/run/suite.hpp"
 #include "host/util/atomic_file.hpp"
 #include "host/util/errors.hpp"
 #include "host/util/paths.hpp"
@@ -27,36 +26,17 @@ using protocol::Op;
 
 namespace {
 
-const char *kind_enum(ObjectKind k)
-{
-	switch (k) {
-	case ObjectKind::memfd: return "K_MEMFD";
-	case ObjectKind::kvm_vm: return "K_KVM_VM";
-	case ObjectKind::guest_memfd: return "K_GUEST_MEMFD";
-	case ObjectKind::iommufd: return "K_IOMMUFD";
-	case ObjectKind::unsupported: return "K_UNSUPPORTED";
-	case ObjectKind::vfio_cdev: break;
-	}
-	return nullptr;
-}
+// The kinds runtime.c can make: every other one is refused.
+const ObjectKind kReproducible[] = {ObjectKind::memfd, ObjectKind::kvm_vm, ObjectKind::guest_memfd,
+				     ObjectKind::iommufd, ObjectKind::unsupported};
 
-const char *op_enum(Op op)
+// "session-create" -> "OP_SESSION_CREATE": C names from the protocol's own.
+std::string c_enum(const std::string &prefix, const std::string &name)
 {
-	switch (op) {
-	case Op::create: return "OP_CREATE";
-	case Op::session_create: return "OP_SESSION_CREATE";
-	case Op::session_close: return "OP_SESSION_CLOSE";
-	case Op::preserve: return "OP_PRESERVE";
-	case Op::kexec: return "OP_KEXEC";
-	case Op::session_retrieve: return "OP_SESSION_RETRIEVE";
-	case Op::retrieve: return "OP_RETRIEVE";
-	case Op::retrieve_unwritable: return "OP_RETRIEVE_UNWRITABLE";
-	case Op::verify: return "OP_VERIFY";
-	case Op::same_object: return "OP_SAME_OBJECT";
-	case Op::finish: return "OP_FINISH";
-	case Op::close_object: return "OP_CLOSE_OBJECT";
-	}
-	return "OP_CREATE";
+	std::string out = prefix;
+	for (char c : name)
+		out += c == '-' ? '_' : (char)std::toupper((unsigned char)c);
+	return out;
 }
 
 std::string c_string(const std::string &s)
@@ -67,14 +47,21 @@ std::string c_string(const std::string &s)
 	return out + "\"";
 }
 
-const char *kTables = R"(
-enum repro_kind { K_MEMFD, K_KVM_VM, K_GUEST_MEMFD, K_IOMMUFD, K_UNSUPPORTED };
-enum repro_op {
-	OP_CREATE, OP_SESSION_CREATE, OP_SESSION_CLOSE, OP_PRESERVE, OP_KEXEC,
-	OP_SESSION_RETRIEVE, OP_RETRIEVE, OP_RETRIEVE_UNWRITABLE, OP_VERIFY,
-	OP_SAME_OBJECT, OP_FINISH, OP_CLOSE_OBJECT,
-};
-enum repro_expect { E_OK, E_ERRNO, E_ANY_ERROR };
+// The enums and op names runtime.c works with, from the protocol's tables.
+std::string c_enums()
+{
+	std::string kinds, ops, names;
+	for (auto k : kReproducible)
+		kinds += c_enum("K_", protocol::to_string(k)) + ", ";
+	for (const auto &op : protocol::op_names()) {
+		ops += "\t" + c_enum("OP_", op) + ",\n";
+		names += "\t[" + c_enum("OP_", op) + "] = \"" + op + "\",\n";
+	}
+	return "\nenum repro_kind { " + kinds + "};\nenum repro_op {\n" + ops +
+	       "};\nstatic const char *const op_name[] = {\n" + names + "};\n";
+}
+
+const char *kTables = R"(enum repro_expect { E_OK, E_ERRNO, E_ANY_ERROR };
 
 struct repro_object {
 	const char *name;
@@ -116,17 +103,17 @@ std::string reproducer_source(const core::Case &c, const std::string &contract,
 	     "#define CASE_ID " << c_string(c.id) << "\n"
 	     "#define NR_OBJECTS " << c.objects.size() << "\n"
 	     "#define NR_STEPS " << c.steps.size() << "\n"
-	  << kTables << "\nstatic const struct repro_object objects[NR_OBJECTS] = {\n";
+	  << c_enums() << kTables << "\nstatic const struct repro_object objects[NR_OBJECTS] = {\n";
 	for (const auto &obj : c.objects) {
-		const char *k = kind_enum(obj.kind);
-		if (!k)
+		if (std::find(std::begin(kReproducible), std::end(kReproducible), obj.kind) ==
+		    std::end(kReproducible))
 			throw SetupError("reproducer " + c.id + ": object '" + obj.name + "' is a " +
 					 protocol::to_string(obj.kind) +
 					 ", which the standalone reproducer cannot create (it needs a "
 					 "device bound to vfio-pci); `luo-rig minimize` may find a "
 					 "smaller case without it");
 		int dep = obj.depends_on.empty() ? -1 : index.at(obj.depends_on);
-		o << "\t{ " << c_string(obj.name) << ", " << k << ", " << dep << ", " << obj.size
+		o << "\t{ " << c_string(obj.name) << ", " << c_enum("K_", protocol::to_string(obj.kind)) << ", " << dep << ", " << obj.size
 		  << "ULL, " << obj.seed << "U },\n";
 	}
 	o << "};\n\nstatic const struct repro_step steps[NR_STEPS] = {\n";
@@ -136,7 +123,7 @@ std::string reproducer_source(const core::Case &c, const std::string &contract,
 				     : s.expect.kind == core::Expect::Kind::error ? "E_ERRNO"
 										  : "E_ANY_ERROR";
 		int obj = s.object.empty() || !index.count(s.object) ? -1 : index.at(s.object);
-		o << "\t{ " << stage << ", " << op_enum(s.op) << ", "
+		o << "\t{ " << stage << ", " << c_enum("OP_", protocol::to_string(s.op)) << ", "
 		  << (s.session.empty() ? "NULL" : c_string(s.session)) << ", " << obj << ", "
 		  << s.token << "ULL, " << expect << ", "
 		  << (s.expect.kind == core::Expect::Kind::error ? s.expect.err : "0") << ", "
@@ -150,18 +137,14 @@ std::string reproducer_source(const core::Case &c, const std::string &contract,
 
 fs::path write_reproducer(const ReproConfig &cfg, const fs::path &dir)
 {
-	std::string id = resolve_case(cfg.run, cfg.id);
-	auto contract = core::Contract::by_name(cfg.run.contract);
-	auto files = scenario_files(cfg.run.scenarios.empty()
-					    ? std::vector<std::string>{(source_root() / "scenarios").string()}
-					    : cfg.run.scenarios);
-	auto cases = filter_cases(core::expand_files(files, *contract), {id});
+	core::Case c = resolve_case(cfg.run, cfg.id);
+	const std::string &id = c.id;
 	auto knobs = parse_fault_list(cfg.run.fault);
 	std::string fault;
 	for (const auto &k : knobs)
 		fault += (fault.empty() ? "" : ",") + k;
 	std::string src = reproducer_source(
-		cases.at(0), cfg.run.contract, fault,
+		c, cfg.run.contract, fault,
 		read_file(source_root() / "rig" / "reproducer" / "runtime.c"));
 	fs::create_directories(dir);
 	write_file_atomic(dir / "repro.c", src);

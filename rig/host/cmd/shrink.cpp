@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "host/cmd/shrink.hpp"
 
-#include <map>
 #include <set>
+
+#include "core/scenario.hpp"
+#include "host/util/strings.hpp"
 
 namespace luo::host {
 
@@ -10,58 +12,18 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
-std::vector<std::string> split(const std::string &s, char sep)
+// `name` and everything that depends on it, directly or not.  The parser
+// resolves each depends_on, the ones left out included.
+std::set<std::string> with_dependents(const core::Scenario &sc, const std::string &name)
 {
-	std::vector<std::string> out;
-	size_t start = 0;
-	for (;;) {
-		auto at = s.find(sep, start);
-		out.push_back(s.substr(start, at - start));
-		if (at == std::string::npos)
-			return out;
-		start = at + 1;
-	}
-}
-
-std::string depends_on(const json &decl)
-{
-	if (decl.is_object() && decl.contains("depends_on"))
-		return decl["depends_on"].get<std::string>();
-	return {};
-}
-
-std::string kind_of(const json &decl)
-{
-	return decl.is_string() ? decl.get<std::string>() : decl.value("kind", "");
-}
-
-// `name` and everything that depends on it, directly or not.  An object
-// that leaves depends_on out names the only object of the kind it needs;
-// the kinds below are the ones a dependency can be of.
-std::set<std::string> with_dependents(const json &objects, const std::string &name)
-{
-	static const std::map<std::string, std::string> needs{{"guest-memfd", "kvm-vm"},
-							      {"vfio-cdev", "iommufd"}};
 	std::set<std::string> out{name};
 	for (bool grew = true; grew;) {
 		grew = false;
-		for (const auto &[obj, decl] : objects.items()) {
-			if (out.count(obj))
-				continue;
-			std::string dep = depends_on(decl);
-			if (dep.empty()) {
-				auto n = needs.find(kind_of(decl));
-				if (n == needs.end())
-					continue;
-				for (const auto &g : out)
-					if (kind_of(objects[g]) == n->second)
-						dep = g;
-			}
-			if (!dep.empty() && out.count(dep)) {
-				out.insert(obj);
+		for (const auto &o : sc.objects)
+			if (!out.count(o.name) && out.count(o.depends_on)) {
+				out.insert(o.name);
 				grew = true;
 			}
-		}
 	}
 	return out;
 }
@@ -137,10 +99,10 @@ std::optional<CaseOrders> parse_case_id(const std::string &id)
 		return std::nullopt;
 	CaseOrders o;
 	o.scenario = id.substr(0, p);
-	o.preserve = split(id.substr(p + 3, r - p - 3), ',');
+	o.preserve = split_commas(id.substr(p + 3, r - p - 3));
 	std::string rest = id.substr(r + 3);
 	if (rest != "-")
-		o.restore = split(rest, ',');
+		o.restore = split_commas(rest);
 	return o;
 }
 
@@ -158,8 +120,9 @@ json single_case(const json &scenario, const CaseOrders &orders)
 std::vector<Shrink> shrink_candidates(const json &doc)
 {
 	std::vector<Shrink> out;
+	auto sc = core::parse_scenario(doc.dump(), "the case being minimised");
 	for (const auto &[name, decl] : doc["objects"].items()) {
-		auto gone = with_dependents(doc["objects"], name);
+		auto gone = with_dependents(sc, name);
 		json d = doc;
 		if (drop_objects(d, gone))
 			out.push_back({"drop object " + name + joined(gone, name), d});
@@ -168,7 +131,7 @@ std::vector<Shrink> shrink_candidates(const json &doc)
 		for (const auto &[s, members] : doc["sessions"].items()) {
 			std::set<std::string> gone;
 			for (const auto &m : members) {
-				auto more = with_dependents(doc["objects"], m.get<std::string>());
+				auto more = with_dependents(sc, m.get<std::string>());
 				gone.insert(more.begin(), more.end());
 			}
 			json d = doc;

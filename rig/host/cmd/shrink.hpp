@@ -37,6 +37,7 @@ struct Shrink {
 // Every one-step cut of a single-case document: an object with what
 // depends on it, a session with its objects, a fault action, one restore,
 // a FINISH position.  Cuts that leave nothing to test are not offered.
+// `doc` must be a valid scenario (the parser resolves its dependencies).
 std::vector<Shrink> shrink_candidates(const nlohmann::ordered_json &doc);
 
 } // namespace luo::host

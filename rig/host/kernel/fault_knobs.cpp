@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "host/kernel/fault_knobs.hpp"
+#include "host/util/strings.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -46,22 +47,6 @@ std::string decompress(const char *data, size_t size)
 	}
 	archive_read_free(a);
 	return out;
-}
-
-// "a,b,,c" -> {"a", "b", "", "c"}; "" -> {}.
-std::vector<std::string> split_commas(const std::string &list)
-{
-	std::vector<std::string> out;
-	if (list.empty())
-		return out;
-	size_t at = 0;
-	for (;;) {
-		size_t comma = list.find(',', at);
-		out.push_back(list.substr(at, comma == std::string::npos ? std::string::npos : comma - at));
-		if (comma == std::string::npos)
-			return out;
-		at = comma + 1;
-	}
 }
 
 } // namespace

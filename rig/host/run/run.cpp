@@ -59,9 +59,7 @@ std::vector<core::Case> select_cases(const RunConfig &cfg)
 				 " edu devices");
 	if (cfg.limits.max_cases < 1)
 		throw SetupError("--max-cases must be at least 1");
-	auto files = scenario_files(cfg.scenarios.empty()
-					    ? std::vector<std::string>{(source_root() / "scenarios").string()}
-					    : cfg.scenarios);
+	auto files = scenario_files(cfg.scenarios);
 	std::vector<core::Case> all = core::expand_files(files, *contract);
 	all = shard_cases(filter_cases(std::move(all), cfg.cases), cfg.shard);
 	if (all.empty())

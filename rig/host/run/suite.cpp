@@ -6,14 +6,18 @@
 #include <regex>
 
 #include "host/util/errors.hpp"
+#include "host/util/paths.hpp"
 
 namespace luo::host {
 
 namespace fs = std::filesystem;
 
-std::vector<std::string> scenario_files(const std::vector<std::string> &args)
+std::vector<std::string> scenario_files(const std::vector<std::string> &named)
 {
 	std::vector<std::string> out;
+	const auto args = named.empty()
+				  ? std::vector<std::string>{(source_root() / "scenarios").string()}
+				  : named;
 	for (const auto &a : args) {
 		if (fs::is_directory(a)) {
 			std::vector<std::string> found;

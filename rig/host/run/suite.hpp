@@ -11,7 +11,8 @@
 namespace luo::host {
 
 // Scenario files named directly, or every *.json below a named directory
-// (schema.json excepted), in a stable order.
+// (schema.json excepted), in a stable order; none named: the default suite,
+// scenarios/ of the source tree.
 std::vector<std::string> scenario_files(const std::vector<std::string> &args);
 
 // Keeps the cases whose id matches one of the patterns ('*' and '?' globs;
