@@ -173,6 +173,7 @@ private:
 		std::unique_lock lock(mu_);
 		bool splat = bo.cause == BatchOutcome::Cause::splat;
 		std::vector<const core::Case *> again;
+		bool fresh = false;  // again on a fresh QEMU (infra's one retry), not bisected
 		for (size_t i = 0; i < batch.cases.size(); i++) {
 			const auto *c = batch.cases[i];
 			auto &r = bo.cases[i];
@@ -180,9 +181,10 @@ private:
 			r.infra_retried = w.infra_retry;
 			history_.note_attempt(c, splat);
 			auto move = next_move(bo, r, batch.cases.size(), w.infra_retry, cfg_.bisect);
-			if (move != NextMove::settle && !interrupted())
+			if (move != NextMove::settle && !interrupted()) {
 				again.push_back(c);
-			else {
+				fresh |= move == NextMove::retry_fresh;
+			} else {
 				if (bo.early_stall && r.verdict == Verdict::hang && w.infra_retry)
 					r.message += " (stalled again on a fresh QEMU before the first "
 						     "event: reproduced, not infra)";
@@ -197,7 +199,7 @@ private:
 				finished_++;
 			}
 		}
-		if (!again.empty() && (bo.cause == BatchOutcome::Cause::infra || bo.early_stall)) {
+		if (fresh) {
 			// QEMU died or the boot stalled before anything ran: the same
 			// cases once more on a fresh QEMU, counted; a second death
 			// stays infra, a second stall is a hang.
