@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "host/kernel/kernel_build.hpp"
 
-#include <cerrno>
-#include <csignal>
 #include <fstream>
 #include <unistd.h>
 #include <regex>
@@ -98,19 +96,6 @@ std::string image_release(const fs::path &image)
 	std::string version;
 	std::getline(in, version, '\0');
 	return version.substr(0, version.find(' '));
-}
-
-// Build trees (a patched source copy and the objects) of builds that were
-// killed: gigabytes each, and no other build will ever reuse them.
-void sweep_dead_builds(const fs::path &kbuild)
-{
-	std::error_code ec;
-	for (const auto &e : fs::directory_iterator(kbuild, ec)) {
-		std::ifstream in(e.path() / "pid");
-		pid_t pid = 0;
-		if (!(in >> pid) || (kill(pid, 0) != 0 && errno == ESRCH))
-			fs::remove_all(e.path(), ec);
-	}
 }
 
 struct BuildInputs {
@@ -258,7 +243,6 @@ KernelArtifact obtain_kernel(const KernelOptions &opts)
 	fs::path log = root / "logs" / ("kernel-" + key + ".log");
 	fs::create_directories(log.parent_path());
 	fs::remove(log);
-	sweep_dead_builds(root / "kbuild");
 	Progress prog("kernel " + key.substr(0, 8));
 	sweep_orphan_workspaces(root / "objdirs");
 	Workspace ws(root / "objdirs" / wkey, src.tree);
