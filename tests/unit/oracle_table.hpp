@@ -113,15 +113,19 @@ inline std::vector<Row> then(std::vector<Row> first, const std::vector<Row> &res
 	return first;
 }
 
-// How an expanded case over vm, gmem, iommu and vfio in one session "s"
-// begins, under any contract.
-inline const std::vector<Row> kCreateFour{
-	{Op::create, "", "vm", 0, "ok", "setup"},
-	{Op::create, "", "gmem", 0, "ok", "setup"},
-	{Op::create, "", "iommu", 0, "ok", "setup"},
-	{Op::create, "", "vfio", 0, "ok", "setup"},
-	{Op::session_create, "s", "", 0, "ok", "setup"},
-};
+// Each object created, then session "s": how an expanded case begins,
+// under any contract.
+inline std::vector<Row> create_then_session(std::initializer_list<const char *> names)
+{
+	std::vector<Row> rows;
+	for (const char *n : names)
+		rows.push_back({Op::create, "", n, 0, "ok", "setup"});
+	rows.push_back({Op::session_create, "s", "", 0, "ok", "setup"});
+	return rows;
+}
+
+// A case over vm, gmem, iommu and vfio in one session.
+inline const std::vector<Row> kCreateFour = create_then_session({"vm", "gmem", "iommu", "vfio"});
 
 // `object` is retrieved inside the kernel only (for a dependent, or with
 // its reply lost): userspace has no fd for it and did not retrieve it.
@@ -133,14 +137,7 @@ inline void check_kernel_only(const Oracle &o, const char *object)
 }
 
 // Creates every object and session "s".
-inline const std::vector<Row> kSetup{
-	{Op::create, "", "vm", 0, "ok", "setup"},
-	{Op::create, "", "gmem", 0, "ok", "setup"},
-	{Op::create, "", "iommu", 0, "ok", "setup"},
-	{Op::create, "", "vfio", 0, "ok", "setup"},
-	{Op::create, "", "mem", 0, "ok", "setup"},
-	{Op::create, "", "evt", 0, "ok", "setup"},
-	{Op::session_create, "s", "", 0, "ok", "setup"},
-};
+inline const std::vector<Row> kSetup =
+	create_then_session({"vm", "gmem", "iommu", "vfio", "mem", "evt"});
 
 } // namespace luo::test
