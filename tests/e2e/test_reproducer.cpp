@@ -62,6 +62,7 @@ TEST_CASE("a knob's reproducer fails outside the rig at the rig's own wrong step
 	// No mock VMM in that image: the reproducer ran as /init, both stages.
 	CHECK_THAT(out.console, ContainsSubstring("repro: " + id + ", stage 2"));
 	CHECK(out.failed);
+	CHECK(out.crash.empty());
 	CHECK_THAT(out.result, ContainsSubstring("FAIL at step " + std::to_string(step) + " " +
 						 protocol::to_string(wrong.op)));
 	CHECK_THAT(out.result, ContainsSubstring("[" + wrong.expect.rule + "]"));
@@ -81,4 +82,5 @@ TEST_CASE("a reproducer passes on a kernel without the bug", "[e2e][reproducer]"
 	INFO(out.console);
 	CHECK(out.passed);
 	CHECK_FALSE(out.failed);
+	CHECK(out.crash.empty());
 }

@@ -91,6 +91,8 @@ std::vector<std::string> repro_argv(const BisectConfig &cfg, const fs::path &wor
 		a.insert(a.end(), {"--config", fs::absolute(f).string()});
 	if (k.jobs)
 		a.insert(a.end(), {"--kernel-jobs", std::to_string(k.jobs)});
+	if (k.rebuild)
+		a.push_back("--rebuild");
 	for (const auto &s : run.scenarios)
 		a.push_back(fs::absolute(s).string());
 	return a;

@@ -244,6 +244,12 @@ int main(int argc, char **argv)
 			return kExitPass;
 		}
 		if (*shell_cmd && !shell_reproducer.empty()) {
+			// The reproducer is the whole image: a plan or devices
+			// asked for beside it would be silently dropped.
+			if (!shell.scenario.empty() || !shell.case_pattern.empty() ||
+			    shell_cmd->count("--devices"))
+				throw SetupError("shell --reproducer boots only the reproducer; drop "
+						 "the scenario, --case and --devices");
 			boot_reproducer(shell_reproducer, shell.kernel, shell.accel, shell.fault, true);
 			return kExitPass;
 		}

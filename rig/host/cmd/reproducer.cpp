@@ -10,6 +10,7 @@
 #include "host/kernel/fault_knobs.hpp"
 #include "host/kernel/hash.hpp"
 #include "host/kernel/kernel_source.hpp"
+#include "host/run/console.hpp"
 #include "host/util/atomic_file.hpp"
 #include "host/util/errors.hpp"
 #include "host/util/paths.hpp"
@@ -252,6 +253,9 @@ ReproducerRun boot_reproducer(const fs::path &dir, const KernelOptions &kernel_o
 	t.total = 900;
 	auto vm = run_vm(spec, t);
 	run.console = fs::exists(vm.console_log) ? read_file(vm.console_log) : "";
+	// A splat is the kernel's failure whatever the steps said.
+	if (auto findings = classify_console(run.console); !findings.empty())
+		run.crash = findings.front().kind + ": " + findings.front().text;
 	auto at = run.console.rfind("repro: RESULT: ");
 	if (at != std::string::npos) {
 		run.result = run.console.substr(at, run.console.find('\n', at) - at);

@@ -27,6 +27,7 @@ struct ReproducerRun {
 	bool passed = false;    // "RESULT: PASS"
 	bool failed = false;    // "RESULT: FAIL ..."
 	std::string result;     // the RESULT line
+	std::string crash;      // a kernel splat on the console, if any
 	std::filesystem::path workdir;
 };
 
