@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "host/vm/vm.hpp"
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+
+#include "host/util/errors.hpp"
+
+namespace luo::host {
+
+namespace {
+
+// Every edu device needs an IOMMU group of its own, or a second VFIO device
+// cannot be bound to its own iommufd: devices behind a pci-bridge share one
+// group.  So up to 29 sit directly on the root bus; past that, 25 do and the
+// rest each get a PCIe root port, eight ports per slot in the last four.
+constexpr int kRootFirst = 0x02;
+constexpr int kRootOnly = 29;          // 0x02..0x1e
+constexpr int kRootShared = 25;        // 0x02..0x1a when root ports are needed
+constexpr int kPortSlotFirst = 0x1b;
+constexpr int kPortSlots = 4;
+constexpr int kMaxEdu = kRootShared + kPortSlots * 8;
+
+std::atomic<bool> g_interrupted{false};
+
+void on_signal(int)
+{
+	g_interrupted = true;
+}
+
+} // namespace
+
+std::string hex2(int v)
+{
+	char b[16];
+	std::snprintf(b, sizeof(b), "%02x", v);
+	return b;
+}
+
+void install_interrupt_handler()
+{
+	struct sigaction sa {};
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, nullptr);
+	sigaction(SIGTERM, &sa, nullptr);
+}
+
+bool interrupted()
+{
+	return g_interrupted;
+}
+
+const char *to_string(VmResult::Status s)
+{
+	switch (s) {
+	case VmResult::Status::done: return "done";
+	case VmResult::Status::exited: return "exited";
+	case VmResult::Status::hang: return "hang";
+	case VmResult::Status::infra: return "infra";
+	case VmResult::Status::interrupted: return "interrupted";
+	}
+	return "?";
+}
+
+int max_edu_devices()
+{
+	return kMaxEdu;
+}
+
+std::vector<EduPlacement> edu_layout(int count)
+{
+	if (count > kMaxEdu)
+		throw SetupError("a VM takes at most " + std::to_string(kMaxEdu) + " edu devices, " +
+				 std::to_string(count) + " asked");
+	std::vector<EduPlacement> out;
+	int on_root = count <= kRootOnly ? count : kRootShared;
+	for (int i = 0; i < on_root; i++)
+		out.push_back({false, kRootFirst + i, 0, 0});
+	for (int p = 0; p < count - on_root; p++)
+		out.push_back({true, kPortSlotFirst + p / 8, p % 8, p});
+	return out;
+}
+
+std::vector<std::string> edu_addresses(int count)
+{
+	std::vector<std::string> out;
+	int on_root = count <= kRootOnly ? count : kRootShared;
+	for (int i = 0; i < on_root; i++)
+		out.push_back("0000:00:" + hex2(kRootFirst + i) + ".0");
+	// The firmware numbers the root ports' buses in slot.function order.
+	for (int p = 0; p < count - on_root; p++)
+		out.push_back("0000:" + hex2(p + 1) + ":00.0");
+	return out;
+}
+
+int cpus_for(Accel accel)
+{
+	return accel == Accel::tcg ? 1 : 2;
+}
+
+std::string kernel_cmdline(const VmSpec &spec)
+{
+	// retain_initrd: the mock VMM hands its own initramfs to kexec_file_load.
+	// no_timer_check: on a loaded host, TCG can miss the IO-APIC timer probe
+	// and the kernel panics ("timer doesn't work through Interrupt-remapped
+	// IO-APIC") before anything under test has run.
+	std::string c = "console=ttyS0 panic=-1 oops=panic rdinit=/init liveupdate=on "
+			"intel_iommu=on retain_initrd no_timer_check loglevel=6";
+	if (!spec.extra_cmdline.empty())
+		c += " " + spec.extra_cmdline;
+	return c;
+}
+
+Timeouts timeouts_for(Accel accel, int kexecs, int steps)
+{
+	// TCG boots a tiny kernel in ~2 s on an idle core but a loaded 2-core
+	// machine running several VMs can be ten times slower.
+	double boot = accel == Accel::kvm ? 30 : 120;
+	double per_step = accel == Accel::kvm ? 0.2 : 1.0;
+	Timeouts t;
+	t.boot = boot;
+	t.stall = boot;
+	t.total = boot * (kexecs + 1) + per_step * steps + 60;
+	return t;
+}
+
+} // namespace luo::host

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// What every backend shares: the VM asked for, its time limits, how it ended,
+// and the machine layout (kernel command line, edu device placement) that
+// makes a VM of one backend the same machine as a VM of another.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "host/vm/accel.hpp"
+#include "protocol/plan.hpp"
+
+namespace luo::host {
+
+struct VmSpec {
+	Accel accel = Accel::tcg;
+	std::string qemu = "qemu-system-x86_64";
+	int memory_mb = 2048;
+	int cpus = 0;                  // 0: cpus_for(accel)
+	std::filesystem::path kernel;
+	std::filesystem::path initrd;
+	std::string extra_cmdline;     // e.g. "luo_fault=preserve-lookup"
+	int edu_devices = 0;
+	std::filesystem::path workdir; // console.log, events.log, qemu.log
+	bool interactive = false;      // console on stdio (luo-rig shell)
+};
+
+// Guest PCI addresses of the edu devices, in the order the plan indexes them.
+std::vector<std::string> edu_addresses(int count);
+int max_edu_devices();
+
+// Where each edu device sits: on the root bus at `slot`, or behind a PCIe
+// root port of its own (port index `port`, in root-bus slot `slot`,
+// function `function`).  Both backends place devices from this one list.
+struct EduPlacement {
+	bool behind_port = false;
+	int slot = 0;
+	int function = 0;
+	int port = 0;
+};
+// Throws SetupError for more devices than a VM takes.
+std::vector<EduPlacement> edu_layout(int count);
+std::string hex2(int v);
+
+// One vCPU under TCG: each vCPU is a host thread, and on a loaded host a
+// second one starves the guest's timers (RCU stalls on the idle CPU, failed
+// PIT calibration).  Nothing the mock VMM does needs two CPUs.
+int cpus_for(Accel accel);
+
+std::string kernel_cmdline(const VmSpec &spec);
+
+struct Timeouts {
+	double boot = 0;    // from start (or a kexec) to the next "boot" event
+	double stall = 0;   // longest silence between two events
+	double total = 0;   // hard limit for the whole VM
+};
+Timeouts timeouts_for(Accel accel, int kexecs, int steps);
+
+struct VmResult {
+	enum class Status {
+		done,        // the guest reported "done" and powered off
+		exited,      // the guest stopped without "done" (panic=-1 reboot,
+			     // power-off, a guest "fatal"): QEMU itself exited cleanly
+		hang,        // the kernel booted, then made no progress in time
+		infra,       // QEMU failed to start, died (signal, error status),
+			     // or the VM never printed a byte: not the kernel's doing
+		interrupted, // Ctrl-C / SIGTERM
+	} status = Status::exited;
+	std::string why;                       // for hang/infra: what happened
+	std::vector<protocol::Event> events;
+	int noise_lines = 0;                   // event-port lines that were not events
+	double seconds = 0;
+	std::filesystem::path console_log, events_log, qemu_log;
+	std::string host;                      // where the VM ran
+	// The backend lost its host (a libvirt connection died): the VM's cases
+	// go to another host, and this one takes no more.
+	bool connection_lost = false;
+};
+
+const char *to_string(VmResult::Status s);
+
+using EventFn = std::function<void(const protocol::Event &)>;
+
+// Set by SIGINT/SIGTERM: every running VM is killed and the run stops.
+void install_interrupt_handler();
+bool interrupted();
+
+} // namespace luo::host

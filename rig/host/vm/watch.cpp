@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "host/vm/watch.hpp"
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+namespace luo::host {
+
+namespace fs = std::filesystem;
+using clock_type = std::chrono::steady_clock;
+
+VmResult watch_vm(const VmSpec &spec, const Timeouts &t, Machine &m, const EventFn &on_event)
+{
+	VmResult r;
+	r.console_log = spec.workdir / "console.log";
+	r.events_log = spec.workdir / "events.log";
+	r.qemu_log = spec.workdir / "qemu.log";
+	r.host = m.host();
+
+	auto start = clock_type::now();
+	auto last_progress = start;
+	std::ifstream events;
+	std::string partial;
+	bool done = false, booted = false;
+	auto seconds_since = [](clock_type::time_point p) {
+		return std::chrono::duration<double>(clock_type::now() - p).count();
+	};
+	auto drain_events = [&] {
+		m.pump();
+		if (!events.is_open()) {
+			events.open(r.events_log, std::ios::binary);
+			if (!events.is_open())
+				return;
+		}
+		char buf[8192];
+		for (;;) {
+			events.read(buf, sizeof(buf));
+			auto n = events.gcount();
+			if (n <= 0)
+				break;
+			partial.append(buf, n);
+		}
+		events.clear();
+		size_t nl;
+		while ((nl = partial.find('\n')) != std::string::npos) {
+			std::string line = partial.substr(0, nl);
+			partial.erase(0, nl + 1);
+			if (!line.empty() && line.back() == '\r')
+				line.pop_back();
+			if (line.empty())
+				continue;
+			protocol::Event ev;
+			try {
+				ev = protocol::event_from_json(line);
+			} catch (const std::exception &) {
+				// Line noise on the UART, or a type outside the closed
+				// set: counted, and the judge sees a missing step.
+				r.noise_lines++;
+				continue;
+			}
+			last_progress = clock_type::now();
+			booted |= ev.type == protocol::EventType::boot;
+			// A fatal guest powers off right after saying so.
+			done |= ev.type == protocol::EventType::done ||
+				ev.type == protocol::EventType::fatal;
+			r.events.push_back(ev);
+			if (on_event)
+				on_event(ev);
+		}
+	};
+
+	while (m.running()) {
+		drain_events();
+		if (interrupted()) {
+			m.stop();
+			r.status = VmResult::Status::interrupted;
+			r.why = "interrupted";
+			break;
+		}
+		double quiet = seconds_since(last_progress);
+		double limit = booted ? t.stall : t.boot;
+		if (quiet > limit || seconds_since(start) > t.total) {
+			m.stop();
+			std::error_code ec;
+			auto console_bytes = fs::file_size(r.console_log, ec);
+			if (r.events.empty() && (ec || console_bytes == 0)) {
+				// Not one byte from the guest: the kernel never ran, so
+				// this says nothing about it.
+				r.status = VmResult::Status::infra;
+				r.why = "the VM printed nothing on its console in " +
+					std::to_string((int)quiet) +
+					" s: the kernel never started. Check the acceleration "
+					"(--accel " + std::string(spec.accel == Accel::kvm ? "kvm" : "tcg") +
+					" was used; try --accel tcg), the firmware, and the QEMU "
+					"command line in " + (spec.workdir / "qemu.cmd").string();
+			} else {
+				r.status = VmResult::Status::hang;
+				r.why = "no progress for " + std::to_string((int)quiet) + " s (limit " +
+					std::to_string((int)limit) + " s); last event: " +
+					(r.events.empty() ? std::string("none")
+							  : protocol::event_to_json(r.events.back()));
+			}
+			break;
+		}
+		if (done && seconds_since(last_progress) > 15) {
+			m.stop(); // powered off in the guest but QEMU did not exit
+			break;
+		}
+		std::this_thread::sleep_for(std::chrono::milliseconds(50));
+	}
+	auto end = m.ended();
+	drain_events();
+	r.seconds = seconds_since(start);
+	if (end.connection_lost && r.status != VmResult::Status::interrupted) {
+		// The host went away, not the guest: nothing here is the kernel's.
+		r.status = VmResult::Status::infra;
+		r.connection_lost = true;
+		r.why = end.why;
+		return r;
+	}
+	if (r.status != VmResult::Status::exited)
+		return r; // we stopped it: hang, silence or interrupt
+	if (done) {
+		r.status = VmResult::Status::done;
+	} else if (!end.clean) {
+		r.status = VmResult::Status::infra;
+		r.why = end.why;
+	} else {
+		r.status = VmResult::Status::exited;
+		r.why = "the VM stopped before the plan was done";
+	}
+	return r;
+}
+
+} // namespace luo::host
