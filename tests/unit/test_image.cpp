@@ -5,7 +5,7 @@
 #include <fstream>
 
 #include "guest/boot.hpp"
-#include "host/image/initramfs.hpp"
+#include "host/image/recipe.hpp"
 #include "protocol/plan.hpp"
 
 using namespace luo;

@@ -9,7 +9,7 @@
 #include "host/kernel/fault_knobs.hpp"
 #include "host/vm/calibration.hpp"
 #include "host/util/errors.hpp"
-#include "host/image/initramfs.hpp"
+#include "host/image/recipe.hpp"
 #include "host/util/paths.hpp"
 #include "host/run/planner.hpp"
 #include "host/vm/qemu.hpp"

@@ -82,41 +82,6 @@ void write_initramfs(const fs::path &out, const std::vector<ImageEntry> &entries
 	fs::rename(tmp, out);
 }
 
-std::vector<ImageEntry> guest_image(const fs::path &vmm, const fs::path &kernel,
-				    const std::string &plan_json, const fs::path &busybox)
-{
-	using T = ImageEntry::Type;
-	std::vector<ImageEntry> e{
-		{T::dir, "dev"},
-		{T::chardev, "dev/console", {}, {}, {}, 0600, 5, 1},
-		{T::dir, "proc"},
-		{T::dir, "sys"},
-		{T::dir, "tmp"},
-		{T::dir, "boot"},
-		{T::file, "boot/bzImage", kernel, {}, {}, 0644},
-		{T::file, "plan.json", {}, plan_json, {}, 0644},
-	};
-	if (busybox.empty()) {
-		e.push_back({T::file, "init", vmm, {}, {}, 0755});
-	} else {
-		// The shell image: busybox as /init's interpreter, the mock VMM at
-		// hand as /bin/luo-vmm for running the plan by hand.
-		e.push_back({T::dir, "bin"});
-		e.push_back({T::file, "bin/busybox", busybox, {}, {}, 0755});
-		e.push_back({T::symlink, "bin/sh", {}, {}, "busybox"});
-		e.push_back({T::file, "bin/luo-vmm", vmm, {}, {}, 0755});
-		e.push_back({T::file, "init", {},
-			     "#!/bin/busybox sh\n"
-			     "/bin/busybox --install -s /bin\n"
-			     "mount -t proc proc /proc; mount -t sysfs sysfs /sys\n"
-			     "mount -t devtmpfs devtmpfs /dev; mount -t tmpfs tmpfs /tmp\n"
-			     "echo 'luo-rig shell: the plan is /plan.json; /bin/luo-vmm runs it.'\n"
-			     "exec setsid cttyhack sh\n",
-			     {}, 0755});
-	}
-	return e;
-}
-
 std::vector<std::string> list_initramfs(const fs::path &image)
 {
 	std::unique_ptr<archive, ReaderDeleter> a(archive_read_new());

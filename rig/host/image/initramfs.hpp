@@ -22,13 +22,6 @@ struct ImageEntry {
 // Writes the entries to `out` atomically.
 void write_initramfs(const std::filesystem::path &out, const std::vector<ImageEntry> &entries);
 
-// The rig's guest image: the mock VMM as /init, the kernel for
-// kexec_file_load, the plan, and optionally busybox for an interactive shell.
-std::vector<ImageEntry> guest_image(const std::filesystem::path &vmm,
-				    const std::filesystem::path &kernel,
-				    const std::string &plan_json,
-				    const std::filesystem::path &busybox = {});
-
 // Lists the paths inside an initramfs (for tests).
 std::vector<std::string> list_initramfs(const std::filesystem::path &image);
 

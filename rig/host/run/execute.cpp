@@ -9,7 +9,7 @@
 #include "host/vm/calibration.hpp"
 #include "host/util/errors.hpp"
 #include "host/util/paths.hpp"
-#include "host/image/initramfs.hpp"
+#include "host/image/recipe.hpp"
 
 namespace luo::host {
 
