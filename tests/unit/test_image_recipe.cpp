@@ -185,6 +185,26 @@ TEST_CASE("the vmm and shell recipes make the images the C++ list made", "[unit]
 	}
 }
 
+TEST_CASE("the reproducer recipe makes the image the C++ list made", "[unit][image]")
+{
+	TempDir d;
+	fs::path kernel = d.write("bzImage", "kernel");
+	fs::path repro = d.write("repro", "ELF repro");
+	auto got = host::load_image("reproducer", {{"kernel", ImageInput::host(kernel)},
+						   {"repro", ImageInput::host(repro)}});
+	std::vector<ImageEntry> want{
+		{T::dir, "dev", {}, {}, {}, 0755},
+		{T::chardev, "dev/console", {}, {}, {}, 0600, 5, 1},
+		{T::dir, "proc", {}, {}, {}, 0755},
+		{T::dir, "sys", {}, {}, {}, 0755},
+		{T::dir, "tmp", {}, {}, {}, 0755},
+		{T::dir, "boot", {}, {}, {}, 0755},
+		{T::file, "boot/bzImage", kernel, {}, {}, 0644},
+		{T::file, "init", repro, {}, {}, 0755},
+	};
+	same_entries(got, want);
+}
+
 TEST_CASE("the default recipes name existing images and list their inputs", "[unit][image]")
 {
 	CHECK(host::image_recipe_path("vmm") == host::images_dir() / "vmm.json");

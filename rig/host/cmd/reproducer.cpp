@@ -6,7 +6,7 @@
 #include <map>
 #include <sstream>
 
-#include "host/image/initramfs.hpp"
+#include "host/image/recipe.hpp"
 #include "host/kernel/fault_knobs.hpp"
 #include "host/kernel/hash.hpp"
 #include "host/kernel/kernel_source.hpp"
@@ -224,16 +224,9 @@ ReproducerRun boot_reproducer(const fs::path &dir, const KernelOptions &kernel_o
 		throw SetupError("the reproducer does not build:\n" + tail_of(o.log) +
 				 "full log: " + o.log.string());
 
-	using T = ImageEntry::Type;
 	write_initramfs(run.workdir / "initrd.cpio",
-			{{T::dir, "dev"},
-			 {T::chardev, "dev/console", {}, {}, {}, 0600, 5, 1},
-			 {T::dir, "proc"},
-			 {T::dir, "sys"},
-			 {T::dir, "tmp"},
-			 {T::dir, "boot"},
-			 {T::file, "boot/bzImage", kernel.image, {}, {}, 0644},
-			 {T::file, "init", run.workdir / "repro", {}, {}, 0755}});
+			load_image("reproducer", {{"kernel", ImageInput::host(kernel.image)},
+						  {"repro", ImageInput::host(run.workdir / "repro")}}));
 	VmSpec spec;
 	spec.accel = accel.accel;
 	spec.kernel = kernel.image;
