@@ -49,25 +49,6 @@ void prefix_lines(std::ostringstream &o, const std::string &text, const char *pr
 
 } // namespace
 
-std::string xml_escape(const std::string &s)
-{
-	std::string o;
-	for (char c : s) {
-		switch (c) {
-		case '&': o += "&amp;"; break;
-		case '<': o += "&lt;"; break;
-		case '>': o += "&gt;"; break;
-		case '"': o += "&quot;"; break;
-		case '\'': o += "&apos;"; break;
-		default:
-			if ((unsigned char)c < 0x20 && c != '\n' && c != '\t')
-				o += ' ';
-			else
-				o += c;
-		}
-	}
-	return o;
-}
 
 std::string ktap_report(const std::vector<CaseResult> &cases, const RunSummary &s)
 {
@@ -129,6 +110,7 @@ std::string json_report(const std::vector<CaseResult> &cases, const RunSummary &
 		     {"wall_seconds", s.wall_seconds},
 		     {"vms", s.vms},
 		     {"boots", s.boots},
+		     {"hosts", s.vms_per_host},
 		     {"run_dir", s.run_dir}};
 	json jc = json::array();
 	for (const auto &c : cases) {
@@ -157,6 +139,7 @@ std::string json_report(const std::vector<CaseResult> &cases, const RunSummary &
 			 {"verdict", to_string(c.verdict)},
 			 {"steps", std::move(steps)},
 			 {"vm_dir", c.vm_dir},
+			 {"host", c.host},
 			 {"attempts", c.attempts},
 			 {"infra_retried", c.infra_retried}};
 		if (!c.warnings.empty())

@@ -3,10 +3,12 @@
 // What a run tells the world: KTAP on stdout, JSON, JUnit XML and a table.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
 #include "host/run/verdict.hpp"
+#include "host/util/strings.hpp"
 
 namespace luo::host {
 
@@ -22,14 +24,12 @@ struct RunSummary {
 	double wall_seconds = 0;
 	int vms = 0;
 	int boots = 0;        // kernels booted, counting kexecs
+	std::map<std::string, int> vms_per_host;  // where the VMs ran
 };
 
 std::string ktap_report(const std::vector<CaseResult> &cases, const RunSummary &s);
 std::string json_report(const std::vector<CaseResult> &cases, const RunSummary &s);
 std::string junit_report(const std::vector<CaseResult> &cases, const RunSummary &s);
 std::string summary_table(const std::vector<CaseResult> &cases, const RunSummary &s);
-
-// Escapes text for XML attributes and character data.
-std::string xml_escape(const std::string &s);
 
 } // namespace luo::host

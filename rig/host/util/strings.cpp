@@ -18,4 +18,24 @@ std::vector<std::string> split_commas(const std::string &list)
 	}
 }
 
+std::string xml_escape(const std::string &s)
+{
+	std::string o;
+	for (char c : s) {
+		switch (c) {
+		case '&': o += "&amp;"; break;
+		case '<': o += "&lt;"; break;
+		case '>': o += "&gt;"; break;
+		case '"': o += "&quot;"; break;
+		case '\'': o += "&apos;"; break;
+		default:
+			if ((unsigned char)c < 0x20 && c != '\n' && c != '\t')
+				o += ' ';
+			else
+				o += c;
+		}
+	}
+	return o;
+}
+
 } // namespace luo::host

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
-// Small text helpers shared by the command line's list options and ids.
+// Small text helpers: list options, ids, XML text.
 #pragma once
 
 #include <string>
@@ -10,5 +10,8 @@ namespace luo::host {
 
 // "a,b,,c" -> {"a", "b", "", "c"}; "" -> {}.
 std::vector<std::string> split_commas(const std::string &list);
+
+// Escapes text for XML attributes and character data.
+std::string xml_escape(const std::string &s);
 
 } // namespace luo::host
