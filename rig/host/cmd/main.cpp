@@ -76,7 +76,14 @@ int main(int argc, char **argv)
 		->allow_extra_args(false);
 	run_cmd->add_option("--shard", run.shard, "K/N: run the K-th of N shards");
 	case_flags(run_cmd, run);
-	run_cmd->add_option("-j,--jobs", run.jobs, "VMs at once (default: one per core)");
+	run_cmd->add_option("-j,--jobs", run.jobs,
+			    "VMs at once (default: one per core); with libvirt, per connection "
+			    "that names no SLOTS");
+	run_cmd->add_option("--backend", run.backend, "qemu (default: QEMU as a child process) or libvirt");
+	run_cmd->add_option("--connect", run.connect,
+			    "libvirt URI[=SLOTS] to run VMs on; repeatable (default qemu:///system; "
+			    "SLOTS default: -j, else the host's CPUs)")
+		->allow_extra_args(false);
 	run_cmd->add_option("--max-cases", run.limits.max_cases, "cases per VM at most");
 	run_cmd->add_option("--max-devices", run.limits.max_edu, "VFIO devices per VM at most");
 	run_cmd->add_flag("--allow-flaky", run.allow_flaky,

@@ -58,7 +58,8 @@ Executed execute_batch(const Batch &batch, const VmContext &ctx, const fs::path 
 	spec.memory_mb = ctx.memory_mb;
 	spec.workdir = dir;
 	Executed ex;
-	ex.vm = run_vm(spec, timeouts_for(ctx.accel, batch.boots, batch.plan.steps.size()), on_event);
+	auto limits = timeouts_for(ctx.accel, batch.boots, batch.plan.steps.size());
+	ex.vm = ctx.backend ? ctx.backend->run(spec, limits, on_event) : run_vm(spec, limits, on_event);
 	// The image is large and can be rebuilt from plan.json.
 	fs::remove(dir / "initrd.cpio");
 	// No console at all when QEMU never started.

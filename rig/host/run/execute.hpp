@@ -11,6 +11,7 @@
 #include "host/vm/accel.hpp"
 #include "host/run/judge.hpp"
 #include "host/run/planner.hpp"
+#include "host/vm/backend.hpp"
 #include "host/vm/qemu.hpp"
 
 namespace luo::host {
@@ -26,6 +27,7 @@ struct VmContext {
 					  // line, and each kernel must confirm them
 	int memory_mb = 2048;
 	int edu_devices = -1;         // >= 0: this many, whatever the plan uses
+	Backend *backend = nullptr;   // nullptr: QEMU as a child of this process
 };
 
 struct Executed {

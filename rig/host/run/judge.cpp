@@ -55,6 +55,7 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 {
 	using Cause = BatchOutcome::Cause;
 	BatchOutcome out;
+	out.connection_lost = vm.connection_lost;
 	if (!vm.events.empty())
 		out.last_event = protocol::event_to_json(vm.events.back());
 	std::map<std::uint32_t, const protocol::Event *> by_step;
@@ -69,6 +70,7 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 		r.id = c.id;
 		r.scenario = c.scenario;
 		r.vm_dir = vm.console_log.parent_path().string();
+		r.host = vm.host;
 		r.attempts = 1;
 		r.steps.resize(c.steps.size());
 		for (size_t s = 0; s < c.steps.size(); s++) {

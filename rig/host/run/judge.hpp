@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "host/run/planner.hpp"
-#include "host/vm/qemu.hpp"
+#include "host/vm/vm.hpp"
 #include "host/run/verdict.hpp"
 
 namespace luo::host {
@@ -36,6 +36,9 @@ struct BatchOutcome {
 	bool early_stall = false;
 	std::string last_event;         // the VM's last event, as JSON
 	std::string excerpt;            // console lines around the first splat
+	// The VM's host went away (a dead libvirt connection): its cases run
+	// again on another host, whatever the VM had done.
+	bool connection_lost = false;
 };
 
 const char *to_string(BatchOutcome::Cause c);

@@ -44,6 +44,7 @@ struct Work {
 	std::vector<const core::Case *> cases;
 	int attempt = 1;
 	bool infra_retry = false;   // this VM replaces one that died for infra reasons
+	bool moved = false;         // its host went away mid-run: rerun elsewhere
 };
 
 // Everything checked before the first boot: a bad option stops the run here
@@ -109,8 +110,9 @@ BatchOutcome run_one(const Batch &batch, const VmContext &ctx, const fs::path &d
 
 class Scheduler {
 public:
-	Scheduler(const RunConfig &cfg, const VmContext &ctx, const fs::path &run_dir, size_t total)
-		: cfg_(cfg), ctx_(ctx), run_dir_(run_dir), total_(total), prog_("run")
+	Scheduler(const RunConfig &cfg, const VmContext &ctx,
+		  std::vector<std::unique_ptr<Backend>> &backends, const fs::path &run_dir, size_t total)
+		: cfg_(cfg), ctx_(ctx), backends_(backends), run_dir_(run_dir), total_(total), prog_("run")
 	{
 	}
 
@@ -121,15 +123,16 @@ public:
 		// Workers leave when the queue is empty, but a running batch may
 		// still push halves: keep going until nothing is queued or running.
 		for (;;) {
+			// Each backend's slots are its workers: the VMs spread over
+			// the hosts by their slots.
 			std::vector<std::thread> pool;
-			int jobs = cfg_.jobs > 0 ? cfg_.jobs
-						 : (int)std::max(1u, std::thread::hardware_concurrency());
-			for (int i = 0; i < jobs; i++)
-				pool.emplace_back([this] { worker(); });
+			for (auto &b : backends_)
+				for (int i = 0; b->alive() && i < b->slots(); i++)
+					pool.emplace_back([this, &b] { worker(*b); });
 			for (auto &t : pool)
 				t.join();
 			std::lock_guard lock(mu_);
-			if (queue_.empty() || interrupted())
+			if (queue_.empty() || interrupted() || pool.empty())
 				break;
 		}
 		history_.resolve(results_);
@@ -139,16 +142,21 @@ public:
 	int vms() const { return vm_counter_; }
 	int boots() const { return boots_; }
 	int infra_retried() const { return infra_retried_; }
+	const std::map<std::string, int> &vms_per_host() const { return per_host_; }
+	// Why cases were left unrun when every backend died.
+	std::string lost_why() const { return lost_why_; }
 	Progress &progress() { return prog_; }
 
 private:
-	void worker()
+	void worker(Backend &backend)
 	{
+		VmContext ctx = ctx_;
+		ctx.backend = &backend;
 		for (;;) {
 			Work w;
 			{
 				std::unique_lock lock(mu_);
-				if (queue_.empty() || interrupted())
+				if (queue_.empty() || interrupted() || !backend.alive())
 					return;
 				w = std::move(queue_.front());
 				queue_.pop_front();
@@ -157,14 +165,37 @@ private:
 			int vm_no = ++vm_counter_;
 			std::string vm = "vm-" + std::to_string(vm_no);
 			fs::path dir = run_dir_ / vm;
-			BatchOutcome bo = run_one(batch, ctx_, dir, [&](const protocol::Event &ev) {
+			BatchOutcome bo = run_one(batch, ctx, dir, [&](const protocol::Event &ev) {
 				if (ev.type == protocol::EventType::boot)
 					boots_++;
 				prog_.update(vm + " boot " + std::to_string(ev.boot) + " step " +
 					     std::to_string(ev.step));
 			});
+			{
+				std::lock_guard lock(mu_);
+				per_host_[backend.host()]++;
+			}
+			if (bo.connection_lost && !interrupted()) {
+				move_elsewhere(w, bo, vm);
+				return;
+			}
 			settle(w, batch, bo, vm, dir);
 		}
+	}
+
+	// The VM's host went away, not the guest: nothing it saw counts, and
+	// the cases go back to the queue for the hosts still there.  This is
+	// not the one infra retry a case gets: the VM never had its chance.
+	void move_elsewhere(const Work &w, const BatchOutcome &bo, const std::string &vm)
+	{
+		std::lock_guard lock(mu_);
+		infra_retried_ += w.cases.size();
+		lost_why_ = bo.why;
+		std::fprintf(stderr, "\nluo-rig: %s: %s; its %zu case(s) go to another connection\n",
+			     vm.c_str(), bo.why.c_str(), w.cases.size());
+		Work again = w;
+		again.moved = true;
+		queue_.push_front(std::move(again));
 	}
 
 	void settle(const Work &w, const Batch &batch, BatchOutcome &bo, const std::string &vm,
@@ -178,7 +209,7 @@ private:
 			const auto *c = batch.cases[i];
 			auto &r = bo.cases[i];
 			r.attempts = w.attempt;
-			r.infra_retried = w.infra_retry;
+			r.infra_retried = w.infra_retry || w.moved;
 			history_.note_attempt(c, splat);
 			auto move = next_move(bo, r, batch.cases.size(), w.infra_retry, cfg_.bisect);
 			if (move != NextMove::settle && !interrupted()) {
@@ -229,6 +260,7 @@ private:
 
 	const RunConfig &cfg_;
 	const VmContext &ctx_;
+	std::vector<std::unique_ptr<Backend>> &backends_;
 	fs::path run_dir_;
 	size_t total_;
 	Progress prog_;
@@ -239,6 +271,8 @@ private:
 	std::atomic<int> vm_counter_{0}, boots_{0};
 	int infra_retried_ = 0;
 	size_t finished_ = 0;
+	std::map<std::string, int> per_host_;
+	std::string lost_why_;
 };
 
 void write_reports(const RunConfig &cfg, RunReport &rep, const fs::path &run_dir)
@@ -314,17 +348,33 @@ RunReport run_suite(const RunConfig &cfg)
 		throw SetupError("--append '" + cfg.extra_cmdline + "': give fault knobs with "
 				 "--fault, which checks them against the kernel and its console");
 	AccelChoice accel = choose_accel(cfg.accel);
-	if (cfg.qemu.find('/') != std::string::npos && !fs::is_regular_file(cfg.qemu))
+	bool local = cfg.backend == "qemu";
+	if (local && cfg.qemu.find('/') != std::string::npos && !fs::is_regular_file(cfg.qemu))
 		throw SetupError("--qemu " + cfg.qemu + ": no such file");
-	std::string qemu = qemu_version(cfg.qemu);
-	if (qemu == "unknown")
+	if (local && qemu_version(cfg.qemu) == "unknown")
 		throw SetupError("--qemu " + cfg.qemu + ": not found or does not answer --version; "
 				 "run ci/setup or give the path of a qemu-system-x86_64");
+	// A libvirt daemon that is not there is known in a second, a kernel
+	// build takes minutes: connect first.
+	BackendOptions bopts;
+	bopts.kind = cfg.backend;
+	bopts.connect = cfg.connect;
+	bopts.jobs = cfg.jobs;
+	bopts.accel = accel.accel;
+	bopts.qemu = cfg.qemu;
+	auto backends = open_backends(bopts);
+	std::string qemu;
+	for (const auto &b : backends)
+		qemu += (qemu.empty() ? "" : "; ") + b->qemu_version();
 	KernelArtifact kernel = obtain_kernel(cfg.kernel);
 	check_fault_knobs(kernel.image, knobs);
 	std::fprintf(stderr, "luo-rig: %zu cases, kernel %s (%s%s), %s, %s\n", all.size(),
 		     kernel.release.c_str(), kernel.source.c_str(),
 		     kernel.from_cache ? ", cached" : "", accel.reason.c_str(), qemu.c_str());
+	for (const auto &b : backends)
+		if (!local)
+			std::fprintf(stderr, "luo-rig: %s on %s, %d VM(s) at once\n", b->name().c_str(),
+				     b->host().c_str(), b->slots());
 
 	fs::path run_dir = cfg.out_dir.empty() ? default_run_dir() : cfg.out_dir;
 	fs::create_directories(run_dir);
@@ -338,7 +388,7 @@ RunReport run_suite(const RunConfig &cfg)
 	std::vector<const core::Case *> ptrs;
 	for (const auto &c : all)
 		ptrs.push_back(&c);
-	Scheduler sched(cfg, ctx, run_dir, all.size());
+	Scheduler sched(cfg, ctx, backends, run_dir, all.size());
 	for (auto &group : split_cases(ptrs, cfg.limits))
 		sched.enqueue(group);
 	install_interrupt_handler();
@@ -347,9 +397,11 @@ RunReport run_suite(const RunConfig &cfg)
 	RunReport rep;
 	for (const auto &c : all) {
 		auto it = sched.results().find(&c);
-		rep.cases.push_back(it != sched.results().end()
-					    ? std::move(it->second)
-					    : not_run(c, Verdict::infra, "not run: the run was interrupted", {}));
+		std::string why = interrupted() || sched.lost_why().empty()
+					  ? "not run: the run was interrupted"
+					  : "not run: no backend was left to run it (" + sched.lost_why() + ")";
+		rep.cases.push_back(it != sched.results().end() ? std::move(it->second)
+								: not_run(c, Verdict::infra, why, {}));
 	}
 	auto &s = rep.summary;
 	s.kernel_source = kernel.source;
@@ -365,6 +417,7 @@ RunReport run_suite(const RunConfig &cfg)
 	s.run_dir = run_dir.string();
 	s.vms = sched.vms();
 	s.boots = sched.boots();
+	s.vms_per_host = sched.vms_per_host();
 	s.infra_retried = sched.infra_retried();
 	s.allow_flaky = cfg.allow_flaky;
 	s.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

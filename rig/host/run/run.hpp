@@ -27,6 +27,8 @@ struct RunConfig {
 	std::string fault;                   // luo_fault=... for the kernel under test
 	std::string extra_cmdline;
 	int jobs = 0;                        // VMs at once; 0: one per core
+	std::string backend = "qemu";        // qemu | libvirt
+	std::vector<std::string> connect;    // libvirt URI[=SLOTS], repeatable
 	int memory_mb = 2048;
 	PlanLimits limits;
 	bool bisect = true;

@@ -43,6 +43,7 @@ struct CaseResult {
 	int failed_step = -1;
 	std::vector<StepResult> steps;
 	std::string vm_dir;            // the VM's logs
+	std::string host;              // where that VM ran
 	int attempts = 0;              // VMs the case ran in (bisection, retries)
 	bool infra_retried = false;    // its VM died for infra reasons and was rerun
 	std::vector<std::string> warnings;  // the guest's warnings in its VM
