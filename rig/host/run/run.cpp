@@ -8,6 +8,7 @@
 #include <deque>
 #include <iostream>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "core/contract.hpp"
@@ -127,7 +128,7 @@ public:
 			// the hosts by their slots.
 			std::vector<std::thread> pool;
 			for (auto &b : backends_)
-				for (int i = 0; b->alive() && i < b->slots(); i++)
+				for (int i = 0; b->alive() && !retired_.count(b.get()) && i < b->slots(); i++)
 					pool.emplace_back([this, &b] { worker(*b); });
 			for (auto &t : pool)
 				t.join();
@@ -156,7 +157,8 @@ private:
 			Work w;
 			{
 				std::unique_lock lock(mu_);
-				if (queue_.empty() || interrupted() || !backend.alive())
+				if (queue_.empty() || interrupted() || !backend.alive() ||
+				    retired_.count(&backend))
 					return;
 				w = std::move(queue_.front());
 				queue_.pop_front();
@@ -174,12 +176,35 @@ private:
 			{
 				std::lock_guard lock(mu_);
 				per_host_[backend.host()]++;
+				note_health(backend, bo, vm);
 			}
 			if (bo.connection_lost && !interrupted()) {
 				move_elsewhere(w, bo, vm);
 				return;
 			}
 			settle(w, batch, bo, vm, dir);
+		}
+	}
+
+	// A host whose VMs fail to start again and again (a broken emulator,
+	// a full disk) would turn every case it takes into infra: after two
+	// such VMs in a row it takes no more, as long as another host is there
+	// to take its work.
+	void note_health(Backend &b, const BatchOutcome &bo, const std::string &vm)
+	{
+		bool broken = bo.cause == BatchOutcome::Cause::infra && bo.last_event.empty();
+		int &n = infra_in_a_row_[&b];
+		n = broken ? n + 1 : 0;
+		if (n < 2 || retired_.count(&b))
+			return;
+		for (auto &other : backends_) {
+			if (other.get() != &b && other->alive() && !retired_.count(other.get())) {
+				retired_.insert(&b);
+				std::fprintf(stderr, "\nluo-rig: %s: %s on %s failed to start two VMs in a "
+						     "row (last: %s); it takes no more VMs in this run\n",
+					     vm.c_str(), b.name().c_str(), b.host().c_str(), bo.why.c_str());
+				return;
+			}
 		}
 	}
 
@@ -272,6 +297,8 @@ private:
 	int infra_retried_ = 0;
 	size_t finished_ = 0;
 	std::map<std::string, int> per_host_;
+	std::map<const Backend *, int> infra_in_a_row_;
+	std::set<const Backend *> retired_;
 	std::string lost_why_;
 };
 
