@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "host/cmd/bench.hpp"
+#include "host/cmd/bench_backends.hpp"
 #include "host/cmd/bisect.hpp"
 #include "host/cmd/merge.hpp"
 #include "host/cmd/minimize.hpp"
@@ -197,6 +198,13 @@ int main(int argc, char **argv)
 	bench_cmd->add_option("-j,--jobs", stress.jobs, "with --qemu-stress: VMs at once (default 6)");
 	bench_cmd->add_option("--devices", stress.devices, "with --qemu-stress: edu devices (default 57)");
 	bench_cmd->add_option("--qemu", stress.qemu, "with --qemu-stress: QEMU binary, name or path");
+	BackendBenchConfig bb;
+	bool bench_backends = false;
+	bench_cmd->add_flag("--backends", bench_backends,
+			    "instead: boot VMs alternately through QEMU directly and through libvirt "
+			    "and compare their cost per VM");
+	bench_cmd->add_option("--connect", bb.connect, "with --backends: libvirt URI (default qemu:///system)");
+	bench_cmd->add_option("--vms", bb.vms, "with --backends: VMs per backend (default 5)");
 
 	fs::path merge_out;
 	std::vector<fs::path> merge_inputs;
@@ -269,6 +277,13 @@ int main(int argc, char **argv)
 		}
 		if (*merge_cmd)
 			return run_merge(merge_out, merge_inputs);
+		if (*bench_cmd && bench_backends) {
+			bb.kernel = bench.kernel;
+			bb.accel = bench.accel;
+			if (stress.devices >= 0 && bench_cmd->count("--devices"))
+				bb.devices = stress.devices;
+			return run_backend_bench(bb);
+		}
 		if (*bench_cmd && stress_boots > 0) {
 			stress.boots = stress_boots;
 			stress.accel = bench.accel;
