@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# libvirt_second_daemon.sh start|stop DIR: a second libvirt daemon on this
+# machine, standing in for a second host.  It runs unprivileged (as nobody,
+# in session mode, everything under DIR), so it shares nothing with the
+# system daemon and can be killed on its own.  `start` prints its URI.
+set -euo pipefail
+dir=$2
+pidfile=$dir/run/libvirt/libvirtd.pid
+case "$1" in
+start)
+	mkdir -p "$dir/run" "$dir/home" "$dir/images"
+	chown -R nobody:nogroup "$dir"
+	chmod 755 "$dir"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		env -i HOME="$dir/home" XDG_RUNTIME_DIR="$dir/run" PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+		libvirtd --daemon --timeout 0
+	uri="qemu:///session?socket=$dir/run/libvirt/libvirt-sock"
+	for _ in $(seq 1 60); do
+		if virsh -c "$uri" uri >/dev/null 2>&1; then
+			# Its images live under DIR, not in a shared /var/tmp.
+			virsh -c "$uri" pool-create-as luo-rig dir --target "$dir/images" >/dev/null
+			echo "$uri"
+			exit 0
+		fi
+		sleep 1
+	done
+	echo "libvirt_second_daemon.sh: the daemon in $dir does not answer" >&2
+	exit 1
+	;;
+stop)
+	[ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+	;;
+esac
