@@ -183,3 +183,14 @@ TEST_CASE("luo-rig merge writes the four reports, or exits 2 naming the file", "
 	CHECK_THAT(err, ContainsSubstring((dir / "broken.json").string() + ": not valid JSON"));
 	fs::remove_all(dir);
 }
+
+TEST_CASE("merge adds up the VMs of each host across shards", "[unit][merge]")
+{
+	auto a = shard({{"s/a", "pass"}}, 1, 3, 6);
+	a["summary"]["hosts"] = {{"h1 (qemu+ssh://h1/system #1)", 2}, {"h2 (qemu+ssh://h2/system #2)", 1}};
+	auto b = shard({{"s/b", "pass"}}, 1, 2, 4);
+	b["summary"]["hosts"] = {{"h2 (qemu+ssh://h2/system #2)", 2}};
+	auto m = merge_results({{"a.json", a}, {"b.json", b}}, "/tmp/merged");
+	CHECK(m["summary"]["hosts"] == json({{"h1 (qemu+ssh://h1/system #1)", 2},
+					     {"h2 (qemu+ssh://h2/system #2)", 3}}));
+}

@@ -88,6 +88,7 @@ std::vector<CaseResult> case_results(const json &cases)
 		r.message = str(c, "message");
 		r.diagnostic = str(c, "diagnostic");
 		r.vm_dir = str(c, "vm_dir");
+		r.host = str(c, "host");
 		r.attempts = (int)num(c, "attempts");
 		r.infra_retried = flag(c, "infra_retried");
 		if (c.contains("warnings") && c["warnings"].is_array())
@@ -122,6 +123,10 @@ RunSummary run_summary(const json &s)
 	r.wall_seconds = num(s, "wall_seconds");
 	r.vms = (int)num(s, "vms");
 	r.boots = (int)num(s, "boots");
+	if (s.contains("hosts") && s["hosts"].is_object())
+		for (const auto &[h, n] : s["hosts"].items())
+			if (n.is_number())
+				r.vms_per_host[h] = n.get<int>();
 	return r;
 }
 
@@ -201,6 +206,7 @@ json merge_results(const std::vector<std::pair<std::string, json>> &inputs, cons
 	std::map<std::string, std::string> owner;
 	double wall = 0;
 	int vms = 0, boots = 0, retried = 0;
+	json hosts = json::object();
 	bool from_cache = true, allow_flaky = true;
 	json merged_from = json::array();
 	for (const auto &[name, j] : inputs) {
@@ -222,6 +228,10 @@ json merge_results(const std::vector<std::pair<std::string, json>> &inputs, cons
 		wall = std::max(wall, num(s, "wall_seconds"));
 		vms += (int)num(s, "vms");
 		boots += (int)num(s, "boots");
+		if (s.contains("hosts") && s["hosts"].is_object())
+			for (const auto &[h, n] : s["hosts"].items())
+				if (n.is_number())
+					hosts[h] = (hosts.contains(h) ? hosts[h].get<int>() : 0) + n.get<int>();
 		retried += (int)num(s, "infra_retried");
 		from_cache &= s.contains("kernel") && flag(s["kernel"], "from_cache");
 		// The stricter reading wins: a shard that failed on flaky cases
@@ -249,6 +259,7 @@ json merge_results(const std::vector<std::pair<std::string, json>> &inputs, cons
 	s["wall_seconds"] = wall;
 	s["vms"] = vms;
 	s["boots"] = boots;
+	s["hosts"] = hosts;
 	s["infra_retried"] = retried;
 	s["allow_flaky"] = allow_flaky;
 	s["run_dir"] = fs::absolute(out_dir).lexically_normal().string();

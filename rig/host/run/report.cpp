@@ -225,6 +225,13 @@ std::string summary_table(const std::vector<CaseResult> &cases, const RunSummary
 		      s.qemu_version.c_str(), s.kernel_release.c_str(),
 		      s.kernel_from_cache ? " (cached)" : "", s.infra_retried);
 	o << line;
+	// Only worth a line when the VMs did not all run in one place.
+	if (s.vms_per_host.size() > 1) {
+		o << "VMs per host:";
+		for (const auto &[host, n] : s.vms_per_host)
+			o << " " << host << " " << n << ";";
+		o << "\n";
+	}
 	return o.str();
 }
 

@@ -276,6 +276,12 @@ private:
 		std::string vms = text_of(s, "vms"), boots = text_of(s, "boots");
 		if (!vms.empty())
 			row("VMs", vms + " (" + (boots.empty() ? "?" : boots) + " kernel boots)");
+		if (s.contains("hosts") && s["hosts"].is_object() && !s["hosts"].empty()) {
+			std::string where;
+			for (const auto &[h, n] : s["hosts"].items())
+				where += (where.empty() ? "" : "; ") + h + ": " + n.dump() + " VM(s)";
+			row("hosts", where);
+		}
 		std::string retried = text_of(s, "infra_retried");
 		if (!retried.empty() && retried != "0")
 			row("rerun after infra failure", retried + " case(s)");
@@ -449,6 +455,9 @@ private:
 				   << html_escape(rel) << "/console.log</a>";
 			else
 				o_ << html_escape(vm);
+			std::string host = text_of(c, "host");
+			if (!host.empty())
+				o_ << "; on " << html_escape(host);
 			o_ << "; attempts " << html_escape(text_of(c, "attempts"));
 			if (text_of(c, "infra_retried") == "yes")
 				o_ << ", rerun after an infra failure";
