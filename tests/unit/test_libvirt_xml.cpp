@@ -132,7 +132,7 @@ TEST_CASE("pool and volume XML pass libvirt's schema", "[unit][libvirt]")
 	CHECK(validate("<domain type='qemu'><nonsense/></domain>", "domain") != 0);
 }
 
-TEST_CASE("libvirt connections are given as URI[=SLOTS]", "[unit][libvirt]")
+TEST_CASE("libvirt connections are given as a URI and an optional slot count", "[unit][libvirt]")
 {
 	auto c = parse_connect("qemu:///system");
 	CHECK(c.uri == "qemu:///system");
