@@ -7,6 +7,7 @@
 #include <linux/reboot.h>
 #include <sstream>
 #include <sys/sendfile.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -64,6 +65,18 @@ int copy_file(const char *from, const char *to, std::string &detail)
 }
 
 } // namespace
+
+void mount_basics()
+{
+	mkdir("/proc", 0755);
+	mkdir("/sys", 0755);
+	mkdir("/dev", 0755);
+	mkdir("/tmp", 01777);
+	mount("proc", "/proc", "proc", 0, nullptr);
+	mount("sysfs", "/sys", "sysfs", 0, nullptr);
+	mount("devtmpfs", "/dev", "devtmpfs", 0, nullptr);
+	mount("tmpfs", "/tmp", "tmpfs", 0, nullptr);
+}
 
 BootInfo parse_cmdline(const std::string &cmdline)
 {

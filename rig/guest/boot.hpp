@@ -23,6 +23,10 @@ BootInfo parse_cmdline(const std::string &cmdline);
 // replaced.
 std::string next_cmdline(const BootInfo &now, std::uint32_t kexec_step);
 
+// The filesystems every boot needs (proc, sys, devtmpfs, a tmpfs on /tmp):
+// PID 1 of a bare initramfs starts with none.
+void mount_basics();
+
 // Load this same kernel and initramfs with kexec_file_load() and reboot into
 // it.  Returns only on failure, with -errno and what failed in `detail`.
 int kexec_into_next(const BootInfo &now, std::uint32_t kexec_step, std::string &detail);

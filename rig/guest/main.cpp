@@ -8,9 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <sys/mount.h>
 #include <sys/reboot.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "boot.hpp"
@@ -22,18 +20,6 @@ namespace {
 
 constexpr const char *kPlanPath = "/plan.json";
 constexpr const char *kEventPort = "/dev/ttyS1";
-
-void mount_basics()
-{
-	mkdir("/proc", 0755);
-	mkdir("/sys", 0755);
-	mkdir("/dev", 0755);
-	mkdir("/tmp", 01777);
-	mount("proc", "/proc", "proc", 0, nullptr);
-	mount("sysfs", "/sys", "sysfs", 0, nullptr);
-	mount("devtmpfs", "/dev", "devtmpfs", 0, nullptr);
-	mount("tmpfs", "/tmp", "tmpfs", 0, nullptr);
-}
 
 std::string slurp(const char *path)
 {
@@ -56,7 +42,7 @@ std::string slurp(const char *path)
 int main()
 {
 	if (getpid() == 1)
-		mount_basics();
+		luo::guest::mount_basics();
 	auto boot = luo::guest::parse_cmdline(slurp("/proc/cmdline"));
 	luo::guest::EventChannel events(kEventPort, boot.boot);
 

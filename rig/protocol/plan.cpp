@@ -38,12 +38,13 @@ constexpr std::array<std::pair<Op, const char *>, 12> kOps{{
 	{Op::close_object, "close-object"},
 }};
 
-constexpr std::array<std::pair<EventType, const char *>, 5> kEventTypes{{
+constexpr std::array<std::pair<EventType, const char *>, 6> kEventTypes{{
 	{EventType::boot, "boot"},
 	{EventType::step, "step"},
 	{EventType::warning, "warning"},
 	{EventType::fatal, "fatal"},
 	{EventType::done, "done"},
+	{EventType::selftest, "selftest"},
 }};
 
 template <typename T, std::size_t N>
@@ -226,6 +227,13 @@ std::string event_to_json(const Event &ev)
 		if (!ev.case_id.empty())
 			j["case"] = ev.case_id;
 	}
+	if (ev.type == EventType::selftest) {
+		j["selftest"] = ev.selftest;
+		j["stage"] = ev.stage;
+		j["exit"] = ev.exit_code;
+		j["signal"] = ev.signal;
+		j["usec"] = ev.usec;
+	}
 	if (!ev.err.empty())
 		j["err"] = ev.err;
 	if (!ev.detail.empty())
@@ -255,6 +263,13 @@ Event event_from_json(const std::string &line)
 		ev.result = field<int>(j, "result", "event");
 		ev.usec = field_or<std::uint64_t>(j, "usec", 0);
 		ev.case_id = field_or<std::string>(j, "case", "");
+	}
+	if (ev.type == EventType::selftest) {
+		ev.selftest = field<std::string>(j, "selftest", "event");
+		ev.stage = field<std::uint32_t>(j, "stage", "event");
+		ev.exit_code = field<int>(j, "exit", "event");
+		ev.signal = field_or<int>(j, "signal", 0);
+		ev.usec = field_or<std::uint64_t>(j, "usec", 0);
 	}
 	ev.err = field_or<std::string>(j, "err", "");
 	ev.detail = field_or<std::string>(j, "detail", "");

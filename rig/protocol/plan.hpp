@@ -79,6 +79,8 @@ enum class EventType {
 		  // (e.g. VFIO devices could not be prepared); err, detail
 	fatal,    // the mock VMM cannot go on (e.g. unreadable plan); detail
 	done,     // every step of this boot ran; the guest powers off
+	selftest, // one stage of a kernel selftest ended (luo-selftests):
+		  // selftest, stage, exit, signal, detail = its output
 };
 
 // One event per executed step, plus "boot" markers the host uses to follow
@@ -93,7 +95,13 @@ struct Event {
 	int result = 0;             // 0 or -errno
 	std::string err;            // errno name ("EBUSY"), empty when result == 0
 	std::string detail;         // human-readable context for failures
-	std::uint64_t usec = 0;     // time the step took
+	std::uint64_t usec = 0;     // time the step took (or the selftest stage)
+	// type == "selftest": which program, which stage of it (0: a program
+	// with one stage), and how it ended.
+	std::string selftest;
+	std::uint32_t stage = 0;
+	int exit_code = 0;          // exit status, when signal == 0
+	int signal = 0;             // the signal that killed it, or 0
 };
 
 const char *to_string(ObjectKind k);
