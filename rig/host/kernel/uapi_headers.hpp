@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The uapi headers of the kernel's source (`make headers_install`), which
+// whatever userspace the rig builds for the guest is compiled against.
+#pragma once
+
+#include <filesystem>
+
+#include "host/kernel/kernel_build.hpp"
+#include "host/kernel/kernel_source.hpp"
+
+namespace luo::host {
+
+// The source `kernel` names: --kernel-src, else Debian's linux-source-7.3.
+KernelSource source_of(const KernelOptions &kernel);
+
+// INSTALL_HDR_PATH of that source, installed once per source identity under
+// the cache (headers/<key>); throws SetupError when make fails or the tree
+// has no Live Update uapi.
+std::filesystem::path uapi_headers(const KernelOptions &kernel);
+
+} // namespace luo::host
