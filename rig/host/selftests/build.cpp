@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "host/selftests/build.hpp"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "host/kernel/hash.hpp"
+#include "host/util/atomic_file.hpp"
+#include "host/util/process.hpp"
+
+namespace luo::host {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// Bumped when the way the programs are compiled changes.
+constexpr const char *kRecipe = "gcc -static -O2 v1";
+
+void hash_tree(Hasher &h, const fs::path &root)
+{
+	if (!fs::exists(root))
+		return;
+	std::vector<fs::path> files;
+	for (const auto &e : fs::recursive_directory_iterator(root))
+		if (e.is_regular_file())
+			files.push_back(e.path());
+	std::sort(files.begin(), files.end());
+	for (const auto &f : files) {
+		h.add(fs::relative(f, root).string());
+		h.add_file(f);
+	}
+}
+
+std::string cache_key(const fs::path &tree, const fs::path &headers)
+{
+	Hasher h;
+	h.add(kRecipe);
+	fs::path top = tree / kSelftestSubdir / "..";
+	hash_tree(h, tree / kSelftestSubdir);
+	// The shared kselftest headers the programs include from one level up.
+	for (const char *f : {"kselftest.h", "kselftest_harness.h"})
+		if (fs::exists(top / f))
+			h.add(f).add_file(top / f);
+	hash_tree(h, headers / "include");
+	h.add(capture({"gcc", "--version"}));
+	return h.hex().substr(0, 16);
+}
+
+std::string last_error_line(const fs::path &log)
+{
+	std::string text = fs::exists(log) ? read_file(log) : "";
+	auto at = text.find("error:");
+	if (at == std::string::npos)
+		return "";
+	auto bol = text.rfind('\n', at);
+	auto eol = text.find('\n', at);
+	return text.substr(bol == std::string::npos ? 0 : bol + 1,
+			   eol == std::string::npos ? std::string::npos : eol - bol - 1);
+}
+
+// Builds into `out` (a staging directory) what will be published as `final_dir`.
+BuiltSelftest compile(const SelftestInfo &t, const fs::path &tree, const fs::path &headers,
+		      const fs::path &out, const fs::path &final_dir)
+{
+	BuiltSelftest b{t};
+	fs::path dir = tree / kSelftestSubdir;
+	if (!t.present) {
+		b.skip_reason = "the tree has no " + std::string(kSelftestSubdir) + "/" + t.name + ".c";
+		return b;
+	}
+	std::vector<std::string> argv{"gcc", "-static", "-O2", "-Wall", "-Wno-unused-function",
+				      "-D_GNU_SOURCE=", "-isystem", (headers / "include").string()};
+	if (fs::exists(dir / "lib" / "include"))
+		argv.insert(argv.end(), {"-I", (dir / "lib" / "include").string()});
+	argv.push_back((dir / (t.name + ".c")).string());
+	// The programs share the helpers of lib/ (libliveupdate.mk's LIBLIVEUPDATE_C).
+	if (fs::exists(dir / "lib"))
+		for (const auto &e : fs::directory_iterator(dir / "lib"))
+			if (e.path().extension() == ".c")
+				argv.push_back(e.path().string());
+	argv.insert(argv.end(), {"-o", (out / "bin" / t.name).string()});
+	RunOptions o;
+	o.log = out / "logs" / (t.name + ".log");
+	if (run_command(argv, o) == 0) {
+		b.built = true;
+		return b;
+	}
+	std::string err = last_error_line(o.log);
+	b.skip_reason = "does not build (gcc -static against the tree's uapi headers)" +
+			(err.empty() ? std::string() : ": " + err) +
+			"; log: " + (final_dir / "logs" / (t.name + ".log")).string();
+	return b;
+}
+
+json to_json(const BuiltSelftest &b)
+{
+	return {{"name", b.info.name}, {"two_stage", b.info.two_stage}, {"present", b.info.present},
+		{"built", b.built}, {"skip_reason", b.skip_reason}};
+}
+
+BuiltSelftest from_json(const json &j)
+{
+	BuiltSelftest b;
+	b.info.name = j.at("name").get<std::string>();
+	b.info.two_stage = j.at("two_stage").get<bool>();
+	b.info.present = j.at("present").get<bool>();
+	b.built = j.at("built").get<bool>();
+	b.skip_reason = j.at("skip_reason").get<std::string>();
+	return b;
+}
+
+} // namespace
+
+SelftestBuild all_skipped(const fs::path &tree, const std::string &reason)
+{
+	SelftestBuild out;
+	for (auto &t : selftest_catalog(tree))
+		out.tests.push_back({t, false, reason});
+	return out;
+}
+
+SelftestBuild build_selftests(const fs::path &tree, const fs::path &headers,
+			      const fs::path &cache_dir)
+{
+	SelftestBuild out;
+	out.key = cache_key(tree, headers);
+	fs::path final_dir = cache_dir / out.key;
+	out.bin_dir = final_dir / "bin";
+	if (fs::exists(final_dir / "build.json")) {
+		for (const auto &j : json::parse(read_file(final_dir / "build.json")).at("tests"))
+			out.tests.push_back(from_json(j));
+		out.from_cache = true;
+		return out;
+	}
+	fs::create_directories(cache_dir);
+	StagingDir stage(final_dir);
+	fs::create_directories(stage.path() / "bin");
+	fs::create_directories(stage.path() / "logs");
+	json tests = json::array();
+	for (const auto &t : selftest_catalog(tree)) {
+		auto b = compile(t, tree, headers, stage.path(), final_dir);
+		tests.push_back(to_json(b));
+		out.tests.push_back(std::move(b));
+	}
+	write_file_atomic(stage.path() / "build.json", json{{"tests", tests}}.dump(1));
+	stage.publish();
+	return out;
+}
+
+} // namespace luo::host
