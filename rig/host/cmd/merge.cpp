@@ -21,7 +21,8 @@ namespace {
 
 const Verdict kVerdicts[] = {Verdict::pass,  Verdict::violation, Verdict::crash,
 			     Verdict::hang,  Verdict::flaky,     Verdict::infra,
-			     Verdict::setup, Verdict::incomplete};
+			     Verdict::setup, Verdict::incomplete, Verdict::fail,
+			     Verdict::skip};
 
 std::string str(const json &j, const char *key)
 {

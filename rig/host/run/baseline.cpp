@@ -105,6 +105,7 @@ bool is_failing(Verdict v, bool allow_flaky)
 {
 	switch (v) {
 	case Verdict::pass:
+	case Verdict::skip:
 	case Verdict::infra:
 	case Verdict::setup: return false;
 	case Verdict::flaky: return !allow_flaky;
@@ -117,7 +118,8 @@ bool is_failing(const std::string &verdict, bool allow_flaky)
 	// The Verdict's rule, by name; a name this rig does not know fails, as
 	// incomplete does.
 	for (Verdict v : {Verdict::pass, Verdict::violation, Verdict::crash, Verdict::hang,
-			  Verdict::flaky, Verdict::infra, Verdict::setup, Verdict::incomplete})
+			  Verdict::flaky, Verdict::infra, Verdict::setup, Verdict::incomplete,
+			  Verdict::fail, Verdict::skip})
 		if (verdict == to_string(v))
 			return is_failing(v, allow_flaky);
 	return true;

@@ -15,13 +15,17 @@ namespace {
 
 const Verdict kAll[] = {Verdict::pass,  Verdict::violation, Verdict::crash,
 			Verdict::hang,  Verdict::flaky,     Verdict::infra,
-			Verdict::setup, Verdict::incomplete};
+			Verdict::setup, Verdict::incomplete, Verdict::fail,
+			Verdict::skip};
 
 // KTAP's directives where one fits: a hang is a TIMEOUT, a case the rig could
-// not run (infra, setup) an ERROR; the rest are plain failures named by verdict.
-std::string ktap_directive(Verdict v)
+// not run (infra, setup) an ERROR, a skipped selftest a SKIP with its reason;
+// the rest are plain failures named by verdict.
+std::string ktap_directive(const CaseResult &c)
 {
+	Verdict v = c.verdict;
 	switch (v) {
+	case Verdict::skip: return "SKIP " + c.message;
 	case Verdict::hang: return "TIMEOUT hang";
 	case Verdict::infra:
 	case Verdict::setup: return std::string("ERROR ") + to_string(v);
@@ -64,16 +68,17 @@ std::string ktap_report(const std::vector<CaseResult> &cases, const RunSummary &
 	int n = 0;
 	for (const auto &c : cases) {
 		n++;
-		if (c.verdict != Verdict::pass) {
+		if (c.verdict != Verdict::pass && c.verdict != Verdict::skip) {
 			o << "# " << c.id << ": " << to_string(c.verdict) << ": " << c.message << "\n";
 			prefix_lines(o, c.diagnostic, "#   ");
 			for (const auto &w : c.warnings)
 				o << "#   " << w << "\n";
 			o << "# logs: " << c.vm_dir << "\n";
 		}
-		o << (c.verdict == Verdict::pass ? "ok " : "not ok ") << n << " " << c.id;
+		bool ok = c.verdict == Verdict::pass || c.verdict == Verdict::skip;
+		o << (ok ? "ok " : "not ok ") << n << " " << c.id;
 		if (c.verdict != Verdict::pass)
-			o << " # " << ktap_directive(c.verdict);
+			o << " # " << ktap_directive(c);
 		o << "\n";
 	}
 	auto k = count(cases);
@@ -81,8 +86,8 @@ std::string ktap_report(const std::vector<CaseResult> &cases, const RunSummary &
 	if (s.infra_retried)
 		o << "# " << s.infra_retried << " case(s) ran again after their VM died for infra reasons\n";
 	o << "# Totals: pass:" << k[Verdict::pass] << " fail:"
-	  << (int)cases.size() - k[Verdict::pass] - errors << " xfail:0 xpass:0 skip:0 error:"
-	  << errors << "\n";
+	  << (int)cases.size() - k[Verdict::pass] - k[Verdict::skip] - errors
+	  << " xfail:0 xpass:0 skip:" << k[Verdict::skip] << " error:" << errors << "\n";
 	return o.str();
 }
 
@@ -159,12 +164,13 @@ std::string junit_report(const std::vector<CaseResult> &cases, const RunSummary 
 {
 	auto k = count(cases);
 	int failures = k[Verdict::violation] + k[Verdict::crash] + k[Verdict::hang] +
-		       (s.allow_flaky ? 0 : k[Verdict::flaky]);
-	int errors = (int)cases.size() - k[Verdict::pass] - failures;
+		       k[Verdict::fail] + (s.allow_flaky ? 0 : k[Verdict::flaky]);
+	int errors = (int)cases.size() - k[Verdict::pass] - k[Verdict::skip] - failures;
 	std::ostringstream o;
 	o << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 	o << "<testsuites>\n<testsuite name=\"luo-rig\" tests=\"" << cases.size()
-	  << "\" failures=\"" << failures << "\" errors=\"" << errors << "\" time=\""
+	  << "\" failures=\"" << failures << "\" errors=\"" << errors << "\" skipped=\""
+	  << k[Verdict::skip] << "\" time=\""
 	  << s.wall_seconds << "\">\n";
 	o << "<properties><property name=\"kernel\" value=\"" << xml_escape(s.kernel_release)
 	  << "\"/><property name=\"accel\" value=\"" << xml_escape(s.accel)
@@ -178,8 +184,12 @@ std::string junit_report(const std::vector<CaseResult> &cases, const RunSummary 
 			o << "/>\n";
 			continue;
 		}
+		if (c.verdict == Verdict::skip) {
+			o << ">\n<skipped message=\"" << xml_escape(c.message) << "\"/>\n</testcase>\n";
+			continue;
+		}
 		bool failure = c.verdict == Verdict::violation || c.verdict == Verdict::crash ||
-			       c.verdict == Verdict::hang ||
+			       c.verdict == Verdict::hang || c.verdict == Verdict::fail ||
 			       (c.verdict == Verdict::flaky && !s.allow_flaky);
 		o << ">\n<" << (failure ? "failure" : "error") << " type=\""
 		  << to_string(c.verdict) << "\" message=\"" << xml_escape(c.message) << "\">"
@@ -204,10 +214,13 @@ std::string summary_table(const std::vector<CaseResult> &cases, const RunSummary
 		int total = 0;
 		for (auto &[v, n] : m)
 			total += n;
-		int other = m[Verdict::infra] + m[Verdict::setup] + m[Verdict::incomplete];
+		// A selftest's own failure sits with the violations: both are
+		// "the kernel did not do what the test demands".
+		int other = m[Verdict::infra] + m[Verdict::setup] + m[Verdict::incomplete] +
+			    m[Verdict::skip];
 		std::snprintf(line, sizeof(line), "%-32s %6d %6d %6d %6d %6d %6d %6d\n",
 			      name.substr(0, 32).c_str(), total, m[Verdict::pass],
-			      m[Verdict::violation], m[Verdict::crash], m[Verdict::hang],
+			      m[Verdict::violation] + m[Verdict::fail], m[Verdict::crash], m[Verdict::hang],
 			      m[Verdict::flaky], other);
 		o << line;
 	};

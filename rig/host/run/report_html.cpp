@@ -27,6 +27,7 @@ struct VerdictStyle {
 const VerdictStyle kVerdicts[] = {
 	{"pass", "&#10003;"}, {"contract-violation", "V"}, {"crash", "C"}, {"hang", "H"},
 	{"flaky", "F"},       {"infra", "I"},              {"setup", "S"}, {"incomplete", "?"},
+	{"fail", "X"},        {"skip", "-"},
 };
 
 const char *mark_of(const std::string &verdict)
@@ -91,7 +92,7 @@ Order split_id(const std::string &id)
 
 bool is_failure(const std::string &verdict)
 {
-	return verdict != "pass";
+	return verdict != "pass" && verdict != "skip";
 }
 
 std::string console_tail(const std::string &vm_dir, int lines,
@@ -155,6 +156,8 @@ table{border-collapse:collapse}
 .v-infra{background:#90a4ae;color:#102027}
 .v-setup{background:#bdbdbd;color:#212121}
 .v-incomplete{background:#e0e0e0;color:#424242}
+.v-fail{background:#e57373;color:#4a0000}
+.v-skip{background:#e3f2fd;color:#0d47a1}
 .cell.new{outline:3px solid #000;outline-offset:-3px}
 details.case{margin:4px 0;border:1px solid #ddd;background:#fff}
 details.case>summary{padding:3px 6px;cursor:pointer;font-family:monospace}

@@ -16,6 +16,8 @@ const char *to_string(Verdict v)
 	case Verdict::setup: return "setup";
 	case Verdict::incomplete: return "incomplete";
 	case Verdict::flaky: return "flaky";
+	case Verdict::fail: return "fail";
+	case Verdict::skip: return "skip";
 	}
 	return "?";
 }

@@ -20,6 +20,8 @@ enum class Verdict {
 	incomplete,   // some steps never ran, for a reason outside the case
 	flaky,        // passed, but only after a batch it was in failed for a
 		      // reason no rerun traced to any case (hang, refused kexec)
+	fail,         // a kernel selftest reported a failure of its own
+	skip,         // a kernel selftest skipped, or could not be built or found
 };
 
 const char *to_string(Verdict v);
