@@ -94,6 +94,11 @@ int main(int argc, char **argv)
 	run_cmd->add_option("--out", run.out_dir, "run directory (default luo-rig-runs/<time>)");
 	run_cmd->add_option("--json", run.json, "write the JSON report here too");
 	run_cmd->add_option("--junit", run.junit, "write a JUnit XML report here");
+	run_cmd->add_flag("--selftests", run.selftests,
+			  "also run the kernel tree's own LUO selftests "
+			  "(tools/testing/selftests/liveupdate), after the scenarios");
+	run_cmd->add_flag("--selftests-only", run.selftests_only,
+			  "run only the kernel tree's own LUO selftests, no scenarios");
 	run_cmd->add_option("--baseline", run.baseline,
 			    "a previous results.json or a known-failures file: only failures "
 			    "not in it fail the run");

@@ -19,6 +19,7 @@
 #include "host/run/judge.hpp"
 #include "host/run/report_html.hpp"
 #include "host/run/suite.hpp"
+#include "host/selftests/run_selftests.hpp"
 #include "host/util/atomic_file.hpp"
 #include "host/util/errors.hpp"
 #include "host/util/paths.hpp"
@@ -338,14 +339,57 @@ void write_reports(const RunConfig &cfg, RunReport &rep, const fs::path &run_dir
 
 } // namespace
 
+void check_selftest_options(const RunConfig &cfg)
+{
+	if (cfg.selftests && cfg.selftests_only)
+		throw SetupError("--selftests and --selftests-only together: --selftests adds the "
+				 "kernel's selftests to the scenarios, --selftests-only runs them "
+				 "alone; give one");
+	if (!cfg.selftests && !cfg.selftests_only)
+		return;
+	const char *flag = cfg.selftests ? "--selftests" : "--selftests-only";
+	// The selftests come from a source tree and its uapi headers; a bare
+	// image says nothing about which tree that is.
+	if (cfg.kernel.kernel && !cfg.kernel.kernel_src)
+		throw SetupError(std::string(flag) + " with --kernel: the selftests are built from the "
+				 "kernel's source; add --kernel-src with the tree the image was "
+				 "built from");
+	if (cfg.selftests && !cfg.shard.empty())
+		throw SetupError("--selftests with --shard " + cfg.shard + ": every shard would run "
+				 "the selftests again; run them once in a job of their own with "
+				 "--selftests-only");
+	if (!cfg.selftests_only)
+		return;
+	// Options that only mean something for scenarios would be dropped in
+	// silence: refuse them.
+	std::string dropped;
+	if (!cfg.scenarios.empty())
+		dropped = "the scenario(s) " + cfg.scenarios.front();
+	else if (!cfg.cases.empty())
+		dropped = "--case " + cfg.cases.front();
+	else if (!cfg.shard.empty())
+		dropped = "--shard " + cfg.shard;
+	else if (cfg.contract != "agreed")
+		dropped = "--contract " + cfg.contract;
+	else if (cfg.limits.max_cases != PlanLimits{}.max_cases ||
+		 cfg.limits.max_edu != PlanLimits{}.max_edu)
+		dropped = "--max-cases/--max-devices";
+	if (!dropped.empty())
+		throw SetupError("--selftests-only runs no scenarios, so " + dropped +
+				 " would be ignored; drop it, or use --selftests to run the "
+				 "scenarios and the selftests together");
+}
+
 int exit_code_for(const std::vector<CaseResult> &cases, bool allow_flaky)
 {
 	if (cases.empty())
 		return kExitSkip;
-	bool fail = false, setup = false, infra = false;
+	bool fail = false, setup = false, infra = false, ran = false;
 	for (const auto &c : cases) {
+		ran |= c.verdict != Verdict::skip;
 		switch (c.verdict) {
 		case Verdict::pass: break;
+		case Verdict::skip: break;
 		case Verdict::flaky: fail |= !allow_flaky; break;
 		case Verdict::infra: infra = true; break;
 		case Verdict::setup: setup = true; break;
@@ -356,7 +400,10 @@ int exit_code_for(const std::vector<CaseResult> &cases, bool allow_flaky)
 		return kExitFail;
 	if (setup)
 		return kExitSetup;
-	return infra ? kExitInfra : kExitPass;
+	if (infra)
+		return kExitInfra;
+	// Only skips: kselftest's "nothing ran".
+	return ran ? kExitPass : kExitSkip;
 }
 
 RunReport run_suite(const RunConfig &cfg)
@@ -369,7 +416,10 @@ RunReport run_suite(const RunConfig &cfg)
 		baseline = load_baseline(cfg.baseline);
 	// Every option that can be checked without the kernel is checked
 	// before a build that may take minutes.
-	std::vector<core::Case> all = select_cases(cfg);
+	check_selftest_options(cfg);
+	std::vector<core::Case> all;
+	if (!cfg.selftests_only)
+		all = select_cases(cfg);
 	auto knobs = parse_fault_list(cfg.fault);
 	if (cfg.extra_cmdline.find("luo_fault=") != std::string::npos)
 		throw SetupError("--append '" + cfg.extra_cmdline + "': give fault knobs with "
@@ -395,6 +445,9 @@ RunReport run_suite(const RunConfig &cfg)
 		qemu += (qemu.empty() ? "" : "; ") + b->qemu_version();
 	KernelArtifact kernel = obtain_kernel(cfg.kernel);
 	check_fault_knobs(kernel.image, knobs);
+	std::optional<SelftestBuild> selftests;
+	if (cfg.selftests || cfg.selftests_only)
+		selftests = prepare_selftests(cfg.kernel);
 	std::fprintf(stderr, "luo-rig: %zu cases, kernel %s (%s%s), %s, %s\n", all.size(),
 		     kernel.release.c_str(), kernel.source.c_str(),
 		     kernel.from_cache ? ", cached" : "", accel.reason.c_str(), qemu.c_str());
@@ -419,7 +472,12 @@ RunReport run_suite(const RunConfig &cfg)
 	for (auto &group : split_cases(ptrs, cfg.limits))
 		sched.enqueue(group);
 	install_interrupt_handler();
-	sched.run_all();
+	if (!all.empty())
+		sched.run_all();
+	// After the suite's VMs, so the two never compete for -j's cores.
+	std::optional<SelftestRun> st;
+	if (selftests && !interrupted())
+		st = run_selftests(*selftests, cfg.kernel, ctx, run_dir);
 
 	RunReport rep;
 	for (const auto &c : all) {
@@ -430,6 +488,9 @@ RunReport run_suite(const RunConfig &cfg)
 		rep.cases.push_back(it != sched.results().end() ? std::move(it->second)
 								: not_run(c, Verdict::infra, why, {}));
 	}
+	if (st)
+		for (auto &c : st->cases)
+			rep.cases.push_back(std::move(c));
 	auto &s = rep.summary;
 	s.kernel_source = kernel.source;
 	s.kernel_release = kernel.release.empty() ? kernel.source : kernel.release;
@@ -442,10 +503,10 @@ RunReport run_suite(const RunConfig &cfg)
 	s.contract = cfg.contract;
 	s.fault = knobs.empty() ? "" : fault_cmdline(knobs);
 	s.run_dir = run_dir.string();
-	s.vms = sched.vms();
-	s.boots = sched.boots();
+	s.vms = sched.vms() + (st ? st->vms : 0);
+	s.boots = sched.boots() + (st ? st->boots : 0);
 	s.vms_per_host = sched.vms_per_host();
-	s.infra_retried = sched.infra_retried();
+	s.infra_retried = sched.infra_retried() + (st ? st->infra_retried : 0);
 	s.allow_flaky = cfg.allow_flaky;
 	s.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 	rep.exit_code = exit_code_for(rep.cases, cfg.allow_flaky);

@@ -39,6 +39,8 @@ struct RunConfig {
 	bool summary = true;                 // the summary table on stderr; off for
 					     // the many small runs of repro/minimize
 	std::filesystem::path baseline;      // results.json or known-failures file
+	bool selftests = false;              // the kernel tree's LUO selftests too
+	bool selftests_only = false;         // only them, no scenarios
 };
 
 struct RunReport {
@@ -47,6 +49,10 @@ struct RunReport {
 	int exit_code = 0;
 	std::optional<BaselineDiff> baseline;  // with --baseline
 };
+
+// Refuses (SetupError, before anything is built or booted) a selftest
+// option that cannot be honoured together with the rest of `cfg`.
+void check_selftest_options(const RunConfig &cfg);
 
 // Does everything; reports are written as the config asks.  Setup errors
 // throw SetupError before any VM starts.

@@ -25,19 +25,33 @@ fs::path source_root()
 	return LUO_RIG_SOURCE_DIR;
 }
 
-fs::path guest_binary()
+namespace {
+
+fs::path built_guest_binary(const char *name)
 {
 	std::error_code ec;
 	fs::path self = fs::read_symlink("/proc/self/exe", ec);
-	fs::path candidate = self.parent_path() / "luo-vmm";
+	fs::path candidate = self.parent_path() / name;
 	if (!ec && fs::exists(candidate))
 		return candidate;
 	// Test binaries live one directory down from the top of the build tree.
-	candidate = self.parent_path().parent_path() / "luo-vmm";
+	candidate = self.parent_path().parent_path() / name;
 	if (!ec && fs::exists(candidate))
 		return candidate;
-	throw SetupError("cannot find the guest binary luo-vmm next to " + self.string() +
-			 ": build the whole project (cmake --build build)");
+	throw SetupError(std::string("cannot find the guest binary ") + name + " next to " +
+			 self.string() + ": build the whole project (cmake --build build)");
+}
+
+} // namespace
+
+fs::path guest_binary()
+{
+	return built_guest_binary("luo-vmm");
+}
+
+fs::path selftest_runner_binary()
+{
+	return built_guest_binary("luo-selftests");
 }
 
 fs::path rig_binary()

@@ -17,6 +17,8 @@ fs::path source_root();
 
 // The static guest binary, built next to the luo-rig binary.
 fs::path guest_binary();
+// The static runner of the kernel's own selftests (PID 1 of their image).
+fs::path selftest_runner_binary();
 // luo-rig itself, for commands that run it again (bisect's steps).
 fs::path rig_binary();
 

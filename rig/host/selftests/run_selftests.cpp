@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "host/selftests/run_selftests.hpp"
+
+#include <cstdio>
+#include <map>
+
+#include "host/image/selftests_image.hpp"
+#include "host/kernel/uapi_headers.hpp"
+#include "host/selftests/judge.hpp"
+#include "host/util/atomic_file.hpp"
+#include "host/util/errors.hpp"
+#include "host/util/paths.hpp"
+#include "protocol/selftests.hpp"
+
+namespace luo::host {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The stress programs make thousands of sessions under TCG without a word
+// to the event port: silence is long before it means a hang.
+Timeouts selftest_timeouts(Accel accel)
+{
+	Timeouts t = timeouts_for(accel, 1, 0);
+	t.stall = accel == Accel::kvm ? 120 : 600;
+	t.total = t.boot * 2 + t.stall * 2;
+	return t;
+}
+
+VmResult boot_group(const std::vector<SelftestInfo> &group, const SelftestBuild &build,
+		    const VmContext &ctx, const fs::path &dir, int &boots)
+{
+	protocol::SelftestPlan plan;
+	for (const auto &t : group)
+		plan.tests.push_back({t.name, t.two_stage});
+	std::string plan_json = protocol::selftest_plan_to_json(plan);
+	fs::create_directories(dir);
+	write_file_atomic(dir / "selftests.json", plan_json);
+	write_initramfs(dir / "initrd.cpio",
+			selftests_image(ctx.kernel, selftest_runner_binary(), build.bin_dir, plan_json));
+	VmSpec spec;
+	spec.qemu = ctx.qemu;
+	spec.accel = ctx.accel;
+	spec.kernel = ctx.kernel;
+	spec.initrd = dir / "initrd.cpio";
+	spec.extra_cmdline = context_cmdline(ctx);
+	spec.memory_mb = ctx.memory_mb;
+	spec.workdir = dir;
+	auto vm = run_vm(spec, selftest_timeouts(ctx.accel), [&](const protocol::Event &ev) {
+		boots += ev.type == protocol::EventType::boot;
+	});
+	fs::remove(dir / "initrd.cpio");
+	return vm;
+}
+
+} // namespace
+
+SelftestBuild prepare_selftests(const KernelOptions &kernel)
+{
+	KernelSource src = source_of(kernel);
+	if (!fs::is_directory(src.tree / kSelftestSubdir))
+		return all_skipped(src.tree, src.label + " has no " + kSelftestSubdir);
+	fs::path headers;
+	try {
+		headers = uapi_headers(kernel);
+	} catch (const SetupError &e) {
+		return all_skipped(src.tree, std::string("no uapi headers to build against: ") + e.what());
+	}
+	auto b = build_selftests(src.tree, headers, cache_root() / "selftests");
+	int built = 0;
+	for (const auto &t : b.tests)
+		built += t.built;
+	std::fprintf(stderr, "luo-rig: %d of %zu selftests of %s built%s (%s)\n", built,
+		     b.tests.size(), src.label.c_str(), b.from_cache ? ", cached" : "",
+		     b.bin_dir.parent_path().string().c_str());
+	return b;
+}
+
+SelftestRun run_selftests(const SelftestBuild &build, const KernelOptions &kernel,
+			  const VmContext &ctx, const fs::path &run_dir)
+{
+	SelftestRun out;
+	std::vector<SelftestInfo> runnable;
+	std::map<std::string, CaseResult> by_name;
+	for (const auto &t : build.tests) {
+		if (t.built)
+			runnable.push_back(t.info);
+		else
+			by_name[t.info.name] = skipped_selftest(t.info.name, t.skip_reason);
+	}
+	fs::path tree = source_of(kernel).tree;
+	for (const auto &group : selftest_groups(runnable, tree)) {
+		bool retried = false;
+		for (;;) {
+			fs::path dir = run_dir / ("selftests-" + std::to_string(++out.vms));
+			VmResult vm = boot_group(group, build, ctx, dir, out.boots);
+			std::string console = fs::exists(vm.console_log) ? read_file(vm.console_log) : "";
+			bool early_stall = vm.status == VmResult::Status::hang && vm.events.empty();
+			bool lost = vm.status == VmResult::Status::infra || early_stall;
+			if (lost && !retried && !interrupted()) {
+				std::fprintf(stderr, "\nluo-rig: %s: %s; rerunning its %zu selftest(s) once\n",
+					     dir.filename().c_str(), vm.why.c_str(), group.size());
+				out.infra_retried += group.size();
+				retried = true;
+				continue;
+			}
+			for (auto &r : judge_selftests(group, vm, console)) {
+				r.infra_retried = retried;
+				r.attempts = retried ? 2 : 1;
+				if (early_stall && retried && r.verdict == Verdict::hang)
+					r.message += " (stalled again on a fresh QEMU before the first "
+						     "event: reproduced, not infra)";
+				by_name[r.id.substr(r.id.find('/') + 1)] = std::move(r);
+			}
+			break;
+		}
+	}
+	for (const auto &t : build.tests)
+		out.cases.push_back(std::move(by_name[t.info.name]));
+	return out;
+}
+
+} // namespace luo::host
