@@ -130,7 +130,8 @@ SelftestBuild build_selftests(const fs::path &tree, const fs::path &headers,
 	fs::path final_dir = cache_dir / out.key;
 	out.bin_dir = final_dir / "bin";
 	if (fs::exists(final_dir / "build.json")) {
-		for (const auto &j : json::parse(read_file(final_dir / "build.json")).at("tests"))
+		json doc = json::parse(read_file(final_dir / "build.json"));
+		for (const auto &j : doc.at("tests"))
 			out.tests.push_back(from_json(j));
 		out.from_cache = true;
 		return out;
