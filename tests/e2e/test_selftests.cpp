@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The default kernel's own LUO selftests, run by the rig in one VM and one
+// kexec, judged from what the guest really reported.
+#include <catch2/catch_test_macros.hpp>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "e2e_support.hpp"
+#include "host/util/atomic_file.hpp"
+
+using namespace luo;
+
+TEST_CASE("the kernel tree's LUO selftests pass across one kexec", "[e2e][selftests]")
+{
+	auto cfg = e2e::config_for({}, "selftests");
+	cfg.selftests_only = true;
+	auto rep = host::run_suite(cfg);
+	CHECK(rep.exit_code == 0);
+
+	// Verdicts as results.json has them, not as the run returned them.
+	auto doc = nlohmann::json::parse(
+		host::read_file(std::filesystem::path(rep.summary.run_dir) / "results.json"));
+	std::map<std::string, std::string> verdict;
+	for (const auto &c : doc["cases"])
+		verdict[c["id"].get<std::string>()] = c["verdict"].get<std::string>();
+	const char *upstream[] = {"liveupdate", "luo_kexec_simple", "luo_multi_session",
+				  "luo_stress_files", "luo_stress_sessions"};
+	CHECK(verdict.size() == 5);
+	for (const char *name : upstream) {
+		INFO(name);
+		CHECK(verdict["selftests/" + std::string(name)] == "pass");
+	}
+	// All of them share one VM: one boot, one kexec.
+	CHECK(doc["summary"]["vms"] == 1);
+	CHECK(doc["summary"]["boots"] == 2);
+
+	// Each program ran in the stages it asks for, in the kernel it needs.
+	std::map<std::string, std::map<std::uint32_t, protocol::Event>> ran;
+	for (const auto &ev : e2e::events_of(rep.summary.run_dir))
+		if (ev.type == protocol::EventType::selftest)
+			ran[ev.selftest][ev.stage] = ev;
+	REQUIRE(ran["liveupdate"].count(0));
+	CHECK(ran["liveupdate"][0].boot == 0);
+	CHECK(ran["liveupdate"][0].detail.find("# PASSED:") != std::string::npos);
+	for (const char *name : upstream) {
+		if (std::string(name) == "liveupdate")
+			continue;
+		INFO(name);
+		REQUIRE(ran[name].count(1));
+		REQUIRE(ran[name].count(2));
+		CHECK(ran[name][1].boot == 0);
+		CHECK(ran[name][2].boot == 1);
+		CHECK(ran[name][1].exit_code == 0);
+		CHECK(ran[name][2].exit_code == 0);
+		CHECK(ran[name][2].detail.find("PASSED") != std::string::npos);
+	}
+}
