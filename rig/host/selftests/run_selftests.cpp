@@ -5,6 +5,7 @@
 #include <map>
 
 #include "host/image/selftests_image.hpp"
+#include "host/kernel/fault_knobs.hpp"
 #include "host/kernel/uapi_headers.hpp"
 #include "host/selftests/judge.hpp"
 #include "host/util/atomic_file.hpp"
@@ -105,7 +106,20 @@ SelftestRun run_selftests(const SelftestBuild &build, const KernelOptions &kerne
 				retried = true;
 				continue;
 			}
+			// As for the suite's VMs: a knob the kernel did not arm
+			// would make a green selftest a lie.
+			int vm_boots = 0;
+			for (const auto &ev : vm.events)
+				vm_boots += ev.type == protocol::EventType::boot;
+			std::vector<std::string> missing;
+			if (!ctx.faults.empty() && vm_boots > 0)
+				missing = unconfirmed_knobs(console, ctx.faults, vm_boots);
 			for (auto &r : judge_selftests(group, vm, console)) {
+				if (!missing.empty()) {
+					r.verdict = Verdict::setup;
+					r.message = "the kernel did not confirm --fault " + missing.front() +
+						    " on its console";
+				}
 				r.infra_retried = retried;
 				r.attempts = retried ? 2 : 1;
 				if (early_stall && retried && r.verdict == Verdict::hang)
