@@ -476,8 +476,15 @@ RunReport run_suite(const RunConfig &cfg)
 		sched.run_all();
 	// After the suite's VMs, so the two never compete for -j's cores.
 	std::optional<SelftestRun> st;
-	if (selftests && !interrupted())
-		st = run_selftests(*selftests, cfg.kernel, ctx, run_dir);
+	if (selftests && !interrupted()) {
+		VmContext sctx = ctx;
+		for (auto &b : backends)
+			if (b->alive()) {
+				sctx.backend = b.get();
+				break;
+			}
+		st = run_selftests(*selftests, cfg.kernel, sctx, run_dir);
+	}
 
 	RunReport rep;
 	for (const auto &c : all) {
@@ -506,6 +513,9 @@ RunReport run_suite(const RunConfig &cfg)
 	s.vms = sched.vms() + (st ? st->vms : 0);
 	s.boots = sched.boots() + (st ? st->boots : 0);
 	s.vms_per_host = sched.vms_per_host();
+	if (st)
+		for (const auto &[host, n] : st->vms_per_host)
+			s.vms_per_host[host] += n;
 	s.infra_retried = sched.infra_retried() + (st ? st->infra_retried : 0);
 	s.allow_flaky = cfg.allow_flaky;
 	s.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

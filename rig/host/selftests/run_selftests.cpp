@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <map>
 
-#include "host/image/selftests_image.hpp"
+#include "host/image/recipe.hpp"
 #include "host/kernel/fault_knobs.hpp"
 #include "host/kernel/uapi_headers.hpp"
 #include "host/selftests/judge.hpp"
@@ -39,7 +39,10 @@ VmResult boot_group(const std::vector<SelftestInfo> &group, const SelftestBuild 
 	fs::create_directories(dir);
 	write_file_atomic(dir / "selftests.json", plan_json);
 	write_initramfs(dir / "initrd.cpio",
-			selftests_image(ctx.kernel, selftest_runner_binary(), build.bin_dir, plan_json));
+			load_image("selftests", {{"kernel", ImageInput::host(ctx.kernel)},
+						 {"runner", ImageInput::host(selftest_runner_binary())},
+						 {"selftests", ImageInput::host(build.bin_dir)},
+						 {"plan", ImageInput::literal(plan_json)}}));
 	VmSpec spec;
 	spec.qemu = ctx.qemu;
 	spec.accel = ctx.accel;
@@ -48,9 +51,9 @@ VmResult boot_group(const std::vector<SelftestInfo> &group, const SelftestBuild 
 	spec.extra_cmdline = context_cmdline(ctx);
 	spec.memory_mb = ctx.memory_mb;
 	spec.workdir = dir;
-	auto vm = run_vm(spec, selftest_timeouts(ctx.accel), [&](const protocol::Event &ev) {
-		boots += ev.type == protocol::EventType::boot;
-	});
+	auto count = [&](const protocol::Event &ev) { boots += ev.type == protocol::EventType::boot; };
+	Timeouts t = selftest_timeouts(ctx.accel);
+	auto vm = ctx.backend ? ctx.backend->run(spec, t, count) : run_vm(spec, t, count);
 	fs::remove(dir / "initrd.cpio");
 	return vm;
 }
@@ -96,6 +99,7 @@ SelftestRun run_selftests(const SelftestBuild &build, const KernelOptions &kerne
 		for (;;) {
 			fs::path dir = run_dir / ("selftests-" + std::to_string(++out.vms));
 			VmResult vm = boot_group(group, build, ctx, dir, out.boots);
+			out.vms_per_host[vm.host]++;
 			std::string console = fs::exists(vm.console_log) ? read_file(vm.console_log) : "";
 			bool early_stall = vm.status == VmResult::Status::hang && vm.events.empty();
 			bool lost = vm.status == VmResult::Status::infra || early_stall;

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "host/kernel/kernel_build.hpp"
@@ -21,6 +23,7 @@ SelftestBuild prepare_selftests(const KernelOptions &kernel);
 struct SelftestRun {
 	std::vector<CaseResult> cases;   // one per selftest, catalog order
 	int vms = 0, boots = 0, infra_retried = 0;
+	std::map<std::string, int> vms_per_host;
 };
 
 // Boots one VM per group of the built selftests under run_dir/selftests-N;
