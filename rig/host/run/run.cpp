@@ -406,127 +406,189 @@ int exit_code_for(const std::vector<CaseResult> &cases, bool allow_flaky)
 	return ran ? kExitPass : kExitSkip;
 }
 
-RunReport run_suite(const RunConfig &cfg)
-{
-	auto t0 = std::chrono::steady_clock::now();
-	// A baseline that cannot be read is bad input: say so before building
-	// or booting anything.
+namespace {
+
+// What a run knows before its first VM.
+struct Prepared {
 	std::optional<Baseline> baseline;
+	std::vector<core::Case> cases;
+	std::vector<std::string> knobs;
+	AccelChoice accel;
+	std::vector<std::unique_ptr<Backend>> backends;
+	std::string qemu;  // every backend's QEMU, as the reports name it
+	KernelArtifact kernel;
+	std::optional<SelftestBuild> selftests;
+	fs::path run_dir;
+};
+
+// What its VMs gave.
+struct Judged {
+	std::vector<CaseResult> cases;
+	int vms = 0, boots = 0, infra_retried = 0;
+	std::map<std::string, int> vms_per_host;
+};
+
+// Every option that can be checked without a kernel is checked here,
+// before a build that may take minutes: bad input is exit 2 at once.
+void check_inputs(const RunConfig &cfg, Prepared &p)
+{
 	if (!cfg.baseline.empty())
-		baseline = load_baseline(cfg.baseline);
-	// Every option that can be checked without the kernel is checked
-	// before a build that may take minutes.
+		p.baseline = load_baseline(cfg.baseline);
 	check_selftest_options(cfg);
-	std::vector<core::Case> all;
 	if (!cfg.selftests_only)
-		all = select_cases(cfg);
-	auto knobs = parse_fault_list(cfg.fault);
+		p.cases = select_cases(cfg);
+	p.knobs = parse_fault_list(cfg.fault);
 	if (cfg.extra_cmdline.find("luo_fault=") != std::string::npos)
 		throw SetupError("--append '" + cfg.extra_cmdline + "': give fault knobs with "
 				 "--fault, which checks them against the kernel and its console");
-	AccelChoice accel = choose_accel(cfg.accel);
-	bool local = cfg.backend == "qemu";
-	if (local && cfg.qemu.find('/') != std::string::npos && !fs::is_regular_file(cfg.qemu))
+	p.accel = choose_accel(cfg.accel);
+	if (cfg.backend != "qemu")
+		return;
+	if (cfg.qemu.find('/') != std::string::npos && !fs::is_regular_file(cfg.qemu))
 		throw SetupError("--qemu " + cfg.qemu + ": no such file");
-	if (local && qemu_version(cfg.qemu) == "unknown")
+	if (qemu_version(cfg.qemu) == "unknown")
 		throw SetupError("--qemu " + cfg.qemu + ": not found or does not answer --version; "
 				 "run ci/setup or give the path of a qemu-system-x86_64");
-	// A libvirt daemon that is not there is known in a second, a kernel
-	// build takes minutes: connect first.
-	BackendOptions bopts;
-	bopts.kind = cfg.backend;
-	bopts.connect = cfg.connect;
-	bopts.jobs = cfg.jobs;
-	bopts.accel = accel.accel;
-	bopts.qemu = cfg.qemu;
-	auto backends = open_backends(bopts);
-	std::string qemu;
-	for (const auto &b : backends)
-		qemu += (qemu.empty() ? "" : "; ") + b->qemu_version();
-	KernelArtifact kernel = obtain_kernel(cfg.kernel);
-	check_fault_knobs(kernel.image, knobs);
-	std::optional<SelftestBuild> selftests;
+}
+
+// A libvirt daemon that is not there is known in a second, a kernel build
+// takes minutes: connect before building.
+void open_machines(const RunConfig &cfg, Prepared &p)
+{
+	BackendOptions o;
+	o.kind = cfg.backend;
+	o.connect = cfg.connect;
+	o.jobs = cfg.jobs;
+	o.accel = p.accel.accel;
+	o.qemu = cfg.qemu;
+	p.backends = open_backends(o);
+	for (const auto &b : p.backends)
+		p.qemu += (p.qemu.empty() ? "" : "; ") + b->qemu_version();
+}
+
+void prepare_kernel(const RunConfig &cfg, Prepared &p)
+{
+	p.kernel = obtain_kernel(cfg.kernel);
+	check_fault_knobs(p.kernel.image, p.knobs);
 	if (cfg.selftests || cfg.selftests_only)
-		selftests = prepare_selftests(cfg.kernel);
-	std::fprintf(stderr, "luo-rig: %zu cases, kernel %s (%s%s), %s, %s\n", all.size(),
-		     kernel.release.c_str(), kernel.source.c_str(),
-		     kernel.from_cache ? ", cached" : "", accel.reason.c_str(), qemu.c_str());
-	for (const auto &b : backends)
-		if (!local)
+		p.selftests = prepare_selftests(cfg.kernel);
+	const auto &k = p.kernel;
+	std::fprintf(stderr, "luo-rig: %zu cases, kernel %s (%s%s), %s, %s\n", p.cases.size(),
+		     k.release.c_str(), k.source.c_str(), k.from_cache ? ", cached" : "",
+		     p.accel.reason.c_str(), p.qemu.c_str());
+	if (cfg.backend != "qemu")
+		for (const auto &b : p.backends)
 			std::fprintf(stderr, "luo-rig: %s on %s, %d VM(s) at once\n", b->name().c_str(),
 				     b->host().c_str(), b->slots());
+}
 
-	fs::path run_dir = cfg.out_dir.empty() ? default_run_dir() : cfg.out_dir;
-	fs::create_directories(run_dir);
-	run_dir = fs::canonical(run_dir);
+fs::path make_run_dir(const RunConfig &cfg)
+{
+	fs::path dir = cfg.out_dir.empty() ? default_run_dir() : cfg.out_dir;
+	fs::create_directories(dir);
+	return fs::canonical(dir);
+}
 
-	VmContext ctx = make_vm_context(kernel.image, accel.accel, cfg.qemu);
+Judged boot_and_judge(const RunConfig &cfg, Prepared &p)
+{
+	VmContext ctx = make_vm_context(p.kernel.image, p.accel.accel, cfg.qemu);
 	ctx.cmdline = cfg.extra_cmdline;
-	ctx.faults = knobs;
+	ctx.faults = p.knobs;
 	ctx.memory_mb = cfg.memory_mb;
 
 	std::vector<const core::Case *> ptrs;
-	for (const auto &c : all)
+	for (const auto &c : p.cases)
 		ptrs.push_back(&c);
-	Scheduler sched(cfg, ctx, backends, run_dir, all.size());
+	Scheduler sched(cfg, ctx, p.backends, p.run_dir, p.cases.size());
 	for (auto &group : split_cases(ptrs, cfg.limits))
 		sched.enqueue(group);
 	install_interrupt_handler();
-	if (!all.empty())
+	if (!p.cases.empty())
 		sched.run_all();
 	// After the suite's VMs, so the two never compete for -j's cores.
 	std::optional<SelftestRun> st;
-	if (selftests && !interrupted()) {
+	if (p.selftests && !interrupted()) {
 		VmContext sctx = ctx;
-		for (auto &b : backends)
+		for (auto &b : p.backends)
 			if (b->alive()) {
 				sctx.backend = b.get();
 				break;
 			}
-		st = run_selftests(*selftests, cfg.kernel, sctx, run_dir);
+		st = run_selftests(*p.selftests, cfg.kernel, sctx, p.run_dir);
 	}
 
-	RunReport rep;
-	for (const auto &c : all) {
+	Judged j;
+	for (const auto &c : p.cases) {
 		auto it = sched.results().find(&c);
 		std::string why = interrupted() || sched.lost_why().empty()
 					  ? "not run: the run was interrupted"
 					  : "not run: no backend was left to run it (" + sched.lost_why() + ")";
-		rep.cases.push_back(it != sched.results().end() ? std::move(it->second)
-								: not_run(c, Verdict::infra, why, {}));
+		j.cases.push_back(it != sched.results().end() ? std::move(it->second)
+							      : not_run(c, Verdict::infra, why, {}));
 	}
-	if (st)
+	j.vms = sched.vms();
+	j.boots = sched.boots();
+	j.infra_retried = sched.infra_retried();
+	j.vms_per_host = sched.vms_per_host();
+	if (st) {
 		for (auto &c : st->cases)
-			rep.cases.push_back(std::move(c));
-	auto &s = rep.summary;
-	s.kernel_source = kernel.source;
-	s.kernel_release = kernel.release.empty() ? kernel.source : kernel.release;
-	s.kernel_key = kernel.key;
-	s.kernel_from_cache = kernel.from_cache;
-	s.kernel_flavour = kernel.flavour;
-	s.accel = to_string(accel.accel);
-	s.accel_reason = accel.reason;
-	s.qemu_version = qemu;
-	s.contract = cfg.contract;
-	s.fault = knobs.empty() ? "" : fault_cmdline(knobs);
-	s.run_dir = run_dir.string();
-	s.vms = sched.vms() + (st ? st->vms : 0);
-	s.boots = sched.boots() + (st ? st->boots : 0);
-	s.vms_per_host = sched.vms_per_host();
-	if (st)
+			j.cases.push_back(std::move(c));
+		j.vms += st->vms;
+		j.boots += st->boots;
+		j.infra_retried += st->infra_retried;
 		for (const auto &[host, n] : st->vms_per_host)
-			s.vms_per_host[host] += n;
-	s.infra_retried = sched.infra_retried() + (st ? st->infra_retried : 0);
+			j.vms_per_host[host] += n;
+	}
+	sched.progress().finish(std::to_string(j.cases.size()) + " cases, " + std::to_string(j.vms) +
+				" VMs");
+	return j;
+}
+
+RunReport summarise(const RunConfig &cfg, const Prepared &p, Judged &&j, double wall)
+{
+	RunReport rep;
+	rep.cases = std::move(j.cases);
+	auto &s = rep.summary;
+	const auto &k = p.kernel;
+	s.kernel_source = k.source;
+	s.kernel_release = k.release.empty() ? k.source : k.release;
+	s.kernel_key = k.key;
+	s.kernel_from_cache = k.from_cache;
+	s.kernel_flavour = k.flavour;
+	s.accel = to_string(p.accel.accel);
+	s.accel_reason = p.accel.reason;
+	s.qemu_version = p.qemu;
+	s.contract = cfg.contract;
+	s.fault = p.knobs.empty() ? "" : fault_cmdline(p.knobs);
+	s.run_dir = p.run_dir.string();
+	s.vms = j.vms;
+	s.boots = j.boots;
+	s.vms_per_host = std::move(j.vms_per_host);
+	s.infra_retried = j.infra_retried;
 	s.allow_flaky = cfg.allow_flaky;
-	s.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+	s.wall_seconds = wall;
 	rep.exit_code = exit_code_for(rep.cases, cfg.allow_flaky);
-	if (baseline) {
-		rep.baseline = compare_to_baseline(*baseline, rep.cases, cfg.allow_flaky);
+	if (p.baseline) {
+		rep.baseline = compare_to_baseline(*p.baseline, rep.cases, cfg.allow_flaky);
 		rep.exit_code = exit_code_with_baseline(rep.cases, *rep.baseline);
 	}
-	sched.progress().finish(std::to_string(rep.cases.size()) + " cases, " +
-				std::to_string(s.vms) + " VMs");
-	write_reports(cfg, rep, run_dir);
+	return rep;
+}
+
+} // namespace
+
+RunReport run_suite(const RunConfig &cfg)
+{
+	auto t0 = std::chrono::steady_clock::now();
+	Prepared p;
+	check_inputs(cfg, p);
+	open_machines(cfg, p);
+	prepare_kernel(cfg, p);
+	p.run_dir = make_run_dir(cfg);
+	Judged judged = boot_and_judge(cfg, p);
+	double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+	RunReport rep = summarise(cfg, p, std::move(judged), wall);
+	write_reports(cfg, rep, p.run_dir);
 	return rep;
 }
 
