@@ -248,4 +248,15 @@ std::string pointer_at(std::string_view text, std::size_t offset)
 	return s.pointer();
 }
 
+SyntaxSpot locate_syntax_error(std::string_view text, std::size_t byte, const std::string &what)
+{
+	// byte counts the offending character itself, 1-based.
+	std::size_t off = byte ? byte - 1 : 0;
+	SyntaxSpot s{offset_to_pos(text, off), pointer_at(text, off), what};
+	if (auto c = s.message.find("column "); c != std::string::npos)
+		if (auto colon = s.message.find(": ", c); colon != std::string::npos)
+			s.message = s.message.substr(colon + 2);
+	return s;
+}
+
 } // namespace luo::core

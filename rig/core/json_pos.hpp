@@ -41,6 +41,15 @@ Pos offset_to_pos(std::string_view text, std::size_t offset);
 // errors, whose position nlohmann gives only as a byte offset.
 std::string pointer_at(std::string_view text, std::size_t offset);
 
+// Where nlohmann's parse_error lies (it gives `byte`, 1-based, and a what()
+// with its own position prefix) and its message without that prefix.
+struct SyntaxSpot {
+	Pos pos;
+	std::string pointer;
+	std::string message;
+};
+SyntaxSpot locate_syntax_error(std::string_view text, std::size_t byte, const std::string &what);
+
 // RFC 6901 escaping of one reference token.
 std::string pointer_escape(std::string_view token);
 

@@ -647,14 +647,8 @@ Scenario parse_scenario(const std::string &text, const std::string &file)
 	try {
 		j = json::parse(text);
 	} catch (const json::parse_error &e) {
-		// e.byte counts the offending character itself, 1-based.
-		std::size_t off = e.byte ? e.byte - 1 : 0;
-		std::string msg = e.what();
-		if (auto c = msg.find("column "); c != std::string::npos)
-			if (auto colon = msg.find(": ", c); colon != std::string::npos)
-				msg = msg.substr(colon + 2);
-		throw ScenarioError(file, offset_to_pos(text, off), pointer_at(text, off),
-				    "not valid JSON: " + msg);
+		auto at = locate_syntax_error(text, e.byte, e.what());
+		throw ScenarioError(file, at.pos, at.pointer, "not valid JSON: " + at.message);
 	}
 	sc.positions = scan_positions(text);
 	Parser(sc).top(j);

@@ -5,9 +5,11 @@
 #include <cstring>
 #include <fcntl.h>
 #include <linux/reboot.h>
+#include <fstream>
 #include <sstream>
 #include <sys/sendfile.h>
 #include <sys/mount.h>
+#include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -145,6 +147,22 @@ int kexec_into_next(const BootInfo &now, std::uint32_t kexec_step, std::string &
 	err = errno;
 	detail = std::string("reboot(LINUX_REBOOT_CMD_KEXEC): ") + strerror(err);
 	return -err;
+}
+
+std::string slurp(const char *path)
+{
+	std::ifstream in(path);
+	std::stringstream ss;
+	ss << in.rdbuf();
+	return ss.str();
+}
+
+void power_off()
+{
+	sync();
+	reboot(RB_POWER_OFF);
+	for (;;)
+		pause();
 }
 
 } // namespace luo::guest

@@ -31,4 +31,10 @@ void mount_basics();
 // it.  Returns only on failure, with -errno and what failed in `detail`.
 int kexec_into_next(const BootInfo &now, std::uint32_t kexec_step, std::string &detail);
 
+// A whole small file (/proc/cmdline, the plan); empty when unreadable.
+std::string slurp(const char *path);
+
+// The end of PID 1's story: flush and power off (QEMU then exits).
+[[noreturn]] void power_off();
+
 } // namespace luo::guest

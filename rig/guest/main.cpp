@@ -16,26 +16,13 @@
 #include "kmemleak.hpp"
 #include "runner.hpp"
 
+using luo::guest::power_off;
+using luo::guest::slurp;
+
 namespace {
 
 constexpr const char *kPlanPath = "/plan.json";
 constexpr const char *kEventPort = "/dev/ttyS1";
-
-std::string slurp(const char *path)
-{
-	std::ifstream in(path);
-	std::stringstream ss;
-	ss << in.rdbuf();
-	return ss.str();
-}
-
-[[noreturn]] void power_off()
-{
-	sync();
-	reboot(RB_POWER_OFF);
-	for (;;)
-		pause();
-}
 
 } // namespace
 

@@ -17,28 +17,15 @@
 #include "program.hpp"
 #include "protocol/selftests.hpp"
 
+using luo::guest::power_off;
+using luo::guest::slurp;
+
 namespace {
 
 using luo::protocol::Event;
 using luo::protocol::EventType;
 
 constexpr const char *kEventPort = "/dev/ttyS1";
-
-std::string slurp(const char *path)
-{
-	std::ifstream in(path);
-	std::stringstream ss;
-	ss << in.rdbuf();
-	return ss.str();
-}
-
-[[noreturn]] void power_off()
-{
-	sync();
-	reboot(RB_POWER_OFF);
-	for (;;)
-		pause();
-}
 
 void run_stage(luo::guest::EventChannel &events, const luo::protocol::SelftestSpec &t,
 	       std::uint32_t stage)

@@ -69,15 +69,8 @@ public:
 		try {
 			top = json::parse(text_);
 		} catch (const json::parse_error &e) {
-			// e.byte counts the offending character itself, 1-based.
-			std::size_t off = e.byte ? e.byte - 1 : 0;
-			std::string msg = e.what();
-			if (auto c = msg.find("column "); c != std::string::npos)
-				if (auto colon = msg.find(": ", c); colon != std::string::npos)
-					msg = msg.substr(colon + 2);
-			throw SetupError(where(core::offset_to_pos(text_, off),
-					       core::pointer_at(text_, off)) +
-					 "not valid JSON: " + msg + "; see " +
+			auto at = core::locate_syntax_error(text_, e.byte, e.what());
+			throw SetupError(where(at.pos, at.pointer) + "not valid JSON: " + at.message + "; see " +
 					 (images_dir() / "README.md").string());
 		}
 		pos_ = core::scan_positions(text_);

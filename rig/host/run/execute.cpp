@@ -40,6 +40,25 @@ std::string context_cmdline(const VmContext &ctx)
 	return c;
 }
 
+VmSpec vm_spec(const VmContext &ctx, const fs::path &dir, int edu_devices)
+{
+	VmSpec spec;
+	spec.qemu = ctx.qemu;
+	spec.accel = ctx.accel;
+	spec.kernel = ctx.kernel;
+	spec.initrd = dir / "initrd.cpio";
+	spec.extra_cmdline = context_cmdline(ctx);
+	spec.edu_devices = edu_devices;
+	spec.memory_mb = ctx.memory_mb;
+	spec.workdir = dir;
+	return spec;
+}
+
+VmResult boot_vm(const VmContext &ctx, const VmSpec &spec, const Timeouts &t, const EventFn &on_event)
+{
+	return ctx.backend ? ctx.backend->run(spec, t, on_event) : run_vm(spec, t, on_event);
+}
+
 Executed execute_batch(const Batch &batch, const VmContext &ctx, const fs::path &dir,
 		       const std::function<void(const protocol::Event &)> &on_event)
 {
@@ -48,18 +67,11 @@ Executed execute_batch(const Batch &batch, const VmContext &ctx, const fs::path 
 	write_file_atomic(dir / "plan.json", plan_json);
 	write_initramfs(dir / "initrd.cpio", guest_image(ctx.vmm, ctx.kernel, plan_json));
 
-	VmSpec spec;
-	spec.qemu = ctx.qemu;
-	spec.accel = ctx.accel;
-	spec.kernel = ctx.kernel;
-	spec.initrd = dir / "initrd.cpio";
-	spec.extra_cmdline = context_cmdline(ctx);
-	spec.edu_devices = ctx.edu_devices >= 0 ? ctx.edu_devices : (int)batch.plan.edu_devices.size();
-	spec.memory_mb = ctx.memory_mb;
-	spec.workdir = dir;
+	VmSpec spec = vm_spec(ctx, dir, ctx.edu_devices >= 0 ? ctx.edu_devices
+							     : (int)batch.plan.edu_devices.size());
 	Executed ex;
 	auto limits = timeouts_for(ctx.accel, batch.boots, batch.plan.steps.size());
-	ex.vm = ctx.backend ? ctx.backend->run(spec, limits, on_event) : run_vm(spec, limits, on_event);
+	ex.vm = boot_vm(ctx, spec, limits, on_event);
 	// The image is large and can be rebuilt from plan.json.
 	fs::remove(dir / "initrd.cpio");
 	// No console at all when QEMU never started.

@@ -42,6 +42,12 @@ VmContext make_vm_context(const std::filesystem::path &kernel, Accel accel,
 // The kernel command line a VM of this context gets on top of the rig's own.
 std::string context_cmdline(const VmContext &ctx);
 
+// The VM of this context with dir/initrd.cpio as its image.
+VmSpec vm_spec(const VmContext &ctx, const std::filesystem::path &dir, int edu_devices);
+
+// Boots it on the context's backend (QEMU here when none is set).
+VmResult boot_vm(const VmContext &ctx, const VmSpec &spec, const Timeouts &t, const EventFn &on_event);
+
 Executed execute_batch(const Batch &batch, const VmContext &ctx, const std::filesystem::path &dir,
 		       const std::function<void(const protocol::Event &)> &on_event = {});
 

@@ -43,17 +43,10 @@ VmResult boot_group(const std::vector<SelftestInfo> &group, const SelftestBuild 
 						 {"runner", ImageInput::host(selftest_runner_binary())},
 						 {"selftests", ImageInput::host(build.bin_dir)},
 						 {"plan", ImageInput::literal(plan_json)}}));
-	VmSpec spec;
-	spec.qemu = ctx.qemu;
-	spec.accel = ctx.accel;
-	spec.kernel = ctx.kernel;
-	spec.initrd = dir / "initrd.cpio";
-	spec.extra_cmdline = context_cmdline(ctx);
-	spec.memory_mb = ctx.memory_mb;
-	spec.workdir = dir;
+	VmSpec spec = vm_spec(ctx, dir, 0);
 	auto count = [&](const protocol::Event &ev) { boots += ev.type == protocol::EventType::boot; };
 	Timeouts t = selftest_timeouts(ctx.accel);
-	auto vm = ctx.backend ? ctx.backend->run(spec, t, count) : run_vm(spec, t, count);
+	auto vm = boot_vm(ctx, spec, t, count);
 	fs::remove(dir / "initrd.cpio");
 	return vm;
 }

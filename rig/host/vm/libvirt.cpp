@@ -538,31 +538,31 @@ public:
 		fs::create_directories(spec.workdir);
 		for (const char *f : {"console.log", "events.log", "qemu.log"})
 			fs::remove(spec.workdir / f);
-		if (!conn_.alive()) {
-			VmResult r;
-			r.status = VmResult::Status::infra;
-			r.connection_lost = true;
-			r.why = conn_.dead_why();
-			r.host = conn_.label();
-			return r;
-		}
+		if (!conn_.alive())
+			return lost();
 		try {
 			Domain d(conn_, spec);
 			d.start();
 			return watch_vm(spec, t, d, on_event);
 		} catch (const InfraError &) {
+			// Setting the domain up failed because the host went away.
 			if (conn_.alive())
 				throw;
-			VmResult r;
-			r.status = VmResult::Status::infra;
-			r.connection_lost = true;
-			r.why = conn_.dead_why();
-			r.host = conn_.label();
-			return r;
+			return lost();
 		}
 	}
 
 private:
+	VmResult lost() const
+	{
+		VmResult r;
+		r.status = VmResult::Status::infra;
+		r.connection_lost = true;
+		r.why = conn_.dead_why();
+		r.host = conn_.label();
+		return r;
+	}
+
 	Connection conn_;
 };
 
