@@ -28,6 +28,10 @@ struct VmContext {
 	int memory_mb = 2048;
 	int edu_devices = -1;         // >= 0: this many, whatever the plan uses
 	Backend *backend = nullptr;   // nullptr: QEMU as a child of this process
+	// What a step costs against the default kernel's, for the VM's overall
+	// time limit: the debug flavour (KASAN, lockdep, kmemleak) ran the same
+	// cases about 14x slower.
+	int step_weight = 1;
 };
 
 struct Executed {

@@ -495,6 +495,7 @@ Judged boot_and_judge(const RunConfig &cfg, Prepared &p)
 	ctx.cmdline = cfg.extra_cmdline;
 	ctx.faults = p.knobs;
 	ctx.memory_mb = cfg.memory_mb;
+	ctx.step_weight = p.kernel.flavour == "debug" ? 15 : 1;
 
 	std::vector<const core::Case *> ptrs;
 	for (const auto &c : p.cases)

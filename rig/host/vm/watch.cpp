@@ -80,7 +80,8 @@ VmResult watch_vm(const VmSpec &spec, const Timeouts &t, Machine &m, const Event
 		}
 		double quiet = seconds_since(last_progress);
 		double limit = booted ? t.stall : t.boot;
-		if (quiet > limit || seconds_since(start) > t.total) {
+		bool overran = seconds_since(start) > t.total;
+		if (quiet > limit || overran) {
 			m.stop();
 			std::error_code ec;
 			auto console_bytes = fs::file_size(r.console_log, ec);
@@ -96,8 +97,12 @@ VmResult watch_vm(const VmSpec &spec, const Timeouts &t, Machine &m, const Event
 					"command line in " + (spec.workdir / "qemu.cmd").string();
 			} else {
 				r.status = VmResult::Status::hang;
-				r.why = "no progress for " + std::to_string((int)quiet) + " s (limit " +
-					std::to_string((int)limit) + " s); last event: " +
+				r.why = (quiet > limit ? "no progress for " + std::to_string((int)quiet) +
+								 " s (limit " + std::to_string((int)limit) + " s)"
+						       : "still running after " +
+								 std::to_string((int)seconds_since(start)) +
+								 " s, its limit for the whole VM") +
+					"; last event: " +
 					(r.events.empty() ? std::string("none")
 							  : protocol::event_to_json(r.events.back()));
 			}
