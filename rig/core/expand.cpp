@@ -22,6 +22,8 @@ using protocol::Op;
 namespace {
 
 // Tokens: stable per object so ids, plans and logs line up across cases.
+// The faults' own tokens start here and move past any the session uses, so
+// a token a file chose cannot turn EBUSY or ENOENT into EEXIST or success.
 constexpr std::uint64_t kDuplicateTokenBase = 100;  // preserve-twice
 constexpr std::uint64_t kUnknownToken = 999;         // retrieve-unknown
 
@@ -73,10 +75,20 @@ private:
 
 	std::uint64_t token(const std::string &object) const
 	{
-		for (std::size_t i = 0; i < sc_.objects.size(); i++)
-			if (sc_.objects[i].name == object)
-				return i + 1;
-		return 0;
+		const ObjectDecl *d = sc_.object(object);
+		return d ? d->token : 0;
+	}
+
+	// `want`, or the next value no object of `session` uses.
+	std::uint64_t free_token(const std::string &session, std::uint64_t want) const
+	{
+		for (;; want++) {
+			bool used = std::any_of(sc_.objects.begin(), sc_.objects.end(), [&](const ObjectDecl &o) {
+				return o.token == want && sc_.session_of(o.name) == session;
+			});
+			if (!used)
+				return want;
+		}
 	}
 
 	bool has(Fault::Action a) const { return faults_.count(a) != 0; }
@@ -187,7 +199,8 @@ void Story::preserve_phase()
 			step(Op::preserve, sc_.session_of(f.object), f.object, token(f.token_of));
 			break;
 		case Fault::Action::preserve_twice:
-			step(Op::preserve, f.session, f.object, kDuplicateTokenBase + token(f.object));
+			step(Op::preserve, f.session, f.object,
+			     free_token(f.session, kDuplicateTokenBase + token(f.object)));
 			break;
 		default:
 			break;
@@ -274,7 +287,7 @@ void Story::restore_phase()
 		step(Op::session_retrieve, s.name, "", 0);
 	for (const auto &f : sc_.faults)
 		if (f.action == Fault::Action::retrieve_unknown)
-			step(Op::retrieve, f.session, "", kUnknownToken);
+			step(Op::retrieve, f.session, "", free_token(f.session, kUnknownToken));
 
 	const FinishSpec &fin = sc_.finish;
 	Order seq = restore_sequence();

@@ -39,6 +39,10 @@ struct ObjectDecl {
 	std::string depends_on;
 	std::uint64_t size = 0;
 	bool pinned = false;   // kept out of the order/subset enumeration
+	// PRESERVE_FD token: "token" if given, else the position in
+	// `objects` (1, 2, ...), so files without one keep their plans.
+	std::uint64_t token = 0;
+	bool token_set = false;
 };
 
 struct SessionDecl {

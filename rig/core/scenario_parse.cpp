@@ -6,6 +6,9 @@
 #include "scenario.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -35,6 +38,17 @@ std::string describe(const json &j)
 	if (d.size() > 40)
 		d = d.substr(0, 37) + "...";
 	return d;
+}
+
+// Small tokens read best in decimal, the big ones people pick on purpose
+// (all ones, a high bit) in hex.
+std::string token_text(std::uint64_t t)
+{
+	if (t < 65536)
+		return std::to_string(t);
+	char buf[24];
+	std::snprintf(buf, sizeof(buf), "0x%llx", static_cast<unsigned long long>(t));
+	return buf;
 }
 
 bool valid_name(const std::string &s)
@@ -112,7 +126,9 @@ private:
 		return j.get<std::uint64_t>();
 	}
 
+	std::uint64_t token(const json &j, const std::string &ptr);
 	void objects(const json &j, const std::string &ptr);
+	void tokens();
 	void object(const std::string &name, const json &j, const std::string &ptr);
 	void dependencies();
 	void sessions(const json *j, const std::string &ptr);
@@ -138,6 +154,7 @@ void Parser::top(const json &j)
 		fail("", "missing field 'objects', e.g. \"objects\": {\"mem\": \"memfd\"}");
 	objects(j["objects"], "/objects");
 	sessions(j.contains("sessions") ? &j["sessions"] : nullptr, "/sessions");
+	tokens();
 	sc_.preserve = j.contains("preserve") ? order(j["preserve"], "/preserve", false) : OrderSpec{};
 	sc_.restore = j.contains("restore") ? order(j["restore"], "/restore", true) : OrderSpec{};
 	if (j.contains("finish"))
@@ -196,7 +213,7 @@ void Parser::object(const std::string &name, const json &j, const std::string &p
 	const json *kind = &j;
 	std::string kptr = ptr;
 	if (j.is_object()) {
-		fields(j, ptr, {"kind", "depends_on", "size", "pinned"});
+		fields(j, ptr, {"kind", "depends_on", "size", "pinned", "token"});
 		if (!j.contains("kind"))
 			fail(ptr, "missing field 'kind'; kinds are: " + join(kinds));
 		kind = &j["kind"];
@@ -223,10 +240,62 @@ void Parser::object(const std::string &name, const json &j, const std::string &p
 				fail(ptr + "/pinned", "expected true or false");
 			d.pinned = j["pinned"].get<bool>();
 		}
+		if (j.contains("token")) {
+			d.token = token(j["token"], ptr + "/token");
+			d.token_set = true;
+		}
 	}
 	if (!d.size)
 		d.size = d.kind == ObjectKind::memfd ? 65536 : d.kind == ObjectKind::guest_memfd ? 2097152 : 0;
+	if (!d.token_set)
+		d.token = sc_.objects.size() + 1;
 	sc_.objects.push_back(std::move(d));
+}
+
+// Any u64 is a token to LUO, 0 included (luo_file.c:230-239 only checks
+// that it is unused in the session).  JSON numbers past 2^53 do not survive
+// every JSON tool, so a string, "0x..." or decimal, is accepted as well.
+std::uint64_t Parser::token(const json &j, const std::string &ptr)
+{
+	if (j.is_number_unsigned())
+		return j.get<std::uint64_t>();
+	if (j.is_string()) {
+		const std::string &s = j.get_ref<const std::string &>();
+		bool hex = s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+		std::string digits = hex ? s.substr(2) : s;
+		if (!digits.empty() &&
+		    digits.find_first_not_of(hex ? "0123456789abcdefABCDEF" : "0123456789") == std::string::npos) {
+			errno = 0;
+			unsigned long long v = std::strtoull(digits.c_str(), nullptr, hex ? 16 : 10);
+			if (errno != ERANGE)
+				return v;
+			fail(ptr, "token '" + s + "' does not fit in 64 bits; the largest is \"0xffffffffffffffff\"");
+		}
+	}
+	fail(ptr, "expected a token, a 64-bit unsigned integer: a number (7) or a string "
+		  "(\"0xfffffffffffffff5\", \"18446744073709551605\"), got " + describe(j));
+}
+
+// LUO refuses a token already used in the session (EEXIST, C7): that is
+// the reuse-token fault's job, never an accident of the file.
+void Parser::tokens()
+{
+	std::map<std::pair<std::string, std::uint64_t>, const ObjectDecl *> seen;
+	for (const auto &d : sc_.objects) {
+		const std::string &s = sc_.session_of(d.name);
+		auto [it, fresh] = seen.emplace(std::make_pair(s, d.token), &d);
+		if (fresh)
+			continue;
+		const ObjectDecl &first = *it->second;
+		auto why = [](const ObjectDecl &o) {
+			return o.token_set ? std::string() : " ('" + o.name + "' takes its position by default)";
+		};
+		std::string ptr = "/objects/" + pointer_escape(d.name);
+		fail(d.token_set ? ptr + "/token" : ptr,
+		     "token " + token_text(d.token) + " of '" + d.name + "' is also the token of '" + first.name +
+			     "' in session '" + s + "'" + why(d) + why(first) +
+			     "; tokens are unique per session, give one of them another \"token\"");
+	}
 }
 
 void Parser::dependencies()

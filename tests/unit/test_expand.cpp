@@ -5,6 +5,7 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -296,6 +297,73 @@ TEST_CASE("finish at one position: a scalar and a list of one are the same story
 		CHECK(render_plan_text(expand(parse_scenario(scalar, "t.json"), Contract::agreed())) ==
 		      render_plan_text(expand(parse_scenario(list, "t.json"), Contract::agreed())));
 	}
+}
+
+// Steps of `op` in `c`, as "object=token".
+std::vector<std::string> tokens_of(const Case &c, Op op)
+{
+	std::vector<std::string> out;
+	for (const auto &s : c.steps)
+		if (s.op == op)
+			out.push_back(s.object + "=" + std::to_string(s.token));
+	return out;
+}
+
+TEST_CASE("a token given in the file is the one preserved and retrieved", "[expand]")
+{
+	const char *big = R"({"name": "t", "objects": {"vm": "kvm-vm",
+	  "gmem": {"kind": "guest-memfd", "token": "0xfffffffffffffff5"}},
+	  "preserve": "declared", "restore": [["vm", "gmem"]],
+	  "faults": [{"action": "retrieve-twice"}]})";
+	for (const auto &name : Contract::names()) {
+		INFO(name);
+		auto cases = expand(parse_scenario(big, "t.json"), *Contract::by_name(name));
+		REQUIRE(cases.size() == 1);
+		const Case &c = cases[0];
+		CHECK(c.id == "t/p:vm,gmem/r:vm,gmem");  // the token is not part of the id
+		CHECK(tokens_of(c, Op::preserve) ==
+		      std::vector<std::string>{"vm=1", "gmem=18446744073709551605"});
+		CHECK(tokens_of(c, Op::same_object) == tokens_of(c, Op::retrieve));
+		for (const auto &s : c.steps)
+			CHECK(s.expect.kind == Expect::Kind::ok);
+	}
+}
+
+TEST_CASE("fault tokens move past the tokens a file chose", "[expand]")
+{
+	// reuse-token takes the chosen token; preserve-twice's 100 + token and
+	// retrieve-unknown's 999 would hit a chosen token and give EEXIST or
+	// a file instead of EBUSY and ENOENT.
+	const char *clash = R"({"name": "t", "objects": {
+	  "a": "memfd", "b": {"kind": "memfd", "token": 101}, "c": {"kind": "memfd", "token": 999},
+	  "d": {"kind": "memfd", "token": 1000}},
+	  "preserve": "declared", "restore": "declared",
+	  "faults": [{"action": "reuse-token", "object": "a", "token_of": "c"},
+		     {"action": "preserve-twice", "object": "a"},
+		     {"action": "retrieve-unknown", "session": "s"}]})";
+	auto cases = expand(parse_scenario(clash, "t.json"), Contract::agreed());
+	REQUIRE(cases.size() == 1);
+	const Case &c = cases[0];
+	CHECK(tokens_of(c, Op::preserve) ==
+	      std::vector<std::string>{"a=1", "b=101", "c=999", "d=1000", "a=999", "a=102"});
+	std::vector<std::string> preserve_errs;
+	for (const auto &s : c.steps)
+		if (s.op == Op::preserve && s.expect.kind != Expect::Kind::ok)
+			preserve_errs.push_back(s.expect.err);
+	CHECK(preserve_errs == std::vector<std::string>{"EEXIST", "EBUSY"});
+	auto unknown = std::find_if(c.steps.begin(), c.steps.end(),
+				    [](const CaseStep &s) { return s.op == Op::retrieve && s.object.empty(); });
+	REQUIRE(unknown != c.steps.end());
+	CHECK(unknown->token == 1001);
+	CHECK(unknown->expect.err == "ENOENT");
+
+	// Files that choose no token keep the tokens they always had.
+	const char *plain = R"({"name": "t", "objects": {"a": "memfd", "b": "memfd"},
+	  "preserve": "declared", "restore": "declared",
+	  "faults": [{"action": "preserve-twice", "object": "b"}, {"action": "retrieve-unknown", "session": "s"}]})";
+	auto p = expand(parse_scenario(plain, "t.json"), Contract::agreed());
+	CHECK(tokens_of(p[0], Op::preserve) == std::vector<std::string>{"a=1", "b=2", "b=102"});
+	CHECK(tokens_of(p[0], Op::retrieve) == std::vector<std::string>{"=999", "a=1", "b=2"});
 }
 
 TEST_CASE("a retrieve-unwritable fault on an object never restored is rejected", "[expand]")

@@ -42,7 +42,11 @@ TEST_CASE("plans and events survive a JSON round trip", "[unit][protocol]")
 	s.object = "c0.gmem";
 	s.token = 2;
 	p.steps.push_back(s);
+	// Tokens use all 64 bits; a double on the way would round this one.
+	s.token = 0xfffffffffffffff5ull;
+	p.steps.push_back(s);
 	auto q = protocol::plan_from_json(protocol::plan_to_json(p));
+	CHECK(q.steps[1].token == 0xfffffffffffffff5ull);
 	REQUIRE(q.objects.size() == 2);
 	CHECK(q.objects[1].depends_on == "c0.vm");
 	CHECK(q.objects[1].size == 8192);

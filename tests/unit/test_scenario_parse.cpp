@@ -107,6 +107,62 @@ TEST_CASE("object errors", "[scenario]")
 	CHECK(name.column() == 14);  // the key
 }
 
+TEST_CASE("tokens: the position by default, any 64-bit value when given", "[scenario]")
+{
+	Scenario sc = parse_scenario(R"({"objects": {
+	  "a": "memfd",
+	  "b": {"kind": "memfd", "token": "0xfffffffffffffff5"},
+	  "c": {"kind": "memfd", "token": 18446744073709551615},
+	  "d": {"kind": "memfd", "token": 0},
+	  "e": {"kind": "memfd", "token": "7"}}})", "t.json");
+	REQUIRE(sc.objects.size() == 5);
+	CHECK(sc.objects[0].token == 1);
+	CHECK_FALSE(sc.objects[0].token_set);
+	CHECK(sc.objects[1].token == 0xfffffffffffffff5ull);
+	CHECK(sc.objects[2].token == 0xffffffffffffffffull);
+	CHECK(sc.objects[3].token == 0);  // LUO takes any u64
+	CHECK(sc.objects[4].token == 7);
+
+	// Tokens are per session: the same one in two sessions is fine.
+	Scenario two = parse_scenario(R"({"objects": {"a": "memfd", "b": {"kind": "memfd", "token": 1}},
+	  "sessions": {"s": ["a"], "t": ["b"]}})", "t.json");
+	CHECK(two.objects[1].token == 1);
+}
+
+TEST_CASE("token errors name the object and the fix", "[scenario]")
+{
+	auto word = error_of(R"({"objects": {"m": {"kind": "memfd", "token": "big"}}})");
+	CHECK(word.pointer() == "/objects/m/token");
+	CHECK_THAT(word.what(), ContainsSubstring("a 64-bit unsigned integer"));
+	CHECK_THAT(word.what(), ContainsSubstring("\"0xfffffffffffffff5\""));
+
+	auto negative = error_of(R"({"objects": {"m": {"kind": "memfd", "token": -1}}})");
+	CHECK(negative.pointer() == "/objects/m/token");
+
+	auto fraction = error_of(R"({"objects": {"m": {"kind": "memfd", "token": 1.5}}})");
+	CHECK(fraction.pointer() == "/objects/m/token");
+
+	auto wide = error_of(R"({"objects": {"m": {"kind": "memfd", "token": "0x10000000000000000"}}})");
+	CHECK_THAT(wide.what(), ContainsSubstring("does not fit in 64 bits"));
+
+	// A JSON number past 2^64 is a double to nlohmann: the string form is the way out.
+	auto huge = error_of(R"({"objects": {"m": {"kind": "memfd", "token": 18446744073709551616}}})");
+	CHECK(huge.pointer() == "/objects/m/token");
+
+	auto twice = error_of(R"({"objects": {
+  "a": {"kind": "memfd", "token": "0x10"},
+  "b": {"kind": "memfd", "token": 16}
+}})");
+	CHECK(std::string(twice.what()) ==
+	      "scenarios/x.json:3:35: at /objects/b/token: token 16 of 'b' is also the token of 'a' in "
+	      "session 's'; tokens are unique per session, give one of them another \"token\"");
+
+	// The default token is the position: 'b' would take 2, which 'a' chose.
+	auto with_default = error_of(R"({"objects": {"a": {"kind": "memfd", "token": 2}, "b": "memfd"}})");
+	CHECK(with_default.pointer() == "/objects/b");
+	CHECK_THAT(with_default.what(), ContainsSubstring("('b' takes its position by default)"));
+}
+
 TEST_CASE("session errors", "[scenario]")
 {
 	auto twice = error_of(R"({"objects": {"m": "memfd"}, "sessions": {"a": ["m"], "b": ["m"]}})");
