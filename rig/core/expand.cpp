@@ -202,6 +202,11 @@ void Story::preserve_phase()
 			step(Op::preserve, f.session, f.object,
 			     free_token(f.session, kDuplicateTokenBase + token(f.object)));
 			break;
+		case Fault::Action::close_object:
+			// LUO took its own reference at PRESERVE_FD
+			// (luo_file.c:245,281): the file must cross anyway.
+			step(Op::close_object, "", f.object, 0);
+			break;
 		default:
 			break;
 		}

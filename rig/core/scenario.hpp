@@ -84,6 +84,7 @@ struct Fault {
 		preserve_twice,    // C7 EBUSY
 		retrieve_unknown,  // C7 ENOENT
 		retrieve_unwritable,  // C4: a retrieve whose reply is lost is not the user's
+		close_object,      // the VMM drops its fd; LUO's reference keeps the file
 	};
 	Action action{};
 	std::string session;

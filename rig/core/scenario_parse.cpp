@@ -129,6 +129,7 @@ private:
 	std::uint64_t token(const json &j, const std::string &ptr);
 	void objects(const json &j, const std::string &ptr);
 	void tokens();
+	void closed_objects();
 	void object(const std::string &name, const json &j, const std::string &ptr);
 	void dependencies();
 	void sessions(const json *j, const std::string &ptr);
@@ -165,6 +166,7 @@ void Parser::top(const json &j)
 			fail("/faults", "expected an array of fault actions, e.g. [{\"action\": \"retrieve-twice\"}]");
 		for (std::size_t i = 0; i < f.size(); i++)
 			fault(f[i], "/faults/" + std::to_string(i));
+		closed_objects();
 	}
 
 	for (const auto &o : sc_.objects)
@@ -519,6 +521,7 @@ void Parser::fault(const json &j, const std::string &ptr)
 		{"preserve-twice", Fault::Action::preserve_twice},
 		{"retrieve-unknown", Fault::Action::retrieve_unknown},
 		{"retrieve-unwritable", Fault::Action::retrieve_unwritable},
+		{"close-object", Fault::Action::close_object},
 	};
 	auto names = [&] {
 		std::vector<std::string> out;
@@ -591,11 +594,45 @@ void Parser::fault(const json &j, const std::string &ptr)
 		f.session = session_ref(need("session"), ptr + "/session");
 		break;
 	case Fault::Action::retrieve_unwritable:
+	case Fault::Action::close_object:
 		fields(j, ptr, {"action", "object"});
 		f.object = object_ref(need("object"), ptr + "/object");
 		break;
 	}
 	sc_.faults.push_back(std::move(f));
+}
+
+// After close-object the VMM has no fd for the object in the first
+// kernel, so nothing may preserve it later: that would test the guest, not
+// the kernel.
+void Parser::closed_objects()
+{
+	const auto &fs = sc_.faults;
+	for (std::size_t i = 0; i < fs.size(); i++) {
+		if (fs[i].action != Fault::Action::close_object)
+			continue;
+		const std::string &o = fs[i].object;
+		std::string ptr = fs[i].pointer + "/object";
+		for (std::size_t k = 0; k < fs.size(); k++) {
+			const Fault &g = fs[k];
+			std::string at = g.pointer;
+			if (g.action == Fault::Action::retry_kexec &&
+			    std::find(g.objects.begin(), g.objects.end(), o) != g.objects.end())
+				fail(ptr, "'" + o + "' is withheld by the retry-kexec at " + at +
+						  ", so it is not preserved when the VMM closes it; close another object");
+			if (k <= i)
+				continue;
+			if (g.action == Fault::Action::close_object && g.object == o)
+				fail(g.pointer + "/object", "'" + o + "' is already closed by " + fs[i].pointer +
+								    "; close it once");
+			bool again = (g.action == Fault::Action::close_session && g.session == sc_.session_of(o)) ||
+				     ((g.action == Fault::Action::reuse_token ||
+				       g.action == Fault::Action::preserve_twice) && g.object == o);
+			if (again)
+				fail(ptr, "the fault at " + at + " preserves '" + o +
+						  "' again after this closes its fd; put the close-object after it");
+		}
+	}
 }
 
 void Parser::expectation(const json &j, const std::string &ptr)

@@ -366,6 +366,39 @@ TEST_CASE("fault tokens move past the tokens a file chose", "[expand]")
 	CHECK(tokens_of(p[0], Op::retrieve) == std::vector<std::string>{"=999", "a=1", "b=2"});
 }
 
+TEST_CASE("close-object: the fd goes after the preserves, the file still crosses", "[expand]")
+{
+	const char *closed = R"({"name": "c", "objects": {"vm": "kvm-vm", "gmem": "guest-memfd", "mem": "memfd"},
+	  "preserve": "all", "restore": "all",
+	  "faults": [{"action": "close-object", "object": "vm"}, {"action": "close-object", "object": "gmem"},
+		     {"action": "close-object", "object": "mem"}]})";
+	for (const auto &name : Contract::names()) {
+		INFO(name);
+		for (const auto &c : expand(parse_scenario(closed, "t.json"), *Contract::by_name(name))) {
+			INFO(c.id);
+			check_verifies_are_possible(c);
+			auto kexec = std::find_if(c.steps.begin(), c.steps.end(),
+						  [](const CaseStep &s) { return s.op == Op::kexec; });
+			REQUIRE(kexec != c.steps.end());
+			// The three closes come right before the kexec, after every preserve.
+			REQUIRE(kexec - c.steps.begin() >= 3);
+			for (auto it = kexec - 3; it != kexec; ++it) {
+				CHECK(it->op == Op::close_object);
+				CHECK(it->expect.kind == Expect::Kind::ok);
+			}
+			// Under agreed (strict's S1 and S3 refuse some orders of
+			// their own), whatever userspace retrieves and checks works
+			// as if it had never let go of its fd.
+			if (name != "agreed")
+				continue;
+			CHECK(kexec->expect.kind == Expect::Kind::ok);
+			for (auto it = kexec + 1; it != c.steps.end(); ++it)
+				if (it->op == Op::retrieve || it->op == Op::verify)
+					CHECK(it->expect.kind == Expect::Kind::ok);
+		}
+	}
+}
+
 TEST_CASE("a retrieve-unwritable fault on an object never restored is rejected", "[expand]")
 {
 	const char *never = R"({"name": "u", "objects": {"vm": "kvm-vm", "gmem": "guest-memfd"},

@@ -392,3 +392,52 @@ TEST_CASE("agreed C4: closing a busy incoming session strands it", "[oracle][agr
 		       {Op::session_retrieve, "s", "", 0, "EINVAL", "LUO"},
 	       });
 }
+
+TEST_CASE("agreed: a file whose fd the VMM closed after PRESERVE_FD crosses anyway", "[oracle][agreed]")
+{
+	// LUO took its own reference at PRESERVE_FD (luo_file.c:245,281); the
+	// contract says nothing about the VMM's fd, so the kexec, the
+	// retrieves in any order and every check succeed as if it were open.
+	Oracle o = agreed();
+	run(o, kSetup);
+	run(o, {
+		       {Op::preserve, "s", "gmem", 2, "ok", "C1"},
+		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
+		       {Op::preserve, "s", "mem", 5, "ok", "C1"},
+		       {Op::close_object, "", "vm", 0, "ok", "setup"},
+		       {Op::close_object, "", "gmem", 0, "ok", "setup"},
+		       {Op::close_object, "", "mem", 0, "ok", "setup"},
+		       {Op::close_object, "", "mem", 0, "error", "stale"},  // nothing left to close
+		       {Op::preserve, "s", "mem", 6, "error", "stale"},     // no fd to pass
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+		       {Op::retrieve, "s", "gmem", 2, "ok", "C3"},
+		       {Op::retrieve, "s", "mem", 5, "ok", "C3"},
+		       {Op::verify, "", "mem", 0, "ok", "C3"},
+		       {Op::retrieve, "s", "vm", 1, "ok", "C3"},
+		       {Op::verify, "", "gmem", 0, "ok", "C3"},
+		       {Op::finish, "s", "", 0, "ok", "C4"},
+	       });
+}
+
+TEST_CASE("agreed: closing a dependency's fd does not hide it from the freeze", "[oracle][agreed]")
+{
+	// The handler finds the dependency by its file, which LUO keeps: the
+	// kexec is refused only for what is really missing (C2).
+	Oracle o = agreed();
+	run(o, kSetup);
+	run(o, {
+		       {Op::preserve, "s", "iommu", 3, "ok", "C1"},
+		       {Op::preserve, "s", "vfio", 4, "ok", "C1"},
+		       {Op::preserve, "s", "gmem", 2, "ok", "C1"},
+		       {Op::close_object, "", "iommu", 0, "ok", "setup"},
+		       {Op::kexec, "", "", 0, "ENOENT", "C2"},  // vm not preserved
+		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+		       {Op::retrieve, "s", "vfio", 4, "ok", "C3"},
+		       {Op::finish, "s", "", 0, "EBUSY", "C4"},
+		       {Op::retrieve, "s", "iommu", 3, "ok", "C3"},
+		       {Op::verify, "", "vfio", 0, "ok", "C3"},
+	       });
+}

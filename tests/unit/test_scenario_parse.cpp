@@ -223,6 +223,37 @@ TEST_CASE("fault, needs, finish and expect errors", "[scenario]")
 	CHECK(token.pointer() == "/faults/0/token_of");
 	CHECK_THAT(token.what(), ContainsSubstring("tokens are per session"));
 
+	auto closed = error_of(R"({"objects": {"m": "memfd"}, "faults": [{"action": "close-object", "object": "n"}]})");
+	CHECK(closed.pointer() == "/faults/0/object");
+	CHECK_THAT(closed.what(), ContainsSubstring("unknown object 'n'"));
+
+	auto closed_field = error_of(
+		R"({"objects": {"m": "memfd"}, "faults": [{"action": "close-object", "object": "m", "session": "s"}]})");
+	CHECK(closed_field.pointer() == "/faults/0/session");
+
+	// Nothing may preserve an object after the VMM closed its fd.
+	auto reopened = error_of(R"({"objects": {"m": "memfd"}, "faults": [
+		{"action": "close-object", "object": "m"},
+		{"action": "close-session", "session": "s"}]})");
+	CHECK(reopened.pointer() == "/faults/0/object");
+	CHECK_THAT(reopened.what(), ContainsSubstring("the fault at /faults/1 preserves 'm' again"));
+	CHECK_THAT(reopened.what(), ContainsSubstring("put the close-object after it"));
+	parse_scenario(R"({"objects": {"m": "memfd"}, "faults": [
+		{"action": "close-session", "session": "s"},
+		{"action": "close-object", "object": "m"}]})", "t.json");
+
+	auto withheld = error_of(R"({"objects": {"vm": "kvm-vm", "gmem": "guest-memfd"}, "faults": [
+		{"action": "retry-kexec", "withhold": ["vm"]},
+		{"action": "close-object", "object": "vm"}]})");
+	CHECK(withheld.pointer() == "/faults/1/object");
+	CHECK_THAT(withheld.what(), ContainsSubstring("withheld by the retry-kexec at /faults/0"));
+
+	auto twice = error_of(R"({"objects": {"m": "memfd"}, "faults": [
+		{"action": "close-object", "object": "m"},
+		{"action": "close-object", "object": "m"}]})");
+	CHECK(twice.pointer() == "/faults/1/object");
+	CHECK_THAT(twice.what(), ContainsSubstring("already closed by /faults/0"));
+
 	auto needs = error_of(R"({"needs": {"vfio_devices": 2}, "objects": {"i": "iommufd", "v": "vfio-cdev"}})");
 	CHECK(needs.pointer() == "/needs/vfio_devices");
 	CHECK_THAT(needs.what(), ContainsSubstring("write 1"));
