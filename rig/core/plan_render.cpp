@@ -28,7 +28,7 @@ std::string step_text(const CaseStep &s)
 		add(s.object);
 	else if (s.op == Op::retrieve)
 		add("-");  // retrieve of an unknown token binds nothing
-	if (s.token)
+	if (protocol::has_token(s.op))
 		add(std::to_string(s.token));
 	std::string out = protocol::to_string(s.op);
 	if (!args.empty())
@@ -70,7 +70,7 @@ json case_json(const Case &c)
 			js["session"] = s.session;
 		if (!s.object.empty())
 			js["object"] = s.object;
-		if (s.token)
+		if (protocol::has_token(s.op))
 			js["token"] = s.token;
 		steps.push_back(std::move(js));
 	}

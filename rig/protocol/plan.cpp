@@ -149,7 +149,7 @@ std::string plan_to_json(const Plan &plan)
 			js["session"] = s.session;
 		if (!s.object.empty())
 			js["object"] = s.object;
-		if (s.token)
+		if (has_token(s.op))
 			js["token"] = s.token;
 		steps.push_back(std::move(js));
 	}

@@ -110,6 +110,12 @@ const char *to_string(EventType t);
 std::optional<EventType> event_type_from(const std::string &s);
 std::optional<ObjectKind> object_kind_from(const std::string &s);
 std::optional<Op> op_from(const std::string &s);
+// The op passes a token to the kernel; 0 is a token like any other there.
+inline bool has_token(Op op)
+{
+	return op == Op::preserve || op == Op::retrieve || op == Op::retrieve_unwritable ||
+	       op == Op::same_object;
+}
 // Every op's name, in declaration order.
 std::vector<std::string> op_names();
 

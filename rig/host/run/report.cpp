@@ -131,7 +131,7 @@ std::string json_report(const std::vector<CaseResult> &cases, const RunSummary &
 				js["session"] = st.session;
 			if (!st.object.empty())
 				js["object"] = st.object;
-			if (st.token)
+			if (protocol::has_token(st.op))
 				js["token"] = st.token;
 			if (!st.expect.rule.empty())
 				js["rule"] = st.expect.rule;
