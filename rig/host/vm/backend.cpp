@@ -3,9 +3,8 @@
 
 #include <thread>
 
-#include <unistd.h>
-
 #include "host/util/errors.hpp"
+#include "host/util/host.hpp"
 #include "host/vm/libvirt.hpp"
 #include "host/vm/qemu.hpp"
 
@@ -15,11 +14,9 @@ namespace {
 
 class QemuBackend : public Backend {
 public:
-	QemuBackend(int slots, const std::string &qemu) : slots_(slots), qemu_(qemu)
+	QemuBackend(int slots, const std::string &qemu)
+		: slots_(slots), qemu_(qemu), host_(local_hostname())
 	{
-		char name[256] = "localhost";
-		gethostname(name, sizeof(name) - 1);
-		host_ = name;
 	}
 	std::string name() const override { return "qemu"; }
 	std::string host() const override { return host_; }

@@ -17,6 +17,7 @@
 
 #include "host/util/atomic_file.hpp"
 #include "host/util/errors.hpp"
+#include "host/util/host.hpp"
 #include "host/vm/libvirt_xml.hpp"
 #include "host/vm/watch.hpp"
 
@@ -56,13 +57,6 @@ void start_event_loop()
 				virEventRunDefaultImpl();
 		}).detach();
 	});
-}
-
-std::string local_hostname()
-{
-	char name[256] = "localhost";
-	gethostname(name, sizeof(name) - 1);
-	return name;
 }
 
 // "luo-rig-HOST-": what every name this host's runs make starts with.

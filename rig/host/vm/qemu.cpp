@@ -9,11 +9,11 @@
 #include <mutex>
 
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <boost/process.hpp>
 
 #include "host/util/errors.hpp"
+#include "host/util/host.hpp"
 #include "host/util/process.hpp"
 #include "host/vm/watch.hpp"
 
@@ -30,13 +30,6 @@ boost::filesystem::path find_qemu(const std::string &name)
 		return boost::filesystem::exists(name) ? boost::filesystem::path(name)
 							: boost::filesystem::path();
 	return bp::search_path(name);
-}
-
-std::string local_host()
-{
-	char name[256] = "localhost";
-	gethostname(name, sizeof(name) - 1);
-	return name;
 }
 
 // A QEMU child whose serial ports are files in the workdir.
@@ -68,7 +61,7 @@ public:
 		return e;
 	}
 
-	std::string host() const override { return local_host(); }
+	std::string host() const override { return local_hostname(); }
 
 private:
 	bp::child &vm_;
