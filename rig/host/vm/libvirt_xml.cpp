@@ -19,19 +19,9 @@ void edu_arguments(std::ostringstream &o, int count)
 	auto arg = [&](const std::string &v) {
 		o << "    <qemu:arg value='" << xml_escape(v) << "'/>\n";
 	};
-	for (const auto &d : edu_layout(count)) {
+	for (const auto &dev : edu_device_args(count)) {
 		arg("-device");
-		if (!d.behind_port) {
-			arg("edu,bus=pcie.0,addr=0x" + hex2(d.slot));
-			continue;
-		}
-		std::string id = "rp" + std::to_string(d.port);
-		arg("pcie-root-port,id=" + id + ",bus=pcie.0,chassis=" + std::to_string(d.port + 1) +
-		    ",slot=" + std::to_string(d.port + 1) + ",addr=0x" + hex2(d.slot) + "." +
-		    std::to_string(d.function) + (d.function == 0 ? ",multifunction=on" : "") +
-		    ",io-reserve=0");
-		arg("-device");
-		arg("edu,bus=" + id);
+		arg(dev);
 	}
 }
 

@@ -147,18 +147,8 @@ std::vector<std::string> qemu_args(const VmSpec &spec)
 				   "-serial", "file:" + (spec.workdir / "console.log").string(),
 				   "-serial", "file:" + (spec.workdir / "events.log").string()});
 	}
-	for (const auto &d : edu_layout(spec.edu_devices)) {
-		if (!d.behind_port) {
-			a.insert(a.end(), {"-device", "edu,bus=pcie.0,addr=0x" + hex2(d.slot)});
-			continue;
-		}
-		std::string id = "rp" + std::to_string(d.port);
-		a.insert(a.end(), {"-device", "pcie-root-port,id=" + id + ",bus=pcie.0,chassis=" +
-						      std::to_string(d.port + 1) + ",slot=" + std::to_string(d.port + 1) +
-						      ",addr=0x" + hex2(d.slot) + "." + std::to_string(d.function) +
-						      (d.function == 0 ? ",multifunction=on" : "") + ",io-reserve=0",
-				   "-device", "edu,bus=" + id});
-	}
+	for (const auto &dev : edu_device_args(spec.edu_devices))
+		a.insert(a.end(), {"-device", dev});
 	return a;
 }
 

@@ -82,6 +82,24 @@ std::vector<EduPlacement> edu_layout(int count)
 	return out;
 }
 
+std::vector<std::string> edu_device_args(int count)
+{
+	std::vector<std::string> out;
+	for (const auto &d : edu_layout(count)) {
+		if (!d.behind_port) {
+			out.push_back("edu,bus=pcie.0,addr=0x" + hex2(d.slot));
+			continue;
+		}
+		std::string id = "rp" + std::to_string(d.port);
+		out.push_back("pcie-root-port,id=" + id + ",bus=pcie.0,chassis=" +
+			      std::to_string(d.port + 1) + ",slot=" + std::to_string(d.port + 1) +
+			      ",addr=0x" + hex2(d.slot) + "." + std::to_string(d.function) +
+			      (d.function == 0 ? ",multifunction=on" : "") + ",io-reserve=0");
+		out.push_back("edu,bus=" + id);
+	}
+	return out;
+}
+
 std::vector<std::string> edu_addresses(int count)
 {
 	std::vector<std::string> out;

@@ -45,6 +45,11 @@ struct EduPlacement {
 std::vector<EduPlacement> edu_layout(int count);
 std::string hex2(int v);
 
+// QEMU's -device values for `count` edu devices (and the root ports they
+// sit behind), in order: the QEMU command line and the libvirt domain's
+// <qemu:commandline> both pass exactly these.
+std::vector<std::string> edu_device_args(int count);
+
 // One vCPU under TCG: each vCPU is a host thread, and on a loaded host a
 // second one starves the guest's timers (RCU stalls on the idle CPU, failed
 // PIT calibration).  Nothing the mock VMM does needs two CPUs.
