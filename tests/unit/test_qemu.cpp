@@ -74,16 +74,33 @@ TEST_CASE("edu devices fill the root bus, then get root ports", "[unit][qemu]")
 	CHECK(edu_addresses(3) == std::vector<std::string>{"0000:00:02.0", "0000:00:03.0", "0000:00:04.0"});
 	CHECK(edu_addresses(29).back() == "0000:00:1e.0");
 
-	// Past 29, 25 stay on the root bus and each other one has its own port:
-	// devices behind one bridge would share an IOMMU group.
-	s.edu_devices = max_edu_devices();
+	// Past 29, the last root slots turn into eight root ports each, as few
+	// as the count needs: devices behind one bridge would share an IOMMU
+	// group.  57 is 25 direct and 4 slots of ports.
+	s.edu_devices = 57;
 	a = qemu_args(s);
-	CHECK(count_of(a, "edu,") == max_edu_devices());
-	CHECK(count_of(a, "pcie-root-port,") == max_edu_devices() - 25);
+	CHECK(count_of(a, "edu,") == 57);
+	CHECK(count_of(a, "pcie-root-port,") == 32);
 	CHECK(count_of(a, "pci-bridge") == 0);
-	auto addrs = edu_addresses(max_edu_devices());
+	auto addrs = edu_addresses(57);
 	CHECK(addrs[24] == "0000:00:1a.0");
 	CHECK(addrs[25] == "0000:01:00.0");
+	CHECK(addrs[56] == "0000:20:00.0");
+	// 120: 16 direct, 13 slots (104 ports) from 0x12 on.
+	a = qemu_args([&] { auto t = s; t.edu_devices = 120; return t; }());
+	CHECK(count_of(a, "pcie-root-port,") == 104);
+	CHECK(std::count_if(a.begin(), a.end(), [](const std::string &v) {
+		      return v.find(",addr=0x12.0,multifunction=on") != std::string::npos;
+	      }) == 1);
+	CHECK(edu_addresses(120)[15] == "0000:00:11.0");
+	// The most.
+	s.edu_devices = max_edu_devices();
+	CHECK(max_edu_devices() == 120);
+	a = qemu_args(s);
+	CHECK(count_of(a, "edu,") == 120);
+	addrs = edu_addresses(max_edu_devices());
+	CHECK(addrs[16] == "0000:01:00.0");
+	CHECK(addrs[119] == "0000:68:00.0");
 	std::sort(addrs.begin(), addrs.end());
 	CHECK(std::adjacent_find(addrs.begin(), addrs.end()) == addrs.end());
 	s.edu_devices = max_edu_devices() + 1;
