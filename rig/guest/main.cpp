@@ -21,7 +21,6 @@ using luo::guest::slurp;
 
 namespace {
 
-constexpr const char *kPlanPath = "/plan.json";
 constexpr const char *kEventPort = "/dev/ttyS1";
 
 } // namespace
@@ -41,11 +40,11 @@ int main()
 
 	luo::protocol::Plan plan;
 	try {
-		plan = luo::protocol::plan_from_json(slurp(kPlanPath));
+		plan = luo::protocol::plan_from_boot_lines(slurp(luo::protocol::kGuestPlan), boot.boot);
 	} catch (const std::exception &e) {
 		luo::protocol::Event fatal;
 		fatal.type = luo::protocol::EventType::fatal;
-		fatal.detail = std::string(kPlanPath) + ": " + e.what();
+		fatal.detail = std::string(luo::protocol::kGuestPlan) + ": " + e.what();
 		events.emit(fatal);
 		events.drain();
 		if (getpid() != 1)

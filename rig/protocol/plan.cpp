@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "plan.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
+#include <set>
 #include <stdexcept>
 #include <utility>
 
@@ -204,6 +206,60 @@ Plan plan_from_json(const std::string &text)
 		plan.steps.push_back(std::move(s));
 	}
 	return plan;
+}
+
+Plan plan_for_boot(const Plan &plan, std::uint32_t boot)
+{
+	Plan out;
+	out.version = plan.version;
+	out.run_id = plan.run_id;
+	out.edu_devices = plan.edu_devices;
+	std::set<std::string> wanted;
+	for (const auto &s : plan.steps) {
+		if (s.boot != boot)
+			continue;
+		out.steps.push_back(s);
+		if (!s.object.empty())
+			wanted.insert(s.object);
+	}
+	// Dependencies are created and looked up through their dependents.
+	for (bool grew = true; grew;) {
+		grew = false;
+		for (const auto &o : plan.objects)
+			if (wanted.count(o.name) && !o.depends_on.empty())
+				grew |= wanted.insert(o.depends_on).second;
+	}
+	for (const auto &o : plan.objects)
+		if (wanted.count(o.name))
+			out.objects.push_back(o);
+	return out;
+}
+
+std::string plan_to_boot_lines(const Plan &plan)
+{
+	std::uint32_t last = 0;
+	for (const auto &s : plan.steps)
+		last = std::max(last, s.boot);
+	std::string out;
+	for (std::uint32_t b = 0; b <= last; b++)
+		out += json::parse(plan_to_json(plan_for_boot(plan, b))).dump() + "\n";
+	return out;
+}
+
+Plan plan_from_boot_lines(const std::string &text, std::uint32_t boot)
+{
+	size_t start = 0;
+	for (std::uint32_t b = 0; b < boot; b++) {
+		size_t nl = text.find('\n', start);
+		if (nl == std::string::npos)
+			throw std::runtime_error("plan: no line for boot " + std::to_string(boot) +
+						 ", the plan has " + std::to_string(b + 1));
+		start = nl + 1;
+	}
+	size_t end = text.find('\n', start);
+	if (start >= text.size() || end == start)
+		throw std::runtime_error("plan: no line for boot " + std::to_string(boot));
+	return plan_from_json(text.substr(start, end == std::string::npos ? end : end - start));
 }
 
 const char *to_string(EventType t)

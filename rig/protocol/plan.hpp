@@ -123,6 +123,16 @@ std::vector<std::string> op_names();
 // field that is wrong.
 std::string plan_to_json(const Plan &plan);
 Plan plan_from_json(const std::string &text);
+
+// What the guest carries: one line of compact JSON per boot, line k the
+// plan of boot k (its steps, the objects they name and their dependencies).
+// A boot parses its own line only: a chain of many kexec rounds has a plan
+// of megabytes, which would cost every boot most of a second under TCG.
+inline constexpr const char *kGuestPlan = "/plan.jsonl";
+Plan plan_for_boot(const Plan &plan, std::uint32_t boot);
+std::string plan_to_boot_lines(const Plan &plan);
+// Throws std::runtime_error when the text has no line for `boot`.
+Plan plan_from_boot_lines(const std::string &text, std::uint32_t boot);
 std::string event_to_json(const Event &ev);   // one line, no newline
 Event event_from_json(const std::string &line);
 

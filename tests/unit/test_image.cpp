@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <algorithm>
 #include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
 #include <filesystem>
 #include <fstream>
 
@@ -19,7 +20,7 @@ TEST_CASE("the guest image holds init, the kernel, the plan and /dev/console", "
 	std::ofstream(dir / "bzImage") << "kernel";
 	host::write_initramfs(dir / "initrd", host::guest_image(dir / "vmm", dir / "bzImage", "{}"));
 	auto names = host::list_initramfs(dir / "initrd");
-	for (auto want : {"init", "boot/bzImage", "plan.json", "dev/console", "proc", "sys"})
+	for (auto want : {"init", "boot/bzImage", "plan.jsonl", "dev/console", "proc", "sys"})
 		CHECK(std::find(names.begin(), names.end(), want) != names.end());
 	// Nothing is left under a temporary name.
 	for (const auto &e : fs::directory_iterator(dir))
@@ -65,6 +66,44 @@ TEST_CASE("plans and events survive a JSON round trip", "[unit][protocol]")
 	CHECK(back.result == -EBUSY);
 	CHECK(protocol::errno_from_name("ENOENT") == ENOENT);
 	CHECK_THROWS(protocol::plan_from_json("{\"version\": 99}"));
+}
+
+TEST_CASE("each boot reads only its own line of the plan", "[unit][guest]")
+{
+	protocol::Plan p;
+	p.edu_devices = {"0000:00:02.0"};
+	p.objects = {{"c0.ioas", protocol::ObjectKind::iommufd},
+		     {"c0.dev", protocol::ObjectKind::vfio_cdev, "c0.ioas", 0, 0, 0},
+		     {"c1.mem", protocol::ObjectKind::memfd, "", 4096, 3}};
+	auto step = [](std::uint32_t id, std::uint32_t boot, protocol::Op op, std::string obj) {
+		protocol::Step s;
+		s.id = id;
+		s.boot = boot;
+		s.op = op;
+		s.object = std::move(obj);
+		return s;
+	};
+	p.steps = {step(0, 0, protocol::Op::create, "c0.ioas"),
+		   step(1, 0, protocol::Op::create, "c0.dev"),
+		   step(2, 0, protocol::Op::kexec, ""),
+		   step(3, 1, protocol::Op::verify, "c0.dev"),
+		   step(4, 1, protocol::Op::create, "c1.mem"),
+		   step(5, 1, protocol::Op::kexec, ""),
+		   step(6, 2, protocol::Op::verify, "c1.mem")};
+	auto lines = protocol::plan_to_boot_lines(p);
+	CHECK(std::count(lines.begin(), lines.end(), '\n') == 3);
+	auto b1 = protocol::plan_from_boot_lines(lines, 1);
+	REQUIRE(b1.steps.size() == 3);
+	CHECK(b1.steps[0].id == 3);
+	// The device's iommufd comes along: verify looks it up.
+	REQUIRE(b1.objects.size() == 3);
+	CHECK(b1.edu_devices == p.edu_devices);
+	auto b2 = protocol::plan_from_boot_lines(lines, 2);
+	REQUIRE(b2.objects.size() == 1);
+	CHECK(b2.objects[0].name == "c1.mem");
+	CHECK(b2.objects[0].seed == 3);
+	CHECK_THROWS_WITH(protocol::plan_from_boot_lines(lines, 3),
+			  Catch::Matchers::ContainsSubstring("no line for boot 3"));
 }
 
 TEST_CASE("the guest finds its boot and builds the next command line", "[unit][guest]")

@@ -53,7 +53,7 @@ std::vector<ImageEntry> old_image(const fs::path &vmm, const fs::path &kernel,
 		{T::dir, "tmp", {}, {}, {}, 0755},
 		{T::dir, "boot", {}, {}, {}, 0755},
 		{T::file, "boot/bzImage", kernel, {}, {}, 0644},
-		{T::file, "plan.json", {}, plan, {}, 0644},
+		{T::file, "plan.jsonl", {}, plan, {}, 0644},
 	};
 	if (busybox.empty()) {
 		e.push_back({T::file, "init", vmm, {}, {}, 0755});
@@ -68,7 +68,7 @@ std::vector<ImageEntry> old_image(const fs::path &vmm, const fs::path &kernel,
 		     "/bin/busybox --install -s /bin\n"
 		     "mount -t proc proc /proc; mount -t sysfs sysfs /sys\n"
 		     "mount -t devtmpfs devtmpfs /dev; mount -t tmpfs tmpfs /tmp\n"
-		     "echo 'luo-rig shell: the plan is /plan.json; /bin/luo-vmm runs it.'\n"
+		     "echo 'luo-rig shell: the plan is /plan.jsonl (a line per boot); /bin/luo-vmm runs it.'\n"
 		     "exec setsid cttyhack sh\n",
 		     {}, 0755});
 	return e;
@@ -179,7 +179,7 @@ TEST_CASE("the vmm and shell recipes make the images the C++ list made", "[unit]
 				CHECK(u.perm == 0755);
 			if (u.path == "dev/console")
 				CHECK((u.type == AE_IFCHR && u.perm == 0600 && u.data == "5:1"));
-			if (u.path == "plan.json")
+			if (u.path == "plan.jsonl")
 				CHECK(u.data == plan);
 		}
 	}

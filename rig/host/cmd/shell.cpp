@@ -46,7 +46,7 @@ int run_shell(const ShellConfig &cfg)
 	fs::path dir = cache_root() / "shell";
 	fs::create_directories(dir);
 	write_initramfs(dir / "initrd.cpio", guest_image(guest_binary(), kernel.image,
-							 protocol::plan_to_json(plan), busybox));
+							 protocol::plan_to_boot_lines(plan), busybox));
 	VmSpec spec;
 	spec.accel = accel.accel;
 	spec.kernel = kernel.image;

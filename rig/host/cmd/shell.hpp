@@ -10,7 +10,7 @@
 namespace luo::host {
 
 struct ShellConfig {
-	std::string scenario;       // optional: put this scenario's plan in /plan.json
+	std::string scenario;       // optional: put this scenario's plan in /plan.jsonl
 	std::string case_pattern;   // which of its cases (glob)
 	std::string accel = "auto";
 	std::string fault;
