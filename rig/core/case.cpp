@@ -2,6 +2,7 @@
 #include "case.hpp"
 
 #include <algorithm>
+#include <set>
 
 namespace luo::core {
 
@@ -24,6 +25,28 @@ int Case::vfio_devices() const
 	return static_cast<int>(std::count_if(objects.begin(), objects.end(), [](const CaseObject &o) {
 		return o.kind == protocol::ObjectKind::vfio_cdev;
 	}));
+}
+
+bool Case::chainable() const
+{
+	using protocol::Op;
+	if (boots() != 1 || refuses_kexec())
+		return false;
+	std::set<std::string> outgoing, finished;
+	bool after = false;
+	for (const auto &s : steps) {
+		bool ok = s.expect.kind == Expect::Kind::ok;
+		if (s.op == Op::kexec) {
+			after = true;
+		} else if (!after && s.op == Op::session_create && ok) {
+			outgoing.insert(s.session);
+		} else if (!after && s.op == Op::session_close && ok) {
+			outgoing.erase(s.session);
+		} else if (after && s.op == Op::finish && ok) {
+			finished.insert(s.session);
+		}
+	}
+	return std::includes(finished.begin(), finished.end(), outgoing.begin(), outgoing.end());
 }
 
 } // namespace luo::core

@@ -56,6 +56,12 @@ struct Case {
 	bool refuses_kexec() const;
 	// Number of VFIO devices the case needs in its VM.
 	int vfio_devices() const;
+	// True when, by its contract, the case leaves nothing in LUO's hands
+	// once its last step has run: one kexec, and every session it took
+	// through it retrieved and finished.  Only such a case may be followed
+	// by another kexec round in the same VM: whatever it left behind would
+	// otherwise ride along into the next round.
+	bool chainable() const;
 };
 
 } // namespace luo::core

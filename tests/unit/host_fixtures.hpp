@@ -65,4 +65,21 @@ inline core::Case refused_case(std::string id)
 	return c;
 }
 
+// vfio on its iommufd, preserved in order: a case that leaves nothing behind.
+inline core::Case vfio_case(std::string id)
+{
+	core::Case c;
+	c.id = std::move(id);
+	c.scenario = "unit";
+	c.objects.push_back({"ioas", ObjectKind::iommufd});
+	c.objects.push_back({"dev", ObjectKind::vfio_cdev, "ioas"});
+	c.steps = {step(Op::create, "", "ioas"),      step(Op::create, "", "dev"),
+		   step(Op::session_create, "s"),      step(Op::preserve, "s", "ioas", 1),
+		   step(Op::preserve, "s", "dev", 2),  step(Op::kexec),
+		   step(Op::session_retrieve, "s"),    step(Op::retrieve, "s", "ioas", 1),
+		   step(Op::retrieve, "s", "dev", 2),  step(Op::verify, "", "dev"),
+		   step(Op::finish, "s")};
+	return c;
+}
+
 } // namespace luo::test

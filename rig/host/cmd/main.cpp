@@ -85,8 +85,12 @@ int main(int argc, char **argv)
 			    "libvirt URI[=SLOTS] to run VMs on; repeatable (default qemu:///system; "
 			    "SLOTS default: -j, else the host's CPUs)")
 		->allow_extra_args(false);
-	run_cmd->add_option("--max-cases", run.limits.max_cases, "cases per VM at most");
-	run_cmd->add_option("--max-devices", run.limits.max_edu, "VFIO devices per VM at most");
+	run_cmd->add_option("--max-cases", run.limits.max_cases, "cases per kexec round at most");
+	run_cmd->add_option("--max-devices", run.limits.max_edu,
+			    "VFIO devices per kexec round (and per VM) at most (default 29, "
+			    "the most that need no PCIe root port; up to 120)");
+	run_cmd->add_option("--rounds", run.limits.max_rounds,
+			    "kexec rounds chained in one VM at most (default 16; 1: a VM per round)");
 	run_cmd->add_flag("--allow-flaky", run.allow_flaky,
 			  "flaky cases (passed only after their batch failed) do not fail the run");
 	run_cmd->add_flag("--no-bisect", [&](int64_t) { run.bisect = false; },

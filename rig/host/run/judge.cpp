@@ -87,10 +87,21 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 	// A kexec the case expects to succeed is the batch's shared one: its
 	// outcome belongs to every case that goes through it.
 	std::vector<std::uint32_t> shared_kexecs;
+	std::vector<std::string> close_out_failures;
 	int escaped_case = -1;
 	for (size_t id = 0; id < batch.refs.size(); id++) {
 		const auto &ref = batch.refs[id];
 		const protocol::Event *ev = by_step.count(id) ? by_step[id] : nullptr;
+		if (ref.close_out) {
+			// Closing a finished round's fds: a failure cannot be pinned
+			// on a case, but the next round may feel it.
+			if (ev && ev->result != 0)
+				close_out_failures.push_back("closing out a round in boot " +
+							     std::to_string(ev->boot) + ": " +
+							     protocol::to_string(ev->op) + " failed: " +
+							     ev->err + " " + ev->detail);
+			continue;
+		}
 		if (ref.case_index < 0) {
 			shared_kexecs.push_back(id);
 			if (ev && ev->result != 0) {
@@ -114,10 +125,11 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 		sr.detail = ev->detail;
 		sr.matches = step_matches(sr.expect, ev->result, ev->err);
 	}
-	// Shared kexecs: fill the case steps that stand for them, in order.
+	// Shared kexecs: fill the case steps that stand for them, in order,
+	// from the one that leaves the case's round.
 	for (size_t k = 0; k < batch.cases.size(); k++) {
 		const auto &c = *batch.cases[k];
-		size_t n = 0;
+		size_t n = batch.rounds.empty() ? 0 : batch.rounds[k];
 		for (size_t s = 0; s < c.steps.size(); s++) {
 			const auto &cs = c.steps[s];
 			if (cs.op != Op::kexec || cs.expect.kind != core::Expect::Kind::ok)
@@ -138,7 +150,7 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 	// The guest's own alarms.  A fatal means the mock VMM could not run the
 	// plan at all: the rig (or its input) is at fault, not the kernel.
 	const protocol::Event *fatal = nullptr;
-	std::vector<std::string> warnings;
+	std::vector<std::string> warnings = close_out_failures;
 	for (const auto &ev : vm.events) {
 		if (ev.type == protocol::EventType::fatal && !fatal)
 			fatal = &ev;

@@ -20,29 +20,121 @@ std::uint64_t case_bytes(const core::Case &c)
 	return n;
 }
 
+// What a finished case still holds when its round is over: every object,
+// and the sessions open after its last kexec.  Closing them (dependents
+// first) hands its VFIO devices back for the next round.
+void close_out(const core::Case &c, const std::string &prefix, unsigned boot,
+	       std::vector<std::pair<protocol::Step, StepRef>> &out)
+{
+	StepRef ref;
+	ref.close_out = true;
+	for (auto o = c.objects.rbegin(); o != c.objects.rend(); ++o) {
+		protocol::Step st;
+		st.boot = boot;
+		st.op = Op::close_object;
+		st.object = prefix + "." + o->name;
+		out.push_back({st, ref});
+	}
+	std::vector<std::string> open;
+	int kexecs = 0;
+	for (const auto &cs : c.steps) {
+		bool ok = cs.expect.kind == core::Expect::Kind::ok;
+		if (cs.op == Op::kexec && ok) {
+			kexecs++;
+			open.clear();
+		} else if (kexecs == c.boots() && ok &&
+			   (cs.op == Op::session_create || cs.op == Op::session_retrieve)) {
+			open.push_back(cs.session);
+		} else if (cs.op == Op::session_close && ok) {
+			std::erase(open, cs.session);
+		}
+	}
+	for (const auto &name : open) {
+		protocol::Step st;
+		st.boot = boot;
+		st.op = Op::session_close;
+		st.session = prefix + "-" + name;
+		out.push_back({st, ref});
+	}
+}
+
+// Greedy packing in order: a new round when the next case does not fit.
+std::vector<std::vector<const core::Case *>> pack(const std::vector<const core::Case *> &cases,
+						  const PlanLimits &limits)
+{
+	std::vector<std::vector<const core::Case *>> out;
+	std::vector<const core::Case *> cur;
+	int edu = 0;
+	std::uint64_t bytes = 0;
+	for (const auto *c : cases) {
+		int need = c->vfio_devices();
+		std::uint64_t size = case_bytes(*c);
+		if (!cur.empty() && ((int)cur.size() >= limits.max_cases ||
+				     edu + need > limits.max_edu || bytes + size > limits.max_bytes)) {
+			out.push_back(cur);
+			cur.clear();
+			edu = 0;
+			bytes = 0;
+		}
+		cur.push_back(c);
+		edu += need;
+		bytes += size;
+	}
+	if (!cur.empty())
+		out.push_back(cur);
+	return out;
+}
+
+bool fits(const std::vector<const core::Case *> &a, const std::vector<const core::Case *> &b,
+	  const PlanLimits &limits)
+{
+	std::vector<const core::Case *> all = a;
+	all.insert(all.end(), b.begin(), b.end());
+	return pack(all, limits).size() <= 1;
+}
+
 } // namespace
 
-Batch make_batch(const std::vector<const core::Case *> &cases)
+Batch make_batch(const std::vector<const core::Case *> &cases, const std::vector<int> &rounds)
 {
 	Batch b;
 	b.cases = cases;
+	b.rounds = rounds.empty() ? std::vector<int>(cases.size(), 0) : rounds;
 	int boots = 0;
-	for (const auto *c : cases)
-		boots = std::max(boots, c->boots());
+	for (size_t k = 0; k < cases.size(); k++)
+		boots = std::max(boots, b.rounds[k] + cases[k]->boots());
 	b.boots = boots;
 
-	// Cases whose kexec must fail go first, so that each is refused alone.
+	// Round by round; in each, cases whose kexec must fail go first, so
+	// that each is refused alone.
 	std::vector<int> order(cases.size());
 	for (size_t i = 0; i < cases.size(); i++)
 		order[i] = i;
-	std::stable_partition(order.begin(), order.end(),
-			      [&](int i) { return cases[i]->refuses_kexec(); });
+	std::stable_sort(order.begin(), order.end(), [&](int x, int y) {
+		return std::pair(b.rounds[x], !cases[x]->refuses_kexec()) <
+		       std::pair(b.rounds[y], !cases[y]->refuses_kexec());
+	});
 
 	std::vector<std::vector<std::pair<protocol::Step, StepRef>>> per_boot(boots + 1);
-	int next_device = 0;
-	for (int k : order) {
+	int next_device = 0, devices = 0;
+	auto prefix_of = [](int k) { return "c" + std::to_string(k); };
+	for (size_t i = 0; i < order.size(); i++) {
+		int k = order[i];
 		const core::Case &c = *cases[k];
-		std::string prefix = "c" + std::to_string(k);
+		int round = b.rounds[k];
+		if (i > 0 && b.rounds[order[i - 1]] != round) {
+			// The previous round is over: free what its cases hold,
+			// in the boot they finished in, before this round starts.
+			next_device = 0;
+			for (size_t j = 0; j < i; j++) {
+				int p = order[j];
+				if (b.rounds[p] != b.rounds[order[i - 1]])
+					continue;
+				unsigned end = b.rounds[p] + cases[p]->boots();
+				close_out(*cases[p], prefix_of(p), end, per_boot[end]);
+			}
+		}
+		std::string prefix = prefix_of(k);
 		auto obj = [&](const std::string &n) { return n.empty() ? n : prefix + "." + n; };
 		auto ses = [&](const std::string &n) { return n.empty() ? n : prefix + "-" + n; };
 		for (const auto &o : c.objects) {
@@ -52,11 +144,13 @@ Batch make_batch(const std::vector<const core::Case *> &cases)
 			spec.depends_on = obj(o.depends_on);
 			spec.size = o.size;
 			spec.seed = o.seed;
-			if (o.kind == protocol::ObjectKind::vfio_cdev)
+			if (o.kind == protocol::ObjectKind::vfio_cdev) {
 				spec.device = next_device++;
+				devices = std::max(devices, next_device);
+			}
 			b.plan.objects.push_back(spec);
 		}
-		unsigned boot = 0;
+		unsigned boot = round;
 		for (size_t s = 0; s < c.steps.size(); s++) {
 			const auto &cs = c.steps[s];
 			if (cs.op == Op::kexec && cs.expect.kind == core::Expect::Kind::ok) {
@@ -73,7 +167,7 @@ Batch make_batch(const std::vector<const core::Case *> &cases)
 			per_boot[boot].push_back({st, StepRef{k, (int)s}});
 		}
 	}
-	b.plan.edu_devices = edu_addresses(next_device);
+	b.plan.edu_devices = edu_addresses(devices);
 
 	std::uint32_t id = 0;
 	for (int boot = 0; boot <= boots; boot++) {
@@ -94,8 +188,34 @@ Batch make_batch(const std::vector<const core::Case *> &cases)
 	return b;
 }
 
+std::vector<int> assign_rounds(const std::vector<const core::Case *> &cases, const PlanLimits &limits)
+{
+	std::vector<int> rounds(cases.size(), 0);
+	std::vector<const core::Case *> chain, last;
+	for (const auto *c : cases)
+		(c->chainable() ? chain : last).push_back(c);
+	// A group that cannot chain (two kexecs, or none) keeps one round.
+	if (chain.empty())
+		return rounds;
+	auto packed = pack(chain, limits);
+	std::map<const core::Case *, int> where;
+	for (size_t r = 0; r < packed.size(); r++)
+		for (const auto *c : packed[r])
+			where[c] = r;
+	// The others share the last round when they fit beside it, else they
+	// get one of their own: nothing may follow them.
+	int tail = packed.size() - 1;
+	if (!last.empty() && !fits(packed.back(), last, limits))
+		tail++;
+	for (const auto *c : last)
+		where[c] = tail;
+	for (size_t k = 0; k < cases.size(); k++)
+		rounds[k] = where[cases[k]];
+	return rounds;
+}
+
 std::vector<std::vector<const core::Case *>> split_cases(const std::vector<const core::Case *> &cases,
-							 const PlanLimits &limits)
+							 const PlanLimits &limits, int parallel)
 {
 	// Cases that go through different numbers of kexecs cannot share a VM.
 	std::map<int, std::vector<const core::Case *>> by_boots;
@@ -103,28 +223,37 @@ std::vector<std::vector<const core::Case *>> split_cases(const std::vector<const
 		by_boots[c->boots()].push_back(c);
 	std::vector<std::vector<const core::Case *>> out;
 	for (auto &[boots, group] : by_boots) {
-		std::vector<const core::Case *> cur;
-		int edu = 0;
-		std::uint64_t bytes = 0;
-		auto flush = [&] {
-			if (!cur.empty())
-				out.push_back(cur);
-			cur.clear();
-			edu = 0;
-			bytes = 0;
-		};
-		for (const auto *c : group) {
-			int need = c->vfio_devices();
-			std::uint64_t size = case_bytes(*c);
-			if (!cur.empty() && ((int)cur.size() >= limits.max_cases ||
-					     edu + need > limits.max_edu ||
-					     bytes + size > limits.max_bytes))
-				flush();
-			cur.push_back(c);
-			edu += need;
-			bytes += size;
+		std::vector<const core::Case *> chain, last;
+		for (const auto *c : group)
+			(c->chainable() ? chain : last).push_back(c);
+		auto chained = pack(chain, limits);
+		auto tails = pack(last, limits);
+		int rounds = chained.size() + tails.size();
+		// Every tail round ends a VM; beyond that, as few VMs as
+		// max_rounds allows, but one per worker while rounds last.
+		int vms = std::max<int>(tails.size(), (rounds + limits.max_rounds - 1) / limits.max_rounds);
+		vms = std::max(vms, std::min(rounds, parallel));
+		std::vector<std::vector<std::vector<const core::Case *>>> load(vms);
+		for (size_t t = 0; t < tails.size(); t++)
+			load[t].push_back(tails[t]);
+		// Chained rounds in order, each to the VM with the fewest
+		// rounds so far, ahead of that VM's tail.
+		for (auto &r : chained) {
+			size_t best = 0;
+			for (size_t v = 1; v < load.size(); v++)
+				if (load[v].size() < load[best].size())
+					best = v;
+			auto &l = load[best];
+			bool has_tail = best < tails.size();
+			l.insert(has_tail ? l.end() - 1 : l.end(), r);
 		}
-		flush();
+		for (auto &l : load) {
+			std::vector<const core::Case *> flat;
+			for (auto &r : l)
+				flat.insert(flat.end(), r.begin(), r.end());
+			if (!flat.empty())
+				out.push_back(flat);
+		}
 	}
 	return out;
 }

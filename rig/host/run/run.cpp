@@ -62,6 +62,9 @@ std::vector<core::Case> select_cases(const RunConfig &cfg)
 				 " edu devices");
 	if (cfg.limits.max_cases < 1)
 		throw SetupError("--max-cases must be at least 1");
+	if (cfg.limits.max_rounds < 1)
+		throw SetupError("--rounds " + std::to_string(cfg.limits.max_rounds) +
+				 ": a VM runs at least 1 kexec round; 1 gives each round its own VM");
 	auto files = scenario_files(cfg.scenarios);
 	std::vector<core::Case> all = core::expand_files(files, *contract);
 	all = shard_cases(filter_cases(std::move(all), cfg.cases), cfg.shard);
@@ -164,7 +167,7 @@ private:
 				w = std::move(queue_.front());
 				queue_.pop_front();
 			}
-			Batch batch = make_batch(w.cases);
+			Batch batch = make_batch(w.cases, assign_rounds(w.cases, cfg_.limits));
 			int vm_no = ++vm_counter_;
 			std::string vm = "vm-" + std::to_string(vm_no);
 			fs::path dir = run_dir_ / vm;
@@ -372,8 +375,9 @@ void check_selftest_options(const RunConfig &cfg)
 	else if (cfg.contract != "agreed")
 		dropped = "--contract " + cfg.contract;
 	else if (cfg.limits.max_cases != PlanLimits{}.max_cases ||
-		 cfg.limits.max_edu != PlanLimits{}.max_edu)
-		dropped = "--max-cases/--max-devices";
+		 cfg.limits.max_edu != PlanLimits{}.max_edu ||
+		 cfg.limits.max_rounds != PlanLimits{}.max_rounds)
+		dropped = "--max-cases/--max-devices/--rounds";
 	if (!dropped.empty())
 		throw SetupError("--selftests-only runs no scenarios, so " + dropped +
 				 " would be ignored; drop it, or use --selftests to run the "
@@ -501,7 +505,10 @@ Judged boot_and_judge(const RunConfig &cfg, Prepared &p)
 	for (const auto &c : p.cases)
 		ptrs.push_back(&c);
 	Scheduler sched(cfg, ctx, p.backends, p.run_dir, p.cases.size());
-	for (auto &group : split_cases(ptrs, cfg.limits))
+	int parallel = 0;
+	for (const auto &b : p.backends)
+		parallel += b->slots();
+	for (auto &group : split_cases(ptrs, cfg.limits, std::max(parallel, 1)))
 		sched.enqueue(group);
 	install_interrupt_handler();
 	if (!p.cases.empty())
