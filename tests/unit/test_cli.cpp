@@ -63,3 +63,29 @@ TEST_CASE("unknown options and contracts are setup errors", "[unit][cli]")
 	CHECK(r.code == 2);
 	CHECK_THAT(r.err, ContainsSubstring("agreed or strict"));
 }
+
+TEST_CASE("a bench option its mode would ignore is refused before anything boots", "[unit][cli]")
+{
+	auto r = luo_rig({"bench", "--suite", "--cases", "3"});
+	CHECK(r.code == 2);
+	CHECK_THAT(r.err, ContainsSubstring("bench --suite does not use --cases"));
+	r = luo_rig({"bench", "--backends", "--qemu-stress", "2"});
+	CHECK(r.code == 2);
+	CHECK_THAT(r.err, ContainsSubstring("different benchmarks"));
+	r = luo_rig({"bench", "--cases", "2", "--devices", "3"});
+	CHECK(r.code == 2);
+	CHECK_THAT(r.err, ContainsSubstring("bench --backends or bench --qemu-stress does"));
+	r = luo_rig({"bench", "--qemu-stress", "1", "--vms", "2"});
+	CHECK(r.code == 2);
+	CHECK_THAT(r.err, ContainsSubstring("--vms (bench --backends does)"));
+	r = luo_rig({"bench", "--suite", "--rounds", "1"});
+	CHECK(r.code == 2);
+	CHECK_THAT(r.err, ContainsSubstring("at least 2 rounds"));
+}
+
+TEST_CASE("run refuses a round count below one", "[unit][cli]")
+{
+	auto r = luo_rig({"run", "--rounds", "0", std::string(LUO_RIG_SOURCE_DIR) + "/scenarios/smoke"});
+	CHECK(r.code == 2);
+	CHECK_THAT(r.err, ContainsSubstring("--rounds 0"));
+}

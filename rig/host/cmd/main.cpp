@@ -3,11 +3,14 @@
 // luo-rig: the command line.
 #include <cstdio>
 #include <iostream>
+#include <map>
+#include <set>
 
 #include <CLI/CLI.hpp>
 
 #include "host/cmd/bench.hpp"
 #include "host/cmd/bench_backends.hpp"
+#include "host/cmd/bench_suite.hpp"
 #include "host/cmd/bisect.hpp"
 #include "host/cmd/merge.hpp"
 #include "host/cmd/minimize.hpp"
@@ -59,6 +62,36 @@ void case_flags(CLI::App *cmd, RunConfig &run)
 	cmd->add_option("--append", run.extra_cmdline, "extra kernel command line");
 	cmd->add_option("--memory", run.memory_mb, "guest memory in MiB (default 2048)");
 	kernel_flags(cmd, run.kernel);
+}
+
+// bench has four modes; an option another mode owns would be ignored in
+// silence, so it stops the run instead.
+void check_bench_mode(CLI::App *bench, const std::string &mode)
+{
+	static const std::map<std::string, std::set<std::string>> own = {
+		{"", {"--cases", "--singles", "--scenario"}},
+		{"--qemu-stress", {"--qemu-stress", "--jobs", "--devices", "--qemu"}},
+		{"--backends", {"--backends", "--connect", "--vms", "--devices"}},
+		{"--suite", {"--suite", "--rounds", "--jobs"}},
+	};
+	const auto &mine = own.at(mode);
+	std::string what = mode.empty() ? "bench" : "bench " + mode;
+	for (const auto &m : {"--qemu-stress", "--backends", "--suite"})
+		if (m != mode && bench->count(m))
+			throw SetupError(what + " and bench " + m + " are different benchmarks; "
+					 "run them one at a time");
+	std::set<std::string> seen;
+	for (const auto &[other, opts] : own)
+		for (const auto &o : opts) {
+			if (mine.count(o) || !bench->count(o) || !seen.insert(o).second)
+				continue;
+			std::string owners;
+			for (const auto &[m, its] : own)
+				if (its.count(o))
+					owners += std::string(owners.empty() ? "" : " or ") + "bench" +
+						  (m.empty() ? "" : " " + m);
+			throw SetupError(what + " does not use " + o + " (" + owners + " does); drop it");
+		}
 }
 
 } // namespace
@@ -214,6 +247,12 @@ int main(int argc, char **argv)
 			    "and compare their cost per VM");
 	bench_cmd->add_option("--connect", bb.connect, "with --backends: libvirt URI (default qemu:///system)");
 	bench_cmd->add_option("--vms", bb.vms, "with --backends: VMs per backend (default 5)");
+	SuiteBenchConfig sb;
+	bool bench_suite = false;
+	bench_cmd->add_flag("--suite", bench_suite,
+			    "instead: run the default suite with a VM per kexec round and with "
+			    "chained rounds, and compare both with the floor for its case count");
+	bench_cmd->add_option("--rounds", sb.rounds, "with --suite: the chaining planner's --rounds (default 16)");
 
 	fs::path merge_out;
 	std::vector<fs::path> merge_inputs;
@@ -286,6 +325,17 @@ int main(int argc, char **argv)
 		}
 		if (*merge_cmd)
 			return run_merge(merge_out, merge_inputs);
+		if (*bench_cmd)
+			check_bench_mode(bench_cmd, bench_suite     ? "--suite"
+						    : bench_backends ? "--backends"
+						    : stress_boots > 0 ? "--qemu-stress"
+								       : "");
+		if (*bench_cmd && bench_suite) {
+			sb.kernel = bench.kernel;
+			sb.accel = bench.accel;
+			sb.jobs = bench_cmd->count("--jobs") ? stress.jobs : 0;
+			return run_suite_bench(sb);
+		}
 		if (*bench_cmd && bench_backends) {
 			bb.kernel = bench.kernel;
 			bb.accel = bench.accel;
