@@ -33,6 +33,7 @@ EventChannel::~EventChannel()
 
 void EventChannel::emit(protocol::Event ev)
 {
+	std::lock_guard lock(mu_);
 	ev.seq = seq_++;
 	ev.boot = boot_;
 	std::string line = protocol::event_to_json(ev) + "\n";

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 
 #include "protocol/plan.hpp"
@@ -18,6 +19,7 @@ public:
 	explicit EventChannel(const char *path, std::uint32_t boot);
 	~EventChannel();
 
+	// Safe from several threads: each event is one whole line.
 	void emit(protocol::Event ev);
 	// Wait until everything written has left the UART: called before kexec
 	// and power-off, which would otherwise drop the tail.
@@ -27,6 +29,7 @@ private:
 	int fd_ = -1;
 	std::uint32_t boot_;
 	std::uint64_t seq_ = 0;
+	std::mutex mu_;
 };
 
 } // namespace luo::guest

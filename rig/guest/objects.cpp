@@ -113,13 +113,16 @@ Outcome Objects::create(const ObjectSpec &spec)
 		return fail(EINVAL, "create '" + spec.name + "': unknown object kind " +
 			    std::to_string(static_cast<int>(spec.kind)));
 	}
-	if (r)
+	if (r) {
+		std::lock_guard lock(mu_);
 		fds_[spec.name] = out;
+	}
 	return r;
 }
 
 void Objects::adopt(const std::string &name, int new_fd)
 {
+	std::lock_guard lock(mu_);
 	auto it = fds_.find(name);
 	if (it != fds_.end() && it->second != new_fd)
 		::close(it->second);
@@ -128,6 +131,7 @@ void Objects::adopt(const std::string &name, int new_fd)
 
 int Objects::fd(const std::string &name) const
 {
+	std::lock_guard lock(mu_);
 	auto it = fds_.find(name);
 	return it == fds_.end() ? -1 : it->second;
 }
@@ -165,6 +169,7 @@ Outcome Objects::verify(const ObjectSpec &spec)
 
 void Objects::close(const std::string &name)
 {
+	std::lock_guard lock(mu_);
 	auto it = fds_.find(name);
 	if (it == fds_.end())
 		return;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <mutex>
 #include <string>
 
 #include "protocol/plan.hpp"
@@ -21,6 +22,9 @@ struct Outcome {
 	explicit operator bool() const { return result == 0; }
 };
 
+// Safe from several threads as long as each object is used by one thread
+// at a time (the planner gives a case's steps to one thread): only the map
+// from names to fds is shared.
 class Objects {
 public:
 	explicit Objects(const protocol::Plan &plan);
@@ -56,6 +60,7 @@ private:
 	Outcome dependency_fd(const protocol::ObjectSpec &spec, int &dep_fd) const;
 
 	const protocol::Plan &plan_;
+	mutable std::mutex mu_;
 	std::map<std::string, int> fds_;
 };
 

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <linux/kcmp.h>
 #include <sys/syscall.h>
+#include <thread>
 #include <unistd.h>
 
 #include "kmemleak.hpp"
@@ -42,6 +43,7 @@ Runner::~Runner()
 // Only one process may hold /dev/liveupdate, and it is ours for the whole boot.
 int Runner::device()
 {
+	std::lock_guard lock(mu_);
 	if (devfd_ < 0)
 		devfd_ = luo::open_device();
 	return devfd_;
@@ -49,6 +51,7 @@ int Runner::device()
 
 Outcome Runner::with_session(const protocol::Step &step, int &sfd)
 {
+	std::lock_guard lock(mu_);
 	auto it = sessions_.find(step.session);
 	if (it == sessions_.end())
 		return Outcome::fail(-EBADF, "session '" + step.session + "' is not open");
@@ -63,8 +66,10 @@ Outcome Runner::open_session(const std::string &name, int (*open)(int, const std
 	if (dev < 0)
 		return from_rc(dev, "open /dev/liveupdate");
 	int fd = open(dev, name);
-	if (fd >= 0)
+	if (fd >= 0) {
+		std::lock_guard lock(mu_);
 		sessions_[name] = fd;
+	}
 	return from_rc(fd, what + name);
 }
 
@@ -109,7 +114,10 @@ Outcome Runner::execute(const protocol::Step &step)
 	case Op::session_close:
 		if (auto o = with_session(step, sfd); !o)
 			return o;
-		sessions_.erase(step.session);
+		{
+			std::lock_guard lock(mu_);
+			sessions_.erase(step.session);
+		}
 		return from_rc(close(sfd) ? -errno : 0, "close session " + step.session);
 	case Op::preserve: {
 		if (auto o = with_session(step, sfd); !o)
@@ -174,23 +182,55 @@ void Runner::run()
 			events_.emit(ev);
 		}
 	}
-	for (const auto &step : plan_.steps) {
-		if (step.boot != boot_.boot)
+	const auto &steps = plan_.steps;
+	for (size_t i = 0; i < steps.size();) {
+		if (steps[i].boot != boot_.boot) {
+			i++;
 			continue;
-		auto t0 = std::chrono::steady_clock::now();
-		Outcome o = execute(step);
-		auto t1 = std::chrono::steady_clock::now();
-		protocol::Event ev;
-		ev.type = protocol::EventType::step;
-		ev.step = step.id;
-		ev.case_id = step.case_id;
-		ev.op = step.op;
-		ev.result = o.result;
-		ev.err = protocol::errno_name(o.result);
-		ev.detail = o.detail;
-		ev.usec = std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count();
-		events_.emit(ev);
+		}
+		if (steps[i].thread == 0) {
+			run_one(steps[i++]);
+			continue;
+		}
+		std::vector<const protocol::Step *> run;
+		for (; i < steps.size() && steps[i].boot == boot_.boot && steps[i].thread != 0; i++)
+			run.push_back(&steps[i]);
+		run_threaded(run);
 	}
+}
+
+void Runner::run_one(const protocol::Step &step)
+{
+	auto t0 = std::chrono::steady_clock::now();
+	Outcome o = execute(step);
+	auto t1 = std::chrono::steady_clock::now();
+	protocol::Event ev;
+	ev.type = protocol::EventType::step;
+	ev.step = step.id;
+	ev.case_id = step.case_id;
+	ev.op = step.op;
+	ev.result = o.result;
+	ev.err = protocol::errno_name(o.result);
+	ev.detail = o.detail;
+	ev.usec = std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count();
+	events_.emit(ev);
+}
+
+void Runner::run_threaded(const std::vector<const protocol::Step *> &steps)
+{
+	// Opened once here, so that no two threads race to be its only holder.
+	device();
+	std::map<std::uint32_t, std::vector<const protocol::Step *>> shares;
+	for (const auto *s : steps)
+		shares[s->thread].push_back(s);
+	std::vector<std::thread> threads;
+	for (auto &[id, share] : shares)
+		threads.emplace_back([this, &share] {
+			for (const auto *s : share)
+				run_one(*s);
+		});
+	for (auto &t : threads)
+		t.join();
 }
 
 } // namespace luo::guest

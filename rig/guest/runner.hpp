@@ -4,7 +4,9 @@
 #pragma once
 
 #include <map>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "boot.hpp"
 #include "events.hpp"
@@ -19,10 +21,14 @@ public:
 	~Runner();
 
 	// Runs every step of this boot.  Returns when the boot's steps are done;
-	// a successful kexec step never returns.
+	// a successful kexec step never returns.  Consecutive steps that name
+	// a thread run on that many threads at once, each thread its own
+	// steps in plan order; the others run on this thread alone.
 	void run();
 
 private:
+	void run_one(const protocol::Step &step);
+	void run_threaded(const std::vector<const protocol::Step *> &steps);
 	Outcome execute(const protocol::Step &step);
 	Outcome with_session(const protocol::Step &step, int &sfd);
 	Outcome same_object(const protocol::Step &step);
@@ -34,6 +40,7 @@ private:
 	const BootInfo &boot_;
 	EventChannel &events_;
 	Objects objects_;
+	std::mutex mu_;  // sessions_ and devfd_
 	std::map<std::string, int> sessions_;
 	int devfd_ = -1;
 };

@@ -153,6 +153,8 @@ std::string plan_to_json(const Plan &plan)
 			js["object"] = s.object;
 		if (has_token(s.op))
 			js["token"] = s.token;
+		if (s.thread)
+			js["thread"] = s.thread;
 		steps.push_back(std::move(js));
 	}
 	json j{{"version", plan.version},
@@ -203,6 +205,7 @@ Plan plan_from_json(const std::string &text)
 		s.session = field_or<std::string>(js, "session", "");
 		s.object = field_or<std::string>(js, "object", "");
 		s.token = field_or<std::uint64_t>(js, "token", 0);
+		s.thread = field_or<std::uint32_t>(js, "thread", 0);
 		plan.steps.push_back(std::move(s));
 	}
 	return plan;

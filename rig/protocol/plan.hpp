@@ -27,7 +27,7 @@ enum class ObjectKind {
 };
 
 enum class Op {
-	create,           // create `object` (boot 0 only)
+	create,           // create `object` (in the boot its round starts)
 	session_create,   // LIVEUPDATE_IOCTL_CREATE_SESSION `session`
 	session_close,    // close the session fd
 	preserve,         // PRESERVE_FD `object` as `token` in `session`
@@ -60,6 +60,10 @@ struct Step {
 	std::string session;        // kernel-visible session name
 	std::string object;
 	std::uint64_t token = 0;
+	// 0: the mock VMM's main thread, one step after another.  N > 0: a
+	// run of consecutive steps naming threads is served by that many
+	// threads at once, thread N its own steps in plan order.
+	std::uint32_t thread = 0;
 };
 
 struct Plan {
