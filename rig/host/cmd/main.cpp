@@ -61,6 +61,11 @@ void case_flags(CLI::App *cmd, RunConfig &run)
 			"fault knobs of the patched kernel, comma-separated (luo_fault=)");
 	cmd->add_option("--append", run.extra_cmdline, "extra kernel command line");
 	cmd->add_option("--memory", run.memory_mb, "guest memory in MiB (default 2048)");
+	cmd->add_option("--schedule", run.schedules,
+			"how a VM serves its cases' sessions: sequential, reversed, round-robin, "
+			"random:SEED or threads:N; repeatable, the VMs take them in turn (default: "
+			"sequential, round-robin, threads:4, random:1)")
+		->allow_extra_args(false);
 	kernel_flags(cmd, run.kernel);
 }
 

@@ -90,6 +90,7 @@ std::vector<CaseResult> case_results(const json &cases)
 		r.diagnostic = str(c, "diagnostic");
 		r.vm_dir = str(c, "vm_dir");
 		r.host = str(c, "host");
+		r.schedule = str(c, "schedule");
 		r.attempts = (int)num(c, "attempts");
 		r.infra_retried = flag(c, "infra_retried");
 		if (c.contains("warnings") && c["warnings"].is_array())

@@ -71,6 +71,7 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 		r.scenario = c.scenario;
 		r.vm_dir = vm.console_log.parent_path().string();
 		r.host = vm.host;
+		r.schedule = to_string(batch.schedule);
 		r.attempts = 1;
 		r.steps.resize(c.steps.size());
 		for (size_t s = 0; s < c.steps.size(); s++) {

@@ -95,14 +95,19 @@ bool fits(const std::vector<const core::Case *> &a, const std::vector<const core
 
 } // namespace
 
-Batch make_batch(const std::vector<const core::Case *> &cases, const std::vector<int> &rounds)
+Batch make_batch(const std::vector<const core::Case *> &cases, const std::vector<int> &rounds,
+		 const Schedule &schedule)
 {
+	using Planned = std::pair<protocol::Step, StepRef>;
 	Batch b;
 	b.cases = cases;
+	b.schedule = schedule;
 	b.rounds = rounds.empty() ? std::vector<int>(cases.size(), 0) : rounds;
-	int boots = 0;
-	for (size_t k = 0; k < cases.size(); k++)
+	int boots = 0, last_round = 0;
+	for (size_t k = 0; k < cases.size(); k++) {
 		boots = std::max(boots, b.rounds[k] + cases[k]->boots());
+		last_round = std::max(last_round, b.rounds[k]);
+	}
 	b.boots = boots;
 
 	// Round by round; in each, cases whose kexec must fail go first, so
@@ -115,25 +120,16 @@ Batch make_batch(const std::vector<const core::Case *> &cases, const std::vector
 		       std::pair(b.rounds[y], !cases[y]->refuses_kexec());
 	});
 
-	std::vector<std::vector<std::pair<protocol::Step, StepRef>>> per_boot(boots + 1);
-	int next_device = 0, devices = 0;
+	// Each case's own steps, boot by boot.
+	std::vector<std::vector<std::vector<Planned>>> own(cases.size());
+	int next_device = 0, devices = 0, prev_round = -1;
 	auto prefix_of = [](int k) { return "c" + std::to_string(k); };
-	for (size_t i = 0; i < order.size(); i++) {
-		int k = order[i];
+	for (int k : order) {
 		const core::Case &c = *cases[k];
 		int round = b.rounds[k];
-		if (i > 0 && b.rounds[order[i - 1]] != round) {
-			// The previous round is over: free what its cases hold,
-			// in the boot they finished in, before this round starts.
-			next_device = 0;
-			for (size_t j = 0; j < i; j++) {
-				int p = order[j];
-				if (b.rounds[p] != b.rounds[order[i - 1]])
-					continue;
-				unsigned end = b.rounds[p] + cases[p]->boots();
-				close_out(*cases[p], prefix_of(p), end, per_boot[end]);
-			}
-		}
+		if (round != prev_round)
+			next_device = 0;  // the previous round gave its devices back
+		prev_round = round;
 		std::string prefix = prefix_of(k);
 		auto obj = [&](const std::string &n) { return n.empty() ? n : prefix + "." + n; };
 		auto ses = [&](const std::string &n) { return n.empty() ? n : prefix + "-" + n; };
@@ -143,13 +139,16 @@ Batch make_batch(const std::vector<const core::Case *> &cases, const std::vector
 			spec.kind = o.kind;
 			spec.depends_on = obj(o.depends_on);
 			spec.size = o.size;
-			spec.seed = o.seed;
+			// Contents differ from case to case, so a file handed to
+			// the wrong session fails its check.
+			spec.seed = o.seed + 0x9e3779b9u * (k + 1);
 			if (o.kind == protocol::ObjectKind::vfio_cdev) {
 				spec.device = next_device++;
 				devices = std::max(devices, next_device);
 			}
 			b.plan.objects.push_back(spec);
 		}
+		own[k].resize(boots + 1);
 		unsigned boot = round;
 		for (size_t s = 0; s < c.steps.size(); s++) {
 			const auto &cs = c.steps[s];
@@ -164,10 +163,42 @@ Batch make_batch(const std::vector<const core::Case *> &cases, const std::vector
 			st.session = ses(cs.session);
 			st.object = obj(cs.object);
 			st.token = cs.token;
-			per_boot[boot].push_back({st, StepRef{k, (int)s}});
+			own[k][boot].push_back({st, StepRef{k, (int)s}});
 		}
 	}
 	b.plan.edu_devices = edu_addresses(devices);
+
+	// A boot serves round by round: the cases of a round in the batch's
+	// schedule, then, if another round follows, what they still hold is
+	// closed on the main thread.
+	std::vector<std::vector<Planned>> per_boot(boots + 1);
+	for (int boot = 0; boot <= boots; boot++) {
+		auto &out = per_boot[boot];
+		for (int r = 0; r <= std::min(boot, last_round); r++) {
+			std::vector<int> others;
+			for (int k : order) {
+				if (b.rounds[k] != r || own[k][boot].empty())
+					continue;
+				if (cases[k]->refuses_kexec())
+					out.insert(out.end(), own[k][boot].begin(), own[k][boot].end());
+				else
+					others.push_back(k);
+			}
+			std::vector<int> sizes;
+			for (int k : others)
+				sizes.push_back(own[k][boot].size());
+			for (auto [i, s] : interleave(sizes, schedule)) {
+				Planned p = own[others[i]][boot][s];
+				p.first.thread = thread_of(i, schedule);
+				out.push_back(p);
+			}
+			if (r == last_round)
+				continue;
+			for (int k : order)
+				if (b.rounds[k] == r && r + cases[k]->boots() == boot)
+					close_out(*cases[k], prefix_of(k), boot, out);
+		}
+	}
 
 	std::uint32_t id = 0;
 	for (int boot = 0; boot <= boots; boot++) {

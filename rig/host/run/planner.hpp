@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/case.hpp"
+#include "host/run/schedule.hpp"
 #include "protocol/plan.hpp"
 
 namespace luo::host {
@@ -45,14 +46,17 @@ struct StepRef {
 struct Batch {
 	std::vector<const core::Case *> cases;
 	std::vector<int> rounds;    // per case: the boot its first kexec leaves
+	Schedule schedule;          // how each boot serves its cases' sessions
 	protocol::Plan plan;
 	std::vector<StepRef> refs;  // indexed by plan step id
 	int boots = 0;              // successful kexecs the batch goes through
 };
 
 // Builds the plan for exactly these cases (all with the same boots()), case
-// k in round rounds[k] (empty: all in round 0).
-Batch make_batch(const std::vector<const core::Case *> &cases, const std::vector<int> &rounds = {});
+// k in round rounds[k] (empty: all in round 0), each boot serving its cases
+// in `schedule` (kexec refusals always first, one after another).
+Batch make_batch(const std::vector<const core::Case *> &cases, const std::vector<int> &rounds = {},
+		 const Schedule &schedule = {});
 
 // The rounds of one VM's cases, packed in order within the per-round limits.
 // Cases that are not chainable all go to the last round.  split_cases()

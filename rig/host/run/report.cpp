@@ -145,6 +145,7 @@ std::string json_report(const std::vector<CaseResult> &cases, const RunSummary &
 			 {"steps", std::move(steps)},
 			 {"vm_dir", c.vm_dir},
 			 {"host", c.host},
+			 {"schedule", c.schedule},
 			 {"attempts", c.attempts},
 			 {"infra_retried", c.infra_retried}};
 		if (!c.warnings.empty())

@@ -461,6 +461,9 @@ private:
 			std::string host = text_of(c, "host");
 			if (!host.empty())
 				o_ << "; on " << html_escape(host);
+			std::string schedule = text_of(c, "schedule");
+			if (!schedule.empty())
+				o_ << "; sessions served " << html_escape(schedule);
 			o_ << "; attempts " << html_escape(text_of(c, "attempts"));
 			if (text_of(c, "infra_retried") == "yes")
 				o_ << ", rerun after an infra failure";

@@ -44,6 +44,7 @@ fs::path default_run_dir()
 
 struct Work {
 	std::vector<const core::Case *> cases;
+	Schedule schedule;          // kept by its retries and bisected halves
 	int attempt = 1;
 	bool infra_retry = false;   // this VM replaces one that died for infra reasons
 	bool moved = false;         // its host went away mid-run: rerun elsewhere
@@ -62,6 +63,8 @@ std::vector<core::Case> select_cases(const RunConfig &cfg)
 				 " edu devices");
 	if (cfg.limits.max_cases < 1)
 		throw SetupError("--max-cases must be at least 1");
+	for (const auto &s : cfg.schedules)
+		parse_schedule(s);
 	if (cfg.limits.max_rounds < 1)
 		throw SetupError("--rounds " + std::to_string(cfg.limits.max_rounds) +
 				 ": a VM runs at least 1 kexec round; 1 gives each round its own VM");
@@ -121,7 +124,10 @@ public:
 	{
 	}
 
-	void enqueue(std::vector<const core::Case *> group) { queue_.push_back({std::move(group)}); }
+	void enqueue(std::vector<const core::Case *> group, const Schedule &schedule)
+	{
+		queue_.push_back({std::move(group), schedule});
+	}
 
 	void run_all()
 	{
@@ -167,7 +173,7 @@ private:
 				w = std::move(queue_.front());
 				queue_.pop_front();
 			}
-			Batch batch = make_batch(w.cases, assign_rounds(w.cases, cfg_.limits));
+			Batch batch = make_batch(w.cases, assign_rounds(w.cases, cfg_.limits), w.schedule);
 			int vm_no = ++vm_counter_;
 			std::string vm = "vm-" + std::to_string(vm_no);
 			fs::path dir = run_dir_ / vm;
@@ -266,7 +272,7 @@ private:
 			infra_retried_ += again.size();
 			std::fprintf(stderr, "\nluo-rig: %s: %s; rerunning its %zu case(s) once\n",
 				     vm.c_str(), bo.why.c_str(), again.size());
-			queue_.push_front({again, w.attempt + 1, true});
+			queue_.push_front({again, w.schedule, w.attempt + 1, true});
 		} else if (!again.empty()) {
 			if (!bo.pinned) {
 				std::string excerpt = bo.excerpt;
@@ -280,8 +286,8 @@ private:
 			std::vector<const core::Case *> a(again.begin(), again.begin() + half);
 			std::vector<const core::Case *> b(again.begin() + half, again.end());
 			if (!b.empty())
-				queue_.push_front({b, w.attempt + 1});
-			queue_.push_front({a, w.attempt + 1});
+				queue_.push_front({b, w.schedule, w.attempt + 1});
+			queue_.push_front({a, w.schedule, w.attempt + 1});
 		}
 		prog_.phase("run: " + std::to_string(finished_) + "/" + std::to_string(total_) +
 			    " cases judged, " + std::to_string(vm_counter_) + " VMs");
@@ -378,6 +384,8 @@ void check_selftest_options(const RunConfig &cfg)
 		 cfg.limits.max_edu != PlanLimits{}.max_edu ||
 		 cfg.limits.max_rounds != PlanLimits{}.max_rounds)
 		dropped = "--max-cases/--max-devices/--rounds";
+	else if (!cfg.schedules.empty())
+		dropped = "--schedule " + cfg.schedules.front();
 	if (!dropped.empty())
 		throw SetupError("--selftests-only runs no scenarios, so " + dropped +
 				 " would be ignored; drop it, or use --selftests to run the "
@@ -508,8 +516,16 @@ Judged boot_and_judge(const RunConfig &cfg, Prepared &p)
 	int parallel = 0;
 	for (const auto &b : p.backends)
 		parallel += b->slots();
+	// The VMs take the schedules in turn: every kind of service gets a
+	// share of the cases, and a case's schedule is that of its VM.
+	std::vector<Schedule> schedules;
+	for (const auto &s : cfg.schedules)
+		schedules.push_back(parse_schedule(s));
+	if (schedules.empty())
+		schedules = default_schedules();
+	size_t n = 0;
 	for (auto &group : split_cases(ptrs, cfg.limits, std::max(parallel, 1)))
-		sched.enqueue(group);
+		sched.enqueue(group, schedules[n++ % schedules.size()]);
 	install_interrupt_handler();
 	if (!p.cases.empty())
 		sched.run_all();

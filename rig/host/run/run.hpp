@@ -31,6 +31,10 @@ struct RunConfig {
 	std::vector<std::string> connect;    // libvirt URI[=SLOTS], repeatable
 	int memory_mb = 2048;
 	PlanLimits limits;
+	// How VMs serve their cases' sessions, taken in turn by the VMs
+	// ("sequential", "round-robin", "random:SEED", "threads:N", ...);
+	// empty: default_schedules().
+	std::vector<std::string> schedules;
 	bool bisect = true;
 	bool allow_flaky = false;            // flaky cases do not fail the run
 	std::filesystem::path out_dir;       // empty: luo-rig-runs/<time>

@@ -46,6 +46,7 @@ struct CaseResult {
 	std::vector<StepResult> steps;
 	std::string vm_dir;            // the VM's logs
 	std::string host;              // where that VM ran
+	std::string schedule;          // how that VM served its cases' sessions
 	int attempts = 0;              // VMs the case ran in (bisection, retries)
 	bool infra_retried = false;    // its VM died for infra reasons and was rerun
 	std::vector<std::string> warnings;  // the guest's warnings in its VM
