@@ -3,6 +3,8 @@
 // Small hand-made cases for the planner, judge and report tests.
 #pragma once
 
+#include <vector>
+
 #include "core/case.hpp"
 
 namespace luo::test {
@@ -26,6 +28,15 @@ inline core::CaseStep step(Op op, std::string session = "", std::string object =
 inline Expect err(const char *name, const char *rule = "")
 {
 	return Expect{Expect::Kind::error, name, rule};
+}
+
+// The planner takes cases by pointer.
+inline std::vector<const core::Case *> ptrs_of(std::vector<core::Case> &cases)
+{
+	std::vector<const core::Case *> out;
+	for (auto &c : cases)
+		out.push_back(&c);
+	return out;
 }
 
 // memfd: preserve, kexec, retrieve, verify, finish.

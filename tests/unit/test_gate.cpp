@@ -14,6 +14,7 @@
 #include "host/run/run.hpp"
 #include "host/util/errors.hpp"
 #include "host/vm/qemu.hpp"
+#include "guest_reports.hpp"
 #include "host_fixtures.hpp"
 
 using namespace luo;
@@ -21,21 +22,6 @@ using namespace luo::test;
 using Catch::Matchers::ContainsSubstring;
 
 namespace {
-
-host::VmResult all_ok(const host::Batch &b)
-{
-	host::VmResult vm;
-	vm.status = host::VmResult::Status::done;
-	for (const auto &s : b.plan.steps) {
-		protocol::Event ev;
-		ev.type = protocol::EventType::step;
-		ev.step = s.id;
-		ev.op = s.op;
-		ev.boot = s.boot;
-		vm.events.push_back(ev);
-	}
-	return vm;
-}
 
 const char *kWarning =
 	"[    3.100000] ------------[ cut here ]------------\n"
@@ -54,7 +40,7 @@ rerun_alone_and_pass(host::RunHistory &h, const host::Batch &b, const host::Batc
 	for (const auto *c : b.cases) {
 		h.note_attempt(c, first.cause == host::BatchOutcome::Cause::splat);
 		auto alone = host::make_batch({c});
-		auto out = host::judge_batch(alone, all_ok(alone), splat_again ? kWarning : "");
+		auto out = host::judge_batch(alone, guest_reports(alone), splat_again ? kWarning : "");
 		h.note_attempt(c, splat_again);
 		results[c] = out.cases[0];
 	}
@@ -67,7 +53,7 @@ TEST_CASE("a WARNING no rerun reproduces still fails every case of its batch", "
 {
 	auto a = memfd_case("a"), b = memfd_case("b");
 	auto batch = host::make_batch({&a, &b});
-	auto first = host::judge_batch(batch, all_ok(batch), kWarning);
+	auto first = host::judge_batch(batch, guest_reports(batch), kWarning);
 	REQUIRE(first.batch_failed);
 	CHECK(first.cause == host::BatchOutcome::Cause::splat);
 	CHECK(first.cases[0].verdict == host::Verdict::incomplete);
@@ -91,14 +77,14 @@ TEST_CASE("a splat that a case reproduces alone is that case's crash, not its ne
 {
 	auto a = memfd_case("a"), b = memfd_case("b");
 	auto batch = host::make_batch({&a, &b});
-	auto first = host::judge_batch(batch, all_ok(batch), kWarning);
+	auto first = host::judge_batch(batch, guest_reports(batch), kWarning);
 	host::RunHistory h;
 	h.add_failure({first.cause, "vm-1", first.why, "", first.excerpt, batch.cases});
 	std::map<const core::Case *, host::CaseResult> results;
 	auto alone_a = host::make_batch({&a});
 	auto alone_b = host::make_batch({&b});
-	results[&a] = host::judge_batch(alone_a, all_ok(alone_a), kWarning).cases[0];
-	results[&b] = host::judge_batch(alone_b, all_ok(alone_b), "").cases[0];
+	results[&a] = host::judge_batch(alone_a, guest_reports(alone_a), kWarning).cases[0];
+	results[&b] = host::judge_batch(alone_b, guest_reports(alone_b), "").cases[0];
 	h.resolve(results);
 	CHECK(results[&a].verdict == host::Verdict::crash);
 	CHECK(results[&b].verdict == host::Verdict::pass);
@@ -109,7 +95,7 @@ TEST_CASE("a hang that vanishes on rerun is flaky, and flaky fails the run unles
 {
 	auto a = memfd_case("a"), b = memfd_case("b");
 	auto batch = host::make_batch({&a, &b});
-	auto vm = all_ok(batch);
+	auto vm = guest_reports(batch);
 	vm.events.resize(3);
 	vm.status = host::VmResult::Status::hang;
 	vm.why = "no progress for 120 s";
@@ -167,7 +153,7 @@ TEST_CASE("a guest warning reaches the cases of its VM", "[unit][gate]")
 {
 	auto a = memfd_case("a");
 	auto batch = host::make_batch({&a});
-	auto vm = all_ok(batch);
+	auto vm = guest_reports(batch);
 	protocol::Event w;
 	w.type = protocol::EventType::warning;
 	w.err = "ENODEV";
@@ -246,7 +232,7 @@ TEST_CASE("a stall before the first event gets one fresh QEMU; a second one is a
 	CHECK(host::next_move(out, out.cases[0], 2, true, true) == host::NextMove::settle);
 
 	// Once the mock VMM has spoken, a stall is the kernel's from the start.
-	auto later = all_ok(batch);
+	auto later = guest_reports(batch);
 	later.events.resize(2);
 	later.status = host::VmResult::Status::hang;
 	auto hung = host::judge_batch(batch, later, "luo-vmm: boot 0\n");

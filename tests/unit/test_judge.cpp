@@ -5,6 +5,7 @@
 #include <map>
 
 #include "host/run/judge.hpp"
+#include "guest_reports.hpp"
 #include "host_fixtures.hpp"
 
 using namespace luo;
@@ -12,28 +13,6 @@ using namespace luo::test;
 using Catch::Matchers::ContainsSubstring;
 
 namespace {
-
-// The events a guest would send if every step returned `results[id]` (0 when
-// absent), for steps up to `upto`.
-host::VmResult guest_reports(const host::Batch &b, std::map<unsigned, int> results,
-			     size_t upto = ~size_t{0})
-{
-	host::VmResult vm;
-	vm.status = host::VmResult::Status::done;
-	for (const auto &s : b.plan.steps) {
-		if (s.id >= upto)
-			break;
-		protocol::Event ev;
-		ev.type = protocol::EventType::step;
-		ev.step = s.id;
-		ev.op = s.op;
-		ev.boot = s.boot;
-		ev.result = results.count(s.id) ? results[s.id] : 0;
-		ev.err = protocol::errno_name(ev.result);
-		vm.events.push_back(ev);
-	}
-	return vm;
-}
 
 unsigned step_id(const host::Batch &b, const std::string &case_id, protocol::Op op)
 {

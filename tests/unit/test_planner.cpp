@@ -67,9 +67,7 @@ TEST_CASE("batches respect the VFIO device and case limits", "[unit][planner]")
 	std::vector<core::Case> cases;
 	for (int i = 0; i < 10; i++)
 		cases.push_back(refused_case("r" + std::to_string(i)));
-	std::vector<const core::Case *> ptrs;
-	for (auto &c : cases)
-		ptrs.push_back(&c);
+	auto ptrs = ptrs_of(cases);
 	host::PlanLimits lim;
 	lim.max_edu = 4;
 	auto groups = host::split_cases(ptrs, lim);

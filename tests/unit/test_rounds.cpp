@@ -9,6 +9,7 @@
 
 #include "host/run/judge.hpp"
 #include "host/run/planner.hpp"
+#include "guest_reports.hpp"
 #include "host_fixtures.hpp"
 
 using namespace luo;
@@ -16,37 +17,12 @@ using namespace luo::test;
 
 namespace {
 
-std::vector<const core::Case *> ptrs_of(std::vector<core::Case> &cases)
-{
-	std::vector<const core::Case *> out;
-	for (auto &c : cases)
-		out.push_back(&c);
-	return out;
-}
-
 std::vector<core::Case> vfio_cases(int n)
 {
 	std::vector<core::Case> out;
 	for (int i = 0; i < n; i++)
 		out.push_back(vfio_case("v" + std::to_string(i)));
 	return out;
-}
-
-host::VmResult all_ok(const host::Batch &b, std::map<unsigned, int> results = {})
-{
-	host::VmResult vm;
-	vm.status = host::VmResult::Status::done;
-	for (const auto &s : b.plan.steps) {
-		protocol::Event ev;
-		ev.type = protocol::EventType::step;
-		ev.step = s.id;
-		ev.op = s.op;
-		ev.boot = s.boot;
-		ev.result = results.count(s.id) ? results[s.id] : 0;
-		ev.err = protocol::errno_name(ev.result);
-		vm.events.push_back(ev);
-	}
-	return vm;
 }
 
 } // namespace
@@ -177,7 +153,7 @@ TEST_CASE("each case of a chain is judged by its own round's kexec", "[unit][jud
 	auto cases = vfio_cases(3);
 	auto ptrs = ptrs_of(cases);
 	auto b = host::make_batch(ptrs, {0, 1, 2});
-	auto out = host::judge_batch(b, all_ok(b), "");
+	auto out = host::judge_batch(b, guest_reports(b), "");
 	for (const auto &r : out.cases)
 		CHECK(r.verdict == host::Verdict::pass);
 	CHECK_FALSE(out.batch_failed);
@@ -189,7 +165,7 @@ TEST_CASE("each case of a chain is judged by its own round's kexec", "[unit][jud
 	for (const auto &s : b.plan.steps)
 		if (s.op == Op::kexec && n++ == 1)
 			second = s.id;
-	host::VmResult vm = all_ok(b, {{second, -EBUSY}});
+	host::VmResult vm = guest_reports(b, {{second, -EBUSY}});
 	std::erase_if(vm.events, [&](const protocol::Event &e) { return e.boot > 1; });
 	out = host::judge_batch(b, vm, "");
 	CHECK(out.cases[0].verdict == host::Verdict::pass);
@@ -210,7 +186,7 @@ TEST_CASE("a failed close-out warns every case of the VM", "[unit][judge]")
 		if (b.refs[i].close_out && b.plan.steps[i].op == Op::session_close)
 			id = i;
 	REQUIRE(id > 0);
-	auto out = host::judge_batch(b, all_ok(b, {{id, -EBADF}}), "");
+	auto out = host::judge_batch(b, guest_reports(b, {{id, -EBADF}}), "");
 	CHECK(out.cases[1].verdict == host::Verdict::pass);
 	REQUIRE_FALSE(out.cases[1].warnings.empty());
 	CHECK(out.cases[1].warnings.front().find("closing out a round") != std::string::npos);

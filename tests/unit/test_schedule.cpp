@@ -109,9 +109,7 @@ TEST_CASE("a threaded batch deals whole cases to threads; the rest stays on the 
 	for (int i = 0; i < 5; i++)
 		cases.push_back(vfio_case("v" + std::to_string(i)));
 	cases.push_back(refused_case("r"));
-	std::vector<const core::Case *> ptrs;
-	for (auto &c : cases)
-		ptrs.push_back(&c);
+	auto ptrs = ptrs_of(cases);
 	auto batch = host::make_batch(ptrs, {0, 0, 0, 1, 1, 1}, host::parse_schedule("threads:2"));
 	std::map<std::string, std::set<std::uint32_t>> threads_of;
 	for (size_t i = 0; i < batch.plan.steps.size(); i++) {
