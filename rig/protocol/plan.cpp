@@ -127,7 +127,7 @@ std::optional<Op> op_from(const std::string &s)
 	return value_in(kOps, s);
 }
 
-std::string plan_to_json(const Plan &plan)
+std::string plan_to_json(const Plan &plan, int indent)
 {
 	json objects = json::array();
 	for (const auto &o : plan.objects) {
@@ -162,7 +162,7 @@ std::string plan_to_json(const Plan &plan)
 	       {"edu_devices", plan.edu_devices},
 	       {"objects", std::move(objects)},
 	       {"steps", std::move(steps)}};
-	return j.dump(1);
+	return j.dump(indent);
 }
 
 Plan plan_from_json(const std::string &text)
@@ -245,7 +245,7 @@ std::string plan_to_boot_lines(const Plan &plan)
 		last = std::max(last, s.boot);
 	std::string out;
 	for (std::uint32_t b = 0; b <= last; b++)
-		out += json::parse(plan_to_json(plan_for_boot(plan, b))).dump() + "\n";
+		out += plan_to_json(plan_for_boot(plan, b), -1) + "\n";
 	return out;
 }
 

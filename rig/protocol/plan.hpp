@@ -125,7 +125,8 @@ std::vector<std::string> op_names();
 
 // JSON text <-> structures.  Parsing throws std::runtime_error naming the
 // field that is wrong.
-std::string plan_to_json(const Plan &plan);
+// indent as nlohmann::json::dump: -1 is one compact line.
+std::string plan_to_json(const Plan &plan, int indent = 1);
 Plan plan_from_json(const std::string &text);
 
 // What the guest carries: one line of compact JSON per boot, line k the
