@@ -3,37 +3,29 @@
 
 namespace luo::core {
 
+using protocol::ObjectKind;
+
+std::vector<Edge> dependency_edges()
+{
+	return {{ObjectKind::guest_memfd, ObjectKind::kvm_vm}, {ObjectKind::vfio_cdev, ObjectKind::iommufd}};
+}
+
+std::string edge_name(const Edge &e)
+{
+	return std::string(protocol::to_string(e.first)) + "->" + protocol::to_string(e.second);
+}
+
+const EdgeRules &Contract::edge(ObjectKind dependent, ObjectKind dependency) const
+{
+	auto it = edges.find({dependent, dependency});
+	return it == edges.end() ? rules : it->second;
+}
+
 Contract Contract::agreed()
 {
 	Contract c;
 	c.name = "agreed";
 	return c;
-}
-
-Contract Contract::strict()
-{
-	Contract c;
-	c.name = "strict";
-	c.preserve_needs_dependency = true;
-	c.retrieve_needs_dependency = true;
-	// The dependency is always user-retrieved first, so nothing is left for
-	// the kernel to retrieve on the dependent's behalf.
-	c.retrieve_binds_dependency = false;
-	return c;
-}
-
-std::optional<Contract> Contract::by_name(const std::string &name)
-{
-	if (name == "agreed")
-		return agreed();
-	if (name == "strict")
-		return strict();
-	return std::nullopt;
-}
-
-std::vector<std::string> Contract::names()
-{
-	return {"agreed", "strict"};
 }
 
 } // namespace luo::core

@@ -1,21 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
-// A dependency contract as a set of rule switches, so the oracle stays one
-// model: "agreed" (docs/design.md section 3, C1-C8) and "strict" (the alternative
-// argued on the list: dependency preserved first and retrieved first) differ
-// only in these fields, and a third contract is one more factory.
+// A dependency contract: what the kernel must answer, per dependency edge
+// (dependent kind -> dependency kind), when userspace gets the order of a
+// dependent and its dependency "wrong".  Contracts are data: files in
+// scenarios/contracts/ (schema.json there), read by contract_file.cpp.  The
+// oracle stays one state machine; these switches are all it reads.
 #pragma once
 
-#include <optional>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "protocol/plan.hpp"
 
 namespace luo::core {
 
-struct Contract {
-	std::string name;
-
-	// Strict S1 (replaces C1): PRESERVE_FD of a dependent fails unless its
+// The rules of one edge.  The defaults are the agreed contract
+// (docs/design.md section 3, C1-C8); scenarios/contracts/agreed.json says the
+// same, and a unit test holds the two together.
+struct EdgeRules {
+	// S1 (replaces C1): PRESERVE_FD of a dependent fails unless its
 	// dependency is already preserved in the same session.
 	bool preserve_needs_dependency = false;
 	std::string preserve_dependency_err = "ENOENT";
@@ -25,7 +30,7 @@ struct Contract {
 	bool freeze_needs_dependency = true;
 	std::string freeze_dependency_err = "ENOENT";
 
-	// Strict S3 (replaces C3's "any order"): RETRIEVE_FD of a dependent fails
+	// S3 (replaces C3's "any order"): RETRIEVE_FD of a dependent fails
 	// until userspace has retrieved the dependency; the failure changes
 	// nothing, so retrying after retrieving the dependency succeeds.
 	bool retrieve_needs_dependency = false;
@@ -39,10 +44,38 @@ struct Contract {
 	bool finish_needs_user_dependency = true;
 	std::string finish_dependency_err = "EBUSY";
 
-	static Contract agreed();
-	static Contract strict();
-	static std::optional<Contract> by_name(const std::string &name);
-	static std::vector<std::string> names();
+	bool operator==(const EdgeRules &) const = default;
 };
+
+using Edge = std::pair<protocol::ObjectKind, protocol::ObjectKind>;  // dependent, dependency
+
+// The dependency edges objects can have ("guest-memfd->kvm-vm", ...).
+std::vector<Edge> dependency_edges();
+std::string edge_name(const Edge &e);
+
+struct Contract {
+	std::string name;
+	std::string description;
+	EdgeRules rules;                  // every edge without its own entry
+	std::map<Edge, EdgeRules> edges;  // per-edge rules
+
+	// What a kernel built from kernel-config/patches needs on its command
+	// line to behave this way, and the console line each of its boots
+	// prints when it does: a profile the kernel did not take is a rig
+	// error, never a verdict.
+	std::string kernel_cmdline;
+	std::vector<std::string> kernel_confirms;
+
+	const EdgeRules &edge(protocol::ObjectKind dependent, protocol::ObjectKind dependency) const;
+
+	// The defaults: the agreed contract, for callers that take no
+	// --contract (bench, shell).
+	static Contract agreed();
+};
+
+// `file` names the text in messages and, without a "name" field, gives the
+// name.  Throws ScenarioError (file:line:column, JSON pointer, the fix).
+Contract parse_contract(const std::string &text, const std::string &file);
+Contract load_contract(const std::string &path);
 
 } // namespace luo::core

@@ -40,6 +40,12 @@ Oracle::Oracle(Contract contract, const std::vector<CaseObject> &objects)
 		objs_[o.name] = Obj{o.kind, o.depends_on, false, 0};
 }
 
+const EdgeRules &Oracle::rules_of(const std::string &object) const
+{
+	const Obj &o = objs_.at(object);
+	return contract_.edge(o.kind, objs_.at(o.dep).kind);
+}
+
 bool Oracle::has_fd(const std::string &object) const
 {
 	auto it = objs_.find(object);
@@ -193,34 +199,33 @@ Expect Oracle::preserve(const CaseStep &s)
 	if (preserved_.count(o->second.file))
 		return error("EBUSY", "C7");
 	const std::string &dep = o->second.dep;
-	if (contract_.preserve_needs_dependency && !dep.empty()) {
+	bool strict = !dep.empty() && rules_of(s.object).preserve_needs_dependency;
+	if (strict) {
 		std::uint64_t dep_file = objs_[dep].file;
 		bool found = std::any_of(os.files.begin(), os.files.end(),
 					 [&](const OutFile &f) { return f.file == dep_file; });
 		if (!found)
-			return error(contract_.preserve_dependency_err, "S1");
+			return error(rules_of(s.object).preserve_dependency_err, "S1");
 	}
 	os.files.push_back({s.token, s.object, o->second.file});
 	preserved_.insert(o->second.file);
-	return ok(contract_.preserve_needs_dependency && !dep.empty() ? "S1" : "C1");
+	return ok(strict ? "S1" : "C1");
 }
 
 std::optional<std::string> Oracle::freeze_failure() const
 {
-	if (!contract_.freeze_needs_dependency)
-		return std::nullopt;
 	// luo_session.c:650-663 then luo_file.c:467-481: sessions in creation
 	// order, files in preservation order, first failure aborts and unfreezes.
 	for (const auto &os : outgoing_)
 		for (const auto &f : os.files) {
 			const std::string &dep = objs_.at(f.object).dep;
-			if (dep.empty())
+			if (dep.empty() || !rules_of(f.object).freeze_needs_dependency)
 				continue;
 			std::uint64_t dep_file = objs_.at(dep).file;
 			bool found = std::any_of(os.files.begin(), os.files.end(),
 						 [&](const OutFile &g) { return g.file == dep_file; });
 			if (!found)
-				return contract_.freeze_dependency_err;
+				return rules_of(f.object).freeze_dependency_err;
 		}
 	return std::nullopt;
 }
@@ -312,10 +317,10 @@ std::optional<Expect> Oracle::restore_file(InSession &is, InFile &f)
 	auto dep = f.dep_token ? std::find_if(is.files.begin(), is.files.end(),
 					      [&](const InFile &x) { return x.token == *f.dep_token; })
 			       : is.files.end();
-	if (contract_.retrieve_needs_dependency && dep != is.files.end() && dep->got != Got::user)
-		return error(contract_.retrieve_dependency_err, "S3");
+	if (dep != is.files.end() && rules_of(f.object).retrieve_needs_dependency && dep->got != Got::user)
+		return error(rules_of(f.object).retrieve_dependency_err, "S3");
 	if (dep != is.files.end() && dep->got == Got::no) {
-		if (!contract_.retrieve_binds_dependency)
+		if (!rules_of(f.object).retrieve_binds_dependency)
 			return Expect{Expect::Kind::any_error, "", "C3"};
 		// C3: liveupdate_get_file_incoming() from the dependent's
 		// .retrieve() runs luo_retrieve_file() for the dependency.
@@ -344,7 +349,7 @@ Expect Oracle::retrieve(const CaseStep &s)
 	} else {
 		if (auto failed = restore_file(*in(s.session), *f))
 			return *failed;
-		rule = contract_.retrieve_needs_dependency && f->dep_token ? "S3" : "C3";
+		rule = f->dep_token && rules_of(f->object).retrieve_needs_dependency ? "S3" : "C3";
 	}
 	// Now userspace holds it.
 	f->got = Got::user;
@@ -397,11 +402,9 @@ Expect Oracle::verify(const CaseStep &s)
 std::vector<std::string> Oracle::blockers(const InSession &s) const
 {
 	std::vector<std::string> out;
-	if (!contract_.finish_needs_user_dependency)
-		return out;
 	// luo_file.c:689-693: every file's can_finish() before any finish().
 	for (const auto &f : s.files) {
-		if (f.got != Got::user || !f.dep_token)
+		if (f.got != Got::user || !f.dep_token || !rules_of(f.object).finish_needs_user_dependency)
 			continue;
 		for (const auto &g : s.files)
 			if (g.token == *f.dep_token && g.got != Got::user &&
@@ -441,8 +444,14 @@ Expect Oracle::finish(const CaseStep &s)
 	// luo_file.c:686-687: an emptied file set finishes again trivially.
 	if (is.finished)
 		return ok("LUO");
-	if (!can_finish(is))
-		return error(contract_.finish_dependency_err, "C4");
+	if (!can_finish(is)) {
+		// The first can_finish() to object answers, with its edge's errno.
+		for (const auto &f : is.files)
+			if (f.got == Got::user && f.dep_token && rules_of(f.object).finish_needs_user_dependency)
+				for (const auto &g : is.files)
+					if (g.token == *f.dep_token && g.got != Got::user)
+						return error(rules_of(f.object).finish_dependency_err, "C4");
+	}
 	bool discards = std::any_of(is.files.begin(), is.files.end(),
 				    [](const InFile &f) { return f.got == Got::no; });
 	do_finish(is);

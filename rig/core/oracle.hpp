@@ -93,6 +93,10 @@ private:
 	std::uint64_t next_file_ = 1;
 	int boot_ = 0;
 
+	// The rules of the edge from `object` to its dependency; only called
+	// for objects that have one.
+	const EdgeRules &rules_of(const std::string &object) const;
+
 	Expect create(const CaseStep &s);
 	Expect session_create(const CaseStep &s);
 	Expect session_close(const CaseStep &s);

@@ -61,7 +61,19 @@ TEST_CASE("unknown options and contracts are setup errors", "[unit][cli]")
 	auto r = luo_rig({"plan", "--contract", "lenient",
 			  std::string(LUO_RIG_SOURCE_DIR) + "/scenarios/smoke"});
 	CHECK(r.code == 2);
-	CHECK_THAT(r.err, ContainsSubstring("agreed or strict"));
+	CHECK_THAT(r.err, ContainsSubstring("no such contract; the rig has agreed, posted-2026, strict"));
+}
+
+TEST_CASE("a bad contract file is exit 2 with its place", "[unit][cli]")
+{
+	std::string scen = std::string(LUO_RIG_SOURCE_DIR) + "/scenarios/deps/iommufd-vfio.json";
+	auto dir = std::filesystem::temp_directory_path() / "luo-rig-cli-contract";
+	std::filesystem::create_directories(dir);
+	std::ofstream(dir / "bad.json") << "{\n  \"rules\": {\"finish\": {\"error\": 16}}\n}\n";
+	auto r = luo_rig({"run", "--contract", (dir / "bad.json").string(), scen});
+	CHECK(r.code == 2);
+	CHECK_THAT(r.err, ContainsSubstring("bad.json:2:") && ContainsSubstring("/rules/finish/error"));
+	std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("a bench option its mode would ignore is refused before anything boots", "[unit][cli]")

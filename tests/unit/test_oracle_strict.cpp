@@ -5,6 +5,7 @@
 // not a table of answers.
 #include <catch2/catch_test_macros.hpp>
 
+#include "contracts.hpp"
 #include "core/expand.hpp"
 #include "core/oracle.hpp"
 #include "oracle_table.hpp"
@@ -14,7 +15,7 @@ using namespace luo::test;
 
 namespace {
 
-Oracle strict() { return Oracle(Contract::strict(), objects()); }
+Oracle strict() { return Oracle(luo::test::shipped("strict"), objects()); }
 
 } // namespace
 
@@ -87,7 +88,7 @@ TEST_CASE("strict S3: the dependency must be retrieved first", "[oracle][strict]
 
 TEST_CASE("strict: the busy-left story never gets a dependent back", "[oracle][strict][expand]")
 {
-	check_only_case(kBusyLeftFour, Contract::strict(), then(kCreateFour, {
+	check_only_case(kBusyLeftFour, luo::test::shipped("strict"), then(kCreateFour, {
 		{Op::preserve, "s", "vfio", 4, "ENOENT", "S1"},
 		{Op::preserve, "s", "iommu", 3, "ok", "C1"},
 		{Op::preserve, "s", "gmem", 2, "ENOENT", "S1"},
@@ -159,9 +160,9 @@ TEST_CASE("a third contract: no freeze check, no internal retrieval", "[oracle]"
 {
 	Contract lax = Contract::agreed();
 	lax.name = "lax";
-	lax.freeze_needs_dependency = false;
-	lax.retrieve_binds_dependency = false;
-	lax.finish_needs_user_dependency = false;
+	lax.rules.freeze_needs_dependency = false;
+	lax.rules.retrieve_binds_dependency = false;
+	lax.rules.finish_needs_user_dependency = false;
 	Oracle o(lax, objects());
 	run(o, kSetup);
 	run(o, {
@@ -172,12 +173,4 @@ TEST_CASE("a third contract: no freeze check, no internal retrieval", "[oracle]"
 		       {Op::retrieve, "s", "gmem", 2, "error", "C3"},
 		       {Op::finish, "s", "", 0, "ok", "C5"},
 	       });
-}
-
-TEST_CASE("contracts by name", "[oracle]")
-{
-	CHECK(Contract::by_name("agreed")->name == "agreed");
-	CHECK(Contract::by_name("strict")->preserve_needs_dependency);
-	CHECK_FALSE(Contract::by_name("lenient"));
-	CHECK(Contract::names().size() == 2);
 }

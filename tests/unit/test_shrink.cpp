@@ -5,6 +5,7 @@
 #include <catch2/catch_test_macros.hpp>
 #include <algorithm>
 
+#include "contracts.hpp"
 #include "core/contract.hpp"
 #include "core/expand.hpp"
 #include "core/scenario.hpp"
@@ -38,7 +39,7 @@ const char *kAllFour = R"({
 core::Case one_case(const json &doc)
 {
 	auto sc = core::parse_scenario(doc.dump(), "t.json");
-	auto cases = core::expand(sc, *core::Contract::by_name("agreed"));
+	auto cases = core::expand(sc, core::Contract::agreed());
 	REQUIRE(cases.size() == 1);
 	return cases[0];
 }

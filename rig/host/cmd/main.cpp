@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "host/run/contracts.hpp"
 #include "host/cmd/bench.hpp"
 #include "host/cmd/bench_backends.hpp"
 #include "host/cmd/bench_suite.hpp"
@@ -51,10 +52,13 @@ void kernel_flags(CLI::App *cmd, KernelOptions &k)
 	cmd->add_option("--kernel-jobs", k.jobs, "make -j for the kernel (default: cores + 1)");
 }
 
+constexpr const char *kContractHelp =
+	"agreed (default), strict, posted-2026 (scenarios/contracts/), or a contract file";
+
 // What a case needs to run the same way again: used by run and repro.
 void case_flags(CLI::App *cmd, RunConfig &run)
 {
-	cmd->add_option("--contract", run.contract, "agreed (default) or strict");
+	cmd->add_option("--contract", run.contract, kContractHelp);
 	cmd->add_option("--accel", run.accel, "kvm, tcg or auto (default)");
 	cmd->add_option("--qemu", run.qemu, "QEMU binary, name or path (default qemu-system-x86_64)");
 	cmd->add_option("--fault", run.fault,
@@ -181,7 +185,7 @@ int main(int argc, char **argv)
 				   "scenario files or directories (default: scenarios/)");
 	reproducer_cmd->add_option("--out", rep_out, "directory for repro.c and its README")
 		->required();
-	reproducer_cmd->add_option("--contract", rep.run.contract, "agreed (default) or strict");
+	reproducer_cmd->add_option("--contract", rep.run.contract, kContractHelp);
 	reproducer_cmd->add_option("--fault", rep.run.fault,
 				   "the fault knobs the kernel is to boot with (noted in the README)");
 
@@ -205,8 +209,9 @@ int main(int argc, char **argv)
 	bool plan_as_json = false;
 	std::vector<std::string> plan_cases;
 	auto *plan_cmd = app.add_subcommand("plan", "list cases and expected outcomes; boots nothing");
-	plan_cmd->add_option("scenarios", plan_files, "scenario files or directories")->required();
-	plan_cmd->add_option("--contract", plan_contract, "agreed (default) or strict");
+	plan_cmd->add_option("scenarios", plan_files,
+			     "scenario files or directories (default: the whole suite)");
+	plan_cmd->add_option("--contract", plan_contract, kContractHelp);
 	plan_cmd->add_option("--case", plan_cases, "only cases whose id matches (glob); repeatable")
 		->allow_extra_args(false);
 	plan_cmd->add_flag("--json", plan_as_json, "JSON instead of text");
@@ -292,11 +297,9 @@ int main(int argc, char **argv)
 			return kExitPass;
 		}
 		if (*plan_cmd) {
-			auto contract = luo::core::Contract::by_name(plan_contract);
-			if (!contract)
-				throw SetupError("--contract " + plan_contract + ": expected agreed or strict");
+			auto contract = luo::host::resolve_contract(plan_contract);
 			auto cases = filter_cases(
-				luo::core::expand_files(scenario_files(plan_files), *contract), plan_cases);
+				luo::core::expand_files(scenario_files(plan_files), contract), plan_cases);
 			if (plan_as_json)
 				std::cout << luo::core::plan_json(cases).dump(1) << "\n";
 			else

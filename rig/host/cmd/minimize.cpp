@@ -7,10 +7,10 @@
 #include <sstream>
 #include <unistd.h>
 
-#include "core/contract.hpp"
 #include "core/expand.hpp"
 #include "core/scenario.hpp"
 #include "host/cmd/shrink.hpp"
+#include "host/run/contracts.hpp"
 #include "host/run/signature.hpp"
 #include "host/run/suite.hpp"
 #include "host/util/atomic_file.hpp"
@@ -93,9 +93,7 @@ private:
 MinimizeResult minimize(const ReproConfig &cfg)
 {
 	MinimizeResult res;
-	auto contract = core::Contract::by_name(cfg.run.contract);
-	if (!contract)
-		throw SetupError("--contract " + cfg.run.contract + ": expected agreed or strict");
+	auto contract = resolve_contract(cfg.run.contract);
 	res.id = resolve_case(cfg.run, cfg.id).id;
 	auto orders = parse_case_id(res.id);
 	if (!orders)
@@ -126,7 +124,7 @@ MinimizeResult minimize(const ReproConfig &cfg)
 
 	json doc = single_case(json::parse(read_file(source)), *orders);
 	doc["name"] = orders->scenario;
-	auto first = only_case(doc, source, *contract);
+	auto first = only_case(doc, source, contract);
 	if (!first)
 		throw SetupError("minimize " + res.id + ": the case cannot be written as a scenario "
 				 "of its own (a bug in the rig; please report it)");
@@ -142,7 +140,7 @@ MinimizeResult minimize(const ReproConfig &cfg)
 	for (bool cut = true; cut;) {
 		cut = false;
 		for (auto &s : shrink_candidates(doc)) {
-			if (!only_case(s.doc, source, *contract))
+			if (!only_case(s.doc, source, contract))
 				continue;
 			std::cerr << "luo-rig minimize: trying: " << s.what << "\n";
 			if (trier.fails(s.doc, &res.tries)) {
@@ -153,7 +151,7 @@ MinimizeResult minimize(const ReproConfig &cfg)
 			}
 		}
 	}
-	auto last = only_case(doc, source, *contract);
+	auto last = only_case(doc, source, contract);
 	res.objects_after = (int)doc["objects"].size();
 	res.steps_after = (int)last->steps.size();
 	res.minimal_id = last->id;

@@ -4,8 +4,8 @@
 #include <iostream>
 #include <sstream>
 
-#include "core/contract.hpp"
 #include "core/expand.hpp"
+#include "host/run/contracts.hpp"
 #include "host/run/signature.hpp"
 #include "host/run/suite.hpp"
 #include "host/util/errors.hpp"
@@ -17,10 +17,8 @@ namespace fs = std::filesystem;
 
 core::Case resolve_case(const RunConfig &run, const std::string &id)
 {
-	auto contract = core::Contract::by_name(run.contract);
-	if (!contract)
-		throw SetupError("--contract " + run.contract + ": expected agreed or strict");
-	auto hits = filter_cases(core::expand_files(scenario_files(run.scenarios), *contract), {id});
+	auto contract = resolve_contract(run.contract);
+	auto hits = filter_cases(core::expand_files(scenario_files(run.scenarios), contract), {id});
 	if (hits.empty())
 		throw SetupError(id + ": no such case; `luo-rig plan scenarios` lists the ids (the id "
 				      "of a failure is in results.ktap and results.json)");

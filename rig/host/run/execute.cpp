@@ -35,9 +35,22 @@ std::string context_cmdline(const VmContext &ctx)
 	};
 	add(ctx.calibration);
 	add(ctx.cmdline);
+	add(ctx.contract_cmdline);
 	if (!ctx.faults.empty())
 		add(fault_cmdline(ctx.faults));
 	return c;
+}
+
+// Console lines that end with `line`: printk prefixes each with a timestamp.
+static int count_lines(const std::string &console, const std::string &line)
+{
+	int n = 0;
+	for (size_t at = console.find(line); at != std::string::npos; at = console.find(line, at + 1)) {
+		size_t end = at + line.size();
+		if (end == console.size() || console[end] == '\n' || console[end] == '\r')
+			n++;
+	}
+	return n;
 }
 
 VmSpec vm_spec(const VmContext &ctx, const fs::path &dir, int edu_devices)
@@ -96,6 +109,15 @@ Executed execute_batch(const Batch &batch, const VmContext &ctx, const fs::path 
 					 ex.vm.console_log.string() +
 					 "); its luo_fault= handling does not arm that knob");
 	}
+	// So would a contract profile the kernel did not take.
+	for (const auto &line : ctx.contract_confirms)
+		if (boots > 0 && count_lines(console, line) < boots)
+			throw SetupError("the kernel did not confirm the contract's \"kernel\" block: '" + line +
+					 "' is not on the console of each of its " + std::to_string(boots) +
+					 " boots (see " + ex.vm.console_log.string() + "), so '" +
+					 ctx.contract_cmdline + "' did not make it follow the contract; "
+					 "build it from kernel-config/patches, or drop the block from "
+					 "the contract file if the kernel behaves this way by itself");
 	return ex;
 }
 

@@ -25,6 +25,10 @@ struct VmContext {
 	std::string cmdline;          // extra kernel parameters (--append)
 	std::vector<std::string> faults;  // luo_fault knobs: put on the command
 					  // line, and each kernel must confirm them
+	// The contract's kernel parameters, and the console lines each boot
+	// prints when it takes them (scenarios/contracts/schema.json "kernel").
+	std::string contract_cmdline;
+	std::vector<std::string> contract_confirms;
 	int memory_mb = 2048;
 	int edu_devices = -1;         // >= 0: this many, whatever the plan uses
 	Backend *backend = nullptr;   // nullptr: QEMU as a child of this process

@@ -11,9 +11,9 @@
 #include <set>
 #include <thread>
 
-#include "core/contract.hpp"
 #include "core/expand.hpp"
 #include "host/kernel/fault_knobs.hpp"
+#include "host/run/contracts.hpp"
 #include "host/run/execute.hpp"
 #include "host/run/history.hpp"
 #include "host/run/judge.hpp"
@@ -54,9 +54,7 @@ struct Work {
 // with exit 2, never after minutes of VMs.
 std::vector<core::Case> select_cases(const RunConfig &cfg)
 {
-	auto contract = core::Contract::by_name(cfg.contract);
-	if (!contract)
-		throw SetupError("--contract " + cfg.contract + ": expected agreed or strict");
+	auto contract = resolve_contract(cfg.contract);
 	if (cfg.limits.max_edu > max_edu_devices() || cfg.limits.max_edu < 1)
 		throw SetupError("--max-devices " + std::to_string(cfg.limits.max_edu) +
 				 ": a VM takes 1 to " + std::to_string(max_edu_devices()) +
@@ -69,7 +67,7 @@ std::vector<core::Case> select_cases(const RunConfig &cfg)
 		throw SetupError("--rounds " + std::to_string(cfg.limits.max_rounds) +
 				 ": a VM runs at least 1 kexec round; 1 gives each round its own VM");
 	auto files = scenario_files(cfg.scenarios);
-	std::vector<core::Case> all = core::expand_files(files, *contract);
+	std::vector<core::Case> all = core::expand_files(files, contract);
 	all = shard_cases(filter_cases(std::move(all), cfg.cases), cfg.shard);
 	if (all.empty())
 		throw SetupError("no case matches --case/--shard in " + std::to_string(files.size()) +
@@ -424,6 +422,7 @@ namespace {
 struct Prepared {
 	std::optional<Baseline> baseline;
 	std::vector<core::Case> cases;
+	core::Contract contract;
 	std::vector<std::string> knobs;
 	AccelChoice accel;
 	std::vector<std::unique_ptr<Backend>> backends;
@@ -447,8 +446,10 @@ void check_inputs(const RunConfig &cfg, Prepared &p)
 	if (!cfg.baseline.empty())
 		p.baseline = load_baseline(cfg.baseline);
 	check_selftest_options(cfg);
-	if (!cfg.selftests_only)
+	if (!cfg.selftests_only) {
+		p.contract = resolve_contract(cfg.contract);
 		p.cases = select_cases(cfg);
+	}
 	p.knobs = parse_fault_list(cfg.fault);
 	if (cfg.extra_cmdline.find("luo_fault=") != std::string::npos)
 		throw SetupError("--append '" + cfg.extra_cmdline + "': give fault knobs with "
@@ -506,6 +507,8 @@ Judged boot_and_judge(const RunConfig &cfg, Prepared &p)
 	VmContext ctx = make_vm_context(p.kernel.image, p.accel.accel, cfg.qemu);
 	ctx.cmdline = cfg.extra_cmdline;
 	ctx.faults = p.knobs;
+	ctx.contract_cmdline = p.contract.kernel_cmdline;
+	ctx.contract_confirms = p.contract.kernel_confirms;
 	ctx.memory_mb = cfg.memory_mb;
 	ctx.step_weight = p.kernel.flavour == "debug" ? 15 : 1;
 
@@ -582,7 +585,7 @@ RunReport summarise(const RunConfig &cfg, const Prepared &p, Judged &&j, double 
 	s.accel = to_string(p.accel.accel);
 	s.accel_reason = p.accel.reason;
 	s.qemu_version = p.qemu;
-	s.contract = cfg.contract;
+	s.contract = p.contract.name.empty() ? cfg.contract : p.contract.name;
 	s.fault = p.knobs.empty() ? "" : fault_cmdline(p.knobs);
 	s.run_dir = p.run_dir.string();
 	s.vms = j.vms;

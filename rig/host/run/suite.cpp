@@ -21,10 +21,16 @@ std::vector<std::string> scenario_files(const std::vector<std::string> &named)
 	for (const auto &a : args) {
 		if (fs::is_directory(a)) {
 			std::vector<std::string> found;
-			for (const auto &e : fs::recursive_directory_iterator(a))
-				if (e.is_regular_file() && e.path().extension() == ".json" &&
-				    e.path().filename() != "schema.json")
-					found.push_back(e.path().string());
+			for (auto it = fs::recursive_directory_iterator(a); it != fs::end(it); ++it) {
+				// Contract files live beside the scenarios, and are no scenarios.
+				if (it->is_directory() && it->path().filename() == "contracts") {
+					it.disable_recursion_pending();
+					continue;
+				}
+				if (it->is_regular_file() && it->path().extension() == ".json" &&
+				    it->path().filename() != "schema.json")
+					found.push_back(it->path().string());
+			}
 			std::sort(found.begin(), found.end());
 			if (found.empty())
 				throw SetupError(a + ": no scenario files (*.json) in this directory");

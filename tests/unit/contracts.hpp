@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The contracts that come with the rig, read from scenarios/contracts/ as a
+// run reads them.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/contract.hpp"
+#include "host/run/contracts.hpp"
+
+namespace luo::test {
+
+inline core::Contract shipped(const std::string &name)
+{
+	return host::resolve_contract(name);
+}
+
+inline std::vector<std::string> shipped_names()
+{
+	return host::contract_names();
+}
+
+} // namespace luo::test

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Contracts as files: the shipped ones say what the oracle used to have in
+// code, a per-edge rule changes only its edge, bad files are refused with
+// their place and fix.
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "contracts.hpp"
+#include "core/expand.hpp"
+#include "core/scenario.hpp"
+#include "host/run/suite.hpp"
+#include "host/util/errors.hpp"
+#include "oracle_table.hpp"
+
+using namespace luo;
+using namespace luo::test;
+using Catch::Matchers::ContainsSubstring;
+using core::Contract;
+using core::EdgeRules;
+
+namespace {
+
+std::string error_of(const std::string &text)
+{
+	try {
+		core::parse_contract(text, "c.json");
+	} catch (const core::ScenarioError &e) {
+		return e.what();
+	}
+	return "(accepted)";
+}
+
+} // namespace
+
+TEST_CASE("the shipped contracts: agreed is the oracle's defaults, strict its old switches",
+	  "[contract]")
+{
+	CHECK(shipped_names() == std::vector<std::string>{"agreed", "posted-2026", "strict"});
+
+	Contract agreed = shipped("agreed");
+	CHECK(agreed.name == "agreed");
+	CHECK(agreed.rules == Contract::agreed().rules);
+	CHECK(agreed.edges.empty());
+	CHECK(agreed.kernel_cmdline.empty());
+
+	Contract strict = shipped("strict");
+	EdgeRules s;
+	s.preserve_needs_dependency = true;
+	s.retrieve_needs_dependency = true;
+	s.retrieve_binds_dependency = false;
+	CHECK(strict.rules == s);
+	CHECK(strict.edges.empty());
+}
+
+TEST_CASE("posted-2026 changes the vfio edge only, and tells the reference kernel", "[contract]")
+{
+	Contract p = shipped("posted-2026");
+	using protocol::ObjectKind;
+	CHECK(p.rules == Contract::agreed().rules);
+	CHECK(p.edge(ObjectKind::guest_memfd, ObjectKind::kvm_vm) == Contract::agreed().rules);
+	const EdgeRules &vfio = p.edge(ObjectKind::vfio_cdev, ObjectKind::iommufd);
+	CHECK(vfio.preserve_needs_dependency);
+	CHECK(vfio.preserve_dependency_err == "ENOENT");
+	CHECK(vfio.freeze_needs_dependency);
+	CHECK(vfio.retrieve_binds_dependency);
+	CHECK(p.kernel_cmdline == "vfio.luo_lookup=preserve");
+	CHECK(p.kernel_confirms ==
+	      std::vector<std::string>{"vfio: Live Update looks the iommufd up at PRESERVE_FD"});
+
+	// The oracle reads the edge: a device before its iommufd is refused
+	// at once, guest_memfd before its VM is not.
+	Oracle o(p, objects());
+	run(o, kSetup);
+	run(o, {
+		       {Op::preserve, "s", "vfio", 4, "ENOENT", "S1"},
+		       {Op::preserve, "s", "gmem", 2, "ok", "C1"},
+		       {Op::preserve, "s", "iommu", 3, "ok", "C1"},
+		       {Op::preserve, "s", "vfio", 4, "ok", "S1"},
+		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+	       });
+}
+
+TEST_CASE("an edge starts from the file's rules and errnos follow their edge", "[contract]")
+{
+	auto c = core::parse_contract(R"({
+	  "rules": {"finish": {"dependency_not_retrieved": "refuse", "error": "EAGAIN"}},
+	  "edges": {"guest-memfd->kvm-vm": {"finish": {"error": "EPERM"}},
+		    "vfio-cdev->iommufd": {"retrieve": {"before_dependency": "refuse", "error": "EBUSY"}}}
+	})", "/some/where/mine.json");
+	using protocol::ObjectKind;
+	CHECK(c.name == "mine");
+	const auto &gmem = c.edge(ObjectKind::guest_memfd, ObjectKind::kvm_vm);
+	const auto &vfio = c.edge(ObjectKind::vfio_cdev, ObjectKind::iommufd);
+	CHECK(gmem.finish_dependency_err == "EPERM");
+	CHECK(vfio.finish_dependency_err == "EAGAIN");
+	CHECK(vfio.retrieve_needs_dependency);
+	CHECK_FALSE(vfio.retrieve_binds_dependency);
+	CHECK(gmem.retrieve_binds_dependency);
+
+	Oracle o(c, objects());
+	run(o, kSetup);
+	run(o, {
+		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
+		       {Op::preserve, "s", "gmem", 2, "ok", "C1"},
+		       {Op::preserve, "s", "iommu", 3, "ok", "C1"},
+		       {Op::preserve, "s", "vfio", 4, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+		       {Op::retrieve, "s", "vfio", 4, "EBUSY", "S3"},
+		       {Op::retrieve, "s", "gmem", 2, "ok", "C3"},
+		       // gmem's edge answers, with its own errno.
+		       {Op::finish, "s", "", 0, "EPERM", "C4"},
+	       });
+}
+
+TEST_CASE("a bad contract file is refused with its place and the fix", "[contract]")
+{
+	CHECK_THAT(error_of(R"({"rules": {"preserve": {"before": "refuse"}}})"),
+		   ContainsSubstring("c.json:1:") && ContainsSubstring("/rules/preserve/before") &&
+			   ContainsSubstring("fields here are: before_dependency, error"));
+	CHECK_THAT(error_of("{\n  \"edges\": {\"kvm-vm->guest-memfd\": {}}}"),
+		   ContainsSubstring("c.json:2:13") &&
+			   ContainsSubstring("edges are: guest-memfd->kvm-vm, vfio-cdev->iommufd"));
+	CHECK_THAT(error_of(R"({"rules": {"retrieve": {"before_dependency": "accept"}}})"),
+		   ContainsSubstring("use \"restore-dependency\" or \"refuse\""));
+	CHECK_THAT(error_of(R"({"rules": {"freeze": {"without_dependency": "accept", "error": "EIO"}}})"),
+		   ContainsSubstring("an errno is for \"refuse\""));
+	CHECK_THAT(error_of(R"({"rules": {"finish": {"error": "EWOULDBLOCK"}}})"),
+		   ContainsSubstring("is reported as EAGAIN; write EAGAIN"));
+	CHECK_THAT(error_of(R"({"rules": {"finish": {"error": "busy"}}})"),
+		   ContainsSubstring("not an errno name"));
+	CHECK_THAT(error_of(R"({"kernel": {"cmdline": "x=1"}})"),
+		   ContainsSubstring("/kernel") && ContainsSubstring("\"confirms\""));
+	CHECK_THAT(error_of(R"({"name": "Mine!"})"), ContainsSubstring("bad contract name 'Mine!'"));
+	CHECK_THAT(error_of("{\"rules\": {,}}"), ContainsSubstring("c.json:1:") &&
+						       ContainsSubstring("not valid JSON"));
+	CHECK_THAT(error_of(R"({"rule": {}})"), ContainsSubstring("unknown field 'rule'"));
+}
+
+TEST_CASE("--contract takes a shipped name or a path, and says which exist", "[contract][cli]")
+{
+	CHECK_THROWS_WITH(host::resolve_contract("lenient"),
+			  ContainsSubstring("no such contract; the rig has agreed, posted-2026, strict"));
+	CHECK_THROWS_AS(host::resolve_contract("/nonexistent/mine.json"), host::SetupError);
+	CHECK_THROWS_WITH(host::resolve_contract("mine.json"), ContainsSubstring("no such file"));
+
+	auto dir = std::filesystem::temp_directory_path() / "luo-rig-contract-test";
+	std::filesystem::create_directories(dir);
+	std::ofstream(dir / "late.json") << R"({"rules": {"freeze": {"without_dependency": "accept"}}})";
+	auto c = host::resolve_contract((dir / "late.json").string());
+	CHECK(c.name == "late");
+	CHECK_FALSE(c.rules.freeze_needs_dependency);
+	std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("the default suite has no contract files among its scenarios", "[contract][suite]")
+{
+	for (const auto &f : host::scenario_files({}))
+		CHECK(f.find("/contracts/") == std::string::npos);
+}
