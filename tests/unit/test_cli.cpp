@@ -64,9 +64,17 @@ TEST_CASE("unknown options and contracts are setup errors", "[unit][cli]")
 	CHECK_THAT(r.err, ContainsSubstring("no such contract; the rig has agreed, posted-2026, strict"));
 }
 
-TEST_CASE("a bad contract file is exit 2 with its place", "[unit][cli]")
+TEST_CASE("plan --diff compares two contracts; a bad contract file is exit 2 with its place",
+	  "[unit][cli]")
 {
 	std::string scen = std::string(LUO_RIG_SOURCE_DIR) + "/scenarios/deps/iommufd-vfio.json";
+	auto d = luo_rig({"plan", "--diff", "agreed", "posted-2026", scen});
+	CHECK(d.code == 0);
+	CHECK_THAT(d.out, ContainsSubstring("agreed | posted-2026: ") &&
+				  ContainsSubstring(": ok:C1 | ENOENT:S1"));
+	CHECK(luo_rig({"plan", "--diff", "agreed", "agreed", scen}).code == 2);
+	CHECK(luo_rig({"plan", "--diff", "agreed", "--contract", "strict", scen}).code == 2);
+
 	auto dir = std::filesystem::temp_directory_path() / "luo-rig-cli-contract";
 	std::filesystem::create_directories(dir);
 	std::ofstream(dir / "bad.json") << "{\n  \"rules\": {\"finish\": {\"error\": 16}}\n}\n";

@@ -2,7 +2,7 @@
 //
 // Contracts as files: the shipped ones say what the oracle used to have in
 // code, a per-edge rule changes only its edge, bad files are refused with
-// their place and fix.
+// their place and fix, and `plan --diff` finds exactly the disagreements.
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
@@ -11,6 +11,7 @@
 
 #include "contracts.hpp"
 #include "core/expand.hpp"
+#include "core/plan_diff.hpp"
 #include "core/scenario.hpp"
 #include "host/run/suite.hpp"
 #include "host/util/errors.hpp"
@@ -33,6 +34,12 @@ std::string error_of(const std::string &text)
 	}
 	return "(accepted)";
 }
+
+const char *kVfioThenIommu = R"({
+  "objects": {"iommu": "iommufd", "vfio": "vfio-cdev", "vm": "kvm-vm", "gmem": "guest-memfd"},
+  "preserve": [["vfio", "iommu", "gmem", "vm"]],
+  "restore": [["iommu", "vfio", "vm", "gmem"]]
+})";
 
 } // namespace
 
@@ -162,4 +169,30 @@ TEST_CASE("the default suite has no contract files among its scenarios", "[contr
 {
 	for (const auto &f : host::scenario_files({}))
 		CHECK(f.find("/contracts/") == std::string::npos);
+}
+
+TEST_CASE("plan --diff: the steps two contracts answer differently, outcomes only", "[contract]")
+{
+	auto sc = core::parse_scenario(kVfioThenIommu, "t.json");
+	auto agreed = core::expand(sc, shipped("agreed"));
+	auto posted = core::expand(sc, shipped("posted-2026"));
+	auto d = core::diff_plans("agreed", agreed, "posted-2026", posted);
+	CHECK(d.cases == 1);
+	REQUIRE(d.differing.size() == 1);
+	const auto &steps = d.differing[0].steps;
+	REQUIRE_FALSE(steps.empty());
+	CHECK(steps[0].a == "preserve(s,vfio,2)=ok:C1");
+	CHECK(steps[0].b == "preserve(s,vfio,2)=ENOENT:S1");
+	auto text = core::render_plan_diff(d);
+	CHECK_THAT(text, ContainsSubstring("agreed | posted-2026: 1 of 1 cases differ") &&
+				 ContainsSubstring("preserve(s,vfio,2): ok:C1 | ENOENT:S1"));
+
+	// The same answers under other rule names are no difference: strict
+	// calls a successful dependent-after-dependency preserve S1.
+	auto again = core::diff_plans("agreed", agreed, "copy", core::expand(sc, shipped("agreed")));
+	CHECK(again.differing.empty());
+	CHECK(again.steps == 0);
+	auto j = core::plan_diff_json(d);
+	CHECK(j["differing_cases"] == 1);
+	CHECK(j["diff"][0]["steps"][0]["posted-2026"] == "preserve(s,vfio,2)=ENOENT:S1");
 }

@@ -18,6 +18,7 @@
 #include "host/cmd/repro.hpp"
 #include "host/cmd/reproducer.hpp"
 #include "core/contract.hpp"
+#include "core/plan_diff.hpp"
 #include "core/expand.hpp"
 #include "core/plan_render.hpp"
 #include "host/util/errors.hpp"
@@ -209,9 +210,15 @@ int main(int argc, char **argv)
 	bool plan_as_json = false;
 	std::vector<std::string> plan_cases;
 	auto *plan_cmd = app.add_subcommand("plan", "list cases and expected outcomes; boots nothing");
+	std::vector<std::string> plan_diff;
 	plan_cmd->add_option("scenarios", plan_files,
 			     "scenario files or directories (default: the whole suite)");
 	plan_cmd->add_option("--contract", plan_contract, kContractHelp);
+	plan_cmd->add_option("--diff", plan_diff,
+			     "A B: the cases and steps where contracts A and B demand different outcomes")
+		->expected(2)
+		->allow_extra_args(false)
+		->excludes("--contract");
 	plan_cmd->add_option("--case", plan_cases, "only cases whose id matches (glob); repeatable")
 		->allow_extra_args(false);
 	plan_cmd->add_flag("--json", plan_as_json, "JSON instead of text");
@@ -297,6 +304,22 @@ int main(int argc, char **argv)
 			return kExitPass;
 		}
 		if (*plan_cmd) {
+			if (!plan_diff.empty()) {
+				if (plan_diff[0] == plan_diff[1])
+					throw SetupError("--diff " + plan_diff[0] + " " + plan_diff[1] +
+							 ": name two different contracts");
+				auto a = luo::host::resolve_contract(plan_diff[0]);
+				auto b = luo::host::resolve_contract(plan_diff[1]);
+				auto files = scenario_files(plan_files);
+				auto d = luo::core::diff_plans(
+					a.name, filter_cases(luo::core::expand_files(files, a), plan_cases), b.name,
+					filter_cases(luo::core::expand_files(files, b), plan_cases));
+				if (plan_as_json)
+					std::cout << luo::core::plan_diff_json(d).dump(1) << "\n";
+				else
+					std::cout << luo::core::render_plan_diff(d);
+				return kExitPass;
+			}
 			auto contract = luo::host::resolve_contract(plan_contract);
 			auto cases = filter_cases(
 				luo::core::expand_files(scenario_files(plan_files), contract), plan_cases);
