@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// A contract other than the agreed one, proven end to end: the reference
+// kernel, told by the contract's kernel block to look a VFIO device's
+// iommufd up at PRESERVE_FD, passes every case of posted-2026; the same
+// kernel without that parameter breaks posted-2026's rule at the very step
+// the rule is about, so the profile is not passing by accident.
+#include <catch2/catch_test_macros.hpp>
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "e2e_support.hpp"
+#include "host/run/contracts.hpp"
+
+using namespace luo;
+
+namespace {
+
+const char *kScenario = "scenarios/deps/iommufd-vfio.json";
+
+} // namespace
+
+TEST_CASE("posted-2026 passes on a kernel that takes its parameter, and is broken without it",
+	  "[e2e][contract]")
+{
+	auto cfg = e2e::config_for({kScenario}, "contract-posted-2026");
+	cfg.contract = "posted-2026";
+	auto rep = host::run_suite(cfg);
+	CHECK(rep.summary.contract == "posted-2026");
+	int refused_early = 0;
+	for (const auto &c : rep.cases) {
+		INFO(c.id << ": " << host::to_string(c.verdict) << ": " << c.message);
+		CHECK(c.verdict == host::Verdict::pass);
+		for (const auto &s : c.steps)
+			if (s.op == protocol::Op::preserve && s.expect.rule == "S1" && s.executed &&
+			    s.err == "ENOENT")
+				refused_early++;
+	}
+	// The guest saw the kernel refuse devices preserved before their iommufd.
+	CHECK(refused_early > 0);
+	CHECK(rep.exit_code == 0);
+
+	// The same contract without its kernel block: the kernel looks the
+	// iommufd up at freeze only, and accepts what posted-2026 refuses.
+	auto text = nlohmann::ordered_json::parse(
+		std::ifstream(host::contracts_dir() / "posted-2026.json"));
+	text.erase("kernel");
+	text["name"] = "posted-2026-untold";
+	auto file = cfg.out_dir.parent_path() / "posted-2026-untold.json";
+	std::ofstream(file) << text.dump(2);
+	auto untold = e2e::config_for({kScenario}, "contract-posted-2026-untold");
+	untold.contract = file.string();
+	auto broken = host::run_suite(untold);
+	int violations = 0;
+	for (const auto &c : broken.cases) {
+		INFO(c.id << ": " << host::to_string(c.verdict) << ": " << c.message);
+		CHECK((c.verdict == host::Verdict::pass || c.verdict == host::Verdict::violation));
+		if (c.verdict != host::Verdict::violation)
+			continue;
+		violations++;
+		REQUIRE(c.failed_step >= 0);
+		const auto &s = c.steps[c.failed_step];
+		CHECK(s.op == protocol::Op::preserve);
+		CHECK(s.expect.rule == "S1");
+		CHECK(s.result == 0);
+	}
+	CHECK(violations > 0);
+	CHECK(broken.exit_code == 1);
+	CHECK(refused_early == violations);
+}
