@@ -236,6 +236,11 @@ void Parser::object(const std::string &name, const json &j, const std::string &p
 			d.size = uint(j["size"], ptr + "/size", "a size in bytes");
 			if (d.size == 0 || d.size % 4096)
 				fail(ptr + "/size", "size must be a non-zero multiple of 4096 (pages), e.g. 65536");
+			// A hole, a page written before PRESERVE_FD and one after
+			// (rig/guest/gmem_layout.hpp).
+			if (d.kind == ObjectKind::guest_memfd && d.size < 3 * 4096)
+				fail(ptr + "/size", "a guest-memfd needs at least 12288 bytes (3 pages: a "
+						    "hole, a page written before PRESERVE_FD and one after)");
 		}
 		if (j.contains("pinned")) {
 			if (!j["pinned"].is_boolean())

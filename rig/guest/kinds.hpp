@@ -22,7 +22,12 @@ Outcome memfd_verify(const protocol::ObjectSpec &spec, int fd);
 Outcome kvm_vm_create(const protocol::ObjectSpec &spec, int &out);
 Outcome kvm_vm_verify(const protocol::ObjectSpec &spec, int vm_fd);
 Outcome guest_memfd_create(const protocol::ObjectSpec &spec, int vm_fd, int &out);
-Outcome guest_memfd_verify(const protocol::ObjectSpec &spec, int fd, int vm_fd);
+// late_written: the pages the layout writes after PRESERVE_FD are expected
+// (written in this boot, or restored from the kernel before).
+Outcome guest_memfd_verify(const protocol::ObjectSpec &spec, int fd, int vm_fd, bool late_written);
+// Right after a successful PRESERVE_FD: the pages to be written between it
+// and the freeze (gmem_layout.hpp).
+Outcome guest_memfd_write_late(const protocol::ObjectSpec &spec, int fd);
 
 // obj_iommufd.cpp
 Outcome iommufd_create(const protocol::ObjectSpec &spec, int &out);

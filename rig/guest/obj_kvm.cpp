@@ -5,6 +5,7 @@
 // LUO has to restore: verify checks both halves of that.
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "guest/gmem_layout.hpp"
 #include "guest/kinds.hpp"
 #include "guest/pattern.hpp"
 #include "guest/sys.hpp"
@@ -90,6 +92,47 @@ Outcome delete_slot(int vm_fd, __u32 slot)
 	return Outcome::ok();
 }
 
+// Writing a page puts it in the page cache; a page never written stays out.
+void write_pages(const protocol::ObjectSpec &spec, void *addr, GmemPage which)
+{
+	auto *base = static_cast<unsigned char *>(addr);
+	for (std::uint64_t p = 0; p < spec.size / kGmemPage; p++)
+		if (gmem_page(spec.seed, p) == which)
+			pattern_fill(spec.seed, p * kGmemPage, base + p * kGmemPage, kGmemPage);
+}
+
+// Every page is where the layout says: written pages in the page cache with
+// their pattern, holes (and late pages not yet written) absent.  mincore()
+// asks the page cache without faulting a hole in, which a read would.
+Outcome check_pages(const protocol::ObjectSpec &spec, const std::string &gm, const void *addr,
+		    bool late_written)
+{
+	const std::uint64_t pages = spec.size / kGmemPage;
+	std::vector<unsigned char> in_cache(pages);
+	if (::mincore(const_cast<void *>(addr), spec.size, in_cache.data()))
+		return errno_fail("mincore " + gm);
+	const auto *base = static_cast<const unsigned char *>(addr);
+	for (std::uint64_t p = 0; p < pages; p++) {
+		GmemPage cls = gmem_page(spec.seed, p);
+		bool written = cls == GmemPage::early || (cls == GmemPage::late && late_written);
+		bool present = in_cache[p] & 1;
+		const char *what = cls == GmemPage::early  ? "written at create"
+				   : cls == GmemPage::late ? (late_written ? "written after PRESERVE_FD"
+									   : "not written yet (it is after PRESERVE_FD)")
+							   : "a hole, never written";
+		if (written != present)
+			return fail(EIO, gm + ": page " + std::to_string(p) + " (offset " +
+					 std::to_string(p * kGmemPage) + ") is " + what + ", but is " +
+					 (present ? "" : "not ") + "in the page cache");
+		if (!written)
+			continue;
+		if (auto bad = pattern_mismatch(spec.seed, p * kGmemPage, base + p * kGmemPage, kGmemPage))
+			return fail(EIO, gm + " (page " + what + "): " +
+					 describe_mismatch(spec.seed, *bad, base[*bad]));
+	}
+	return Outcome::ok();
+}
+
 } // namespace
 
 Outcome kvm_vm_create(const protocol::ObjectSpec &spec, int &out)
@@ -159,12 +202,24 @@ Outcome guest_memfd_create(const protocol::ObjectSpec &spec, int vm_fd, int &out
 		return errno_fail("mmap " + gmem_label(spec, fd.get()) + " read-write shared, " +
 				  std::to_string(spec.size) + " bytes");
 	m.len = spec.size;
-	pattern_fill(spec.seed, 0, m.addr, spec.size);
+	write_pages(spec, m.addr, GmemPage::early);
 	out = fd.release();
 	return Outcome::ok();
 }
 
-Outcome guest_memfd_verify(const protocol::ObjectSpec &spec, int fd, int vm_fd)
+Outcome guest_memfd_write_late(const protocol::ObjectSpec &spec, int fd)
+{
+	Mapping m;
+	m.addr = ::mmap(nullptr, spec.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m.addr == MAP_FAILED)
+		return errno_fail("mmap " + gmem_label(spec, fd) + " read-write shared after PRESERVE_FD, " +
+				  std::to_string(spec.size) + " bytes");
+	m.len = spec.size;
+	write_pages(spec, m.addr, GmemPage::late);
+	return Outcome::ok();
+}
+
+Outcome guest_memfd_verify(const protocol::ObjectSpec &spec, int fd, int vm_fd, bool late_written)
 {
 	const std::string gm = gmem_label(spec, fd);
 	const std::string vm = vm_label(spec.depends_on, vm_fd);
@@ -182,9 +237,8 @@ Outcome guest_memfd_verify(const protocol::ObjectSpec &spec, int fd, int vm_fd)
 		return errno_fail("mmap " + gm + " read-only shared, " +
 				  std::to_string(spec.size) + " bytes");
 	m.len = spec.size;
-	if (auto bad = pattern_mismatch(spec.seed, 0, m.addr, spec.size))
-		return fail(EIO, gm + ": " + describe_mismatch(spec.seed, *bad,
-				static_cast<const unsigned char *>(m.addr)[*bad]));
+	if (auto r = check_pages(spec, gm, m.addr, late_written); !r)
+		return r;
 
 	if (auto r = set_gmem_slot(vm_fd, fd, spec.size, m.addr); !r)
 		return Outcome::fail(r.result, "ioctl(" + vm +

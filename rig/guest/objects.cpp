@@ -127,6 +127,7 @@ void Objects::adopt(const std::string &name, int new_fd)
 	if (it != fds_.end() && it->second != new_fd)
 		::close(it->second);
 	fds_[name] = new_fd;
+	late_.insert(name);
 }
 
 int Objects::fd(const std::string &name) const
@@ -134,6 +135,24 @@ int Objects::fd(const std::string &name) const
 	std::lock_guard lock(mu_);
 	auto it = fds_.find(name);
 	return it == fds_.end() ? -1 : it->second;
+}
+
+Outcome Objects::preserved(const ObjectSpec &spec)
+{
+	if (spec.kind != ObjectKind::guest_memfd)
+		return Outcome::ok();
+	const int self = fd(spec.name);
+	if (auto r = kind::guest_memfd_write_late(spec, self); !r)
+		return r;
+	std::lock_guard lock(mu_);
+	late_.insert(spec.name);
+	return Outcome::ok();
+}
+
+bool Objects::late_written(const std::string &name) const
+{
+	std::lock_guard lock(mu_);
+	return late_.count(name) != 0;
 }
 
 Outcome Objects::verify(const ObjectSpec &spec)
@@ -153,7 +172,7 @@ Outcome Objects::verify(const ObjectSpec &spec)
 	case ObjectKind::guest_memfd:
 		if (!(r = dependency_fd(spec, dep)))
 			return r;
-		return kind::guest_memfd_verify(spec, self, dep);
+		return kind::guest_memfd_verify(spec, self, dep, late_written(spec.name));
 	case ObjectKind::iommufd:
 		return kind::iommufd_verify(spec, self);
 	case ObjectKind::vfio_cdev:

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "protocol/plan.hpp"
@@ -56,12 +57,21 @@ public:
 
 	void close(const std::string &name);
 
+	// After a successful PRESERVE_FD: what the VMM does to the object
+	// between preserving it and the kexec (a guest_memfd gets its late
+	// pages), so that the handler must take the state at freeze.
+	Outcome preserved(const protocol::ObjectSpec &spec);
+
 private:
 	Outcome dependency_fd(const protocol::ObjectSpec &spec, int &dep_fd) const;
+	bool late_written(const std::string &name) const;
 
 	const protocol::Plan &plan_;
 	mutable std::mutex mu_;
 	std::map<std::string, int> fds_;
+	// Objects whose after-PRESERVE_FD writes are in: done in this boot, or
+	// restored from the kernel before, which had them when it froze.
+	std::set<std::string> late_;
 };
 
 } // namespace luo::guest

@@ -125,8 +125,16 @@ Outcome Runner::execute(const protocol::Step &step)
 		int fd = objects_.fd(step.object);
 		if (fd < 0)
 			return Outcome::fail(-EBADF, "'" + step.object + "' has no open fd");
-		return from_rc(luo::preserve(sfd, fd, step.token),
-			       "PRESERVE_FD " + step.object + " as " + std::to_string(step.token));
+		Outcome o = from_rc(luo::preserve(sfd, fd, step.token),
+				    "PRESERVE_FD " + step.object + " as " + std::to_string(step.token));
+		if (!o)
+			return o;
+		// The kernel said yes; what the VMM does next is part of the step,
+		// and a failure there must not pass for the kernel's answer.
+		if (auto late = objects_.preserved(*spec); !late)
+			return Outcome::fail(late.result ? late.result : -EIO,
+					     "PRESERVE_FD " + step.object + " succeeded, then: " + late.detail);
+		return o;
 	}
 	case Op::retrieve: {
 		if (auto o = with_session(step, sfd); !o)

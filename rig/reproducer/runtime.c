@@ -33,6 +33,8 @@
 #define CMDLINE_MAX 4096
 
 static int obj_fd[NR_OBJECTS];
+/* A guest_memfd's pages written after PRESERVE_FD are in: done in this stage, or restored. */
+static int late_written[NR_OBJECTS];
 static const char *session_name[NR_STEPS];
 static int session_fd[NR_STEPS];
 static int nr_sessions;
@@ -86,6 +88,74 @@ static int pattern_check(const struct repro_object *o, const uint8_t *p)
 			    (unsigned long long)i, p[i], pattern_byte(o->seed, i));
 			return -EIO;
 		}
+	return 0;
+}
+
+/*
+ * luo-rig's guest_memfd layout: page 0 a hole, page 1 written after
+ * PRESERVE_FD ("late"), page 2 before ("early"), the others by seed.
+ */
+enum { PAGE_EARLY, PAGE_LATE, PAGE_HOLE };
+
+static int gmem_page(uint32_t seed, uint64_t page)
+{
+	uint64_t x;
+
+	if (page < 3)
+		return page == 0 ? PAGE_HOLE : page == 1 ? PAGE_LATE : PAGE_EARLY;
+	x = mix(((uint64_t)seed << 32) ^ page) % 8;
+	return x < 4 ? PAGE_EARLY : x == 4 ? PAGE_LATE : PAGE_HOLE;
+}
+
+static void gmem_write(const struct repro_object *o, uint8_t *p, int which)
+{
+	for (uint64_t pg = 0; pg < o->size / 4096; pg++)
+		if (gmem_page(o->seed, pg) == which)
+			for (uint64_t i = pg * 4096; i < (pg + 1) * 4096; i++)
+				p[i] = pattern_byte(o->seed, i);
+}
+
+/* Written pages in the page cache with their pattern; holes absent (mincore, not a read). */
+static int gmem_check(const struct repro_object *o, const uint8_t *p, int late)
+{
+	unsigned char *in = malloc(o->size / 4096);
+	int rc = 0;
+
+	if (!in || mincore((void *)p, o->size, in)) {
+		free(in);
+		return fail_errno("mincore guest_memfd");
+	}
+	for (uint64_t pg = 0; !rc && pg < o->size / 4096; pg++) {
+		int cls = gmem_page(o->seed, pg);
+		int want = cls == PAGE_EARLY || (cls == PAGE_LATE && late);
+
+		if (want != (in[pg] & 1)) {
+			say("%s: page %llu is %s, but is %sin the page cache", o->name,
+			    (unsigned long long)pg,
+			    cls == PAGE_HOLE ? "a hole" : want ? "written" : "not written yet",
+			    want ? "not " : "");
+			rc = -EIO;
+		}
+		for (uint64_t i = pg * 4096; !rc && want && i < (pg + 1) * 4096; i++)
+			if (p[i] != pattern_byte(o->seed, i)) {
+				say("%s: byte at offset %llu is 0x%02x, expected 0x%02x", o->name,
+				    (unsigned long long)i, p[i], pattern_byte(o->seed, i));
+				rc = -EIO;
+			}
+	}
+	free(in);
+	return rc;
+}
+
+static int gmem_write_late(const struct repro_object *o, int fd)
+{
+	uint8_t *p = mmap(NULL, o->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED)
+		return fail_errno("mmap guest_memfd after PRESERVE_FD");
+	gmem_write(o, p, PAGE_LATE);
+	munmap(p, o->size);
+	late_written[o - objects] = 1;
 	return 0;
 }
 
@@ -169,7 +239,7 @@ static int do_create(const struct repro_object *o, int dep_fd)
 		p = mmap(NULL, o->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		if (p == MAP_FAILED)
 			return fail_errno("mmap guest_memfd");
-		pattern_fill(o->seed, p, o->size);
+		gmem_write(o, p, PAGE_EARLY);
 		munmap(p, o->size);
 		return fd;
 	case K_IOMMUFD:
@@ -229,7 +299,7 @@ static int do_verify(const struct repro_object *o, int fd, int dep_fd)
 		p = mmap(NULL, o->size, PROT_READ, MAP_SHARED, fd, 0);
 		if (p == MAP_FAILED)
 			return fail_errno("mmap guest_memfd");
-		rc = pattern_check(o, p);
+		rc = gmem_check(o, p, late_written[o - objects]);
 		if (!rc) {
 			rc = gmem_slot(dep_fd, fd, o->size, p);
 			if (rc)
@@ -464,11 +534,15 @@ static int run_step(const struct repro_step *s, long stage, long failed,
 		p.size = sizeof(p);
 		p.fd = obj_fd[s->object];
 		p.token = s->token;
-		return ioctl(*sfd, LIVEUPDATE_SESSION_PRESERVE_FD, &p) ? fail_errno("PRESERVE_FD") : 0;
+		if (ioctl(*sfd, LIVEUPDATE_SESSION_PRESERVE_FD, &p))
+			return fail_errno("PRESERVE_FD");
+		return o->kind == K_GUEST_MEMFD ? gmem_write_late(o, obj_fd[s->object]) : 0;
 	case OP_RETRIEVE:
 		fd = retrieve(*sfd, s->token);
-		if (fd >= 0 && o)
+		if (fd >= 0 && o) {
 			obj_fd[s->object] = fd;
+			late_written[s->object] = 1;
+		}
 		else if (fd >= 0)
 			close(fd);
 		return fd < 0 ? fd : 0;

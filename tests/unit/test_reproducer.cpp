@@ -29,13 +29,13 @@ core::Case only(const char *json)
 TEST_CASE("reproducer tables follow the case step by step", "[unit][reproducer]")
 {
 	auto c = only(R"({"name": "g", "objects": {"vm": "kvm-vm",
-		"gmem": {"kind": "guest-memfd", "size": 8192}},
+		"gmem": {"kind": "guest-memfd", "size": 12288}},
 		"preserve": [["vm", "gmem"]], "restore": [["gmem"]]})");
 	auto src = host::reproducer_source(c, "agreed", "drop-contents", "/* runtime */\n");
 	CHECK_THAT(src, ContainsSubstring("#define CASE_ID \"g/p:vm,gmem/r:gmem\""));
 	CHECK_THAT(src, ContainsSubstring("#define NR_STEPS " + std::to_string(c.steps.size())));
 	CHECK_THAT(src, ContainsSubstring("luo_fault=drop-contents"));
-	CHECK_THAT(src, ContainsSubstring("{ \"gmem\", K_GUEST_MEMFD, 0, 8192ULL, "));
+	CHECK_THAT(src, ContainsSubstring("{ \"gmem\", K_GUEST_MEMFD, 0, 12288ULL, "));
 	// Stage 1 until the kexec, stage 2 after it; a busy FINISH by errno name.
 	CHECK_THAT(src, ContainsSubstring("{ 1, OP_KEXEC, NULL, -1, 0ULL, E_OK, 0, \"C2\" }"));
 	CHECK_THAT(src, ContainsSubstring("{ 2, OP_FINISH, \"s\", -1, 0ULL, E_ERRNO, EBUSY, \"C4\" }"));

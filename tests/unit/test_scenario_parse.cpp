@@ -99,6 +99,10 @@ TEST_CASE("object errors", "[scenario]")
 	CHECK(size.pointer() == "/objects/m/size");
 	CHECK_THAT(size.what(), ContainsSubstring("multiple of 4096"));
 
+	auto small = error_of(R"({"objects": {"vm": "kvm-vm", "g": {"kind": "guest-memfd", "size": 8192}}})");
+	CHECK(small.pointer() == "/objects/g/size");
+	CHECK_THAT(small.what(), ContainsSubstring("at least 12288 bytes"));
+
 	auto vm_size = error_of(R"({"objects": {"vm": {"kind": "kvm-vm", "size": 4096}}})");
 	CHECK_THAT(vm_size.what(), ContainsSubstring("only memfd and guest-memfd"));
 
