@@ -59,14 +59,16 @@ private:
 	Case c_;
 	std::map<Fault::Action, std::vector<const Fault *>> faults_;
 	std::set<std::string> verified_;  // in the current boot
+	bool crossed_ = false;            // a kexec took the case to the next kernel
 
 	static std::vector<CaseObject> objects(const Scenario &sc, const std::string &id)
 	{
 		std::vector<CaseObject> out;
 		for (const auto &o : sc.objects) {
-			bool data = o.kind == ObjectKind::memfd || o.kind == ObjectKind::guest_memfd;
-			// Per-case data, so a file handed to the wrong case in a
-			// batch shows up as wrong contents.
+			bool data = o.kind == ObjectKind::memfd || o.kind == ObjectKind::guest_memfd ||
+				    o.kind == ObjectKind::kvm_vm;
+			// Per-case data (and a VM's vCPU ID limit), so a file handed
+			// to the wrong case in a batch shows up as wrong state.
 			out.push_back({o.name, o.kind, o.depends_on, o.size,
 				       data ? fnv1a(id + "/" + o.name) : 0});
 		}
@@ -244,6 +246,9 @@ void Story::verify_new()
 			continue;
 		step(Op::verify, "", o.name, 0);
 		verified_.insert(o.name);
+		if (crossed_ && any_fault(Fault::Action::verify_fresh,
+					     [&](const Fault *f) { return f->object == o.name; }))
+			step(Op::verify_fresh, "", o.name, 0);
 	}
 }
 
@@ -328,7 +333,7 @@ Case Story::build()
 {
 	create_all();
 	preserve_phase();
-	if (kexec_phase())
+	if ((crossed_ = kexec_phase()))
 		restore_phase();
 	return std::move(c_);
 }
@@ -347,6 +352,16 @@ void check_unwritable_restored(const Scenario &sc, const std::vector<Order> &rs)
 		if (!restored)
 			sc.fail(f.pointer + "/object", "'" + f.object + "' is in no restore order, so no "
 							 "case would lose its reply; restore it or drop the fault");
+	}
+	// verify-fresh follows the restored object's check: it needs that
+	// object restored in every case, or some cases would skip it unsaid.
+	for (const auto &f : sc.faults) {
+		if (f.action != Fault::Action::verify_fresh || sc.object(f.object)->pinned)
+			continue;
+		for (const auto &r : rs)
+			if (std::find(r.begin(), r.end(), f.object) == r.end())
+				sc.fail(f.pointer + "/object", "'" + f.object + "' is not in every restore order, "
+								 "so some cases would not check it; restore it in all");
 	}
 }
 

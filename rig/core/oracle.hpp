@@ -98,6 +98,7 @@ private:
 	const EdgeRules &rules_of(const std::string &object) const;
 
 	Expect create(const CaseStep &s);
+	Expect verify_fresh(const CaseStep &s);
 	Expect session_create(const CaseStep &s);
 	Expect session_close(const CaseStep &s);
 	Expect preserve(const CaseStep &s);

@@ -85,6 +85,8 @@ struct Fault {
 		retrieve_unknown,  // C7 ENOENT
 		retrieve_unwritable,  // C4: a retrieve whose reply is lost is not the user's
 		close_object,      // the VMM drops its fd; LUO's reference keeps the file
+		verify_fresh,      // after the restored object's check, the same check
+				   // on a new object of its kind must fail
 	};
 	Action action{};
 	std::string session;

@@ -527,6 +527,7 @@ void Parser::fault(const json &j, const std::string &ptr)
 		{"retrieve-unknown", Fault::Action::retrieve_unknown},
 		{"retrieve-unwritable", Fault::Action::retrieve_unwritable},
 		{"close-object", Fault::Action::close_object},
+		{"verify-fresh", Fault::Action::verify_fresh},
 	};
 	auto names = [&] {
 		std::vector<std::string> out;
@@ -603,6 +604,19 @@ void Parser::fault(const json &j, const std::string &ptr)
 		fields(j, ptr, {"action", "object"});
 		f.object = object_ref(need("object"), ptr + "/object");
 		break;
+	case Fault::Action::verify_fresh: {
+		fields(j, ptr, {"action", "object"});
+		f.object = object_ref(need("object"), ptr + "/object");
+		ObjectKind k = sc_.object(f.object)->kind;
+		// An iommufd carries nothing of its own that the guest checks: its
+		// restore shows in the VFIO device bound to it.
+		if (k == ObjectKind::iommufd || k == ObjectKind::unsupported)
+			fail(ptr + "/object", std::string("a ") + protocol::to_string(k) +
+						      " has no state of its own that verify checks, so a new one "
+						      "would pass; name a memfd, kvm-vm, guest-memfd or vfio-cdev "
+						      "(an iommufd's restore shows in the vfio-cdev bound to it)");
+		break;
+	}
 	}
 	sc_.faults.push_back(std::move(f));
 }
@@ -656,8 +670,9 @@ void Parser::expectation(const json &j, const std::string &ptr)
 	}
 	if (j.contains("contract")) {
 		e.contract = str(j["contract"], ptr + "/contract", "a contract name");
-		if (e.contract != "agreed" && e.contract != "strict")
-			fail(ptr + "/contract", "unknown contract '" + e.contract + "'; use agreed or strict");
+		if (!valid_name(e.contract))
+			fail(ptr + "/contract", "bad contract name '" + e.contract +
+							"'; use a contract's name, e.g. agreed, strict, posted-2026");
 	}
 	if (!j.contains("step") || !j.contains("result"))
 		fail(ptr, "an expectation needs \"step\" and \"result\"");

@@ -41,6 +41,14 @@ Outcome vfio_create(const protocol::ObjectSpec &spec, const std::string &pci_add
 		    int iommufd, int &out);
 Outcome vfio_verify(const protocol::ObjectSpec &spec, int fd, int iommufd);
 
+// New objects of a kind, made without anything the VMM sets on its own
+// (contents, limits, bindings): what a handler that restores an empty object
+// would hand back.  For Objects::verify_fresh.
+Outcome memfd_fresh(const protocol::ObjectSpec &spec, int &out);
+Outcome kvm_vm_fresh(int &out);
+Outcome guest_memfd_fresh(const protocol::ObjectSpec &spec, int vm_fd, int &out);
+Outcome vfio_fresh(const protocol::ObjectSpec &spec, const std::string &pci_addr, int &out);
+
 // obj_unsupported.cpp
 Outcome unsupported_create(const protocol::ObjectSpec &spec, int &out);
 Outcome unsupported_verify(const protocol::ObjectSpec &spec, int fd);

@@ -133,6 +133,41 @@ Outcome check_pages(const protocol::ObjectSpec &spec, const std::string &gm, con
 	return Outcome::ok();
 }
 
+// VM state the VMM sets and a new VM lacks: the vCPU ID limit
+// (KVM_CAP_MAX_VCPU_ID), per VM from its seed.  Set once, KVM then refuses
+// any other value with EINVAL and accepts the same one again, so the check
+// changes nothing on the VM it passes on.
+__u64 vcpu_id_limit(const protocol::ObjectSpec &spec)
+{
+	return 256 + spec.seed % 768;
+}
+
+Outcome set_vcpu_id_limit(int vm_fd, __u64 limit)
+{
+	kvm_enable_cap cap{};
+	cap.cap = KVM_CAP_MAX_VCPU_ID;
+	cap.args[0] = limit;
+	if (::ioctl(vm_fd, KVM_ENABLE_CAP, &cap))
+		return errno_fail("ioctl(KVM_ENABLE_CAP, KVM_CAP_MAX_VCPU_ID, " + std::to_string(limit) + ")");
+	return Outcome::ok();
+}
+
+Outcome check_vcpu_id_limit(const std::string &vm, int vm_fd, __u64 limit)
+{
+	kvm_enable_cap cap{};
+	cap.cap = KVM_CAP_MAX_VCPU_ID;
+	cap.args[0] = limit - 1;
+	if (::ioctl(vm_fd, KVM_ENABLE_CAP, &cap) == 0)
+		return fail(EIO, vm + " accepted a vCPU ID limit of " + std::to_string(limit - 1) +
+				 ": the limit of " + std::to_string(limit) + " the VMM set is gone");
+	if (errno != EINVAL)
+		return errno_fail("ioctl(" + vm + ", KVM_ENABLE_CAP, KVM_CAP_MAX_VCPU_ID, " +
+				  std::to_string(limit - 1) + "): expected EINVAL");
+	if (auto r = set_vcpu_id_limit(vm_fd, limit); !r)
+		return Outcome::fail(r.result, vm + " refused its own vCPU ID limit: " + r.detail);
+	return Outcome::ok();
+}
+
 } // namespace
 
 Outcome kvm_vm_create(const protocol::ObjectSpec &spec, int &out)
@@ -140,6 +175,17 @@ Outcome kvm_vm_create(const protocol::ObjectSpec &spec, int &out)
 	UniqueFd vm;
 	if (auto r = create_vm(vm); !r)
 		return Outcome::fail(r.result, "create kvm-vm '" + spec.name + "': " + r.detail);
+	if (auto r = set_vcpu_id_limit(vm.get(), vcpu_id_limit(spec)); !r)
+		return Outcome::fail(r.result, vm_label(spec.name, vm.get()) + ": " + r.detail);
+	out = vm.release();
+	return Outcome::ok();
+}
+
+Outcome kvm_vm_fresh(int &out)
+{
+	UniqueFd vm;
+	if (auto r = create_vm(vm); !r)
+		return r;
 	out = vm.release();
 	return Outcome::ok();
 }
@@ -147,6 +193,8 @@ Outcome kvm_vm_create(const protocol::ObjectSpec &spec, int &out)
 Outcome kvm_vm_verify(const protocol::ObjectSpec &spec, int vm_fd)
 {
 	const std::string vm = vm_label(spec.name, vm_fd);
+	if (auto r = check_vcpu_id_limit(vm, vm_fd, vcpu_id_limit(spec)); !r)
+		return r;
 
 	int cap = ::ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY);
 	if (cap < 0)
@@ -204,6 +252,20 @@ Outcome guest_memfd_create(const protocol::ObjectSpec &spec, int vm_fd, int &out
 	m.len = spec.size;
 	write_pages(spec, m.addr, GmemPage::early);
 	out = fd.release();
+	return Outcome::ok();
+}
+
+Outcome guest_memfd_fresh(const protocol::ObjectSpec &spec, int vm_fd, int &out)
+{
+	kvm_create_guest_memfd args;
+	std::memset(&args, 0, sizeof(args));
+	args.size = spec.size;
+	args.flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
+	int fd = ::ioctl(vm_fd, KVM_CREATE_GUEST_MEMFD, &args);
+	if (fd < 0)
+		return errno_fail("ioctl(" + vm_label(spec.depends_on, vm_fd) +
+				  ", KVM_CREATE_GUEST_MEMFD) for a new guest-memfd");
+	out = fd;
 	return Outcome::ok();
 }
 

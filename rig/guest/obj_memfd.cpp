@@ -54,6 +54,17 @@ Outcome memfd_create(const protocol::ObjectSpec &spec, int &out)
 	return Outcome::ok();
 }
 
+Outcome memfd_fresh(const protocol::ObjectSpec &spec, int &out)
+{
+	UniqueFd fd(::memfd_create(spec.name.c_str(), MFD_CLOEXEC));
+	if (!fd.valid())
+		return errno_fail("memfd_create(\"" + spec.name + "\", MFD_CLOEXEC)");
+	if (::ftruncate(fd.get(), static_cast<off_t>(spec.size)))
+		return errno_fail("ftruncate a new memfd to " + std::to_string(spec.size));
+	out = fd.release();
+	return Outcome::ok();
+}
+
 Outcome memfd_verify(const protocol::ObjectSpec &spec, int fd)
 {
 	struct stat st;

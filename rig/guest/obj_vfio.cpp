@@ -152,6 +152,19 @@ Outcome vfio_create(const protocol::ObjectSpec &spec, const std::string &pci_add
 	return Outcome::ok();
 }
 
+Outcome vfio_fresh(const protocol::ObjectSpec &spec, const std::string &pci_addr, int &out)
+{
+	std::string vfion;
+	if (auto r = cdev_name(pci_addr, vfion); !r)
+		return Outcome::fail(r.result, "vfio-cdev '" + spec.name + "': " + r.detail);
+	const std::string path = "/dev/vfio/devices/" + vfion;
+	int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return errno_fail("open " + path + " (PCI " + pci_addr + ") again, unbound");
+	out = fd;
+	return Outcome::ok();
+}
+
 Outcome vfio_verify(const protocol::ObjectSpec &spec, int fd, int iommufd)
 {
 	const std::string dev = label(spec, fd);

@@ -161,7 +161,50 @@ Outcome Objects::verify(const ObjectSpec &spec)
 	if (self < 0)
 		return fail(EBADF, "verify " + std::string(protocol::to_string(spec.kind)) + " '" +
 			    spec.name + "': no fd in this boot (not created, or not retrieved)");
+	return verify_fd(spec, self, late_written(spec.name));
+}
 
+Outcome Objects::verify_fresh(const ObjectSpec &spec)
+{
+	const std::string what = std::string(protocol::to_string(spec.kind)) + " like '" + spec.name + "'";
+	int dep = -1, fresh = -1;
+	Outcome r;
+	if (dependency_kind(spec.kind) && !(r = dependency_fd(spec, dep)))
+		return r;
+	switch (spec.kind) {
+	case ObjectKind::memfd:
+		r = kind::memfd_fresh(spec, fresh);
+		break;
+	case ObjectKind::kvm_vm:
+		r = kind::kvm_vm_fresh(fresh);
+		break;
+	case ObjectKind::guest_memfd:
+		r = kind::guest_memfd_fresh(spec, dep, fresh);
+		break;
+	case ObjectKind::vfio_cdev:
+		if (spec.device < 0 || static_cast<size_t>(spec.device) >= plan_.edu_devices.size())
+			return fail(EINVAL, "verify-fresh " + what + ": no device " + std::to_string(spec.device));
+		r = kind::vfio_fresh(spec, plan_.edu_devices[spec.device], fresh);
+		break;
+	default:
+		return fail(EINVAL, "verify-fresh: a " + std::string(protocol::to_string(spec.kind)) +
+				    " has no state of its own to check");
+	}
+	// Without a new object there is nothing to compare: say so as a
+	// success, which the step does not expect, rather than pass quietly.
+	if (!r)
+		return {0, "could not make a new " + what + " to check: " + r.detail};
+	UniqueFd hold(fresh);
+	// A new object is compared with the restored state, late pages included.
+	Outcome v = verify_fd(spec, fresh, true);
+	if (v)
+		return {0, "the checks pass on a new " + what + " (" + fd_str(fresh) +
+			       ") too: they cannot tell it from the restored one"};
+	return Outcome::fail(v.result, "a new " + what + " fails the checks, as it must: " + v.detail);
+}
+
+Outcome Objects::verify_fd(const ObjectSpec &spec, int self, bool late)
+{
 	int dep = -1;
 	Outcome r;
 	switch (spec.kind) {
@@ -172,7 +215,7 @@ Outcome Objects::verify(const ObjectSpec &spec)
 	case ObjectKind::guest_memfd:
 		if (!(r = dependency_fd(spec, dep)))
 			return r;
-		return kind::guest_memfd_verify(spec, self, dep, late_written(spec.name));
+		return kind::guest_memfd_verify(spec, self, dep, late);
 	case ObjectKind::iommufd:
 		return kind::iommufd_verify(spec, self);
 	case ObjectKind::vfio_cdev:

@@ -57,6 +57,13 @@ public:
 
 	void close(const std::string &name);
 
+	// verify's checks on a new object of spec's kind, made now by the
+	// kernel without anything the VMM set (a memfd of the same size, a
+	// guest_memfd of the same VM, an unbound open of the same device): they
+	// must fail, or they prove nothing about the restored one.  Returns
+	// their failure; success (result 0) means they have no teeth.
+	Outcome verify_fresh(const protocol::ObjectSpec &spec);
+
 	// After a successful PRESERVE_FD: what the VMM does to the object
 	// between preserving it and the kexec (a guest_memfd gets its late
 	// pages), so that the handler must take the state at freeze.
@@ -65,6 +72,7 @@ public:
 private:
 	Outcome dependency_fd(const protocol::ObjectSpec &spec, int &dep_fd) const;
 	bool late_written(const std::string &name) const;
+	Outcome verify_fd(const protocol::ObjectSpec &spec, int fd, bool late);
 
 	const protocol::Plan &plan_;
 	mutable std::mutex mu_;

@@ -99,7 +99,7 @@ Outcome Runner::execute(const protocol::Step &step)
 {
 	const protocol::ObjectSpec *spec = protocol::find_object(plan_, step.object);
 	bool needs_object = step.op == Op::create || step.op == Op::preserve ||
-			    step.op == Op::verify;
+			    step.op == Op::verify || step.op == Op::verify_fresh;
 	if (needs_object && !spec)
 		return Outcome::fail(-EINVAL, "plan names unknown object '" + step.object + "'");
 
@@ -159,6 +159,8 @@ Outcome Runner::execute(const protocol::Step &step)
 		return same_object(step);
 	case Op::verify:
 		return objects_.verify(*spec);
+	case Op::verify_fresh:
+		return objects_.verify_fresh(*spec);
 	case Op::finish:
 		if (auto o = with_session(step, sfd); !o)
 			return o;

@@ -41,6 +41,9 @@ enum class Op {
 	same_object,      // retrieve `token` again: must be the same open file
 	finish,           // LIVEUPDATE_SESSION_FINISH on `session`
 	close_object,     // close the fd bound to `object`
+	verify_fresh,     // verify's checks on a new object of `object`'s kind, made
+	                  // now without the VMM's state: they must fail, or the
+	                  // checks on the restored one prove nothing
 };
 
 struct ObjectSpec {

@@ -187,6 +187,34 @@ static int create_vm(void)
 	return vm;
 }
 
+/* The vCPU ID limit luo-rig's VMM sets on each VM, and checks after restore. */
+static int vcpu_id_limit(int vm, uint64_t limit)
+{
+	struct kvm_enable_cap cap;
+
+	memset(&cap, 0, sizeof(cap));
+	cap.cap = KVM_CAP_MAX_VCPU_ID;
+	cap.args[0] = limit;
+	return ioctl(vm, KVM_ENABLE_CAP, &cap) ? -errno : 0;
+}
+
+static int check_vcpu_id_limit(const struct repro_object *o, int vm)
+{
+	uint64_t limit = 256 + o->seed % 768;
+	int rc;
+
+	if (vcpu_id_limit(vm, limit - 1) == 0) {
+		say("%s accepted a vCPU ID limit of %llu: its limit of %llu is gone", o->name,
+		    (unsigned long long)limit - 1, (unsigned long long)limit);
+		return -EIO;
+	}
+	rc = vcpu_id_limit(vm, limit);
+	if (rc)
+		say("%s refused its own vCPU ID limit %llu: %s", o->name,
+		    (unsigned long long)limit, strerror(-rc));
+	return rc;
+}
+
 static int gmem_slot(int vm, int gmem, uint64_t size, void *uaddr)
 {
 	struct kvm_userspace_memory_region2 r;
@@ -227,7 +255,10 @@ static int do_create(const struct repro_object *o, int dep_fd)
 		free(p);
 		return fd;
 	case K_KVM_VM:
-		return create_vm();
+		fd = create_vm();
+		if (fd >= 0 && vcpu_id_limit(fd, 256 + o->seed % 768))
+			return fail_errno("KVM_ENABLE_CAP KVM_CAP_MAX_VCPU_ID");
+		return fd;
 	case K_GUEST_MEMFD:
 		memset(&g, 0, sizeof(g));
 		g.size = o->size;
@@ -279,6 +310,9 @@ static int do_verify(const struct repro_object *o, int fd, int dep_fd)
 		free(p);
 		return rc;
 	case K_KVM_VM:
+		rc = check_vcpu_id_limit(o, fd);
+		if (rc)
+			return rc;
 		p = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED)
 			return fail_errno("mmap");
@@ -569,6 +603,30 @@ static int run_step(const struct repro_step *s, long stage, long failed,
 		memset(&f, 0, sizeof(f));
 		f.size = sizeof(f);
 		return ioctl(*sfd, LIVEUPDATE_SESSION_FINISH, &f) ? fail_errno("FINISH") : 0;
+	case OP_VERIFY_FRESH:
+		/* The checks on a new object of the kind must fail. */
+		fd = o->kind == K_MEMFD ? memfd_create(o->name, MFD_CLOEXEC)
+		   : o->kind == K_KVM_VM ? create_vm()
+		   : -EINVAL;
+		if (o->kind == K_MEMFD && fd >= 0 && ftruncate(fd, o->size))
+			fd = fail_errno("ftruncate");
+		if (o->kind == K_GUEST_MEMFD) {
+			struct kvm_create_guest_memfd g;
+
+			memset(&g, 0, sizeof(g));
+			g.size = o->size;
+			g.flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
+			fd = ioctl(dep, KVM_CREATE_GUEST_MEMFD, &g);
+		}
+		if (fd < 0) {
+			say("cannot make a new %s to check", o->name);
+			return 0;
+		}
+		rc = do_verify(o, fd, dep);
+		close(fd);
+		if (!rc)
+			say("the checks pass on a new %s too", o->name);
+		return rc;
 	case OP_CLOSE_OBJECT:
 		close(obj_fd[s->object]);
 		obj_fd[s->object] = -1;

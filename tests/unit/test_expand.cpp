@@ -509,3 +509,39 @@ TEST_CASE("the default suite expands under every contract", "[expand][suite]")
 	CHECK(smoke.size() == 1);
 }
 #endif
+
+TEST_CASE("verify-fresh follows the restored object's own check, after the kexec only", "[expand]")
+{
+	const char *fresh = R"({"name": "f", "objects": {"vm": "kvm-vm", "gmem": "guest-memfd", "mem": "memfd"},
+	  "preserve": [["vm", "gmem", "mem"]], "restore": [["gmem", "mem", "vm"]],
+	  "faults": [{"action": "verify-fresh", "object": "gmem"}, {"action": "verify-fresh", "object": "mem"}]})";
+	auto cases = expand(parse_scenario(fresh, "t.json"), Contract::agreed());
+	REQUIRE(cases.size() == 1);
+	const auto &steps = cases[0].steps;
+	std::vector<std::string> seen;
+	for (std::size_t i = 0; i < steps.size(); i++) {
+		if (steps[i].op != Op::verify_fresh)
+			continue;
+		seen.push_back(steps[i].object);
+		CHECK(steps[i].expect.kind == Expect::Kind::any_error);
+		CHECK(steps[i].expect.rule == "fresh");
+		// Right after the same object's verify, which must pass.
+		REQUIRE(i > 0);
+		CHECK(steps[i - 1].op == Op::verify);
+		CHECK(steps[i - 1].object == steps[i].object);
+		CHECK(steps[i - 1].expect.kind == Expect::Kind::ok);
+	}
+	// gmem's check waits for its VM, retrieved last.
+	CHECK(seen == std::vector<std::string>{"mem", "gmem"});
+	auto kexec = std::find_if(steps.begin(), steps.end(), [](const CaseStep &s) { return s.op == Op::kexec; });
+	CHECK(std::find_if(steps.begin(), kexec, [](const CaseStep &s) { return s.op == Op::verify_fresh; }) ==
+	      kexec);
+
+	CHECK_THROWS_WITH(parse_scenario(R"({"objects": {"iommu": "iommufd"},
+	  "faults": [{"action": "verify-fresh", "object": "iommu"}]})", "t.json"),
+			  ContainsSubstring("has no state of its own that verify checks"));
+	CHECK_THROWS_WITH(expand(parse_scenario(R"({"objects": {"mem": "memfd", "m2": "memfd"},
+	  "restore": [["mem"], ["m2"]], "faults": [{"action": "verify-fresh", "object": "mem"}]})", "t.json"),
+				 Contract::agreed()),
+			  ContainsSubstring("'mem' is not in every restore order"));
+}
