@@ -70,8 +70,9 @@ Scratch make_scratch_tree()
 	replace_in(s.tree / "kernel/liveupdate/luo_fault.c", "#define pr_fmt",
 		   "/* Knob names are kept short: they appear on the command line. */\n#define pr_fmt");
 	git(s.tree, {"commit", "-q", "-a", "-m", "liveupdate: say why knob names are short"});
+	// The knob's own test at freeze, not the other knobs' mentions of it.
 	replace_in(s.tree / "virt/kvm/guest_memfd.c",
-		   "liveupdate_fault(LIVEUPDATE_FAULT_DROP_CONTENTS)", "true");
+		   "if (liveupdate_fault(LIVEUPDATE_FAULT_DROP_CONTENTS))", "if (true)");
 	git(s.tree, {"commit", "-q", "-a", "-m", "KVM: guest_memfd: skip restoring folios"});
 	s.culprit = git(s.tree, {"rev-parse", "HEAD"});
 	replace_in(s.tree / "drivers/vfio/device_cdev.c", "#include",

@@ -149,7 +149,8 @@ TEST_CASE("a bad contract file is refused with its place and the fix", "[contrac
 	CHECK_THAT(error_of(R"({"rule": {}})"), ContainsSubstring("unknown field 'rule'"));
 }
 
-TEST_CASE("--contract takes a shipped name or a path, and says which exist", "[contract][cli]")
+TEST_CASE("a contract is a shipped name or a path, and an unknown name lists what exists",
+	  "[contract][cli]")
 {
 	CHECK_THROWS_WITH(host::resolve_contract("lenient"),
 			  ContainsSubstring("no such contract; the rig has agreed, posted-2026, strict"));
