@@ -20,17 +20,32 @@ namespace {
 const std::vector<std::string> kScenarios{"scenarios/deps/kvm-gmem.json",
 					  "scenarios/deps/iommufd-vfio.json"};
 
-std::string console_of(const host::CaseResult &c)
+std::string read_console(const std::filesystem::path &vm_dir)
 {
-	std::ifstream in(std::filesystem::path(c.vm_dir) / "console.log");
+	std::ifstream in(vm_dir / "console.log");
 	std::stringstream ss;
 	ss << in.rdbuf();
 	return ss.str();
 }
 
-// A splat the debug kernel sometimes prints early in the boot after a
-// kexec, before LUO or any handler has run: an edge interrupt taken during
-// identify_cpu(), right after a "Spurious LAPIC timer interrupt", makes
+// The console where the case's failure was seen: a crash no rerun
+// reproduced names the VM it came from ("first seen in vm-3"), and the
+// case's own VM is then the clean rerun.
+std::string console_of(const host::CaseResult &c)
+{
+	std::filesystem::path dir(c.vm_dir);
+	auto at = c.message.find("first seen in ");
+	if (at != std::string::npos) {
+		std::string vm = c.message.substr(at + 14);
+		vm = vm.substr(0, vm.find_first_of(")\n "));
+		return read_console(dir.parent_path() / vm);
+	}
+	return read_console(dir);
+}
+
+// A splat the debug kernel sometimes prints early in a boot, the first or
+// one after a kexec, before LUO or any handler has run: an edge interrupt
+// taken during identify_cpu(), right after a "Spurious LAPIC timer interrupt", makes
 // KASAN flag the lock of its irq descriptor.  It comes and goes with the
 // host's load (seen in about one ci/test run of five) and is the kernel's,
 // not the series' or the rig's: the rig reports it as the crash it is, and
