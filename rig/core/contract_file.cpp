@@ -6,12 +6,11 @@
 #include "contract.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_input.hpp"
 #include "core/json_pos.hpp"
 #include "core/scenario.hpp"
 
@@ -21,26 +20,17 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
-std::string join(const std::vector<std::string> &v)
-{
-	std::string out;
-	for (const auto &s : v)
-		out += (out.empty() ? "" : ", ") + s;
-	return out;
-}
-
 // One section of rules: what happens in one situation, and its errno.
 struct Section {
-	const char *name;    // "preserve"
 	const char *when;    // "before_dependency"
 	const char *good;    // the lenient answer: "accept"
 	const char *bad;     // the refusing answer: "refuse"
 };
 
-constexpr Section kPreserve{"preserve", "before_dependency", "accept", "refuse"};
-constexpr Section kFreeze{"freeze", "without_dependency", "accept", "refuse"};
-constexpr Section kRetrieve{"retrieve", "before_dependency", "restore-dependency", "refuse"};
-constexpr Section kFinish{"finish", "dependency_not_retrieved", "accept", "refuse"};
+constexpr Section kPreserve{"before_dependency", "accept", "refuse"};
+constexpr Section kFreeze{"without_dependency", "accept", "refuse"};
+constexpr Section kRetrieve{"before_dependency", "restore-dependency", "refuse"};
+constexpr Section kFinish{"dependency_not_retrieved", "accept", "refuse"};
 
 class Reader {
 public:
@@ -169,9 +159,8 @@ Contract Reader::read(const json &j)
 	c.name = default_name_;
 	if (j.contains("name"))
 		c.name = str(j["name"], "/name", "a name");
-	if (c.name.empty() || c.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_.") !=
-				      std::string::npos)
-		fail("/name", "bad contract name '" + c.name + "'; use a-z 0-9 - _ .");
+	if (!valid_name(c.name))
+		fail("/name", "bad contract name '" + c.name + "'; use 1-48 characters from a-z 0-9 - _ .");
 	if (j.contains("description"))
 		c.description = str(j["description"], "/description", "a string");
 	if (j.contains("rules"))
@@ -180,18 +169,21 @@ Contract Reader::read(const json &j)
 		const json &edges = j["edges"];
 		if (!edges.is_object())
 			fail("/edges", "expected an object keyed by edge, e.g. \"vfio-cdev->iommufd\"");
-		std::vector<std::string> names;
-		for (const auto &e : dependency_edges())
-			names.push_back(edge_name(e));
+		const auto known = dependency_edges();
 		for (const auto &[k, v] : edges.items()) {
 			std::string ptr = "/edges/" + pointer_escape(k);
-			auto at = std::find(names.begin(), names.end(), k);
-			if (at == names.end())
+			auto e = std::find_if(known.begin(), known.end(),
+					      [&](const Edge &x) { return edge_name(x) == k; });
+			if (e == known.end()) {
+				std::vector<std::string> names;
+				for (const auto &x : known)
+					names.push_back(edge_name(x));
 				fail(ptr, "'" + k + "' is not a dependency edge; edges are: " + join(names), true);
+			}
 			// An edge starts from the file's own rules and changes what it names.
 			EdgeRules r = c.rules;
 			rules(v, ptr, r);
-			c.edges[dependency_edges()[at - names.begin()]] = r;
+			c.edges[*e] = r;
 		}
 	}
 	if (j.contains("kernel"))
@@ -203,27 +195,13 @@ Contract Reader::read(const json &j)
 
 Contract parse_contract(const std::string &text, const std::string &file)
 {
-	json j;
-	try {
-		j = json::parse(text);
-	} catch (const json::parse_error &e) {
-		auto at = locate_syntax_error(text, e.byte, e.what());
-		throw ScenarioError(file, at.pos, at.pointer, "not valid JSON: " + at.message);
-	}
-	std::string stem = file.substr(file.find_last_of('/') + 1);
-	if (stem.size() > 5 && stem.compare(stem.size() - 5, 5, ".json") == 0)
-		stem.resize(stem.size() - 5);
-	return Reader(file, scan_positions(text), stem).read(j);
+	json j = parse_input(text, file);
+	return Reader(file, scan_positions(text), input_stem(file)).read(j);
 }
 
 Contract load_contract(const std::string &path)
 {
-	std::ifstream in(path, std::ios::binary);
-	if (!in)
-		throw ScenarioError(path, {}, "", "cannot open the contract file");
-	std::ostringstream ss;
-	ss << in.rdbuf();
-	return parse_contract(ss.str(), path);
+	return parse_contract(read_input(path, "the contract file"), path);
 }
 
 } // namespace luo::core

@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <set>
@@ -17,20 +16,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_input.hpp"
+
 namespace luo::core {
 
 using json = nlohmann::ordered_json;
 using protocol::ObjectKind;
 
 namespace {
-
-std::string join(const std::vector<std::string> &v, const char *sep = ", ")
-{
-	std::string out;
-	for (const auto &s : v)
-		out += (out.empty() ? "" : sep) + s;
-	return out;
-}
 
 std::string describe(const json &j)
 {
@@ -49,15 +42,6 @@ std::string token_text(std::uint64_t t)
 	char buf[24];
 	std::snprintf(buf, sizeof(buf), "0x%llx", static_cast<unsigned long long>(t));
 	return buf;
-}
-
-bool valid_name(const std::string &s)
-{
-	if (s.empty() || s.size() > 48 || s == "-")
-		return false;
-	return std::all_of(s.begin(), s.end(), [](char c) {
-		return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
-	});
 }
 
 // The parser proper: walks the json, keeps the pointer of every value it
@@ -717,12 +701,6 @@ void Parser::expectation(const json &j, const std::string &ptr)
 	sc_.expects.push_back(std::move(e));
 }
 
-std::string stem(const std::string &path)
-{
-	std::string base = path.substr(path.find_last_of('/') + 1);
-	return base.substr(0, base.rfind(".json"));
-}
-
 } // namespace
 
 ScenarioError::ScenarioError(std::string file, Pos pos, std::string pointer, std::string message)
@@ -768,14 +746,8 @@ Scenario parse_scenario(const std::string &text, const std::string &file)
 {
 	Scenario sc;
 	sc.file = file;
-	sc.name = stem(file);
-	json j;
-	try {
-		j = json::parse(text);
-	} catch (const json::parse_error &e) {
-		auto at = locate_syntax_error(text, e.byte, e.what());
-		throw ScenarioError(file, at.pos, at.pointer, "not valid JSON: " + at.message);
-	}
+	sc.name = input_stem(file);
+	json j = parse_input(text, file);
 	sc.positions = scan_positions(text);
 	Parser(sc).top(j);
 	return sc;
@@ -783,12 +755,7 @@ Scenario parse_scenario(const std::string &text, const std::string &file)
 
 Scenario load_scenario(const std::string &path)
 {
-	std::ifstream in(path, std::ios::binary);
-	if (!in)
-		throw ScenarioError(path, {}, "", "cannot open the file");
-	std::ostringstream ss;
-	ss << in.rdbuf();
-	return parse_scenario(ss.str(), path);
+	return parse_scenario(read_input(path, "the file"), path);
 }
 
 } // namespace luo::core
