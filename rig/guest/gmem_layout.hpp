@@ -21,9 +21,8 @@ enum class GmemPage {
 constexpr std::uint64_t kGmemPage = 4096;
 
 // A pure function of (seed, page).  Pages 0, 1 and 2 are a hole, a late
-// page and an early one, so that every layout of 3 pages or more has all
-// three and a shift by one folio always shows.
-constexpr std::uint64_t kGmemMinPages = 3;
+// page and an early one, so that every layout of 3 pages or more (the
+// scenario parser's minimum) has all three and a shift by one folio shows.
 GmemPage gmem_page(std::uint32_t seed, std::uint64_t page);
 
 } // namespace luo::guest

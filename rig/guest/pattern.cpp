@@ -12,6 +12,13 @@ namespace {
 // pattern_fill() stores whole words; pattern_byte() defines the byte order.
 static_assert(std::endian::native == std::endian::little);
 
+std::uint64_t word(std::uint32_t seed, std::uint64_t index)
+{
+	return mix((static_cast<std::uint64_t>(seed) << 40) ^ mix(index));
+}
+
+} // namespace
+
 // splitmix64: cheap, and neighbouring words share no visible structure, so a
 // page shifted by any amount cannot match by accident.
 std::uint64_t mix(std::uint64_t x)
@@ -21,13 +28,6 @@ std::uint64_t mix(std::uint64_t x)
 	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
 	return x ^ (x >> 31);
 }
-
-std::uint64_t word(std::uint32_t seed, std::uint64_t index)
-{
-	return mix((static_cast<std::uint64_t>(seed) << 40) ^ mix(index));
-}
-
-} // namespace
 
 std::uint8_t pattern_byte(std::uint32_t seed, std::uint64_t offset)
 {

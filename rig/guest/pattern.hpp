@@ -13,6 +13,9 @@
 
 namespace luo::guest {
 
+// splitmix64's step, the pattern's mixer; also the guest_memfd layout's.
+std::uint64_t mix(std::uint64_t x);
+
 // Fill buf with the pattern for bytes [offset, offset + len).
 void pattern_fill(std::uint32_t seed, std::uint64_t offset, void *buf, std::size_t len);
 
