@@ -409,18 +409,27 @@ Expect Oracle::verify_fresh(const CaseStep &s)
 	return {Expect::Kind::any_error, "", "fresh"};
 }
 
-std::vector<std::string> Oracle::blockers(const InSession &s) const
+std::vector<std::pair<const Oracle::InFile *, const Oracle::InFile *>>
+Oracle::blocking(const InSession &s) const
 {
-	std::vector<std::string> out;
+	std::vector<std::pair<const InFile *, const InFile *>> out;
 	// luo_file.c:689-693: every file's can_finish() before any finish().
 	for (const auto &f : s.files) {
 		if (f.got != Got::user || !f.dep_token || !rules_of(f.object).finish_needs_user_dependency)
 			continue;
 		for (const auto &g : s.files)
-			if (g.token == *f.dep_token && g.got != Got::user &&
-			    std::find(out.begin(), out.end(), g.object) == out.end())
-				out.push_back(g.object);
+			if (g.token == *f.dep_token && g.got != Got::user)
+				out.push_back({&f, &g});
 	}
+	return out;
+}
+
+std::vector<std::string> Oracle::blockers(const InSession &s) const
+{
+	std::vector<std::string> out;
+	for (const auto &[dependent, dependency] : blocking(s))
+		if (std::find(out.begin(), out.end(), dependency->object) == out.end())
+			out.push_back(dependency->object);
 	return out;
 }
 
@@ -454,14 +463,9 @@ Expect Oracle::finish(const CaseStep &s)
 	// luo_file.c:686-687: an emptied file set finishes again trivially.
 	if (is.finished)
 		return ok("LUO");
-	if (!can_finish(is)) {
-		// The first can_finish() to object answers, with its edge's errno.
-		for (const auto &f : is.files)
-			if (f.got == Got::user && f.dep_token && rules_of(f.object).finish_needs_user_dependency)
-				for (const auto &g : is.files)
-					if (g.token == *f.dep_token && g.got != Got::user)
-						return error(rules_of(f.object).finish_dependency_err, "C4");
-	}
+	// The first can_finish() to object answers, with its edge's errno.
+	if (auto b = blocking(is); !b.empty())
+		return error(rules_of(b.front().first->object).finish_dependency_err, "C4");
 	bool discards = std::any_of(is.files.begin(), is.files.end(),
 				    [](const InFile &f) { return f.got == Got::no; });
 	do_finish(is);

@@ -123,6 +123,9 @@ private:
 	// which may retrieve the dependency): the failure, if any.
 	std::optional<Expect> restore_file(InSession &is, InFile &f);
 	// Objects FINISH of `s` waits for; none = it can finish.
+	// (dependent, dependency) for each can_finish() that objects, in the
+	// order the kernel asks them.
+	std::vector<std::pair<const InFile *, const InFile *>> blocking(const InSession &s) const;
 	std::vector<std::string> blockers(const InSession &s) const;
 	bool can_finish(const InSession &s) const;
 	void do_finish(InSession &s);
