@@ -8,7 +8,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include "host/run/contracts.hpp"
 #include "host/cmd/bench.hpp"
 #include "host/cmd/bench_backends.hpp"
 #include "host/cmd/bench_suite.hpp"
@@ -18,10 +17,11 @@
 #include "host/cmd/repro.hpp"
 #include "host/cmd/reproducer.hpp"
 #include "core/contract.hpp"
-#include "core/plan_diff.hpp"
 #include "core/expand.hpp"
+#include "core/plan_diff.hpp"
 #include "core/plan_render.hpp"
 #include "host/util/errors.hpp"
+#include "host/run/contracts.hpp"
 #include "host/run/run.hpp"
 #include "host/cmd/shell.hpp"
 #include "host/cmd/stress.hpp"

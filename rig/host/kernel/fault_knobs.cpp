@@ -129,24 +129,27 @@ void check_fault_knobs(const std::filesystem::path &bzimage, const std::vector<s
 					 " has no such knob; its knobs are: " + names);
 }
 
+int console_lines_ending(const std::string &console, const std::string &line)
+{
+	size_t at = 0;
+	int found = 0;
+	// The line must end there: "armed drop" is not "armed drop-contents".
+	while ((at = console.find(line, at)) != std::string::npos) {
+		size_t end = at + line.size();
+		if (end == console.size() || console[end] == '\r' || console[end] == '\n')
+			found++;
+		at = end;
+	}
+	return found;
+}
+
 std::vector<std::string> unconfirmed_knobs(const std::string &console,
 					   const std::vector<std::string> &knobs, int boots)
 {
 	std::vector<std::string> missing;
-	for (const auto &k : knobs) {
-		std::string line = "luo_fault: armed " + k;
-		size_t at = 0;
-		int found = 0;
-		// The name must end there: "armed drop" is not "armed drop-contents".
-		while ((at = console.find(line, at)) != std::string::npos) {
-			size_t end = at + line.size();
-			if (end == console.size() || console[end] == '\r' || console[end] == '\n')
-				found++;
-			at = end;
-		}
-		if (found < boots)
+	for (const auto &k : knobs)
+		if (console_lines_ending(console, "luo_fault: armed " + k) < boots)
 			missing.push_back(k);
-	}
 	return missing;
 }
 

@@ -32,6 +32,10 @@ std::optional<std::vector<std::string>> knob_catalogue(const std::string &vmlinu
 // knob is one of them.  Nothing is read when `knobs` is empty.
 void check_fault_knobs(const std::filesystem::path &bzimage, const std::vector<std::string> &knobs);
 
+// How many console lines end with `line` (printk puts a timestamp before
+// it): how a kernel confirms, once per boot, that it took a parameter.
+int console_lines_ending(const std::string &console, const std::string &line);
+
 // The knobs that fewer than `boots` kernels on this console confirmed with
 // "luo_fault: armed NAME" (each kernel, kexec'd ones too, must arm them).
 std::vector<std::string> unconfirmed_knobs(const std::string &console,

@@ -41,18 +41,6 @@ std::string context_cmdline(const VmContext &ctx)
 	return c;
 }
 
-// Console lines that end with `line`: printk prefixes each with a timestamp.
-static int count_lines(const std::string &console, const std::string &line)
-{
-	int n = 0;
-	for (size_t at = console.find(line); at != std::string::npos; at = console.find(line, at + 1)) {
-		size_t end = at + line.size();
-		if (end == console.size() || console[end] == '\n' || console[end] == '\r')
-			n++;
-	}
-	return n;
-}
-
 VmSpec vm_spec(const VmContext &ctx, const fs::path &dir, int edu_devices)
 {
 	VmSpec spec;
@@ -111,7 +99,7 @@ Executed execute_batch(const Batch &batch, const VmContext &ctx, const fs::path 
 	}
 	// So would a contract profile the kernel did not take.
 	for (const auto &line : ctx.contract_confirms)
-		if (boots > 0 && count_lines(console, line) < boots)
+		if (boots > 0 && console_lines_ending(console, line) < boots)
 			throw SetupError("the kernel did not confirm the contract's \"kernel\" block: '" + line +
 					 "' is not on the console of each of its " + std::to_string(boots) +
 					 " boots (see " + ex.vm.console_log.string() + "), so '" +

@@ -52,9 +52,8 @@ struct Work {
 
 // Everything checked before the first boot: a bad option stops the run here
 // with exit 2, never after minutes of VMs.
-std::vector<core::Case> select_cases(const RunConfig &cfg)
+std::vector<core::Case> select_cases(const RunConfig &cfg, const core::Contract &contract)
 {
-	auto contract = resolve_contract(cfg.contract);
 	if (cfg.limits.max_edu > max_edu_devices() || cfg.limits.max_edu < 1)
 		throw SetupError("--max-devices " + std::to_string(cfg.limits.max_edu) +
 				 ": a VM takes 1 to " + std::to_string(max_edu_devices()) +
@@ -448,7 +447,7 @@ void check_inputs(const RunConfig &cfg, Prepared &p)
 	check_selftest_options(cfg);
 	if (!cfg.selftests_only) {
 		p.contract = resolve_contract(cfg.contract);
-		p.cases = select_cases(cfg);
+		p.cases = select_cases(cfg, p.contract);
 	}
 	p.knobs = parse_fault_list(cfg.fault);
 	if (cfg.extra_cmdline.find("luo_fault=") != std::string::npos)
