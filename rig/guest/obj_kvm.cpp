@@ -227,10 +227,8 @@ Outcome kvm_vm_verify(const protocol::ObjectSpec &spec, int vm_fd)
 	return Outcome::ok();
 }
 
-Outcome guest_memfd_create(const protocol::ObjectSpec &spec, int vm_fd, int &out)
+Outcome guest_memfd_fresh(const protocol::ObjectSpec &spec, int vm_fd, int &out)
 {
-	const std::string vm = vm_label(spec.depends_on, vm_fd);
-
 	kvm_create_guest_memfd args;
 	std::memset(&args, 0, sizeof(args));
 	args.size = spec.size;
@@ -239,9 +237,18 @@ Outcome guest_memfd_create(const protocol::ObjectSpec &spec, int vm_fd, int &out
 	args.flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
 	int raw = ::ioctl(vm_fd, KVM_CREATE_GUEST_MEMFD, &args);
 	if (raw < 0)
-		return errno_fail("ioctl(" + vm + ", KVM_CREATE_GUEST_MEMFD, size " +
-				  std::to_string(spec.size) + ", MMAP|INIT_SHARED) for '" +
-				  spec.name + "'");
+		return errno_fail("ioctl(" + vm_label(spec.depends_on, vm_fd) +
+				  ", KVM_CREATE_GUEST_MEMFD, size " + std::to_string(spec.size) +
+				  ", MMAP|INIT_SHARED) for '" + spec.name + "'");
+	out = raw;
+	return Outcome::ok();
+}
+
+Outcome guest_memfd_create(const protocol::ObjectSpec &spec, int vm_fd, int &out)
+{
+	int raw = -1;
+	if (auto r = guest_memfd_fresh(spec, vm_fd, raw); !r)
+		return r;
 	UniqueFd fd(raw);
 
 	Mapping m;
@@ -252,20 +259,6 @@ Outcome guest_memfd_create(const protocol::ObjectSpec &spec, int vm_fd, int &out
 	m.len = spec.size;
 	write_pages(spec, m.addr, GmemPage::early);
 	out = fd.release();
-	return Outcome::ok();
-}
-
-Outcome guest_memfd_fresh(const protocol::ObjectSpec &spec, int vm_fd, int &out)
-{
-	kvm_create_guest_memfd args;
-	std::memset(&args, 0, sizeof(args));
-	args.size = spec.size;
-	args.flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
-	int fd = ::ioctl(vm_fd, KVM_CREATE_GUEST_MEMFD, &args);
-	if (fd < 0)
-		return errno_fail("ioctl(" + vm_label(spec.depends_on, vm_fd) +
-				  ", KVM_CREATE_GUEST_MEMFD) for a new guest-memfd");
-	out = fd;
 	return Outcome::ok();
 }
 

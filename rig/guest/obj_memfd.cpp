@@ -26,13 +26,23 @@ std::string label(const protocol::ObjectSpec &spec)
 
 } // namespace
 
-Outcome memfd_create(const protocol::ObjectSpec &spec, int &out)
+Outcome memfd_fresh(const protocol::ObjectSpec &spec, int &out)
 {
 	UniqueFd fd(::memfd_create(spec.name.c_str(), MFD_CLOEXEC));
 	if (!fd.valid())
 		return errno_fail("memfd_create(\"" + spec.name + "\", MFD_CLOEXEC)");
 	if (::ftruncate(fd.get(), static_cast<off_t>(spec.size)))
 		return errno_fail("ftruncate " + label(spec) + " to " + std::to_string(spec.size));
+	out = fd.release();
+	return Outcome::ok();
+}
+
+Outcome memfd_create(const protocol::ObjectSpec &spec, int &out)
+{
+	int raw = -1;
+	if (auto r = memfd_fresh(spec, raw); !r)
+		return r;
+	UniqueFd fd(raw);
 
 	std::vector<unsigned char> buf(kChunk);
 	for (std::uint64_t off = 0; off < spec.size;) {
@@ -50,17 +60,6 @@ Outcome memfd_create(const protocol::ObjectSpec &spec, int &out)
 				    label(spec) + " wrote nothing");
 		off += w;
 	}
-	out = fd.release();
-	return Outcome::ok();
-}
-
-Outcome memfd_fresh(const protocol::ObjectSpec &spec, int &out)
-{
-	UniqueFd fd(::memfd_create(spec.name.c_str(), MFD_CLOEXEC));
-	if (!fd.valid())
-		return errno_fail("memfd_create(\"" + spec.name + "\", MFD_CLOEXEC)");
-	if (::ftruncate(fd.get(), static_cast<off_t>(spec.size)))
-		return errno_fail("ftruncate a new memfd to " + std::to_string(spec.size));
 	out = fd.release();
 	return Outcome::ok();
 }

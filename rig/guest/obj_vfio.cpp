@@ -91,6 +91,22 @@ Outcome cdev_name(const std::string &addr, std::string &name)
 
 // Attach the device to `ioas` of the iommufd it is bound to.  The kernel
 // resolves pt_id in the device's own iommufd context.
+// The device's cdev, opened and bound to nothing.
+Outcome open_cdev(const protocol::ObjectSpec &spec, const std::string &pci_addr, int &out,
+		  std::string &path)
+{
+	std::string vfion;
+	if (auto r = cdev_name(pci_addr, vfion); !r)
+		return Outcome::fail(r.result, "vfio-cdev '" + spec.name + "': " + r.detail);
+	path = "/dev/vfio/devices/" + vfion;
+	int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return errno_fail("open " + path + " (PCI " + pci_addr + ") for vfio-cdev '" +
+				  spec.name + "'");
+	out = fd;
+	return Outcome::ok();
+}
+
 Outcome attach(int dev_fd, unsigned ioas)
 {
 	vfio_device_attach_iommufd_pt at;
@@ -119,18 +135,20 @@ Outcome vfio_prepare(const std::vector<std::string> &pci_addrs)
 	return first;
 }
 
+Outcome vfio_fresh(const protocol::ObjectSpec &spec, const std::string &pci_addr, int &out)
+{
+	std::string path;
+	return open_cdev(spec, pci_addr, out, path);
+}
+
 Outcome vfio_create(const protocol::ObjectSpec &spec, const std::string &pci_addr,
 		    int iommufd, int &out)
 {
-	std::string vfion;
-	if (auto r = cdev_name(pci_addr, vfion); !r)
-		return Outcome::fail(r.result, "vfio-cdev '" + spec.name + "': " + r.detail);
-
-	const std::string path = "/dev/vfio/devices/" + vfion;
-	UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-	if (!fd.valid())
-		return errno_fail("open " + path + " (PCI " + pci_addr + ") for vfio-cdev '" +
-				  spec.name + "'");
+	int raw = -1;
+	std::string path;
+	if (auto r = open_cdev(spec, pci_addr, raw, path); !r)
+		return r;
+	UniqueFd fd(raw);
 	const std::string dev = label(spec, fd.get()) + " = " + path;
 
 	vfio_device_bind_iommufd bind;
@@ -149,19 +167,6 @@ Outcome vfio_create(const protocol::ObjectSpec &spec, const std::string &pci_add
 				     std::to_string(ioas) + " of iommufd '" + spec.depends_on + "')" +
 				     r.detail);
 	out = fd.release();
-	return Outcome::ok();
-}
-
-Outcome vfio_fresh(const protocol::ObjectSpec &spec, const std::string &pci_addr, int &out)
-{
-	std::string vfion;
-	if (auto r = cdev_name(pci_addr, vfion); !r)
-		return Outcome::fail(r.result, "vfio-cdev '" + spec.name + "': " + r.detail);
-	const std::string path = "/dev/vfio/devices/" + vfion;
-	int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return errno_fail("open " + path + " (PCI " + pci_addr + ") again, unbound");
-	out = fd;
 	return Outcome::ok();
 }
 

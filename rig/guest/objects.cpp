@@ -72,6 +72,17 @@ Outcome Objects::dependency_fd(const ObjectSpec &spec, int &dep_fd) const
 	return Outcome::ok();
 }
 
+// The PCI address of the plan's edu device the VFIO object uses.
+Outcome Objects::device_addr(const ObjectSpec &spec, std::string &addr) const
+{
+	if (spec.device < 0 || static_cast<size_t>(spec.device) >= plan_.edu_devices.size())
+		return fail(EINVAL, "vfio-cdev '" + spec.name + "': device index " +
+				    std::to_string(spec.device) + " but the plan has " +
+				    std::to_string(plan_.edu_devices.size()) + " edu devices");
+	addr = plan_.edu_devices[spec.device];
+	return Outcome::ok();
+}
+
 Outcome Objects::create(const ObjectSpec &spec)
 {
 	const std::string what = std::string(protocol::to_string(spec.kind)) + " '" +
@@ -97,15 +108,15 @@ Outcome Objects::create(const ObjectSpec &spec)
 	case ObjectKind::iommufd:
 		r = kind::iommufd_create(spec, out);
 		break;
-	case ObjectKind::vfio_cdev:
-		if (spec.device < 0 || static_cast<size_t>(spec.device) >= plan_.edu_devices.size())
-			return fail(EINVAL, "create " + what + ": device index " +
-				    std::to_string(spec.device) + " but the plan has " +
-				    std::to_string(plan_.edu_devices.size()) + " edu devices");
+	case ObjectKind::vfio_cdev: {
+		std::string addr;
+		if (!(r = device_addr(spec, addr)))
+			return r;
 		r = dependency_fd(spec, dep);
 		if (r)
-			r = kind::vfio_create(spec, plan_.edu_devices[spec.device], dep, out);
+			r = kind::vfio_create(spec, addr, dep, out);
 		break;
+	}
 	case ObjectKind::unsupported:
 		r = kind::unsupported_create(spec, out);
 		break;
@@ -181,11 +192,13 @@ Outcome Objects::verify_fresh(const ObjectSpec &spec)
 	case ObjectKind::guest_memfd:
 		r = kind::guest_memfd_fresh(spec, dep, fresh);
 		break;
-	case ObjectKind::vfio_cdev:
-		if (spec.device < 0 || static_cast<size_t>(spec.device) >= plan_.edu_devices.size())
-			return fail(EINVAL, "verify-fresh " + what + ": no device " + std::to_string(spec.device));
-		r = kind::vfio_fresh(spec, plan_.edu_devices[spec.device], fresh);
+	case ObjectKind::vfio_cdev: {
+		std::string addr;
+		if (!(r = device_addr(spec, addr)))
+			return r;
+		r = kind::vfio_fresh(spec, addr, fresh);
 		break;
+	}
 	default:
 		return fail(EINVAL, "verify-fresh: a " + std::string(protocol::to_string(spec.kind)) +
 				    " has no state of its own to check");

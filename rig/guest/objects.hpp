@@ -72,6 +72,7 @@ public:
 private:
 	Outcome dependency_fd(const protocol::ObjectSpec &spec, int &dep_fd) const;
 	bool late_written(const std::string &name) const;
+	Outcome device_addr(const protocol::ObjectSpec &spec, std::string &addr) const;
 	Outcome verify_fd(const protocol::ObjectSpec &spec, int fd, bool late);
 
 	const protocol::Plan &plan_;
