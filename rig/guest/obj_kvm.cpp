@@ -3,6 +3,7 @@
 // KVM VM and guest_memfd.  A guest_memfd is only usable by the VM that created
 // it (kvm_gmem_bind() compares gmem->kvm), which is exactly the dependency
 // LUO has to restore: verify checks both halves of that.
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -102,8 +103,9 @@ void write_pages(const protocol::ObjectSpec &spec, void *addr, GmemPage which)
 }
 
 // Every page is where the layout says: written pages in the page cache with
-// their pattern, holes (and late pages not yet written) absent.  mincore()
-// asks the page cache without faulting a hole in, which a read would.
+// their pattern; holes (and late pages not yet written) either absent or,
+// if a handler chose to restore them as folios, all zeros.  mincore() asks
+// the page cache first, so no absent page is faulted in by a read.
 Outcome check_pages(const protocol::ObjectSpec &spec, const std::string &gm, const void *addr,
 		    bool late_written)
 {
@@ -120,13 +122,23 @@ Outcome check_pages(const protocol::ObjectSpec &spec, const std::string &gm, con
 				   : cls == GmemPage::late ? (late_written ? "written after PRESERVE_FD"
 									   : "not written yet (it is after PRESERVE_FD)")
 							   : "a hole, never written";
-		if (written != present)
-			return fail(EIO, gm + ": page " + std::to_string(p) + " (offset " +
-					 std::to_string(p * kGmemPage) + ") is " + what + ", but is " +
-					 (present ? "" : "not ") + "in the page cache");
-		if (!written)
+		const unsigned char *page = base + p * kGmemPage;
+		if (!written) {
+			if (!present)
+				continue;
+			auto data = std::find_if(page, page + kGmemPage, [](unsigned char b) { return b; });
+			if (data != page + kGmemPage)
+				return fail(EIO, gm + ": page " + std::to_string(p) + " (offset " +
+						 std::to_string(p * kGmemPage) + ") is " + what +
+						 ", but holds data: byte " + std::to_string(data - base) +
+						 " is " + std::to_string(*data));
 			continue;
-		if (auto bad = pattern_mismatch(spec.seed, p * kGmemPage, base + p * kGmemPage, kGmemPage))
+		}
+		if (!present)
+			return fail(EIO, gm + ": page " + std::to_string(p) + " (offset " +
+					 std::to_string(p * kGmemPage) + ") is " + what +
+					 ", but is not in the page cache");
+		if (auto bad = pattern_mismatch(spec.seed, p * kGmemPage, page, kGmemPage))
 			return fail(EIO, gm + " (page " + what + "): " +
 					 describe_mismatch(spec.seed, *bad, base[*bad]));
 	}
