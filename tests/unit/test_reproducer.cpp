@@ -6,10 +6,15 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
+#include <filesystem>
+
 #include "core/contract.hpp"
 #include "core/expand.hpp"
 #include "core/scenario.hpp"
 #include "host/cmd/reproducer.hpp"
+#include "host/run/contracts.hpp"
+#include "host/util/atomic_file.hpp"
+#include "host/util/paths.hpp"
 #include "host/util/errors.hpp"
 
 using namespace luo;
@@ -58,4 +63,27 @@ TEST_CASE("a refused kexec keeps the stage; VFIO objects are refused", "[unit][r
 		"preserve": [["io", "dev"]], "restore": [[]]})");
 	CHECK_THROWS_WITH(host::reproducer_source(v, "agreed", "", ""),
 			  ContainsSubstring("'dev' is a vfio-cdev"));
+}
+
+TEST_CASE("a reproducer tells its kernel what the contract's kernel block says", "[unit][reproducer]")
+{
+	namespace fs = std::filesystem;
+	auto dir = fs::temp_directory_path() / "luo-rig-reproducer-args";
+	fs::remove_all(dir);
+	host::ReproConfig cfg;
+	cfg.id = "kvm-gmem/p:vm,gmem/r:gmem";
+	cfg.run.scenarios = {(host::source_root() / "scenarios/deps/kvm-gmem.json").string()};
+	cfg.run.contract = "posted-2026";
+	host::write_reproducer(cfg, dir);
+	CHECK(host::read_file(dir / "kernel-args") == "vfio.luo_lookup=preserve\n");
+	CHECK_THAT(host::read_file(dir / "README"),
+		   ContainsSubstring("booted with: liveupdate=on retain_initrd vfio.luo_lookup=preserve"));
+	// Rewritten for a contract without one: no stale parameters left.
+	cfg.run.contract = "agreed";
+	host::write_reproducer(cfg, dir);
+	CHECK_FALSE(fs::exists(dir / "kernel-args"));
+	fs::remove_all(dir);
+
+	CHECK(host::contract_argument("posted-2026") == "posted-2026");
+	CHECK(host::contract_argument("mine.json") == (fs::current_path() / "mine.json").string());
 }

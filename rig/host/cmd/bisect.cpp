@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "host/kernel/hash.hpp"
+#include "host/run/contracts.hpp"
 #include "host/util/atomic_file.hpp"
 #include "host/util/errors.hpp"
 #include "host/util/paths.hpp"
@@ -78,7 +79,7 @@ std::vector<std::string> repro_argv(const BisectConfig &cfg, const fs::path &wor
 	const auto &k = run.kernel;
 	std::vector<std::string> a{rig_binary().string(), "repro", id, "--runs",
 				   std::to_string(cfg.repro.runs), "--kernel-src", worktree.string(),
-				   "--contract", run.contract, "--accel", run.accel, "--qemu", run.qemu,
+				   "--contract", contract_argument(run.contract), "--accel", run.accel, "--qemu", run.qemu,
 				   "--memory", std::to_string(run.memory_mb),
 				   "--kernel-flavour", k.flavour};
 	if (!run.fault.empty())

@@ -12,6 +12,7 @@
 #include "host/kernel/kernel_source.hpp"
 #include "host/kernel/uapi_headers.hpp"
 #include "host/run/console.hpp"
+#include "host/run/contracts.hpp"
 #include "host/util/atomic_file.hpp"
 #include "host/util/errors.hpp"
 #include "host/util/paths.hpp"
@@ -27,6 +28,9 @@ using protocol::ObjectKind;
 using protocol::Op;
 
 namespace {
+
+// The contract's kernel parameters, beside repro.c, for boot_reproducer().
+constexpr const char *kKernelArgs = "kernel-args";
 
 // The kinds runtime.c can make: every other one is refused.
 const ObjectKind kReproducible[] = {ObjectKind::memfd, ObjectKind::kvm_vm, ObjectKind::guest_memfd,
@@ -141,6 +145,9 @@ fs::path write_reproducer(const ReproConfig &cfg, const fs::path &dir)
 {
 	core::Case c = resolve_case(cfg.run, cfg.id);
 	const std::string &id = c.id;
+	// A contract the kernel follows only when told: the reproducer's
+	// kernel must be told too, or its expectations are another contract's.
+	const std::string contract_args = resolve_contract(cfg.run.contract).kernel_cmdline;
 	auto knobs = parse_fault_list(cfg.run.fault);
 	std::string fault;
 	for (const auto &k : knobs)
@@ -151,7 +158,12 @@ fs::path write_reproducer(const ReproConfig &cfg, const fs::path &dir)
 	fs::create_directories(dir);
 	write_file_atomic(dir / "repro.c", src);
 	std::string boot = "liveupdate=on retain_initrd" +
-			   (fault.empty() ? std::string() : " luo_fault=" + fault);
+			   (fault.empty() ? std::string() : " luo_fault=" + fault) +
+			   (contract_args.empty() ? std::string() : " " + contract_args);
+	if (contract_args.empty())
+		fs::remove(dir / kKernelArgs);
+	else
+		write_file_atomic(dir / kKernelArgs, contract_args + "\n");
 	write_file_atomic(
 		dir / "README",
 		"Reproducer of " + id + " (contract " + cfg.run.contract + ")\n\n"
@@ -205,6 +217,11 @@ ReproducerRun boot_reproducer(const fs::path &dir, const KernelOptions &kernel_o
 	spec.extra_cmdline = calibration_args(spec.accel, spec.kernel);
 	if (!knobs.empty())
 		spec.extra_cmdline += (spec.extra_cmdline.empty() ? "" : " ") + fault_cmdline(knobs);
+	if (fs::exists(dir / kKernelArgs)) {
+		std::string args = read_file(dir / kKernelArgs);
+		args.erase(args.find_last_not_of("\n") + 1);
+		spec.extra_cmdline += (spec.extra_cmdline.empty() ? "" : " ") + args;
+	}
 	if (interactive) {
 		run_interactive(spec);
 		return run;

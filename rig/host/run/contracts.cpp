@@ -26,11 +26,24 @@ std::vector<std::string> contract_names()
 	return out;
 }
 
+namespace {
+
+bool names_a_file(const std::string &arg)
+{
+	return arg.find('/') != std::string::npos ||
+	       (arg.size() > 5 && arg.compare(arg.size() - 5, 5, ".json") == 0);
+}
+
+} // namespace
+
+std::string contract_argument(const std::string &arg)
+{
+	return names_a_file(arg) ? fs::absolute(arg).string() : arg;
+}
+
 core::Contract resolve_contract(const std::string &arg)
 {
-	bool is_path = arg.find('/') != std::string::npos ||
-		       (arg.size() > 5 && arg.compare(arg.size() - 5, 5, ".json") == 0);
-	if (is_path) {
+	if (names_a_file(arg)) {
 		if (!fs::is_regular_file(arg))
 			throw SetupError("--contract " + arg + ": no such file");
 		return core::load_contract(arg);

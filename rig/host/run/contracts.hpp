@@ -21,4 +21,8 @@ std::vector<std::string> contract_names();
 // own error (file:line:column) for one that does not parse.
 core::Contract resolve_contract(const std::string &name_or_path);
 
+// The same --contract for a process that runs elsewhere (bisect's steps
+// run in a worktree): a path made absolute, a name as it is.
+std::string contract_argument(const std::string &name_or_path);
+
 } // namespace luo::host
