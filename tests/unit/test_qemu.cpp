@@ -127,6 +127,11 @@ TEST_CASE("timeouts are longer under TCG and grow with kexecs", "[unit][qemu]")
 	auto kvm = timeouts_for(Accel::kvm, 1, 100);
 	CHECK(tcg.boot > kvm.boot);
 	CHECK(timeouts_for(Accel::tcg, 2, 100).total > tcg.total);
+	// A slower kernel's steps stretch the total and the silence allowed.
+	auto debug = timeouts_for(Accel::tcg, 1, 100, 15);
+	CHECK(debug.total == tcg.total + 100 * 14);
+	CHECK(debug.stall == 3 * tcg.stall);
+	CHECK(debug.boot == tcg.boot);
 }
 
 TEST_CASE("a QEMU that dies at once is an infrastructure error with its output", "[unit][qemu]")

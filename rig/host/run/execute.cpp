@@ -72,12 +72,7 @@ Executed execute_batch(const Batch &batch, const VmContext &ctx, const fs::path 
 	VmSpec spec = vm_spec(ctx, dir, ctx.edu_devices >= 0 ? ctx.edu_devices
 							     : (int)batch.plan.edu_devices.size());
 	Executed ex;
-	auto limits = timeouts_for(ctx.accel, batch.boots, batch.plan.steps.size() * ctx.step_weight);
-	// One step of a slower kernel can be long too: under the debug flavour
-	// a refused kexec took 49 s of silence on an idle host, the stall limit
-	// is 120 s, and a loaded CI host is slower still.
-	if (ctx.step_weight > 1)
-		limits.stall *= 3;
+	auto limits = timeouts_for(ctx.accel, batch.boots, batch.plan.steps.size(), ctx.step_weight);
 	ex.vm = boot_vm(ctx, spec, limits, on_event);
 	// The image is large and can be rebuilt from plan.json.
 	fs::remove(dir / "initrd.cpio");

@@ -62,7 +62,10 @@ struct Timeouts {
 	double stall = 0;   // longest silence between two events
 	double total = 0;   // hard limit for the whole VM
 };
-Timeouts timeouts_for(Accel accel, int kexecs, int steps);
+// `step_weight`: what a step of this kernel costs against the default
+// kernel's (the debug flavour's is 15); it stretches the total, and a
+// slower kernel's longest silence too.
+Timeouts timeouts_for(Accel accel, int kexecs, int steps, int step_weight = 1);
 
 struct VmResult {
 	enum class Status {
