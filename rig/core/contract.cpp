@@ -7,7 +7,9 @@ using protocol::ObjectKind;
 
 std::vector<Edge> dependency_edges()
 {
-	return {{ObjectKind::guest_memfd, ObjectKind::kvm_vm}, {ObjectKind::vfio_cdev, ObjectKind::iommufd}};
+	return {{ObjectKind::guest_memfd, ObjectKind::kvm_vm},
+		{ObjectKind::vfio_cdev, ObjectKind::iommufd},
+		{ObjectKind::iommufd, ObjectKind::memfd}};
 }
 
 std::string edge_name(const Edge &e)

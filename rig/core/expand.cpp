@@ -167,15 +167,19 @@ private:
 
 void Story::create_all()
 {
+	// Dependencies first, down the whole chain (vfio-cdev -> iommufd -> memfd).
 	std::set<std::string> done;
-	for (const auto &o : sc_.objects) {
-		if (!o.depends_on.empty() && !done.count(o.depends_on)) {
-			step(Op::create, "", o.depends_on, 0);
-			done.insert(o.depends_on);
-		}
-		if (done.insert(o.name).second)
-			step(Op::create, "", o.name, 0);
-	}
+	auto create = [&](const std::string &name, auto &self) -> void {
+		if (done.count(name))
+			return;
+		const ObjectDecl *o = sc_.object(name);
+		if (!o->depends_on.empty())
+			self(o->depends_on, self);
+		done.insert(name);
+		step(Op::create, "", name, 0);
+	};
+	for (const auto &o : sc_.objects)
+		create(o.name, create);
 }
 
 void Story::preserve_phase()

@@ -324,10 +324,12 @@ std::optional<Expect> Oracle::restore_file(InSession &is, InFile &f)
 		if (!rules_of(f.object).retrieve_binds_dependency)
 			return Expect{Expect::Kind::any_error, "", "C3"};
 		// C3: liveupdate_get_file_incoming() from the dependent's
-		// .retrieve() runs luo_retrieve_file() for the dependency.
+		// .retrieve() runs luo_retrieve_file() for the dependency, whose
+		// own .retrieve() may go on down the chain; its failure is the
+		// dependent's.
+		if (auto failed = restore_file(is, *dep))
+			return failed;
 		dep->got = Got::internal;
-		dep->file = next_file_++;
-		preserved_.insert(dep->file);
 		bind(dep->object, dep->file, false);
 	}
 	f.file = next_file_++;
@@ -413,9 +415,12 @@ std::vector<std::pair<const Oracle::InFile *, const Oracle::InFile *>>
 Oracle::blocking(const InSession &s) const
 {
 	std::vector<std::pair<const InFile *, const InFile *>> out;
-	// luo_file.c:689-693: every file's can_finish() before any finish().
+	// luo_file.c:689-693: every file's can_finish() before any finish(),
+	// each told only whether its file was retrieved: one the kernel
+	// retrieved for its own dependent (an iommufd for its VFIO device)
+	// holds FINISH for its own dependency just the same.
 	for (const auto &f : s.files) {
-		if (f.got != Got::user || !f.dep_token || !rules_of(f.object).finish_needs_user_dependency)
+		if (f.got == Got::no || !f.dep_token || !rules_of(f.object).finish_needs_user_dependency)
 			continue;
 		for (const auto &g : s.files)
 			if (g.token == *f.dep_token && g.got != Got::user)

@@ -298,6 +298,8 @@ void Parser::dependencies()
 			need = ObjectKind::kvm_vm;
 		else if (d.kind == ObjectKind::vfio_cdev)
 			need = ObjectKind::iommufd;
+		else if (d.kind == ObjectKind::iommufd && !d.depends_on.empty())
+			need = ObjectKind::memfd;  // the memfd mapped into its IOAS, if any
 		else {
 			if (!d.depends_on.empty())
 				fail(ptr + "/depends_on", std::string("a ") + protocol::to_string(d.kind) +
@@ -591,14 +593,18 @@ void Parser::fault(const json &j, const std::string &ptr)
 	case Fault::Action::verify_fresh: {
 		fields(j, ptr, {"action", "object"});
 		f.object = object_ref(need("object"), ptr + "/object");
-		ObjectKind k = sc_.object(f.object)->kind;
-		// An iommufd carries nothing of its own that the guest checks: its
-		// restore shows in the VFIO device bound to it.
-		if (k == ObjectKind::iommufd || k == ObjectKind::unsupported)
-			fail(ptr + "/object", std::string("a ") + protocol::to_string(k) +
-						      " has no state of its own that verify checks, so a new one "
-						      "would pass; name a memfd, kvm-vm, guest-memfd or vfio-cdev "
-						      "(an iommufd's restore shows in the vfio-cdev bound to it)");
+		const ObjectDecl &o = *sc_.object(f.object);
+		// An iommufd that maps nothing carries nothing the guest checks:
+		// its restore shows only in the VFIO device bound to it.
+		if (o.kind == ObjectKind::iommufd && o.depends_on.empty())
+			fail(ptr + "/object", "iommufd '" + o.name + "' maps no memfd, so verify checks "
+					      "nothing of its own and a new one would pass; give it "
+					      "\"depends_on\": a memfd to map, or name a memfd, kvm-vm, "
+					      "guest-memfd or vfio-cdev");
+		if (o.kind == ObjectKind::unsupported)
+			fail(ptr + "/object", "an unsupported object has no state that verify checks, so a "
+					      "new one would pass; name a memfd, kvm-vm, guest-memfd, "
+					      "vfio-cdev or an iommufd that maps a memfd");
 		break;
 	}
 	}

@@ -132,7 +132,7 @@ TEST_CASE("a bad contract file is refused with its place and the fix", "[contrac
 			   ContainsSubstring("fields here are: before_dependency, error"));
 	CHECK_THAT(error_of("{\n  \"edges\": {\"kvm-vm->guest-memfd\": {}}}"),
 		   ContainsSubstring("c.json:2:13") &&
-			   ContainsSubstring("edges are: guest-memfd->kvm-vm, vfio-cdev->iommufd"));
+			   ContainsSubstring("edges are: guest-memfd->kvm-vm, vfio-cdev->iommufd, iommufd->memfd"));
 	CHECK_THAT(error_of(R"({"rules": {"retrieve": {"before_dependency": "accept"}}})"),
 		   ContainsSubstring("use \"restore-dependency\" or \"refuse\""));
 	CHECK_THAT(error_of(R"({"rules": {"freeze": {"without_dependency": "accept", "error": "EIO"}}})"),

@@ -539,7 +539,11 @@ TEST_CASE("verify-fresh follows the restored object's own check, after the kexec
 
 	CHECK_THROWS_WITH(parse_scenario(R"({"objects": {"iommu": "iommufd"},
 	  "faults": [{"action": "verify-fresh", "object": "iommu"}]})", "t.json"),
-			  ContainsSubstring("has no state of its own that verify checks"));
+			  ContainsSubstring("maps no memfd, so verify checks nothing of its own"));
+	// One that maps a memfd has its IOAS and mapping to show.
+	CHECK_NOTHROW(parse_scenario(R"({"objects": {"mem": "memfd",
+	  "iommu": {"kind": "iommufd", "depends_on": "mem"}},
+	  "faults": [{"action": "verify-fresh", "object": "iommu"}]})", "t.json"));
 	CHECK_THROWS_WITH(expand(parse_scenario(R"({"objects": {"mem": "memfd", "m2": "memfd"},
 	  "restore": [["mem"], ["m2"]], "faults": [{"action": "verify-fresh", "object": "mem"}]})", "t.json"),
 				 Contract::agreed()),

@@ -441,3 +441,94 @@ TEST_CASE("agreed: closing a dependency's fd does not hide it from the freeze", 
 		       {Op::verify, "", "vfio", 0, "ok", "C3"},
 	       });
 }
+
+namespace {
+
+// vfio-cdev -> iommufd -> memfd: the iommufd maps the memfd into its IOAS.
+Oracle chain()
+{
+	return Oracle(Contract::agreed(), {
+						  {"mem", ObjectKind::memfd, "", 65536, 1},
+						  {"iommu", ObjectKind::iommufd, "mem", 0, 0},
+						  {"vfio", ObjectKind::vfio_cdev, "iommu", 0, 0},
+					  });
+}
+
+const std::vector<Row> kChainSetup = create_then_session({"mem", "iommu", "vfio"});
+
+} // namespace
+
+TEST_CASE("agreed C2 down a chain: an iommufd refuses the kexec without the memfd it maps",
+	  "[oracle][agreed][chain]")
+{
+	Oracle o = chain();
+	run(o, kChainSetup);
+	run(o, {
+		       {Op::preserve, "s", "vfio", 3, "ok", "C1"},
+		       {Op::preserve, "s", "iommu", 2, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ENOENT", "C2"},
+		       {Op::preserve, "s", "mem", 1, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+	       });
+}
+
+TEST_CASE("agreed C3/C4 down a chain: the kernel restores two levels, FINISH waits for each",
+	  "[oracle][agreed][chain]")
+{
+	Oracle o = chain();
+	run(o, kChainSetup);
+	run(o, {
+		       {Op::preserve, "s", "vfio", 3, "ok", "C1"},
+		       {Op::preserve, "s", "iommu", 2, "ok", "C1"},
+		       {Op::preserve, "s", "mem", 1, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+		       // The device's .retrieve() gets the iommufd, whose own
+		       // .retrieve() gets the memfd.
+		       {Op::retrieve, "s", "vfio", 3, "ok", "C3"},
+		       {Op::verify, "", "vfio", 0, "error", "stale"},
+	       });
+	check_kernel_only(o, "iommu");
+	check_kernel_only(o, "mem");
+	run(o, {{Op::finish, "s", "", 0, "EBUSY", "C4"}});
+	CHECK(o.finish_blockers("s") == std::vector<std::string>{"iommu", "mem"});
+	run(o, {
+		       {Op::retrieve, "s", "iommu", 2, "ok", "C3"},
+		       {Op::verify, "", "vfio", 0, "ok", "C3"},
+		       // The memfd is the kernel's alone: the iommufd cannot be
+		       // checked, and the iommufd, retrieved, holds FINISH for it.
+		       {Op::verify, "", "iommu", 0, "error", "stale"},
+		       {Op::finish, "s", "", 0, "EBUSY", "C4"},
+	       });
+	CHECK(o.finish_blockers("s") == std::vector<std::string>{"mem"});
+	run(o, {
+		       {Op::retrieve, "s", "mem", 1, "ok", "C3"},
+		       {Op::verify, "", "iommu", 0, "ok", "C3"},
+		       {Op::verify, "", "mem", 0, "ok", "C3"},
+		       {Op::finish, "s", "", 0, "ok", "C4"},
+	       });
+}
+
+TEST_CASE("agreed C4 down a chain: a link the kernel retrieved holds FINISH for its own dependency",
+	  "[oracle][agreed][chain]")
+{
+	// The iommufd's can_finish() runs because its file was retrieved,
+	// by whomever: the device's reply was lost, the memfd never reached
+	// userspace, so FINISH waits, as the reference handlers make it.
+	Oracle o = chain();
+	run(o, kChainSetup);
+	run(o, {
+		       {Op::preserve, "s", "mem", 1, "ok", "C1"},
+		       {Op::preserve, "s", "iommu", 2, "ok", "C1"},
+		       {Op::preserve, "s", "vfio", 3, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+		       {Op::retrieve_unwritable, "s", "iommu", 2, "EFAULT", "LUO"},
+		       {Op::finish, "s", "", 0, "EBUSY", "C4"},
+	       });
+	CHECK(o.finish_blockers("s") == std::vector<std::string>{"mem"});
+	run(o, {
+		       {Op::retrieve, "s", "mem", 1, "ok", "C3"},
+		       {Op::finish, "s", "", 0, "ok", "C5"},
+	       });
+}

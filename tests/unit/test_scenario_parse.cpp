@@ -91,6 +91,15 @@ TEST_CASE("object errors", "[scenario]")
 	CHECK(dep.pointer() == "/objects/g/depends_on");
 	CHECK_THAT(dep.what(), ContainsSubstring("'i' is not a kvm-vm object; declare one"));
 
+	// An iommufd depends on a memfd only when told to: the one it maps.
+	auto mapped = error_of(R"({"objects": {"vm": "kvm-vm", "i": {"kind": "iommufd", "depends_on": "vm"}}})");
+	CHECK(mapped.pointer() == "/objects/i/depends_on");
+	CHECK_THAT(mapped.what(), ContainsSubstring("'vm' is not a memfd object; declare one"));
+	auto chain = parse_scenario(R"({"objects": {"v": {"kind": "vfio-cdev", "depends_on": "i"}, "i": {"kind": "iommufd", "depends_on": "m"},
+	  "m": "memfd", "lone": "iommufd", "v2": {"kind": "vfio-cdev", "depends_on": "lone"}}})", "t.json");
+	CHECK(chain.object("i")->depends_on == "m");
+	CHECK(chain.object("lone")->depends_on.empty());
+
 	auto ambiguous = error_of(R"({"objects": {"a": "kvm-vm", "b": "kvm-vm", "g": "guest-memfd"}})");
 	CHECK(ambiguous.pointer() == "/objects/g");
 	CHECK_THAT(ambiguous.what(), ContainsSubstring("\"depends_on\": one of a, b"));
