@@ -7,6 +7,7 @@
 // create functions return the new fd in `out` only on success.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -30,8 +31,13 @@ Outcome guest_memfd_verify(const protocol::ObjectSpec &spec, int fd, int vm_fd, 
 Outcome guest_memfd_write_late(const protocol::ObjectSpec &spec, int fd);
 
 // obj_iommufd.cpp
-Outcome iommufd_create(const protocol::ObjectSpec &spec, int &out);
-Outcome iommufd_verify(const protocol::ObjectSpec &spec, int fd);
+// The IOAS the VMM allocates first in a new iommufd, where a memfd it depends
+// on is mapped whole at kMapIova: a restored iommufd keeps both.
+constexpr unsigned kVmmIoas = 1;
+constexpr std::uint64_t kMapIova = 0x100000;
+Outcome iommufd_create(const protocol::ObjectSpec &spec, const Mapped &mem, int &out);
+Outcome iommufd_verify(const protocol::ObjectSpec &spec, int fd, const Mapped &mem);
+Outcome iommufd_fresh(int &out);
 // A fresh IOAS in `iommufd`; shared with the VFIO checks.
 Outcome ioas_alloc(int iommufd, const std::string &iommufd_name, unsigned &ioas_id);
 
@@ -39,7 +45,8 @@ Outcome ioas_alloc(int iommufd, const std::string &iommufd_name, unsigned &ioas_
 Outcome vfio_prepare(const std::vector<std::string> &pci_addrs);
 Outcome vfio_create(const protocol::ObjectSpec &spec, const std::string &pci_addr,
 		    int iommufd, int &out);
-Outcome vfio_verify(const protocol::ObjectSpec &spec, int fd, int iommufd);
+// With `mem` held, also a DMA by the device through kVmmIoas (edu.hpp).
+Outcome vfio_verify(const protocol::ObjectSpec &spec, int fd, int iommufd, const Mapped &mem);
 
 // New objects of a kind, made without anything the VMM sets on its own
 // (contents, limits, bindings): what a handler that restores an empty object

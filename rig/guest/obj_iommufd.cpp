@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
-// iommufd: the context a VFIO cdev is bound to.  It holds no data of its own;
-// what matters is that it is a live context that objects can be added to.
+// iommufd: the context a VFIO cdev is bound to.  Its first IOAS (kVmmIoas)
+// stands for the guest's address space; when the iommufd depends on a memfd,
+// that memfd is mapped whole into it at kMapIova with IOMMU_IOAS_MAP_FILE, and
+// a restored iommufd must still have the IOAS and the mapping.
 #include <cerrno>
+#include <cstdio>
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -21,6 +24,62 @@ std::string label(const std::string &name, int fd)
 	return "iommufd '" + name + "' (" + fd_str(fd) + ")";
 }
 
+std::string iova_range(std::uint64_t len)
+{
+	char b[64];
+	std::snprintf(b, sizeof(b), "IOVA 0x%llx+0x%llx", static_cast<unsigned long long>(kMapIova),
+		      static_cast<unsigned long long>(len));
+	return b;
+}
+
+Outcome destroy(int iommufd, const std::string &what, unsigned id)
+{
+	iommu_destroy d{};
+	d.size = sizeof(d);
+	d.id = id;
+	if (::ioctl(iommufd, IOMMU_DESTROY, &d))
+		return errno_fail("ioctl(" + what + ", IOMMU_DESTROY, IOAS " + std::to_string(id) +
+				  " just allocated)");
+	return Outcome::ok();
+}
+
+Outcome map_memfd(int iommufd, const std::string &what, const Mapped &mem)
+{
+	iommu_ioas_map_file m{};
+	m.size = sizeof(m);
+	m.flags = kIoasMapFixedIova | kIoasMapReadable | kIoasMapWriteable;
+	m.ioas_id = kVmmIoas;
+	m.fd = mem.fd;
+	m.start = 0;
+	m.length = mem.spec->size;
+	m.iova = kMapIova;
+	if (::ioctl(iommufd, IOMMU_IOAS_MAP_FILE, &m))
+		return errno_fail("ioctl(" + what + ", IOMMU_IOAS_MAP_FILE, memfd '" + mem.spec->name +
+				  "' " + fd_str(mem.fd) + " at " + iova_range(m.length) + " of IOAS " +
+				  std::to_string(kVmmIoas) + ")");
+	return Outcome::ok();
+}
+
+// IOMMU_IOAS_COPY only succeeds if the source range is mapped through and
+// through: it asks the IOAS about its mappings without touching them.
+Outcome check_mapping(int iommufd, const std::string &what, const Mapped &mem, unsigned scratch)
+{
+	iommu_ioas_copy c{};
+	c.size = sizeof(c);
+	c.flags = kIoasMapFixedIova | kIoasMapReadable | kIoasMapWriteable;
+	c.dst_ioas_id = scratch;
+	c.src_ioas_id = kVmmIoas;
+	c.length = mem.spec->size;
+	c.dst_iova = kMapIova;
+	c.src_iova = kMapIova;
+	if (::ioctl(iommufd, IOMMU_IOAS_COPY, &c))
+		return errno_fail("ioctl(" + what + ", IOMMU_IOAS_COPY, " + iova_range(c.length) +
+				  " of IOAS " + std::to_string(kVmmIoas) + ", where memfd '" +
+				  mem.spec->name + "' was mapped) (ENOENT: no such IOAS, or the "
+				  "range is not mapped)");
+	return Outcome::ok();
+}
+
 } // namespace
 
 Outcome ioas_alloc(int iommufd, const std::string &iommufd_name, unsigned &ioas_id)
@@ -33,35 +92,49 @@ Outcome ioas_alloc(int iommufd, const std::string &iommufd_name, unsigned &ioas_
 	return Outcome::ok();
 }
 
-Outcome iommufd_create(const protocol::ObjectSpec &spec, int &out)
+Outcome iommufd_fresh(int &out)
 {
-	UniqueFd fd(::open("/dev/iommu", O_RDWR | O_CLOEXEC));
-	if (!fd.valid())
-		return errno_fail("open /dev/iommu for iommufd '" + spec.name + "'");
+	out = ::open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	if (out < 0)
+		return errno_fail("open /dev/iommu");
+	return Outcome::ok();
+}
+
+Outcome iommufd_create(const protocol::ObjectSpec &spec, const Mapped &mem, int &out)
+{
+	int raw = -1;
+	if (auto r = iommufd_fresh(raw); !r)
+		return Outcome::fail(r.result, r.detail + " for iommufd '" + spec.name + "'");
+	UniqueFd fd(raw);
+	const std::string what = label(spec.name, fd.get());
 
 	// One IOAS, as a VMM has for its guest's address space: an iommufd with
 	// objects in it is what a handler must carry over, not an empty one.
 	unsigned ioas;
 	if (auto r = ioas_alloc(fd.get(), spec.name, ioas); !r)
 		return r;
+	if (ioas != kVmmIoas)
+		return fail(EINVAL, what + ": the first IOAS of a new iommufd got ID " +
+				    std::to_string(ioas) + ", expected " + std::to_string(kVmmIoas));
+	if (mem.spec)
+		if (auto r = map_memfd(fd.get(), what, mem); !r)
+			return r;
 	out = fd.release();
 	return Outcome::ok();
 }
 
-Outcome iommufd_verify(const protocol::ObjectSpec &spec, int fd)
+Outcome iommufd_verify(const protocol::ObjectSpec &spec, int fd, const Mapped &mem)
 {
+	const std::string what = label(spec.name, fd);
 	unsigned ioas;
 	if (auto r = ioas_alloc(fd, spec.name, ioas); !r)
 		return r;
-
-	// Destroy it again so repeated verifies do not grow the context.
-	iommu_destroy d{};
-	d.size = sizeof(d);
-	d.id = ioas;
-	if (::ioctl(fd, IOMMU_DESTROY, &d))
-		return errno_fail("ioctl(" + label(spec.name, fd) + ", IOMMU_DESTROY, IOAS " +
-				  std::to_string(ioas) + " just allocated)");
-	return Outcome::ok();
+	Outcome r = mem.spec ? check_mapping(fd, what, mem, ioas) : Outcome::ok();
+	// Destroy it again (the copied mapping with it) so that repeated
+	// verifies do not grow the context.
+	if (auto d = destroy(fd, what, ioas); !d && r)
+		r = d;
+	return r;
 }
 
 } // namespace luo::guest::kind

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "guest/edu.hpp"
 #include "guest/kinds.hpp"
 #include "guest/sys.hpp"
 #include "guest/uapi_compat.hpp"
@@ -170,7 +171,7 @@ Outcome vfio_create(const protocol::ObjectSpec &spec, const std::string &pci_add
 	return Outcome::ok();
 }
 
-Outcome vfio_verify(const protocol::ObjectSpec &spec, int fd, int iommufd)
+Outcome vfio_verify(const protocol::ObjectSpec &spec, int fd, int iommufd, const Mapped &mem)
 {
 	const std::string dev = label(spec, fd);
 	const std::string ictx = "iommufd '" + spec.depends_on + "' (" + fd_str(iommufd) + ")";
@@ -209,9 +210,24 @@ Outcome vfio_verify(const protocol::ObjectSpec &spec, int fd, int iommufd)
 		return errno_fail("ioctl(" + ictx + ", IOMMU_DESTROY, IOAS " + std::to_string(ioas) +
 				  " the device is attached to): expected EBUSY");
 
-	// The device stays attached to this IOAS, as create() leaves it attached
-	// to one: a later preserve sees the same kind of state either way.
-	return Outcome::ok();
+	if (auto r = edu::identity(fd, dev); !r)
+		return r;
+	if (!mem.spec || mem.fd < 0) {
+		// The device stays attached to this IOAS, as create() leaves it
+		// attached to one: a later preserve sees the same kind of state.
+		return Outcome::ok();
+	}
+
+	// The guest's address space: the IOAS where the iommufd maps its memfd.
+	// Moving the device there frees the IOAS above.
+	if (auto r = attach(fd, kVmmIoas); !r)
+		return Outcome::fail(r.result, "ioctl(" + dev + ", VFIO_DEVICE_ATTACH_IOMMUFD_PT, IOAS " +
+				     std::to_string(kVmmIoas) + " of " + ictx + ", where memfd '" +
+				     mem.spec->name + "' is mapped)" + r.detail);
+	if (::ioctl(iommufd, IOMMU_DESTROY, &d))
+		return errno_fail("ioctl(" + ictx + ", IOMMU_DESTROY, IOAS " + std::to_string(ioas) +
+				  " the device has left)");
+	return edu::dma_round_trip(fd, dev, kMapIova, *mem.spec, mem.fd);
 }
 
 } // namespace luo::guest::kind

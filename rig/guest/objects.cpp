@@ -26,9 +26,17 @@ std::optional<ObjectKind> dependency_kind(ObjectKind k)
 		return ObjectKind::kvm_vm;
 	case ObjectKind::vfio_cdev:
 		return ObjectKind::iommufd;
+	case ObjectKind::iommufd:
+		return ObjectKind::memfd;
 	default:
 		return std::nullopt;
 	}
+}
+
+// An iommufd depends on a memfd only if the scenario maps one into it.
+bool dependency_optional(ObjectKind k)
+{
+	return k == ObjectKind::iommufd;
 }
 
 } // namespace
@@ -54,6 +62,10 @@ Outcome Objects::dependency_fd(const ObjectSpec &spec, int &dep_fd) const
 	const std::string what = std::string(protocol::to_string(spec.kind)) + " '" +
 				 spec.name + "'";
 
+	if (spec.depends_on.empty() && dependency_optional(spec.kind)) {
+		dep_fd = -1;
+		return Outcome::ok();
+	}
 	if (spec.depends_on.empty())
 		return fail(EINVAL, what + " has no dependency in the plan, but needs a " +
 			    protocol::to_string(*want));
@@ -70,6 +82,19 @@ Outcome Objects::dependency_fd(const ObjectSpec &spec, int &dep_fd) const
 		return fail(ENOENT, what + ": its dependency '" + spec.depends_on +
 			    "' has no fd in this boot (not created, or not retrieved yet)");
 	return Outcome::ok();
+}
+
+// The memfd the iommufd `iommufd_name` maps, with the fd the VMM holds for it
+// (-1 if none): what a VFIO device bound to that iommufd can DMA to.
+Mapped Objects::mapped_by(const std::string &iommufd_name) const
+{
+	Mapped mem;
+	const ObjectSpec *ictx = protocol::find_object(plan_, iommufd_name);
+	if (!ictx || ictx->depends_on.empty())
+		return mem;
+	mem.spec = protocol::find_object(plan_, ictx->depends_on);
+	mem.fd = mem.spec ? fd(mem.spec->name) : -1;
+	return mem;
 }
 
 // The PCI address of the plan's edu device the VFIO object uses.
@@ -106,7 +131,9 @@ Outcome Objects::create(const ObjectSpec &spec)
 			r = kind::guest_memfd_create(spec, dep, out);
 		break;
 	case ObjectKind::iommufd:
-		r = kind::iommufd_create(spec, out);
+		r = dependency_fd(spec, dep);
+		if (r)
+			r = kind::iommufd_create(spec, mapped_by(spec.name), out);
 		break;
 	case ObjectKind::vfio_cdev: {
 		std::string addr;
@@ -192,6 +219,9 @@ Outcome Objects::verify_fresh(const ObjectSpec &spec)
 	case ObjectKind::guest_memfd:
 		r = kind::guest_memfd_fresh(spec, dep, fresh);
 		break;
+	case ObjectKind::iommufd:
+		r = kind::iommufd_fresh(fresh);
+		break;
 	case ObjectKind::vfio_cdev: {
 		std::string addr;
 		if (!(r = device_addr(spec, addr)))
@@ -230,11 +260,13 @@ Outcome Objects::verify_fd(const ObjectSpec &spec, int self, bool late)
 			return r;
 		return kind::guest_memfd_verify(spec, self, dep, late);
 	case ObjectKind::iommufd:
-		return kind::iommufd_verify(spec, self);
+		if (!(r = dependency_fd(spec, dep)))
+			return r;
+		return kind::iommufd_verify(spec, self, mapped_by(spec.name));
 	case ObjectKind::vfio_cdev:
 		if (!(r = dependency_fd(spec, dep)))
 			return r;
-		return kind::vfio_verify(spec, self, dep);
+		return kind::vfio_verify(spec, self, dep, mapped_by(spec.depends_on));
 	case ObjectKind::unsupported:
 		return kind::unsupported_verify(spec, self);
 	}

@@ -23,6 +23,12 @@ struct Outcome {
 	explicit operator bool() const { return result == 0; }
 };
 
+// The memfd an iommufd maps into its IOAS, when it depends on one.
+struct Mapped {
+	const protocol::ObjectSpec *spec = nullptr;  // nullptr: maps nothing
+	int fd = -1;                                  // -1: the VMM does not hold it
+};
+
 // Safe from several threads as long as each object is used by one thread
 // at a time (the planner gives a case's steps to one thread): only the map
 // from names to fds is shared.
@@ -73,6 +79,7 @@ private:
 	Outcome dependency_fd(const protocol::ObjectSpec &spec, int &dep_fd) const;
 	bool late_written(const std::string &name) const;
 	Outcome device_addr(const protocol::ObjectSpec &spec, std::string &addr) const;
+	Mapped mapped_by(const std::string &iommufd_name) const;
 	Outcome verify_fd(const protocol::ObjectSpec &spec, int fd, bool late);
 
 	const protocol::Plan &plan_;

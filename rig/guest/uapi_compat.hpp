@@ -110,6 +110,37 @@ struct iommu_ioas_alloc {
 #define IOMMU_IOAS_ALLOC _IO(IOMMUFD_TYPE, 0x81)
 #endif
 
+#ifndef IOMMU_IOAS_COPY
+struct iommu_ioas_copy {
+	__u32 size;
+	__u32 flags;
+	__u32 dst_ioas_id;
+	__u32 src_ioas_id;
+	__aligned_u64 length;
+	__aligned_u64 dst_iova;
+	__aligned_u64 src_iova;
+};
+#define IOMMU_IOAS_COPY _IO(IOMMUFD_TYPE, 0x83)
+#endif
+
+#ifndef IOMMU_IOAS_MAP_FILE
+struct iommu_ioas_map_file {
+	__u32 size;
+	__u32 flags;
+	__u32 ioas_id;
+	__s32 fd;
+	__aligned_u64 start;
+	__aligned_u64 length;
+	__aligned_u64 iova;
+};
+#define IOMMU_IOAS_MAP_FILE _IO(IOMMUFD_TYPE, 0x8f)
+#endif
+
+/* enum iommufd_ioas_map_flags: an enum upstream, so no #ifndef; our names. */
+constexpr __u32 kIoasMapFixedIova = 1 << 0;
+constexpr __u32 kIoasMapWriteable = 1 << 1;
+constexpr __u32 kIoasMapReadable = 1 << 2;
+
 /*
  * The kernel reads `argsz`/`size` bytes and rejects sizes below its minimum,
  * so an older system struct that is shorter but still covers the fields we
@@ -127,3 +158,7 @@ static_assert(VFIO_DEVICE_BIND_IOMMUFD == 0x3b76);
 static_assert(VFIO_DEVICE_ATTACH_IOMMUFD_PT == 0x3b77);
 static_assert(IOMMU_IOAS_ALLOC == 0x3b81);
 static_assert(IOMMU_DESTROY == 0x3b80);
+static_assert(sizeof(struct iommu_ioas_copy) == 40);
+static_assert(sizeof(struct iommu_ioas_map_file) == 40);
+static_assert(IOMMU_IOAS_COPY == 0x3b83);
+static_assert(IOMMU_IOAS_MAP_FILE == 0x3b8f);
