@@ -242,6 +242,47 @@ static int gmem_slot(int vm, int gmem, uint64_t size, void *uaddr)
 	return 0;
 }
 
+/*
+ * As the rig's mock VMM does: an iommufd that depends on a memfd maps it whole
+ * at MAP_IOVA of its first IOAS, and a restored one must still map it there.
+ */
+#define VMM_IOAS 1
+#define MAP_IOVA 0x100000
+
+static int ioas_map_memfd(int iommufd, uint32_t ioas, int memfd, uint64_t size)
+{
+	struct iommu_ioas_map_file m;
+
+	if (ioas != VMM_IOAS) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(&m, 0, sizeof(m));
+	m.size = sizeof(m);
+	m.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE;
+	m.ioas_id = ioas;
+	m.fd = memfd;
+	m.length = size;
+	m.iova = MAP_IOVA;
+	return ioctl(iommufd, IOMMU_IOAS_MAP_FILE, &m);
+}
+
+/* IOMMU_IOAS_COPY succeeds only if the whole range is mapped. */
+static int ioas_mapped(int iommufd, uint32_t scratch, uint64_t size)
+{
+	struct iommu_ioas_copy c;
+
+	memset(&c, 0, sizeof(c));
+	c.size = sizeof(c);
+	c.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE;
+	c.dst_ioas_id = scratch;
+	c.src_ioas_id = VMM_IOAS;
+	c.length = size;
+	c.dst_iova = MAP_IOVA;
+	c.src_iova = MAP_IOVA;
+	return ioctl(iommufd, IOMMU_IOAS_COPY, &c) ? fail_errno("IOMMU_IOAS_COPY") : 0;
+}
+
 static int do_create(const struct repro_object *o, int dep_fd)
 {
 	struct kvm_create_guest_memfd g;
@@ -289,6 +330,9 @@ static int do_create(const struct repro_object *o, int dep_fd)
 		ioas.size = sizeof(ioas);
 		if (ioctl(fd, IOMMU_IOAS_ALLOC, &ioas))
 			return fail_errno("IOMMU_IOAS_ALLOC");
+		/* The memfd it depends on, mapped whole into that first IOAS. */
+		if (dep_fd >= 0 && ioas_map_memfd(fd, ioas.out_ioas_id, dep_fd, objects[o->dep].size))
+			return fail_errno("IOMMU_IOAS_MAP_FILE");
 		return fd;
 	case K_UNSUPPORTED:
 		fd = eventfd(0, EFD_CLOEXEC);
@@ -363,10 +407,16 @@ static int do_verify(const struct repro_object *o, int fd, int dep_fd)
 		ioas.size = sizeof(ioas);
 		if (ioctl(fd, IOMMU_IOAS_ALLOC, &ioas))
 			return fail_errno("IOMMU_IOAS_ALLOC");
+		rc = o->dep >= 0 ? ioas_mapped(fd, ioas.out_ioas_id, objects[o->dep].size) : 0;
+		if (rc)
+			say("%s: IOAS %u no longer maps %s at IOVA 0x%x", o->name, VMM_IOAS,
+			    objects[o->dep].name, MAP_IOVA);
 		memset(&d, 0, sizeof(d));
 		d.size = sizeof(d);
 		d.id = ioas.out_ioas_id;
-		return ioctl(fd, IOMMU_DESTROY, &d) ? fail_errno("IOMMU_DESTROY") : 0;
+		if (ioctl(fd, IOMMU_DESTROY, &d) && !rc)
+			rc = fail_errno("IOMMU_DESTROY");
+		return rc;
 	case K_UNSUPPORTED:
 		return fcntl(fd, F_GETFD) < 0 ? fail_errno("fcntl") : 0;
 	}
@@ -615,6 +665,7 @@ static int run_step(const struct repro_step *s, long stage, long failed,
 		/* The checks on a new object of the kind must fail. */
 		fd = o->kind == K_MEMFD ? memfd_create(o->name, MFD_CLOEXEC)
 		   : o->kind == K_KVM_VM ? create_vm()
+		   : o->kind == K_IOMMUFD ? open("/dev/iommu", O_RDWR | O_CLOEXEC)
 		   : -EINVAL;
 		if (o->kind == K_MEMFD && fd >= 0 && ftruncate(fd, o->size))
 			fd = fail_errno("ftruncate");
