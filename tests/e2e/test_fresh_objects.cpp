@@ -2,7 +2,7 @@
 //
 // The checks on a restored object prove something only if they fail on a new
 // object of the same kind.  fresh-object.json runs them, after each restored
-// object passed, on a new memfd, VM, guest_memfd and VFIO device open that
+// object passed, on a new memfd, VM, guest_memfd, iommufd and VFIO device open that
 // the kernel makes on the spot: every one of those must fail, for a reason
 // verify names, while the restored ones pass.
 #include <catch2/catch_test_macros.hpp>
@@ -39,6 +39,6 @@ TEST_CASE("verify fails on a new object of every kind and passes on the restored
 			refused[s.object.substr(s.object.find('.') + 1)]++;
 		}
 	}
-	CHECK(refused == std::map<std::string, int>{{"gmem", 2}, {"mem", 2}, {"vfio", 2}, {"vm", 2}});
+	CHECK(refused == std::map<std::string, int>{{"gmem", 2}, {"iommu", 2}, {"mem", 2}, {"vfio", 2}, {"vm", 2}});
 	CHECK(rep.exit_code == 0);
 }
