@@ -63,7 +63,7 @@ TEST_CASE("the shipped contracts: agreed is the oracle's defaults, strict its ol
 	CHECK(strict.edges.empty());
 }
 
-TEST_CASE("posted-2026 changes the vfio edge only, and tells the reference kernel", "[contract]")
+TEST_CASE("posted-2026 changes the vfio and iommufd edges only, and tells the reference kernel", "[contract]")
 {
 	Contract p = shipped("posted-2026");
 	using protocol::ObjectKind;
@@ -74,9 +74,12 @@ TEST_CASE("posted-2026 changes the vfio edge only, and tells the reference kerne
 	CHECK(vfio.preserve_dependency_err == "ENOENT");
 	CHECK(vfio.freeze_needs_dependency);
 	CHECK(vfio.retrieve_binds_dependency);
-	CHECK(p.kernel_cmdline == "vfio.luo_lookup=preserve");
+	const EdgeRules &iommufd = p.edge(ObjectKind::iommufd, ObjectKind::memfd);
+	CHECK(iommufd == vfio);
+	CHECK(p.kernel_cmdline == "vfio.luo_lookup=preserve iommufd.luo_lookup=preserve");
 	CHECK(p.kernel_confirms ==
-	      std::vector<std::string>{"vfio: Live Update looks the iommufd up at PRESERVE_FD"});
+	      std::vector<std::string>{"vfio: Live Update looks the iommufd up at PRESERVE_FD",
+				       "iommufd: Live Update looks mapped files up at PRESERVE_FD"});
 
 	// The oracle reads the edge: a device before its iommufd is refused
 	// at once, guest_memfd before its VM is not.

@@ -139,3 +139,32 @@ TEST_CASE("a kexec that had to be refused but went through is pinned on its case
 	// The bystander is not blamed: it runs again apart.
 	CHECK(out.cases[0].verdict == host::Verdict::incomplete);
 }
+
+TEST_CASE("a setup step that fails after another case broke the contract runs again apart",
+	  "[unit][judge]")
+{
+	auto a = memfd_case("a"), b = memfd_case("b");
+	a.steps.back().expect = err("EBUSY", "C4");
+	auto batch = host::make_batch({&a, &b});
+	auto create_b = step_id(batch, "b", protocol::Op::create);
+	auto out = host::judge_batch(batch, guest_reports(batch, {{create_b, -EINVAL}}), "");
+	CHECK(out.cases[0].verdict == host::Verdict::violation);
+	// b may have met what a left behind: not pinned on it.
+	CHECK(out.cases[1].verdict == host::Verdict::incomplete);
+	CHECK_THAT(out.cases[1].message, ContainsSubstring("create") &&
+						 ContainsSubstring("observed EINVAL") &&
+						 ContainsSubstring("where a broke the contract first"));
+	CHECK(out.batch_failed);
+
+	// Alone, or with nobody to blame, it is the case's own failure.
+	auto alone = host::make_batch({&b});
+	auto out1 = host::judge_batch(
+		alone, guest_reports(alone, {{step_id(alone, "b", protocol::Op::create), -EINVAL}}), "");
+	CHECK(out1.cases[0].verdict == host::Verdict::violation);
+	auto c = memfd_case("c");
+	auto pair = host::make_batch({&c, &b});
+	auto out2 = host::judge_batch(
+		pair, guest_reports(pair, {{step_id(pair, "b", protocol::Op::create), -EINVAL}}), "");
+	CHECK(out2.cases[0].verdict == host::Verdict::pass);
+	CHECK(out2.cases[1].verdict == host::Verdict::violation);
+}

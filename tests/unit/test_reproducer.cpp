@@ -75,9 +75,11 @@ TEST_CASE("a reproducer tells its kernel what the contract's kernel block says",
 	cfg.run.scenarios = {(host::source_root() / "scenarios/deps/kvm-gmem.json").string()};
 	cfg.run.contract = "posted-2026";
 	host::write_reproducer(cfg, dir);
-	CHECK(host::read_file(dir / "kernel-args") == "vfio.luo_lookup=preserve\n");
+	CHECK(host::read_file(dir / "kernel-args") ==
+	      "vfio.luo_lookup=preserve iommufd.luo_lookup=preserve\n");
 	CHECK_THAT(host::read_file(dir / "README"),
-		   ContainsSubstring("booted with: liveupdate=on retain_initrd vfio.luo_lookup=preserve"));
+		   ContainsSubstring("booted with: liveupdate=on retain_initrd vfio.luo_lookup=preserve "
+				     "iommufd.luo_lookup=preserve"));
 	// Rewritten for a contract without one: no stale parameters left.
 	cfg.run.contract = "agreed";
 	host::write_reproducer(cfg, dir);

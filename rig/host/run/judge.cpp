@@ -36,6 +36,20 @@ NextMove next_move(const BatchOutcome &bo, const CaseResult &r, size_t batch_siz
 	return NextMove::settle;
 }
 
+namespace {
+
+// The case failed at the rig's own setup (creating an object or a session),
+// before the kernel was asked anything about Live Update for it.
+bool setup_failure(const CaseResult &r)
+{
+	if (r.failed_step < 0)
+		return false;
+	const Op op = r.steps[r.failed_step].op;
+	return op == Op::create || op == Op::session_create;
+}
+
+} // namespace
+
 const char *to_string(BatchOutcome::Cause c)
 {
 	using C = BatchOutcome::Cause;
@@ -243,6 +257,22 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 			out.cases[k].verdict = Verdict::incomplete;
 			out.cases[k].message = out.why;
 		}
+	}
+	// A case that could not even set up (its create failed) in a VM where
+	// another case broke the contract may have met that case's leftovers:
+	// the plan believed a session empty that the kernel kept, and a device
+	// stayed bound.  Such a failure is not pinned on it; it runs again apart.
+	if (batch.cases.size() > 1) {
+		const CaseResult *culprit = nullptr;
+		for (const auto &r : out.cases)
+			if (r.verdict == Verdict::violation && !setup_failure(r))
+				culprit = culprit ? culprit : &r;
+		for (auto &r : out.cases)
+			if (culprit && r.verdict == Verdict::violation && setup_failure(r)) {
+				r.verdict = Verdict::incomplete;
+				r.message += ", in a VM where " + culprit->id +
+					     " broke the contract first; run again apart";
+			}
 	}
 	// Steps that never ran were stopped by something outside their case.
 	for (const auto &r : out.cases)
