@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "guest/edu.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -160,9 +161,12 @@ Outcome dma_round_trip(int dev_fd, const std::string &dev, std::uint64_t iova,
 			return e;
 
 	// A page chosen by the memfd's seed, so that a mapping at the wrong
-	// file offset reads another page's pattern.
+	// file offset reads another page's pattern; and another page at each
+	// check, so that what an earlier check left in the device's buffer is
+	// never this page's pattern (a read that failed quietly cannot pass).
+	static std::atomic<std::uint64_t> checks{0};
 	const std::uint64_t pages = mem.size / kPage;
-	const std::uint64_t off = (mem.seed % pages) * kPage;
+	const std::uint64_t off = ((mem.seed + checks++) % pages) * kPage;
 	const std::string where = "page at offset " + hex(off) + " of memfd '" + mem.name + "' (IOVA " +
 				  hex(iova + off) + ")";
 	std::vector<std::uint8_t> want(kPage), got(kPage), clobber(kPage);
