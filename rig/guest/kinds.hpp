@@ -38,8 +38,10 @@ constexpr std::uint64_t kMapIova = 0x100000;
 Outcome iommufd_create(const protocol::ObjectSpec &spec, const Mapped &mem, int &out);
 Outcome iommufd_verify(const protocol::ObjectSpec &spec, int fd, const Mapped &mem);
 Outcome iommufd_fresh(int &out);
-// A fresh IOAS in `iommufd`; shared with the VFIO checks.
+// A fresh IOAS in `iommufd`, and destroying one; shared with the VFIO checks.
+// `what` names the iommufd and `which` the IOAS in the message.
 Outcome ioas_alloc(int iommufd, const std::string &iommufd_name, unsigned &ioas_id);
+Outcome ioas_destroy(int iommufd, const std::string &what, unsigned id, const std::string &which);
 
 // obj_vfio.cpp
 Outcome vfio_prepare(const std::vector<std::string> &pci_addrs);

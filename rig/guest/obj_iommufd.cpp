@@ -5,7 +5,6 @@
 // that memfd is mapped whole into it at kMapIova with IOMMU_IOAS_MAP_FILE, and
 // a restored iommufd must still have the IOAS and the mapping.
 #include <cerrno>
-#include <cstdio>
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -26,21 +25,7 @@ std::string label(const std::string &name, int fd)
 
 std::string iova_range(std::uint64_t len)
 {
-	char b[64];
-	std::snprintf(b, sizeof(b), "IOVA 0x%llx+0x%llx", static_cast<unsigned long long>(kMapIova),
-		      static_cast<unsigned long long>(len));
-	return b;
-}
-
-Outcome destroy(int iommufd, const std::string &what, unsigned id)
-{
-	iommu_destroy d{};
-	d.size = sizeof(d);
-	d.id = id;
-	if (::ioctl(iommufd, IOMMU_DESTROY, &d))
-		return errno_fail("ioctl(" + what + ", IOMMU_DESTROY, IOAS " + std::to_string(id) +
-				  " just allocated)");
-	return Outcome::ok();
+	return "IOVA " + hex(kMapIova) + "+" + hex(len);
 }
 
 Outcome map_memfd(int iommufd, const std::string &what, const Mapped &mem)
@@ -92,6 +77,17 @@ Outcome ioas_alloc(int iommufd, const std::string &iommufd_name, unsigned &ioas_
 	return Outcome::ok();
 }
 
+Outcome ioas_destroy(int iommufd, const std::string &what, unsigned id, const std::string &which)
+{
+	iommu_destroy d{};
+	d.size = sizeof(d);
+	d.id = id;
+	if (::ioctl(iommufd, IOMMU_DESTROY, &d))
+		return errno_fail("ioctl(" + what + ", IOMMU_DESTROY, IOAS " + std::to_string(id) + " " +
+				  which + ")");
+	return Outcome::ok();
+}
+
 Outcome iommufd_fresh(int &out)
 {
 	out = ::open("/dev/iommu", O_RDWR | O_CLOEXEC);
@@ -132,7 +128,7 @@ Outcome iommufd_verify(const protocol::ObjectSpec &spec, int fd, const Mapped &m
 	Outcome r = mem.spec ? check_mapping(fd, what, mem, ioas) : Outcome::ok();
 	// Destroy it again (the copied mapping with it) so that repeated
 	// verifies do not grow the context.
-	if (auto d = destroy(fd, what, ioas); !d && r)
+	if (auto d = ioas_destroy(fd, what, ioas, "just allocated"); !d && r)
 		r = d;
 	return r;
 }

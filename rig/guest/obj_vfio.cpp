@@ -90,8 +90,6 @@ Outcome cdev_name(const std::string &addr, std::string &name)
 	return Outcome::ok();
 }
 
-// Attach the device to `ioas` of the iommufd it is bound to.  The kernel
-// resolves pt_id in the device's own iommufd context.
 // The device's cdev, opened and bound to nothing.
 Outcome open_cdev(const protocol::ObjectSpec &spec, const std::string &pci_addr, int &out,
 		  std::string &path)
@@ -108,6 +106,8 @@ Outcome open_cdev(const protocol::ObjectSpec &spec, const std::string &pci_addr,
 	return Outcome::ok();
 }
 
+// Attach the device to `ioas` of the iommufd it is bound to.  The kernel
+// resolves pt_id in the device's own iommufd context.
 Outcome attach(int dev_fd, unsigned ioas)
 {
 	vfio_device_attach_iommufd_pt at;
@@ -210,7 +210,10 @@ Outcome vfio_verify(const protocol::ObjectSpec &spec, int fd, int iommufd, const
 		return errno_fail("ioctl(" + ictx + ", IOMMU_DESTROY, IOAS " + std::to_string(ioas) +
 				  " the device is attached to): expected EBUSY");
 
-	if (auto r = edu::identity(fd, dev); !r)
+	edu::Device edu(fd, dev);
+	if (auto r = edu.open(); !r)
+		return r;
+	if (auto r = edu.identity(); !r)
 		return r;
 	if (!mem.spec || mem.fd < 0) {
 		// The device stays attached to this IOAS, as create() leaves it
@@ -224,10 +227,9 @@ Outcome vfio_verify(const protocol::ObjectSpec &spec, int fd, int iommufd, const
 		return Outcome::fail(r.result, "ioctl(" + dev + ", VFIO_DEVICE_ATTACH_IOMMUFD_PT, IOAS " +
 				     std::to_string(kVmmIoas) + " of " + ictx + ", where memfd '" +
 				     mem.spec->name + "' is mapped)" + r.detail);
-	if (::ioctl(iommufd, IOMMU_DESTROY, &d))
-		return errno_fail("ioctl(" + ictx + ", IOMMU_DESTROY, IOAS " + std::to_string(ioas) +
-				  " the device has left)");
-	return edu::dma_round_trip(fd, dev, kMapIova, *mem.spec, mem.fd);
+	if (auto r = ioas_destroy(iommufd, ictx, ioas, "the device has left"); !r)
+		return r;
+	return edu.dma_round_trip(kMapIova, *mem.spec, mem.fd);
 }
 
 } // namespace luo::guest::kind

@@ -2,6 +2,7 @@
 #include "guest/sys.hpp"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include <fcntl.h>
@@ -32,6 +33,13 @@ Outcome errno_fail(const std::string &what)
 std::string fd_str(int fd)
 {
 	return "fd " + std::to_string(fd);
+}
+
+std::string hex(std::uint64_t v)
+{
+	char b[24];
+	std::snprintf(b, sizeof(b), "0x%llx", static_cast<unsigned long long>(v));
+	return b;
 }
 
 Outcome read_text(const std::string &path, std::string &out)

@@ -4,6 +4,7 @@
 // conversion of errno into an Outcome a kernel developer can act on.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -47,6 +48,9 @@ Outcome fail(int err, const std::string &what);
 
 // "fd 7"; identifies the fd in messages when the name alone is ambiguous.
 std::string fd_str(int fd);
+
+// "0x1000": addresses, offsets and register values in messages.
+std::string hex(std::uint64_t v);
 
 // Whole-file read and write for sysfs attributes.  The write is a single
 // write(2), since sysfs stores act on each write call.
