@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "host/run/judge.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include "host/run/console.hpp"
@@ -262,18 +263,15 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 	// another case broke the contract may have met that case's leftovers:
 	// the plan believed a session empty that the kernel kept, and a device
 	// stayed bound.  Such a failure is not pinned on it; it runs again apart.
-	if (batch.cases.size() > 1) {
-		const CaseResult *culprit = nullptr;
-		for (const auto &r : out.cases)
-			if (r.verdict == Verdict::violation && !setup_failure(r))
-				culprit = culprit ? culprit : &r;
-		for (auto &r : out.cases)
-			if (culprit && r.verdict == Verdict::violation && setup_failure(r)) {
-				r.verdict = Verdict::incomplete;
-				r.message += ", in a VM where " + culprit->id +
-					     " broke the contract first; run again apart";
-			}
-	}
+	auto culprit = std::find_if(out.cases.begin(), out.cases.end(), [](const CaseResult &r) {
+		return r.verdict == Verdict::violation && !setup_failure(r);
+	});
+	for (auto &r : out.cases)
+		if (culprit != out.cases.end() && r.verdict == Verdict::violation && setup_failure(r)) {
+			r.verdict = Verdict::incomplete;
+			r.message += ", in a VM where " + culprit->id +
+				     " broke the contract first; run again apart";
+		}
 	// Steps that never ran were stopped by something outside their case.
 	for (const auto &r : out.cases)
 		if (r.verdict == Verdict::incomplete) {
