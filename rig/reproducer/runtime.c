@@ -248,23 +248,20 @@ static int gmem_slot(int vm, int gmem, uint64_t size, void *uaddr)
  */
 #define VMM_IOAS 1
 #define MAP_IOVA 0x100000
+#define MAP_FLAGS (IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
 
-static int ioas_map_memfd(int iommufd, uint32_t ioas, int memfd, uint64_t size)
+static int ioas_map_memfd(int iommufd, int memfd, uint64_t size)
 {
 	struct iommu_ioas_map_file m;
 
-	if (ioas != VMM_IOAS) {
-		errno = EINVAL;
-		return -1;
-	}
 	memset(&m, 0, sizeof(m));
 	m.size = sizeof(m);
-	m.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE;
-	m.ioas_id = ioas;
+	m.flags = MAP_FLAGS;
+	m.ioas_id = VMM_IOAS;
 	m.fd = memfd;
 	m.length = size;
 	m.iova = MAP_IOVA;
-	return ioctl(iommufd, IOMMU_IOAS_MAP_FILE, &m);
+	return ioctl(iommufd, IOMMU_IOAS_MAP_FILE, &m) ? fail_errno("IOMMU_IOAS_MAP_FILE") : 0;
 }
 
 /* IOMMU_IOAS_COPY succeeds only if the whole range is mapped. */
@@ -274,7 +271,7 @@ static int ioas_mapped(int iommufd, uint32_t scratch, uint64_t size)
 
 	memset(&c, 0, sizeof(c));
 	c.size = sizeof(c);
-	c.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE;
+	c.flags = MAP_FLAGS;
 	c.dst_ioas_id = scratch;
 	c.src_ioas_id = VMM_IOAS;
 	c.length = size;
@@ -288,7 +285,7 @@ static int do_create(const struct repro_object *o, int dep_fd)
 	struct kvm_create_guest_memfd g;
 	struct iommu_ioas_alloc ioas;
 	uint8_t *p;
-	int fd;
+	int fd, rc;
 
 	switch (o->kind) {
 	case K_MEMFD:
@@ -331,9 +328,12 @@ static int do_create(const struct repro_object *o, int dep_fd)
 		if (ioctl(fd, IOMMU_IOAS_ALLOC, &ioas))
 			return fail_errno("IOMMU_IOAS_ALLOC");
 		/* The memfd it depends on, mapped whole into that first IOAS. */
-		if (dep_fd >= 0 && ioas_map_memfd(fd, ioas.out_ioas_id, dep_fd, objects[o->dep].size))
-			return fail_errno("IOMMU_IOAS_MAP_FILE");
-		return fd;
+		if (dep_fd >= 0 && ioas.out_ioas_id != VMM_IOAS) {
+			say("%s: its first IOAS is %u, not %u", o->name, ioas.out_ioas_id, VMM_IOAS);
+			return -EINVAL;
+		}
+		rc = dep_fd >= 0 ? ioas_map_memfd(fd, dep_fd, objects[o->dep].size) : 0;
+		return rc ? rc : fd;
 	case K_UNSUPPORTED:
 		fd = eventfd(0, EFD_CLOEXEC);
 		return fd < 0 ? fail_errno("eventfd") : fd;
