@@ -47,6 +47,18 @@ struct EdgeRules {
 	bool operator==(const EdgeRules &) const = default;
 };
 
+// What opening a device node (a VFIO cdev, /dev/vfio/devices/vfioN) gets in
+// the new kernel while a session still carries the device's file, neither
+// retrieved nor finished.  Not one of C1-C8: the reference handler refuses
+// (D1), as the posted VFIO series does, because the device would otherwise be
+// driven through a second file unrelated to the one LUO hands back.
+struct DeviceRules {
+	bool open_needs_retrieve = true;
+	std::string open_err = "EBUSY";
+
+	bool operator==(const DeviceRules &) const = default;
+};
+
 using Edge = std::pair<protocol::ObjectKind, protocol::ObjectKind>;  // dependent, dependency
 
 // The dependency edges objects can have ("guest-memfd->kvm-vm", ...).
@@ -58,6 +70,7 @@ struct Contract {
 	std::string description;
 	EdgeRules rules;                  // every edge without its own entry
 	std::map<Edge, EdgeRules> edges;  // per-edge rules
+	DeviceRules vfio_cdev;            // the one kind with a device node
 
 	// What a kernel built from kernel-config/patches needs on its command
 	// line to behave this way, and the console line each of its boots

@@ -31,6 +31,7 @@ constexpr Section kPreserve{"before_dependency", "accept", "refuse"};
 constexpr Section kFreeze{"without_dependency", "accept", "refuse"};
 constexpr Section kRetrieve{"before_dependency", "restore-dependency", "refuse"};
 constexpr Section kFinish{"dependency_not_retrieved", "accept", "refuse"};
+constexpr Section kOpen{"before_retrieve", "accept", "refuse"};
 
 class Reader {
 public:
@@ -90,6 +91,7 @@ private:
 		     std::string &err) const;
 	void rules(const json &j, const std::string &ptr, EdgeRules &r) const;
 	void kernel(const json &j, const std::string &ptr, Contract &c) const;
+	void kinds(const json &j, const std::string &ptr, Contract &c) const;
 };
 
 void Reader::section(const json &j, const std::string &ptr, const Section &s, bool &refuses,
@@ -152,9 +154,28 @@ void Reader::kernel(const json &j, const std::string &ptr, Contract &c) const
 	}
 }
 
+void Reader::kinds(const json &j, const std::string &ptr, Contract &c) const
+{
+	if (!j.is_object())
+		fail(ptr, "expected an object keyed by object kind, e.g. \"vfio-cdev\"");
+	for (const auto &[k, v] : j.items()) {
+		std::string at = ptr + "/" + pointer_escape(k);
+		// Only a VFIO device has a node of its own that userspace can
+		// open again in the new kernel; the other kinds' files are made
+		// anew, never reopened.
+		if (k != "vfio-cdev")
+			fail(at, "'" + k + "' has no rules of its own; only \"vfio-cdev\" has (opening "
+					 "its device node)", true);
+		fields(v, at, {"open"});
+		if (v.contains("open"))
+			section(v["open"], at + "/open", kOpen, c.vfio_cdev.open_needs_retrieve,
+				c.vfio_cdev.open_err);
+	}
+}
+
 Contract Reader::read(const json &j)
 {
-	fields(j, "", {"$schema", "name", "description", "rules", "edges", "kernel"});
+	fields(j, "", {"$schema", "name", "description", "rules", "edges", "kinds", "kernel"});
 	Contract c;
 	c.name = default_name_;
 	if (j.contains("name"))
@@ -186,6 +207,8 @@ Contract Reader::read(const json &j)
 			c.edges[*e] = r;
 		}
 	}
+	if (j.contains("kinds"))
+		kinds(j["kinds"], "/kinds", c);
 	if (j.contains("kernel"))
 		kernel(j["kernel"], "/kernel", c);
 	return c;

@@ -114,6 +114,7 @@ Expect Oracle::apply(const CaseStep &s)
 	case Op::finish: return finish(s);
 	case Op::close_object: return close_object(s);
 	case Op::verify_fresh: return verify_fresh(s);
+	case Op::open_device: return open_device(s);
 	}
 	return stale();
 }
@@ -139,6 +140,26 @@ Expect Oracle::close_object(const CaseStep &s)
 	// LUO keeps its own reference, so the file (it->second.file) lives on.
 	it->second.fd = false;
 	return ok("setup");
+}
+
+Expect Oracle::open_device(const CaseStep &s)
+{
+	auto it = objs_.find(s.object);
+	if (it == objs_.end() || it->second.kind != ObjectKind::vfio_cdev)
+		return stale();
+	// D1: a session of this boot still carries the device's file, neither
+	// retrieved (by userspace or for a dependent) nor dropped by FINISH,
+	// which empties the list.  A session userspace never retrieved, or
+	// closed with FINISH refused, holds it as long as the kernel runs.
+	for (const auto &is : incoming_)
+		for (const auto &f : is.files)
+			if (f.object == s.object && f.got == Got::no) {
+				const DeviceRules &d = contract_.vfio_cdev;
+				return d.open_needs_retrieve ? error(d.open_err, "D1") : ok("D1");
+			}
+	// Nothing holds the device: opening its cdev again is plain VFIO, bound
+	// to nothing, whoever else has it open.
+	return ok("LUO");
 }
 
 Expect Oracle::session_create(const CaseStep &s)

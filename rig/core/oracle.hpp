@@ -12,7 +12,7 @@
 // reach the kernel at all ("stale": any error).
 //
 // Rules in Expect::rule: C1..C8 (docs/design.md section 3), S1/S3 (strict's
-// replacements for C1/C3), LUO (plain 7.3 LUO behaviour outside the
+// replacements for C1/C3), D1 (opening a device LUO still holds), LUO (plain 7.3 LUO behaviour outside the
 // contract), setup (creating objects and sessions), stale (see above).
 #pragma once
 
@@ -112,6 +112,7 @@ private:
 	Expect verify(const CaseStep &s);
 	Expect finish(const CaseStep &s);
 	Expect close_object(const CaseStep &s);
+	Expect open_device(const CaseStep &s);
 
 	OutSession *out(const std::string &name);
 	InSession *in(const std::string &name);

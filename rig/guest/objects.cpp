@@ -246,6 +246,22 @@ Outcome Objects::verify_fresh(const ObjectSpec &spec)
 	return Outcome::fail(v.result, "a new " + what + " fails the checks, as it must: " + v.detail);
 }
 
+Outcome Objects::open_device(const ObjectSpec &spec)
+{
+	if (spec.kind != ObjectKind::vfio_cdev)
+		return fail(EINVAL, "open-device: a " + std::string(protocol::to_string(spec.kind)) +
+				    " has no device node");
+	std::string addr;
+	if (auto r = device_addr(spec, addr); !r)
+		return r;
+	int raw = -1;
+	if (auto r = kind::vfio_fresh(spec, addr, raw); !r)
+		return r;
+	UniqueFd hold(raw);
+	return {0, "opened the cdev of vfio-cdev '" + spec.name + "' (PCI " + addr + ") as " +
+			   fd_str(raw) + ", bound to nothing, and closed it"};
+}
+
 Outcome Objects::verify_fd(const ObjectSpec &spec, int self, bool late)
 {
 	int dep = -1;

@@ -70,6 +70,11 @@ public:
 	// their failure; success (result 0) means they have no teeth.
 	Outcome verify_fresh(const protocol::ObjectSpec &spec);
 
+	// Open the device node of a vfio-cdev object once more and close it
+	// again, bound to nothing: whether the kernel lets userspace at a device
+	// while LUO holds it (D1).  The fd bound to the name is not touched.
+	Outcome open_device(const protocol::ObjectSpec &spec);
+
 	// After a successful PRESERVE_FD: what the VMM does to the object
 	// between preserving it and the kexec (a guest_memfd gets its late
 	// pages), so that the handler must take the state at freeze.

@@ -99,7 +99,8 @@ Outcome Runner::execute(const protocol::Step &step)
 {
 	const protocol::ObjectSpec *spec = protocol::find_object(plan_, step.object);
 	bool needs_object = step.op == Op::create || step.op == Op::preserve ||
-			    step.op == Op::verify || step.op == Op::verify_fresh;
+			    step.op == Op::verify || step.op == Op::verify_fresh ||
+			    step.op == Op::open_device;
 	if (needs_object && !spec)
 		return Outcome::fail(-EINVAL, "plan names unknown object '" + step.object + "'");
 
@@ -168,6 +169,8 @@ Outcome Runner::execute(const protocol::Step &step)
 	case Op::close_object:
 		objects_.close(step.object);
 		return Outcome::ok();
+	case Op::open_device:
+		return objects_.open_device(*spec);
 	case Op::kexec: {
 		std::string detail;
 		// Leaks older than kmemleak's minimum age die with this kernel

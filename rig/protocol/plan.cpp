@@ -25,7 +25,7 @@ constexpr std::array<std::pair<ObjectKind, const char *>, 6> kKinds{{
 	{ObjectKind::unsupported, "unsupported"},
 }};
 
-constexpr std::array<std::pair<Op, const char *>, 13> kOps{{
+constexpr std::array<std::pair<Op, const char *>, 14> kOps{{
 	{Op::create, "create"},
 	{Op::session_create, "session-create"},
 	{Op::session_close, "session-close"},
@@ -39,6 +39,7 @@ constexpr std::array<std::pair<Op, const char *>, 13> kOps{{
 	{Op::finish, "finish"},
 	{Op::close_object, "close-object"},
 	{Op::verify_fresh, "verify-fresh"},
+	{Op::open_device, "open-device"},
 }};
 
 constexpr std::array<std::pair<EventType, const char *>, 6> kEventTypes{{

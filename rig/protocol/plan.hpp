@@ -44,6 +44,9 @@ enum class Op {
 	verify_fresh,     // verify's checks on a new object of `object`'s kind, made
 	                  // now without the VMM's state: they must fail, or the
 	                  // checks on the restored one prove nothing
+	open_device,      // open `object`'s device node (a VFIO cdev) anew and
+	                  // close it: in the new kernel, refused while LUO still
+	                  // holds the device unretrieved
 };
 
 struct ObjectSpec {

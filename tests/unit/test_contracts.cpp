@@ -52,6 +52,7 @@ TEST_CASE("the shipped contracts: agreed is the oracle's defaults, strict its ol
 	CHECK(agreed.name == "agreed");
 	CHECK(agreed.rules == Contract::agreed().rules);
 	CHECK(agreed.edges.empty());
+	CHECK(agreed.vfio_cdev == Contract::agreed().vfio_cdev);
 	CHECK(agreed.kernel_cmdline.empty());
 
 	Contract strict = shipped("strict");
@@ -61,6 +62,7 @@ TEST_CASE("the shipped contracts: agreed is the oracle's defaults, strict its ol
 	s.retrieve_binds_dependency = false;
 	CHECK(strict.rules == s);
 	CHECK(strict.edges.empty());
+	CHECK(strict.vfio_cdev == Contract::agreed().vfio_cdev);
 }
 
 TEST_CASE("posted-2026 changes the vfio and iommufd edges only, and tells the reference kernel", "[contract]")
@@ -76,6 +78,8 @@ TEST_CASE("posted-2026 changes the vfio and iommufd edges only, and tells the re
 	CHECK(vfio.retrieve_binds_dependency);
 	const EdgeRules &iommufd = p.edge(ObjectKind::iommufd, ObjectKind::memfd);
 	CHECK(iommufd == vfio);
+	CHECK(p.vfio_cdev.open_needs_retrieve);
+	CHECK(p.vfio_cdev.open_err == "EBUSY");
 	CHECK(p.kernel_cmdline == "vfio.luo_lookup=preserve iommufd.luo_lookup=preserve");
 	CHECK(p.kernel_confirms ==
 	      std::vector<std::string>{"vfio: Live Update looks the iommufd up at PRESERVE_FD",
@@ -150,6 +154,77 @@ TEST_CASE("a bad contract file is refused with its place and the fix", "[contrac
 	CHECK_THAT(error_of("{\"rules\": {,}}"), ContainsSubstring("c.json:1:") &&
 						       ContainsSubstring("not valid JSON"));
 	CHECK_THAT(error_of(R"({"rule": {}})"), ContainsSubstring("unknown field 'rule'"));
+	CHECK_THAT(error_of(R"({"kinds": {"memfd": {"open": {}}}})"),
+		   ContainsSubstring("/kinds/memfd") && ContainsSubstring("only \"vfio-cdev\""));
+	CHECK_THAT(error_of(R"({"kinds": {"vfio-cdev": {"open": {"before_retrieve": "restore"}}}})"),
+		   ContainsSubstring("use \"accept\" or \"refuse\""));
+	CHECK_THAT(error_of(R"({"kinds": {"vfio-cdev": {"close": {}}}})"),
+		   ContainsSubstring("fields here are: open"));
+}
+
+// D1 in the oracle: the device's cdev is refused while an incoming session
+// carries its file unretrieved, and opens once the device is retrieved or
+// FINISH drops it; a contract that lets it open says so per kind.
+TEST_CASE("opening a preserved device: refused until retrieved or dropped, as the contract says",
+	  "[contract][oracle]")
+{
+	const std::vector<Row> preserved{
+		{Op::open_device, "", "vfio", 0, "ok", "LUO"},  // the first kernel: nothing held
+		{Op::preserve, "s", "iommu", 3, "ok", "C1"},
+		{Op::preserve, "s", "vfio", 4, "ok", "C1"},
+		{Op::open_device, "", "vfio", 0, "ok", "LUO"},  // outgoing is not D1's
+		{Op::kexec, "", "", 0, "ok", "C2"},
+	};
+	SECTION("agreed: EBUSY until the retrieve")
+	{
+		Oracle o(Contract::agreed(), objects());
+		run(o, kSetup);
+		run(o, preserved);
+		run(o, {
+			       {Op::open_device, "", "vfio", 0, "EBUSY", "D1"},  // before the session too
+			       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+			       {Op::open_device, "", "vfio", 0, "EBUSY", "D1"},
+			       {Op::retrieve, "s", "iommu", 3, "ok", "C3"},
+			       {Op::open_device, "", "vfio", 0, "EBUSY", "D1"},
+			       {Op::retrieve, "s", "vfio", 4, "ok", "C3"},
+			       {Op::open_device, "", "vfio", 0, "ok", "LUO"},
+			       {Op::open_device, "", "iommu", 0, "error", "stale"},  // no device node
+		       });
+	}
+	SECTION("agreed: FINISH dropping the device lets it go")
+	{
+		Oracle o(Contract::agreed(), objects());
+		run(o, kSetup);
+		run(o, preserved);
+		run(o, {
+			       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+			       {Op::finish, "s", "", 0, "ok", "C5"},
+			       {Op::open_device, "", "vfio", 0, "ok", "LUO"},
+		       });
+	}
+	SECTION("a contract that lets the node open")
+	{
+		auto c = core::parse_contract(
+			R"({"kinds": {"vfio-cdev": {"open": {"before_retrieve": "accept"}}}})", "open.json");
+		CHECK_FALSE(c.vfio_cdev.open_needs_retrieve);
+		Oracle o(c, objects());
+		run(o, kSetup);
+		run(o, preserved);
+		run(o, {
+			       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+			       {Op::open_device, "", "vfio", 0, "ok", "D1"},
+		       });
+	}
+	SECTION("its own errno")
+	{
+		auto c = core::parse_contract(
+			R"({"kinds": {"vfio-cdev": {"open": {"before_retrieve": "refuse", "error": "EPERM"}}}})",
+			"perm.json");
+		Oracle o(c, objects());
+		run(o, kSetup);
+		run(o, preserved);
+		run(o, {{Op::open_device, "", "vfio", 0, "EPERM", "D1"}});
+	}
 }
 
 TEST_CASE("a contract is a shipped name or a path, and an unknown name lists what exists",
