@@ -59,6 +59,7 @@ private:
 	Case c_;
 	std::map<Fault::Action, std::vector<const Fault *>> faults_;
 	std::set<std::string> verified_;  // in the current boot
+	std::set<std::string> reopened_;  // opened again once LUO let go
 	bool crossed_ = false;            // a kexec took the case to the next kernel
 
 	static std::vector<CaseObject> objects(const Scenario &sc, const std::string &id)
@@ -125,6 +126,12 @@ private:
 	bool unwritable(const std::string &object) const
 	{
 		return any_fault(Fault::Action::retrieve_unwritable,
+				 [&](const Fault *f) { return f->object == object; });
+	}
+
+	bool opened(const std::string &object) const
+	{
+		return any_fault(Fault::Action::open_device,
 				 [&](const Fault *f) { return f->object == object; });
 	}
 
@@ -269,6 +276,9 @@ void Story::retrieve(const std::string &object, bool in_order)
 	Expect e = step(Op::retrieve, s, object, token(object));
 	if (e.kind == Expect::Kind::ok && retrieved_twice(object))
 		step(Op::same_object, s, object, token(object));
+	// Once retrieved, the device is the VMM's again: D1 lets go.
+	if (e.kind == Expect::Kind::ok && opened(object) && reopened_.insert(object).second)
+		step(Op::open_device, "", object, 0);
 	verify_new();
 }
 
@@ -285,6 +295,10 @@ void Story::finish_all()
 			retrieve(o);
 		step(Op::finish, s.name, "", 0);
 	}
+	// A device FINISH dropped unretrieved is nobody's: its node opens.
+	for (const auto &f : sc_.faults)
+		if (f.action == Fault::Action::open_device && reopened_.insert(f.object).second)
+			step(Op::open_device, "", f.object, 0);
 	// Objects must keep working once LUO lets go of them, and a busy FINISH
 	// must have torn nothing down.  A dependent still waiting for its
 	// dependency's fd is left to verify_new(), which checks it once
@@ -302,6 +316,10 @@ void Story::restore_phase()
 	for (const auto &f : sc_.faults)
 		if (f.action == Fault::Action::retrieve_unknown)
 			step(Op::retrieve, f.session, "", free_token(f.session, kUnknownToken));
+	// Before anything is retrieved, a preserved device is LUO's (D1).
+	for (const auto &f : sc_.faults)
+		if (f.action == Fault::Action::open_device)
+			step(Op::open_device, "", f.object, 0);
 
 	const FinishSpec &fin = sc_.finish;
 	Order seq = restore_sequence();

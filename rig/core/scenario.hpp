@@ -87,6 +87,8 @@ struct Fault {
 		close_object,      // the VMM drops its fd; LUO's reference keeps the file
 		verify_fresh,      // after the restored object's check, the same check
 				   // on a new object of its kind must fail
+		open_device,       // D1: in the new kernel, open the device's node
+				   // before its retrieve, and again once LUO lets go
 	};
 	Action action{};
 	std::string session;

@@ -514,6 +514,7 @@ void Parser::fault(const json &j, const std::string &ptr)
 		{"retrieve-unwritable", Fault::Action::retrieve_unwritable},
 		{"close-object", Fault::Action::close_object},
 		{"verify-fresh", Fault::Action::verify_fresh},
+		{"open-device", Fault::Action::open_device},
 	};
 	auto names = [&] {
 		std::vector<std::string> out;
@@ -607,6 +608,16 @@ void Parser::fault(const json &j, const std::string &ptr)
 					      "vfio-cdev or an iommufd that maps a memfd");
 		break;
 	}
+	case Fault::Action::open_device:
+		fields(j, ptr, {"action", "object"});
+		f.object = object_ref(need("object"), ptr + "/object");
+		// The VFIO cdev is the one kind with a node that names a device
+		// and can be opened again; the others are made anew each time.
+		if (sc_.object(f.object)->kind != ObjectKind::vfio_cdev)
+			fail(ptr + "/object", "'" + f.object + "' is a " +
+						      protocol::to_string(sc_.object(f.object)->kind) +
+						      ", which has no device node; name a vfio-cdev");
+		break;
 	}
 	sc_.faults.push_back(std::move(f));
 }

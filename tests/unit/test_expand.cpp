@@ -549,3 +549,38 @@ TEST_CASE("verify-fresh follows the restored object's own check, after the kexec
 				 Contract::agreed()),
 			  ContainsSubstring("'mem' is not in every restore order"));
 }
+
+TEST_CASE("open-device: the node before anything is retrieved, and once more when LUO lets go",
+	  "[expand]")
+{
+	const char *open = R"({"name": "o", "objects": {"iommu": "iommufd",
+	  "vfio": {"kind": "vfio-cdev", "depends_on": "iommu"}},
+	  "preserve": [["iommu", "vfio"]], "restore": [["vfio", "iommu"], ["iommu"]],
+	  "faults": [{"action": "open-device", "object": "vfio"}]})";
+	auto cases = expand(parse_scenario(open, "t.json"), Contract::agreed());
+	REQUIRE(cases.size() == 2);
+	// The opens with the step before each, as "op object=outcome".
+	auto opens = [](const Case &c) {
+		std::vector<std::string> out;
+		for (std::size_t i = 1; i < c.steps.size(); i++) {
+			if (c.steps[i].op != Op::open_device)
+				continue;
+			const CaseStep &before = c.steps[i - 1];
+			const Expect &e = c.steps[i].expect;
+			out.push_back(std::string(luo::protocol::to_string(before.op)) + " " + before.object +
+				      before.session + " -> " +
+				      (e.kind == Expect::Kind::ok ? "ok" : e.err) + ":" + e.rule);
+		}
+		return out;
+	};
+	// Retrieved: busy until its own retrieve, and opened again only once.
+	CHECK(opens(cases[0]) == std::vector<std::string>{"session-retrieve s -> EBUSY:D1",
+							  "retrieve vfios -> ok:LUO"});
+	// Never retrieved: FINISH drops it, and then it opens.
+	CHECK(opens(cases[1]) ==
+	      std::vector<std::string>{"session-retrieve s -> EBUSY:D1", "finish s -> ok:LUO"});
+
+	CHECK_THROWS_WITH(parse_scenario(R"({"objects": {"mem": "memfd"},
+	  "faults": [{"action": "open-device", "object": "mem"}]})", "t.json"),
+			  ContainsSubstring("'mem' is a memfd, which has no device node; name a vfio-cdev"));
+}

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// D1: in the new kernel a preserved VFIO device is LUO's until its file is
+// retrieved or dropped by FINISH, and opening its cdev anew is refused.  The
+// guest really opens /dev/vfio/devices/vfioN; with open-unguarded the kernel
+// lets it, and the first open must be the violation.
+#include <catch2/catch_test_macros.hpp>
+
+#include "e2e_support.hpp"
+
+using namespace luo;
+
+namespace {
+
+// The guest's answers to the case's open-device steps, in order: "ok" or the
+// errno's name.
+std::vector<std::string> opens(const host::CaseResult &c)
+{
+	std::vector<std::string> out;
+	for (const auto &s : c.steps)
+		if (s.op == protocol::Op::open_device && s.executed)
+			out.push_back(s.result == 0 ? "ok" : protocol::errno_name(-s.result));
+	return out;
+}
+
+} // namespace
+
+TEST_CASE("a preserved device cdev is busy until it is retrieved or dropped and opens after",
+	  "[e2e][open]")
+{
+	auto cfg = e2e::config_for({"scenarios/faults/open-device.json"}, "open-device");
+	auto rep = host::run_suite(cfg);
+	REQUIRE(rep.cases.size() == 5);
+	for (const auto &c : rep.cases) {
+		INFO(c.id << ": " << host::to_string(c.verdict) << ": " << c.message);
+		CHECK(c.verdict == host::Verdict::pass);
+		// Before any retrieve, and once the device is the VMM's again.
+		CHECK(opens(c) == std::vector<std::string>{"EBUSY", "ok"});
+	}
+	CHECK(rep.exit_code == 0);
+}
+
+TEST_CASE("open-unguarded is caught at the first open, as D1", "[e2e][open][knobs]")
+{
+	auto cfg = e2e::config_for({"scenarios/faults/open-device.json"}, "open-unguarded");
+	cfg.fault = "open-unguarded";
+	auto rep = host::run_suite(cfg);
+	REQUIRE(rep.cases.size() == 5);
+	for (const auto &c : rep.cases) {
+		INFO(c.id << ": " << host::to_string(c.verdict) << ": " << c.message);
+		CHECK(c.verdict == host::Verdict::violation);
+		REQUIRE(c.failed_step >= 0);
+		const auto &s = c.steps[c.failed_step];
+		CHECK(s.op == protocol::Op::open_device);
+		CHECK(s.expect.rule == "D1");
+		CHECK(s.result == 0);
+	}
+	CHECK(rep.exit_code == 1);
+}
