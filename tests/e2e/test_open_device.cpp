@@ -6,6 +6,8 @@
 // lets it, and the first open must be the violation.
 #include <catch2/catch_test_macros.hpp>
 
+#include <fstream>
+
 #include "e2e_support.hpp"
 
 using namespace luo;
@@ -40,7 +42,8 @@ TEST_CASE("a preserved device cdev is busy until it is retrieved or dropped and 
 	CHECK(rep.exit_code == 0);
 }
 
-TEST_CASE("open-unguarded is caught at the first open, as D1", "[e2e][open][knobs]")
+TEST_CASE("open-unguarded is caught at the first open, as D1, and passes a contract that accepts it",
+	  "[e2e][open][knobs]")
 {
 	auto cfg = e2e::config_for({"scenarios/faults/open-device.json"}, "open-unguarded");
 	cfg.fault = "open-unguarded";
@@ -56,4 +59,19 @@ TEST_CASE("open-unguarded is caught at the first open, as D1", "[e2e][open][knob
 		CHECK(s.result == 0);
 	}
 	CHECK(rep.exit_code == 1);
+
+	// A contract for a series that does not guard the node says so, and
+	// the same kernel then passes: the field is what the oracle reads.
+	auto file = cfg.out_dir.parent_path() / "open-accepted.json";
+	std::ofstream(file) << R"({"kinds": {"vfio-cdev": {"open": {"before_retrieve": "accept"}}}})";
+	auto accepted = e2e::config_for({"scenarios/faults/open-device.json"}, "open-accepted");
+	accepted.fault = "open-unguarded";
+	accepted.contract = file.string();
+	auto ok = host::run_suite(accepted);
+	for (const auto &c : ok.cases) {
+		INFO(c.id << ": " << host::to_string(c.verdict) << ": " << c.message);
+		CHECK(c.verdict == host::Verdict::pass);
+		CHECK(opens(c) == std::vector<std::string>{"ok", "ok"});
+	}
+	CHECK(ok.exit_code == 0);
 }
