@@ -567,15 +567,15 @@ TEST_CASE("open-device: the node before anything is retrieved, and once more whe
 				continue;
 			const CaseStep &before = c.steps[i - 1];
 			const Expect &e = c.steps[i].expect;
-			out.push_back(std::string(luo::protocol::to_string(before.op)) + " " + before.object +
-				      before.session + " -> " +
+			const std::string &target = before.object.empty() ? before.session : before.object;
+			out.push_back(std::string(luo::protocol::to_string(before.op)) + " " + target + " -> " +
 				      (e.kind == Expect::Kind::ok ? "ok" : e.err) + ":" + e.rule);
 		}
 		return out;
 	};
 	// Retrieved: busy until its own retrieve, and opened again only once.
 	CHECK(opens(cases[0]) == std::vector<std::string>{"session-retrieve s -> EBUSY:D1",
-							  "retrieve vfios -> ok:LUO"});
+							  "retrieve vfio -> ok:LUO"});
 	// Never retrieved: FINISH drops it, and then it opens.
 	CHECK(opens(cases[1]) ==
 	      std::vector<std::string>{"session-retrieve s -> EBUSY:D1", "finish s -> ok:LUO"});
