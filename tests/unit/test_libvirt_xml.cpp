@@ -5,6 +5,7 @@
 #include <regex>
 
 #include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
 
 #include <unistd.h>
 
@@ -167,4 +168,11 @@ TEST_CASE("backend options the rig cannot honour are refused", "[unit][libvirt]"
 	CHECK_THROWS_AS(check_backend_options(o), SetupError);
 	o.qemu = "/opt/qemu/bin/qemu-system-x86_64";
 	CHECK_NOTHROW(check_backend_options(o));
+	o.answer_seconds = 30;
+	CHECK_NOTHROW(check_backend_options(o));
+	o.answer_seconds = 7200;
+	CHECK_THROWS_WITH(check_backend_options(o), Catch::Matchers::ContainsSubstring("1 to 3600"));
+	BackendOptions q;
+	q.answer_seconds = 30;  // no daemon to bound under --backend qemu
+	CHECK_THROWS_WITH(check_backend_options(q), Catch::Matchers::ContainsSubstring("add --backend libvirt"));
 }

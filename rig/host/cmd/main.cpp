@@ -128,6 +128,10 @@ int main(int argc, char **argv)
 			    "libvirt URI[=SLOTS] to run VMs on; repeatable (default qemu:///system; "
 			    "SLOTS default: -j, else the host's CPUs)")
 		->allow_extra_args(false);
+	run_cmd->add_option("--libvirt-timeout", run.libvirt_answer_seconds,
+			    "seconds a libvirt daemon may take to answer one call before the rig "
+			    "takes it as hung and its connection as lost (default 120)")
+		->check(CLI::Range(1, 3600));
 	run_cmd->add_option("--max-cases", run.limits.max_cases, "cases per kexec round at most");
 	run_cmd->add_option("--max-devices", run.limits.max_edu,
 			    "VFIO devices per kexec round (and per VM) at most (default 29, "

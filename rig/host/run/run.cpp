@@ -473,6 +473,7 @@ void open_machines(const RunConfig &cfg, Prepared &p)
 	o.jobs = cfg.jobs;
 	o.accel = p.accel.accel;
 	o.qemu = cfg.qemu;
+	o.answer_seconds = cfg.libvirt_answer_seconds;
 	p.backends = open_backends(o);
 	for (const auto &b : p.backends)
 		p.qemu += (p.qemu.empty() ? "" : "; ") + b->qemu_version();

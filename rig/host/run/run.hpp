@@ -29,6 +29,7 @@ struct RunConfig {
 	int jobs = 0;                        // VMs at once; 0: one per core
 	std::string backend = "qemu";        // qemu | libvirt
 	std::vector<std::string> connect;    // libvirt URI[=SLOTS], repeatable
+	int libvirt_answer_seconds = 0;      // BackendOptions::answer_seconds
 	int memory_mb = 2048;
 	PlanLimits limits;
 	// How VMs serve their cases' sessions, taken in turn by the VMs

@@ -50,8 +50,16 @@ void check_backend_options(const BackendOptions &o)
 		if (!o.connect.empty())
 			throw SetupError("--connect " + o.connect.front() +
 					 " names a libvirt host: add --backend libvirt");
+		if (o.answer_seconds != 0)
+			throw SetupError("--libvirt-timeout " + std::to_string(o.answer_seconds) +
+					 " bounds calls to a libvirt daemon: add --backend libvirt, "
+					 "or drop it");
 		return;
 	}
+	if (o.answer_seconds < 0 || o.answer_seconds > 3600)
+		throw SetupError("--libvirt-timeout " + std::to_string(o.answer_seconds) +
+				 ": expected 1 to 3600 seconds (default " +
+				 std::to_string(kDefaultAnswerSeconds) + ")");
 	if (o.kind != "libvirt")
 		throw SetupError("--backend " + o.kind + ": expected qemu or libvirt");
 	for (const auto &c : o.connect)

@@ -34,12 +34,19 @@ public:
 // QEMU as a child process of this one.
 std::unique_ptr<Backend> qemu_backend(int slots, const std::string &qemu = "qemu-system-x86_64");
 
+// Generous: a first connection may wait while the daemon probes QEMU, and
+// a slow link to a remote host is not a hung daemon.
+constexpr int kDefaultAnswerSeconds = 120;
+
 struct BackendOptions {
 	std::string kind = "qemu";            // qemu | libvirt
 	std::vector<std::string> connect;     // libvirt: URI[=SLOTS], repeatable
 	int jobs = 0;                         // VMs at once where nothing else says
 	Accel accel = Accel::tcg;
 	std::string qemu = "qemu-system-x86_64";
+	// libvirt: a call the daemon has not answered in this long means a
+	// hung daemon (libvirt_watchdog.hpp); 0: kDefaultAnswerSeconds.
+	int answer_seconds = 0;
 };
 
 // Opens every backend the options name; a daemon that is not there, a bad

@@ -18,6 +18,7 @@
 #include "host/util/atomic_file.hpp"
 #include "host/util/errors.hpp"
 #include "host/util/host.hpp"
+#include "host/vm/libvirt_watchdog.hpp"
 #include "host/vm/libvirt_xml.hpp"
 #include "host/vm/watch.hpp"
 
@@ -111,44 +112,59 @@ const char *close_reason(int r)
 class Connection {
 public:
 	Connection(const ConnectSpec &spec, const BackendOptions &o)
-		: uri_(spec.uri), tag_(run_tag() + "-c" + std::to_string(spec.ordinal))
+		: uri_(spec.uri), tag_(run_tag() + "-c" + std::to_string(spec.ordinal)),
+		  watch_(std::chrono::seconds(o.answer_seconds > 0 ? o.answer_seconds
+								  : kDefaultAnswerSeconds),
+			 [this](const std::string &what) {
+			  std::lock_guard lock(mu_);
+			  dead_why_ = "the libvirt daemon behind " + uri_ +
+				      (host_ == "?" ? "" : " on " + host_) +
+				      " stopped answering: " + what +
+				      "; check it with 'virsh -c " + uri_ +
+				      " list', restart libvirtd if it hangs";
+		  })
 	{
 		start_event_loop();
-		conn_ = virConnectOpenAuth(uri_.c_str(), virConnectAuthPtrDefault, 0);
-		if (!conn_)
-			throw SetupError("--connect " + uri_ + ": cannot connect (" + last_error() +
-					 "). Is the daemon running there (libvirtd -d, or ci/setup's "
-					 "start_libvirt), and is the URI right (qemu:///system, "
-					 "qemu+ssh://HOST/system)?");
-		virConnectSetKeepAlive(conn_, 5, 3);
-		virConnectRegisterCloseCallback(conn_, on_close, this, nullptr);
-		lifecycle_ = virConnectDomainEventRegisterAny(
-			conn_, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-			VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), this, nullptr);
-		if (char *h = virConnectGetHostname(conn_)) {
-			host_ = h;
-			free(h);
-		} else {
-			host_ = "?";
+		host_ = "?";
+		open();
+		try {
+			{
+				auto g = guard("virConnectGetHostname");
+				if (char *h = virConnectGetHostname(conn_)) {
+					std::lock_guard lock(mu_);  // the watchdog reads it
+					host_ = h;
+					free(h);
+				}
+			}
+			// Two connections may reach one host (or one daemon): the
+			// report tells them apart by their place on the command line.
+			label_ = host_ + " (" + uri_ + " #" + std::to_string(spec.ordinal) + ")";
+			check_capabilities(o);
+			slots_ = spec.slots;
+			if (slots_ <= 0)
+				slots_ = o.jobs;
+			if (slots_ <= 0) {
+				auto g = guard("virNodeGetInfo");
+				virNodeInfo info{};
+				slots_ = virNodeGetInfo(conn_, &info) == 0 && info.cpus > 0 ? (int)info.cpus : 1;
+			}
+			open_pool();
+		} catch (const SetupError &) {
+			// A daemon that hung half-way is not bad input.
+			if (watch_.overran())
+				throw InfraError(dead_why());
+			throw;
 		}
-		// Two connections may reach one host (or one daemon): the report
-		// tells them apart by their place on the command line.
-		label_ = host_ + " (" + uri_ + " #" + std::to_string(spec.ordinal) + ")";
-		check_capabilities(o);
-		slots_ = spec.slots;
-		if (slots_ <= 0)
-			slots_ = o.jobs;
-		if (slots_ <= 0) {
-			virNodeInfo info{};
-			slots_ = virNodeGetInfo(conn_, &info) == 0 && info.cpus > 0 ? (int)info.cpus : 1;
-		}
-		open_pool();
+		if (watch_.overran())
+			throw InfraError(dead_why());
 	}
 
 	~Connection()
 	{
+		auto g = guard("closing the connection");
 		if (kernel_vol_) {
-			virStorageVolDelete(kernel_vol_, 0);
+			if (alive())
+				virStorageVolDelete(kernel_vol_, 0);
 			virStorageVolFree(kernel_vol_);
 		}
 		if (pool_)
@@ -158,6 +174,9 @@ public:
 		virConnectUnregisterCloseCallback(conn_, on_close);
 		virConnectClose(conn_);
 	}
+
+	// Bounds one call to the daemon (libvirt_watchdog.hpp).
+	DaemonWatchdog::Call guard(std::string what) { return DaemonWatchdog::Call(watch_, std::move(what)); }
 
 	virConnectPtr get() const { return conn_; }
 	const std::string &uri() const { return uri_; }
@@ -172,6 +191,7 @@ public:
 	std::string versions() const
 	{
 		unsigned long hv = 0, lib = 0;
+		auto g = const_cast<Connection *>(this)->guard("virConnectGetVersion");
 		virConnectGetVersion(conn_, &hv);
 		virConnectGetLibVersion(conn_, &lib);
 		auto dotted = [](unsigned long v) {
@@ -183,8 +203,12 @@ public:
 
 	bool alive() const
 	{
-		std::lock_guard lock(mu_);
-		return dead_why_.empty() && virConnectIsAlive(conn_) == 1;
+		{
+			std::lock_guard lock(mu_);
+			if (!dead_why_.empty())
+				return false;
+		}
+		return virConnectIsAlive(conn_) == 1;
 	}
 
 	std::string dead_why() const
@@ -219,32 +243,49 @@ public:
 		auto size = fs::file_size(file, ec);
 		if (ec)
 			throw SetupError(file.string() + ": " + ec.message());
-		virStorageVolPtr vol = virStorageVolCreateXML(pool_, volume_xml(name, size).c_str(), 0);
+		virStorageVolPtr vol = nullptr;
+		{
+			auto g = guard("virStorageVolCreateXML " + name);
+			vol = virStorageVolCreateXML(pool_, volume_xml(name, size).c_str(), 0);
+		}
 		if (!vol)
 			throw InfraError("libvirt " + uri_ + ": cannot create volume " + name + ": " +
 					 last_error());
+		// Each piece of the upload is a call of its own: a slow link
+		// is not a hung daemon.
 		virStreamPtr st = virStreamNew(conn_, 0);
-		bool ok = st && virStorageVolUpload(vol, st, 0, size, 0) == 0;
+		bool ok = false;
+		if (st) {
+			auto g = guard("virStorageVolUpload " + name);
+			ok = virStorageVolUpload(vol, st, 0, size, 0) == 0;
+		}
 		std::ifstream in(file, std::ios::binary);
 		std::vector<char> buf(1 << 20);
 		while (ok && in) {
 			in.read(buf.data(), buf.size());
 			std::streamsize n = in.gcount(), sent = 0;
 			while (ok && sent < n) {
+				auto g = guard("virStreamSend to " + name);
 				int r = virStreamSend(st, buf.data() + sent, n - sent);
 				ok = r >= 0;
 				sent += r > 0 ? r : 0;
 			}
 		}
-		ok = ok && virStreamFinish(st) == 0;
+		if (ok) {
+			auto g = guard("virStreamFinish of " + name);
+			ok = virStreamFinish(st) == 0;
+		}
 		std::string why = ok ? "" : last_error();
 		if (st) {
+			auto g = guard("virStreamAbort of " + name);
 			if (!ok)
 				virStreamAbort(st);
 			virStreamFree(st);
 		}
 		if (!ok) {
-			virStorageVolDelete(vol, 0);
+			auto g = guard("virStorageVolDelete " + name);
+			if (alive())
+				virStorageVolDelete(vol, 0);
 			virStorageVolFree(vol);
 			throw InfraError("libvirt " + uri_ + ": uploading " + file.string() + " as " + name +
 					 " failed: " + why);
@@ -252,8 +293,9 @@ public:
 		return vol;
 	}
 
-	static std::string volume_path(virStorageVolPtr vol)
+	std::string volume_path(virStorageVolPtr vol)
 	{
+		auto g = guard("virStorageVolGetPath");
 		char *p = virStorageVolGetPath(vol);
 		if (!p)
 			throw InfraError("libvirt: a volume without a path: " + last_error());
@@ -267,7 +309,9 @@ private:
 	{
 		auto *self = static_cast<Connection *>(opaque);
 		std::lock_guard lock(self->mu_);
-		self->dead_why_ = std::string("the libvirt connection ") + self->uri_ + " to " +
+		// The watchdog's shutdown closes it too: its reason is the news.
+		if (self->dead_why_.empty())
+			self->dead_why_ = std::string("the libvirt connection ") + self->uri_ + " to " +
 				  self->host_ + " was lost (" + close_reason(reason) + ")";
 	}
 
@@ -282,12 +326,48 @@ private:
 		return 0;
 	}
 
+	void open()
+	{
+		// Opens are one at a time in the process, so that the sockets
+		// that appear while one runs are its own.
+		static std::mutex opening;
+		std::lock_guard lock(opening);
+		SocketSet before = open_sockets();
+		watch_.opening(before);
+		{
+			auto g = guard("opening the connection");
+			conn_ = virConnectOpenAuth(uri_.c_str(), virConnectAuthPtrDefault, 0);
+		}
+		if (!conn_ && watch_.overran())
+			throw InfraError(dead_why());
+		if (!conn_)
+			throw SetupError("--connect " + uri_ + ": cannot connect (" + last_error() +
+					 "). Is the daemon running there (libvirtd -d, or ci/setup's "
+					 "start_libvirt), and is the URI right (qemu:///system, "
+					 "qemu+ssh://HOST/system)?");
+		SocketSet mine;
+		for (const auto &s : open_sockets())
+			if (!before.count(s))
+				mine.insert(s);
+		watch_.adopt(std::move(mine));
+		virConnectSetKeepAlive(conn_, 5, 3);
+		virConnectRegisterCloseCallback(conn_, on_close, this, nullptr);
+		auto g = guard("virConnectDomainEventRegisterAny");
+		lifecycle_ = virConnectDomainEventRegisterAny(
+			conn_, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+			VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), this, nullptr);
+	}
+
 	void check_capabilities(const BackendOptions &o)
 	{
 		bool kvm = o.accel == Accel::kvm;
 		const char *emulator = o.qemu.find('/') != std::string::npos ? o.qemu.c_str() : nullptr;
-		char *caps = virConnectGetDomainCapabilities(conn_, emulator, "x86_64", "q35",
-							     kvm ? "kvm" : "qemu", 0);
+		char *caps = nullptr;
+		{
+			auto g = guard("virConnectGetDomainCapabilities");
+			caps = virConnectGetDomainCapabilities(conn_, emulator, "x86_64", "q35",
+							       kvm ? "kvm" : "qemu", 0);
+		}
 		if (!caps)
 			throw SetupError("--connect " + uri_ + ": " + host_ + " cannot run a q35 x86_64 " +
 					 (kvm ? "KVM" : "TCG") + " domain" +
@@ -317,6 +397,7 @@ private:
 	// run's volumes carry its tag and go when it ends.
 	void open_pool()
 	{
+		auto g = guard("setting up the storage pool " + std::string(kPool));
 		pool_ = virStoragePoolLookupByName(conn_, kPool);
 		if (!pool_) {
 			char *u = virConnectGetURI(conn_);
@@ -358,6 +439,8 @@ private:
 	std::mutex upload_mu_;
 	std::string dead_why_;
 	std::map<std::string, int> stopped_;
+	// Last: its thread may still report while the members above exist.
+	DaemonWatchdog watch_;
 };
 
 // One transient domain, from creation (paused, so the consoles are open
@@ -377,14 +460,17 @@ public:
 		d.spec = spec_;
 		d.emulator = c_.emulator();
 		d.kernel = c_.kernel_path(spec_.kernel);
-		d.initrd = Connection::volume_path(initrd_);
+		d.initrd = c_.volume_path(initrd_);
 		d.owner = local_hostname() + ":" + std::to_string(getpid());
 		std::string xml = domain_xml(d);
 		write_file_atomic(spec_.workdir / "domain.xml", xml);
 		// AUTODESTROY: if this process dies in any way, its connection
 		// closes and libvirt destroys the domain.
-		dom_ = virDomainCreateXML(c_.get(), xml.c_str(),
-					  VIR_DOMAIN_START_PAUSED | VIR_DOMAIN_START_AUTODESTROY);
+		{
+			auto g = c_.guard("virDomainCreateXML " + name_);
+			dom_ = virDomainCreateXML(c_.get(), xml.c_str(),
+						  VIR_DOMAIN_START_PAUSED | VIR_DOMAIN_START_AUTODESTROY);
+		}
 		if (!dom_)
 			throw InfraError("libvirt " + c_.uri() + " on " + c_.host() +
 					 ": the domain did not start: " + last_error() +
@@ -394,10 +480,12 @@ public:
 		for (int i = 0; i < 2; i++) {
 			out_[i].open(spec_.workdir / files[i], std::ios::binary | std::ios::trunc);
 			st_[i] = virStreamNew(c_.get(), VIR_STREAM_NONBLOCK);
+			auto g = c_.guard(std::string("virDomainOpenConsole ") + devs[i] + " of " + name_);
 			if (!st_[i] || virDomainOpenConsole(dom_, devs[i], st_[i], VIR_DOMAIN_CONSOLE_FORCE) < 0)
 				throw InfraError("libvirt " + c_.uri() + ": cannot open " + devs[i] + " of " +
 						 name_ + ": " + last_error());
 		}
+		auto g = c_.guard("virDomainResume " + name_);
 		if (virDomainResume(dom_) < 0)
 			throw InfraError("libvirt " + c_.uri() + ": " + name_ + " does not resume: " +
 					 last_error());
@@ -405,6 +493,7 @@ public:
 
 	~Domain() override
 	{
+		auto g = c_.guard("tearing down " + name_);
 		for (auto *st : st_) {
 			if (st) {
 				virStreamAbort(st);
@@ -449,6 +538,7 @@ public:
 		auto now = clock_type::now();
 		if (now - last_poll_ > std::chrono::seconds(1)) {
 			last_poll_ = now;
+			auto g = c_.guard("virDomainIsActive " + name_);
 			return virDomainIsActive(dom_) == 1;
 		}
 		return true;
@@ -457,6 +547,7 @@ public:
 	void stop() override
 	{
 		stopped_ = true;
+		auto g = c_.guard("virDomainDestroy " + name_);
 		if (c_.alive())
 			virDomainDestroy(dom_);
 	}
@@ -582,7 +673,19 @@ ConnectSpec parse_connect(const std::string &arg)
 
 std::unique_ptr<Backend> libvirt_backend(const ConnectSpec &c, const BackendOptions &o)
 {
-	return std::make_unique<LibvirtBackend>(c, o);
+	// A daemon that hung while the connection was set up is infra
+	// trouble: tried once more, then named.
+	try {
+		return std::make_unique<LibvirtBackend>(c, o);
+	} catch (const InfraError &e) {
+		std::fprintf(stderr, "luo-rig: --connect %s: %s; connecting once more\n", c.uri.c_str(),
+			     e.what());
+	}
+	try {
+		return std::make_unique<LibvirtBackend>(c, o);
+	} catch (const InfraError &e) {
+		throw InfraError("--connect " + c.uri + ": " + e.what() + " (twice in a row)");
+	}
 }
 
 } // namespace luo::host

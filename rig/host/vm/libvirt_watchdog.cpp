@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "host/vm/libvirt_watchdog.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+namespace luo::host {
+
+namespace fs = std::filesystem;
+using clock_type = std::chrono::steady_clock;
+
+SocketSet open_sockets()
+{
+	SocketSet out;
+	std::error_code ec;
+	for (fs::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end; it.increment(ec)) {
+		const std::string name = it->path().filename().string();
+		if (name.find_first_not_of("0123456789") != std::string::npos)
+			continue;
+		int fd = std::stoi(name);
+		struct stat st {};
+		if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode))
+			out.emplace(fd, st.st_ino);
+	}
+	return out;
+}
+
+DaemonWatchdog::DaemonWatchdog(std::chrono::seconds limit,
+			       std::function<void(const std::string &)> on_overrun)
+	: limit_(limit), on_overrun_(std::move(on_overrun)), thread_([this] { loop(); })
+{
+}
+
+DaemonWatchdog::~DaemonWatchdog()
+{
+	{
+		std::lock_guard lock(mu_);
+		quit_ = true;
+	}
+	cv_.notify_all();
+	thread_.join();
+}
+
+DaemonWatchdog::Call::Call(DaemonWatchdog &w, std::string what) : w_(w)
+{
+	std::lock_guard lock(w_.mu_);
+	id_ = w_.next_id_++;
+	w_.calls_[id_] = {std::move(what), clock_type::now()};
+}
+
+DaemonWatchdog::Call::~Call()
+{
+	std::lock_guard lock(w_.mu_);
+	w_.calls_.erase(id_);
+}
+
+void DaemonWatchdog::opening(SocketSet before)
+{
+	std::lock_guard lock(mu_);
+	before_ = std::move(before);
+	adopted_ = false;
+}
+
+void DaemonWatchdog::adopt(SocketSet mine)
+{
+	std::lock_guard lock(mu_);
+	mine_ = std::move(mine);
+	adopted_ = true;
+}
+
+bool DaemonWatchdog::overran() const
+{
+	std::lock_guard lock(mu_);
+	return overran_;
+}
+
+void DaemonWatchdog::loop()
+{
+	std::unique_lock lock(mu_);
+	while (!quit_) {
+		cv_.wait_for(lock, std::chrono::milliseconds(500));
+		if (quit_ || calls_.empty())
+			continue;
+		auto oldest = std::min_element(calls_.begin(), calls_.end(), [](auto &a, auto &b) {
+			return a.second.start < b.second.start;
+		});
+		auto waited = clock_type::now() - oldest->second.start;
+		if (waited < limit_)
+			continue;
+		// Every later call fails at once on the shut sockets; only the
+		// first overrun is the news.
+		bool first = !overran_;
+		overran_ = true;
+		std::string what = oldest->second.what;
+		lock.unlock();
+		if (first)
+			on_overrun_(what + " did not return within " + std::to_string(limit_.count()) + " s");
+		shut_sockets();
+		lock.lock();
+	}
+}
+
+void DaemonWatchdog::shut_sockets()
+{
+	SocketSet targets;
+	{
+		std::lock_guard lock(mu_);
+		if (adopted_) {
+			targets = mine_;
+		} else {
+			for (const auto &s : open_sockets())
+				if (!before_.count(s))
+					targets.insert(s);
+		}
+	}
+	// shutdown(), not close(): the descriptor stays libvirt's to close, so
+	// no number is reused under it; its blocked read sees end-of-file.
+	for (const auto &[fd, ino] : targets) {
+		struct stat st {};
+		if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == ino)
+			shutdown(fd, SHUT_RDWR);
+	}
+}
+
+} // namespace luo::host
