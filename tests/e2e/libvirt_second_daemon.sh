@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# libvirt_second_daemon.sh start|stop DIR: a second libvirt daemon on this
-# machine, standing in for a second host.  It runs unprivileged (as nobody,
-# in session mode, everything under DIR), so it shares nothing with the
-# system daemon and can be killed on its own.  `start` prints its URI.
+# libvirt_second_daemon.sh start|pause|stop DIR: a second libvirt daemon on
+# this machine, standing in for a second host.  It runs unprivileged (as
+# nobody, in session mode, everything under DIR), so it shares nothing with
+# the system daemon and can be killed on its own.  `start` prints its URI;
+# `pause` stops it with SIGSTOP, a daemon that hangs: its sockets still
+# accept, nothing answers.
 set -euo pipefail
 dir=$2
 pidfile=$dir/run/libvirt/libvirtd.pid
@@ -29,7 +31,13 @@ start)
 	echo "libvirt_second_daemon.sh: the daemon in $dir does not answer" >&2
 	exit 1
 	;;
+pause)
+	kill -STOP "$(cat "$pidfile")"
+	;;
 stop)
-	[ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+	if [ -f "$pidfile" ]; then
+		kill -CONT "$(cat "$pidfile")" 2>/dev/null || true
+		kill "$(cat "$pidfile")" 2>/dev/null || true
+	fi
 	;;
 esac

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <thread>
 
@@ -88,6 +90,7 @@ public:
 		fs::remove_all(dir_, ec);
 	}
 	void stop() { std::system((script() + " stop " + dir_.string() + " 2>/dev/null").c_str()); }
+	void pause() { REQUIRE(std::system((script() + " pause " + dir_.string()).c_str()) == 0); }
 	const std::string &uri() const { return uri_; }
 
 private:
@@ -97,6 +100,40 @@ private:
 	}
 	fs::path dir_;
 	std::string uri_;
+};
+
+// What this process writes to stderr while it lives, kept in a file.
+class StderrToFile {
+public:
+	explicit StderrToFile(const fs::path &file) : file_(file)
+	{
+		std::fflush(stderr);
+		saved_ = dup(2);
+		FILE *f = std::fopen(file.c_str(), "w");
+		REQUIRE(f);
+		dup2(fileno(f), 2);
+		std::fclose(f);
+	}
+	~StderrToFile() { restore(); }
+	std::string text()
+	{
+		restore();
+		std::ifstream in(file_);
+		return std::string(std::istreambuf_iterator<char>(in), {});
+	}
+
+private:
+	void restore()
+	{
+		if (saved_ < 0)
+			return;
+		std::fflush(stderr);
+		dup2(saved_, 2);
+		close(saved_);
+		saved_ = -1;
+	}
+	fs::path file_;
+	int saved_ = -1;
 };
 
 } // namespace
@@ -193,6 +230,70 @@ TEST_CASE("a connection lost mid-run: its VMs run again on the other, nothing lo
 	CHECK(rep.summary.infra_retried == moved);
 	CHECK(rep.summary.vms_per_host.size() == 2);
 	CHECK(rep.exit_code == 0);
+}
+
+TEST_CASE("a daemon that hangs mid-run loses its connection at the limit, and its VMs move",
+	  "[e2e][libvirt]")
+{
+	SecondDaemon second;
+	auto cfg = e2e::config_for({"scenarios/deps/kvm-gmem.json"}, "libvirt-hung");
+	cfg.backend = "libvirt";
+	cfg.connect = {"qemu:///system=1", second.uri() + "=1"};
+	cfg.limits.max_cases = 1;
+	// Below keepalive's 20 s, so the watchdog is what notices.
+	cfg.libvirt_answer_seconds = 8;
+	host::RunReport rep;
+	fs::create_directories(cfg.out_dir.parent_path());
+	StderrToFile err(cfg.out_dir.parent_path() / "libvirt-hung.stderr");
+	std::thread run([&] { rep = host::run_suite(cfg); });
+	bool paused = false;
+	for (int i = 0; i < 600 && !paused; i++) {
+		if (!rig_domains(second.uri()).empty()) {
+			second.pause();
+			paused = true;
+		}
+		std::this_thread::sleep_for(std::chrono::milliseconds(100));
+	}
+	run.join();
+	std::string text = err.text();
+	INFO(text);
+	REQUIRE(paused);
+	REQUIRE(rep.cases.size() == 10);
+	int moved = 0;
+	for (const auto &c : rep.cases) {
+		INFO(c.id << ": " << host::to_string(c.verdict) << ": " << c.message);
+		CHECK(c.verdict == host::Verdict::pass);
+		moved += c.infra_retried;
+	}
+	CHECK(moved >= 1);
+	CHECK(text.find("stopped answering: ") != std::string::npos);
+	CHECK(text.find("did not return within 8 s") != std::string::npos);
+	CHECK(text.find("go to another connection") != std::string::npos);
+	CHECK(rep.exit_code == 0);
+}
+
+TEST_CASE("a daemon that hangs before it answers ends the run as infra, tried twice",
+	  "[e2e][libvirt]")
+{
+	SecondDaemon second;
+	second.pause();
+	fs::path out = fs::path(LUO_RIG_BINARY_DIR) / "e2e-runs" / "libvirt-hung-open";
+	fs::remove_all(out);
+	std::string cmd = (fs::path(LUO_RIG_BINARY_DIR) / "luo-rig").string() +
+			  " run --backend libvirt --libvirt-timeout 5 --connect '" + second.uri() +
+			  "' --out " + out.string() + " " +
+			  (host::source_root() / "scenarios/smoke/memfd.json").string() +
+			  " 2>&1; echo \"exit=$?\"";
+	auto t0 = std::chrono::steady_clock::now();
+	std::string text = output_of(cmd);
+	double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+	INFO(text);
+	CHECK(text.find("exit=3") != std::string::npos);
+	CHECK(text.find("opening the connection did not return within 5 s") != std::string::npos);
+	CHECK(text.find("connecting once more") != std::string::npos);
+	CHECK(text.find("(twice in a row)") != std::string::npos);
+	CHECK(took < 60);
+	CHECK(!fs::exists(out / "vm-1"));
 }
 
 TEST_CASE("Ctrl-C during a libvirt run leaves no domain and no volume behind", "[e2e][libvirt]")
