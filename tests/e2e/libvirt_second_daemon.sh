@@ -39,5 +39,8 @@ stop)
 		kill -CONT "$(cat "$pidfile")" 2>/dev/null || true
 		kill "$(cat "$pidfile")" 2>/dev/null || true
 	fi
+	# A daemon killed while it started a domain leaves that QEMU paused
+	# for ever; a second host that goes away takes its VMs with it.
+	pkill -KILL -u nobody -f -- "$dir/home/" 2>/dev/null || true
 	;;
 esac
