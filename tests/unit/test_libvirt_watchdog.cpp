@@ -42,7 +42,9 @@ struct Pair {
 TEST_CASE("a call the daemon never answers ends at the limit, and says which", "[unit][libvirt]")
 {
 	std::vector<std::string> said;
-	DaemonWatchdog w(seconds(1), [&](const std::string &what) { said.push_back(what); });
+	int stuck = 0;
+	DaemonWatchdog w(seconds(1), [&](const std::string &what) { said.push_back(what); },
+			 [&](const std::string &) { stuck++; });
 	SocketSet before = open_sockets();
 	w.opening(before);
 	Pair p;  // the "connection": opened after opening(), so it is the one shut
@@ -60,6 +62,27 @@ TEST_CASE("a call the daemon never answers ends at the limit, and says which", "
 	CHECK(w.overran());
 	REQUIRE(said.size() == 1);
 	CHECK(said[0] == "virDomainIsActive of luo-rig-x did not return within 1 s");
+	std::this_thread::sleep_for(milliseconds(1500));
+	CHECK(stuck == 0);  // the shutdown freed the call: nothing stuck here
+}
+
+TEST_CASE("a call that the shutdown does not free is stuck in the process, and said once",
+	  "[unit][libvirt]")
+{
+	int overruns = 0;
+	std::vector<std::string> stuck;
+	DaemonWatchdog w(seconds(1), [&](const std::string &) { overruns++; },
+			 [&](const std::string &what) { stuck.push_back(what); });
+	w.adopt({});
+	{
+		// Blocked on nothing the daemon could answer: a lock of our own.
+		DaemonWatchdog::Call call(w, "virDomainDestroy of luo-rig-y");
+		std::this_thread::sleep_for(milliseconds(3500));
+	}
+	CHECK(overruns == 1);
+	REQUIRE(stuck.size() == 1);
+	CHECK(stuck[0] == "virDomainDestroy of luo-rig-y is still blocked 1 s after its connection "
+			  "was shut down");
 }
 
 TEST_CASE("an adopted connection's sockets are shut, and no socket of anyone else", "[unit][libvirt]")

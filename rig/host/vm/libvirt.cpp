@@ -18,6 +18,7 @@
 #include "host/util/atomic_file.hpp"
 #include "host/util/errors.hpp"
 #include "host/util/host.hpp"
+#include "host/util/stacks.hpp"
 #include "host/vm/libvirt_watchdog.hpp"
 #include "host/vm/libvirt_xml.hpp"
 #include "host/vm/watch.hpp"
@@ -58,6 +59,22 @@ void start_event_loop()
 				virEventRunDefaultImpl();
 		}).detach();
 	});
+}
+
+// A libvirt call that outlived its own connection waits on something in this
+// process: no verdict can come from here on, and waiting would only hang the
+// gate.  The run ends as infra, with the stacks that show where it stuck.
+[[noreturn]] void stuck_in_the_rig(const std::string &what)
+{
+	std::fprintf(stderr,
+		     "\nluo-rig: %s: luo-rig itself is stuck (a bug in the rig, not in the kernel; "
+		     "please report it with the stacks below). Ending the run.\n",
+		     what.c_str());
+	print_thread_stacks();
+	std::fflush(nullptr);
+	// No destructors: they would wait on the same lock.  The connections
+	// close with the process, and libvirt destroys their domains.
+	std::_Exit(kExitInfra);
 }
 
 // "luo-rig-HOST-": what every name this host's runs make starts with.
@@ -108,30 +125,59 @@ const char *close_reason(int r)
 	}
 }
 
+// What a daemon says on its own, from libvirt's event loop: a domain
+// stopped, the connection ended.  It lives apart from its Connection and
+// goes when libvirt frees the callbacks' opaque, since a callback may still
+// run after it was deregistered.
+struct Heard {
+	std::mutex mu;
+	std::string uri, host = "?";
+	std::string dead_why;             // empty while the connection lives
+	std::map<std::string, int> stopped;  // domain -> VIR_DOMAIN_EVENT_STOPPED_*
+
+	void lost(const std::string &why)
+	{
+		std::lock_guard lock(mu);
+		// The watchdog's shutdown closes it too: the first reason is the news.
+		if (dead_why.empty())
+			dead_why = why;
+	}
+	static void *opaque(const std::shared_ptr<Heard> &h) { return new std::shared_ptr<Heard>(h); }
+	static Heard &of(void *opaque) { return **static_cast<std::shared_ptr<Heard> *>(opaque); }
+	static void free_opaque(void *opaque) { delete static_cast<std::shared_ptr<Heard> *>(opaque); }
+};
+
 // One connection to one libvirt host, shared by the slots that use it.
 class Connection {
 public:
 	Connection(const ConnectSpec &spec, const BackendOptions &o)
 		: uri_(spec.uri), tag_(run_tag() + "-c" + std::to_string(spec.ordinal)),
+		  heard_(std::make_shared<Heard>()),
 		  watch_(std::chrono::seconds(o.answer_seconds > 0 ? o.answer_seconds
 								  : kDefaultAnswerSeconds),
-			 [this](const std::string &what) {
-			  std::lock_guard lock(mu_);
-			  dead_why_ = "the libvirt daemon behind " + uri_ +
-				      (host_ == "?" ? "" : " on " + host_) +
-				      " stopped answering: " + what +
-				      "; check it with 'virsh -c " + uri_ +
-				      " list', restart libvirtd if it hangs";
-		  })
+			 [h = heard_](const std::string &what) {
+				 std::string host;
+				 {
+					 std::lock_guard lock(h->mu);
+					 host = h->host;
+				 }
+				 h->lost("the libvirt daemon behind " + h->uri +
+					 (host == "?" ? "" : " on " + host) + " stopped answering: " +
+					 what + "; check it with 'virsh -c " + h->uri +
+					 " list', restart libvirtd if it hangs");
+			 },
+			 [](const std::string &what) { stuck_in_the_rig(what); })
 	{
 		start_event_loop();
 		host_ = "?";
+		heard_->uri = uri_;
 		open();
 		try {
 			{
 				auto g = guard("virConnectGetHostname");
 				if (char *h = virConnectGetHostname(conn_)) {
-					std::lock_guard lock(mu_);  // the watchdog reads it
+					std::lock_guard lock(heard_->mu);
+					heard_->host = h;
 					host_ = h;
 					free(h);
 				}
@@ -204,8 +250,8 @@ public:
 	bool alive() const
 	{
 		{
-			std::lock_guard lock(mu_);
-			if (!dead_why_.empty())
+			std::lock_guard lock(heard_->mu);
+			if (!heard_->dead_why.empty())
 				return false;
 		}
 		return virConnectIsAlive(conn_) == 1;
@@ -213,17 +259,18 @@ public:
 
 	std::string dead_why() const
 	{
-		std::lock_guard lock(mu_);
-		return dead_why_.empty() ? std::string("the connection is not alive") : dead_why_;
+		std::lock_guard lock(heard_->mu);
+		return heard_->dead_why.empty() ? std::string("the connection is not alive")
+						: heard_->dead_why;
 	}
 
 	// The lifecycle event that ended the domain, if it came: a
 	// VIR_DOMAIN_EVENT_STOPPED_* detail.
 	std::optional<int> stop_detail(const std::string &domain) const
 	{
-		std::lock_guard lock(mu_);
-		auto it = stopped_.find(domain);
-		if (it == stopped_.end())
+		std::lock_guard lock(heard_->mu);
+		auto it = heard_->stopped.find(domain);
+		if (it == heard_->stopped.end())
 			return std::nullopt;
 		return it->second;
 	}
@@ -307,22 +354,25 @@ public:
 private:
 	static void on_close(virConnectPtr, int reason, void *opaque)
 	{
-		auto *self = static_cast<Connection *>(opaque);
-		std::lock_guard lock(self->mu_);
-		// The watchdog's shutdown closes it too: its reason is the news.
-		if (self->dead_why_.empty())
-			self->dead_why_ = std::string("the libvirt connection ") + self->uri_ + " to " +
-				  self->host_ + " was lost (" + close_reason(reason) + ")";
+		Heard &h = Heard::of(opaque);
+		std::string host;
+		{
+			std::lock_guard lock(h.mu);
+			host = h.host;
+		}
+		h.lost("the libvirt connection " + h.uri + " to " + host + " was lost (" +
+		       close_reason(reason) + ")");
 	}
 
 	static int on_lifecycle(virConnectPtr, virDomainPtr dom, int event, int detail, void *opaque)
 	{
 		if (event != VIR_DOMAIN_EVENT_STOPPED)
 			return 0;
-		auto *self = static_cast<Connection *>(opaque);
-		std::lock_guard lock(self->mu_);
-		if (const char *n = virDomainGetName(dom))
-			self->stopped_[n] = detail;
+		Heard &h = Heard::of(opaque);
+		const char *n = virDomainGetName(dom);
+		std::lock_guard lock(h.mu);
+		if (n)
+			h.stopped[n] = detail;
 		return 0;
 	}
 
@@ -351,11 +401,11 @@ private:
 				mine.insert(s);
 		watch_.adopt(std::move(mine));
 		virConnectSetKeepAlive(conn_, 5, 3);
-		virConnectRegisterCloseCallback(conn_, on_close, this, nullptr);
+		virConnectRegisterCloseCallback(conn_, on_close, Heard::opaque(heard_), Heard::free_opaque);
 		auto g = guard("virConnectDomainEventRegisterAny");
 		lifecycle_ = virConnectDomainEventRegisterAny(
 			conn_, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-			VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), this, nullptr);
+			VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), Heard::opaque(heard_), Heard::free_opaque);
 	}
 
 	void check_capabilities(const BackendOptions &o)
@@ -435,10 +485,8 @@ private:
 	virStorageVolPtr kernel_vol_ = nullptr;
 	int lifecycle_ = -1;
 	int slots_ = 1;
-	mutable std::mutex mu_;
 	std::mutex upload_mu_;
-	std::string dead_why_;
-	std::map<std::string, int> stopped_;
+	std::shared_ptr<Heard> heard_;
 	// Last: its thread may still report while the members above exist.
 	DaemonWatchdog watch_;
 };

@@ -28,9 +28,9 @@ SocketSet open_sockets()
 	return out;
 }
 
-DaemonWatchdog::DaemonWatchdog(std::chrono::seconds limit,
-			       std::function<void(const std::string &)> on_overrun)
-	: limit_(limit), on_overrun_(std::move(on_overrun)), thread_([this] { loop(); })
+DaemonWatchdog::DaemonWatchdog(std::chrono::seconds limit, Report on_overrun, Report on_stuck)
+	: limit_(limit), on_overrun_(std::move(on_overrun)), on_stuck_(std::move(on_stuck)),
+	  thread_([this] { loop(); })
 {
 }
 
@@ -90,11 +90,26 @@ void DaemonWatchdog::loop()
 		auto waited = clock_type::now() - oldest->second.start;
 		if (waited < limit_)
 			continue;
+		std::string what = oldest->second.what;
+		if (overran_ && oldest->second.start < shut_at_ &&
+		    clock_type::now() - shut_at_ >= limit_) {
+			// The sockets went a limit ago and the call is still in:
+			// it waits on this process, not on the daemon.
+			if (!stuck_ && on_stuck_) {
+				stuck_ = true;
+				lock.unlock();
+				on_stuck_(what + " is still blocked " + std::to_string(limit_.count()) +
+					  " s after its connection was shut down");
+				lock.lock();
+			}
+			continue;
+		}
 		// Every later call fails at once on the shut sockets; only the
 		// first overrun is the news.
 		bool first = !overran_;
 		overran_ = true;
-		std::string what = oldest->second.what;
+		if (first)
+			shut_at_ = clock_type::now();
 		lock.unlock();
 		if (first)
 			on_overrun_(what + " did not return within " + std::to_string(limit_.count()) + " s");

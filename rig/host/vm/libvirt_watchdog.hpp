@@ -35,7 +35,10 @@ class DaemonWatchdog {
 public:
 	// on_overrun gets "virDomainIsActive of NAME did not return within N s"
 	// once, from the watchdog's own thread, before the sockets are shut.
-	DaemonWatchdog(std::chrono::seconds limit, std::function<void(const std::string &)> on_overrun);
+	// A call still blocked one more limit after that is not waiting on the
+	// daemon at all but stuck in this process: on_stuck gets it, once.
+	using Report = std::function<void(const std::string &)>;
+	DaemonWatchdog(std::chrono::seconds limit, Report on_overrun, Report on_stuck = {});
 	~DaemonWatchdog();
 	DaemonWatchdog(const DaemonWatchdog &) = delete;
 	DaemonWatchdog &operator=(const DaemonWatchdog &) = delete;
@@ -70,13 +73,14 @@ private:
 	void shut_sockets();
 
 	std::chrono::seconds limit_;
-	std::function<void(const std::string &)> on_overrun_;
+	Report on_overrun_, on_stuck_;
+	std::chrono::steady_clock::time_point shut_at_;
 	mutable std::mutex mu_;
 	std::condition_variable cv_;
 	std::map<uint64_t, InFlight> calls_;
 	uint64_t next_id_ = 1;
 	SocketSet before_, mine_;
-	bool adopted_ = false, overran_ = false, quit_ = false;
+	bool adopted_ = false, overran_ = false, stuck_ = false, quit_ = false;
 	std::thread thread_;
 };
 
