@@ -222,7 +222,10 @@ public:
 	}
 
 	// Bounds one call to the daemon (libvirt_watchdog.hpp).
-	DaemonWatchdog::Call guard(std::string what) { return DaemonWatchdog::Call(watch_, std::move(what)); }
+	DaemonWatchdog::Call guard(std::string what) const
+	{
+		return DaemonWatchdog::Call(watch_, std::move(what));
+	}
 
 	virConnectPtr get() const { return conn_; }
 	const std::string &uri() const { return uri_; }
@@ -237,7 +240,7 @@ public:
 	std::string versions() const
 	{
 		unsigned long hv = 0, lib = 0;
-		auto g = const_cast<Connection *>(this)->guard("virConnectGetVersion");
+		auto g = guard("virConnectGetVersion");
 		virConnectGetVersion(conn_, &hv);
 		virConnectGetLibVersion(conn_, &lib);
 		auto dotted = [](unsigned long v) {
@@ -488,7 +491,7 @@ private:
 	std::mutex upload_mu_;
 	std::shared_ptr<Heard> heard_;
 	// Last: its thread may still report while the members above exist.
-	DaemonWatchdog watch_;
+	mutable DaemonWatchdog watch_;
 };
 
 // One transient domain, from creation (paused, so the consoles are open
