@@ -117,6 +117,20 @@ TEST_CASE("watch: a lost host is infra and marked, an unclean end is infra, a cl
 	CHECK(r.status == VmResult::Status::infra);
 	CHECK_FALSE(r.connection_lost);
 
+	// Dead before a byte under KVM: infra that points at TCG; not under TCG.
+	spec = spec_in(dir);
+	spec.accel = Accel::kvm;
+	ScriptedMachine msr(dir, "", "", 2, {false, "QEMU killed by SIGABRT; qemu.log: MSR 0x10a", false});
+	r = watch_vm(spec, Timeouts{100, 100, 100}, msr, {});
+	CHECK(r.status == VmResult::Status::infra);
+	CHECK_THAT(r.why, ContainsSubstring("MSR 0x10a; it ended before the kernel printed a byte"));
+	CHECK_THAT(r.why, ContainsSubstring("--accel tcg"));
+	spec = spec_in(dir);
+	spec.accel = Accel::tcg;
+	ScriptedMachine tcg(dir, "", "", 2, {false, "QEMU killed by SIGABRT", false});
+	r = watch_vm(spec, Timeouts{100, 100, 100}, tcg, {});
+	CHECK(r.why == "QEMU killed by SIGABRT");
+
 	spec = spec_in(dir);
 	ScriptedMachine off(dir, "x\n", kBoot, 2, {true, "", false});
 	r = watch_vm(spec, Timeouts{100, 100, 100}, off, {});

@@ -131,6 +131,15 @@ VmResult watch_vm(const VmSpec &spec, const Timeouts &t, Machine &m, const Event
 	} else if (!end.clean) {
 		r.status = VmResult::Status::infra;
 		r.why = end.why;
+		std::error_code ec;
+		auto console_bytes = fs::file_size(r.console_log, ec);
+		if (spec.accel == Accel::kvm && r.events.empty() && (ec || console_bytes == 0))
+			// Some hosts' KVM takes the VM and fails it at its first
+			// instruction (an MSR it cannot set): the same advice as a
+			// VM that stays silent.
+			r.why += (r.why.empty() || r.why.back() == '\n' ? "" : "; ") +
+				 std::string("it ended before the kernel printed a byte, under "
+					     "--accel kvm: try --accel tcg");
 	} else {
 		r.status = VmResult::Status::exited;
 		r.why = "the VM stopped before the plan was done";
