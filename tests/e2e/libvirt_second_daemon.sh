@@ -10,6 +10,9 @@
 set -euo pipefail
 dir=$2
 pidfile=$dir/run/libvirt/libvirtd.pid
+# The daemon's own pid file goes when it shuts down, and a daemon still
+# shutting down may take a new one's with it: `start` keeps the pid here.
+mypid=$dir/daemon.pid
 case "$1" in
 start)
 	mkdir -p "$dir/run" "$dir/home" "$dir/images"
@@ -23,6 +26,7 @@ start)
 		if virsh -c "$uri" uri >/dev/null 2>&1; then
 			# Its images live under DIR, not in a shared /var/tmp.
 			virsh -c "$uri" pool-create-as luo-rig dir --target "$dir/images" >/dev/null
+			cp "$pidfile" "$mypid"
 			echo "$uri"
 			exit 0
 		fi
@@ -32,12 +36,19 @@ start)
 	exit 1
 	;;
 pause)
-	kill -STOP "$(cat "$pidfile")"
+	kill -STOP "$(cat "$mypid")"
 	;;
 stop)
-	if [ -f "$pidfile" ]; then
-		kill -CONT "$(cat "$pidfile")" 2>/dev/null || true
-		kill "$(cat "$pidfile")" 2>/dev/null || true
+	if [ -f "$mypid" ]; then
+		pid=$(cat "$mypid")
+		kill -CONT "$pid" 2>/dev/null || true
+		kill "$pid" 2>/dev/null || true
+		# Gone before its directory is: nothing of it outlives the test.
+		for _ in $(seq 1 50); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.2
+		done
+		kill -KILL "$pid" 2>/dev/null || true
 	fi
 	# A daemon killed while it started a domain leaves that QEMU paused
 	# for ever; a second host that goes away takes its VMs with it.

@@ -74,7 +74,9 @@ class SecondDaemon {
 public:
 	// A short path: libvirt's sockets live under it, and a UNIX socket's
 	// path has at most 107 bytes.
-	SecondDaemon() : dir_(fs::temp_directory_path() / ("luo-lv2-" + std::to_string(getpid())))
+	SecondDaemon()
+		: dir_(fs::temp_directory_path() /
+		       ("luo-lv2-" + std::to_string(getpid()) + "-" + std::to_string(++made_)))
 	{
 		stop();
 		fs::remove_all(dir_);
@@ -98,6 +100,9 @@ private:
 	{
 		return (host::source_root() / "tests/e2e/libvirt_second_daemon.sh").string();
 	}
+	// One directory per daemon: one still shutting down never shares a
+	// pid file with the next.
+	static inline int made_ = 0;
 	fs::path dir_;
 	std::string uri_;
 };
