@@ -45,8 +45,7 @@ TEST_CASE("a call the daemon never answers ends at the limit, and says which", "
 	int stuck = 0;
 	DaemonWatchdog w(seconds(1), [&](const std::string &what) { said.push_back(what); },
 			 [&](const std::string &) { stuck++; });
-	SocketSet before = open_sockets();
-	w.opening(before);
+	w.opening();
 	Pair p;  // the "connection": opened after opening(), so it is the one shut
 	auto t0 = steady_clock::now();
 	char c;
@@ -73,7 +72,8 @@ TEST_CASE("a call that the shutdown does not free is stuck in the process, and s
 	std::vector<std::string> stuck;
 	DaemonWatchdog w(seconds(1), [&](const std::string &) { overruns++; },
 			 [&](const std::string &what) { stuck.push_back(what); });
-	w.adopt({});
+	w.opening();
+	w.opened();  // a connection of no sockets: nothing the shutdown frees
 	{
 		// Blocked on nothing the daemon could answer: a lock of our own.
 		DaemonWatchdog::Call call(w, "virDomainDestroy of luo-rig-y");
@@ -85,16 +85,18 @@ TEST_CASE("a call that the shutdown does not free is stuck in the process, and s
 			  "was shut down");
 }
 
-TEST_CASE("an adopted connection's sockets are shut, and no socket of anyone else", "[unit][libvirt]")
+TEST_CASE("an opened connection's sockets are shut, and no socket of anyone else", "[unit][libvirt]")
 {
-	Pair other, mine;
+	Pair other;
 	DaemonWatchdog w(seconds(1), [](const std::string &) {});
-	SocketSet adopt;
+	w.opening();
+	Pair mine;  // the connection: it appeared between opening() and opened()
+	w.opened();
+	SocketSet seen;
 	for (const auto &s : open_sockets())
 		if (s.first == mine.fd[0])
-			adopt.insert(s);
-	REQUIRE(adopt.size() == 1);
-	w.adopt(adopt);
+			seen.insert(s);
+	REQUIRE(seen.size() == 1);
 	char c;
 	{
 		DaemonWatchdog::Call call(w, "virConnectGetVersion");
@@ -110,12 +112,9 @@ TEST_CASE("a call that returns within the limit leaves the connection alone", "[
 {
 	int overruns = 0;
 	DaemonWatchdog w(seconds(1), [&](const std::string &) { overruns++; });
+	w.opening();
 	Pair p;
-	SocketSet adopt;
-	for (const auto &s : open_sockets())
-		if (s.first == p.fd[0])
-			adopt.insert(s);
-	w.adopt(adopt);
+	w.opened();
 	{
 		DaemonWatchdog::Call call(w, "virDomainResume");
 		REQUIRE(write(p.fd[1], "y", 1) == 1);

@@ -385,8 +385,7 @@ private:
 		// that appear while one runs are its own.
 		static std::mutex opening;
 		std::lock_guard lock(opening);
-		SocketSet before = open_sockets();
-		watch_.opening(before);
+		watch_.opening();
 		{
 			auto g = guard("opening the connection");
 			conn_ = virConnectOpenAuth(uri_.c_str(), virConnectAuthPtrDefault, 0);
@@ -398,11 +397,7 @@ private:
 					 "). Is the daemon running there (libvirtd -d, or ci/setup's "
 					 "start_libvirt), and is the URI right (qemu:///system, "
 					 "qemu+ssh://HOST/system)?");
-		SocketSet mine;
-		for (const auto &s : open_sockets())
-			if (!before.count(s))
-				mine.insert(s);
-		watch_.adopt(std::move(mine));
+		watch_.opened();
 		virConnectSetKeepAlive(conn_, 5, 3);
 		virConnectRegisterCloseCallback(conn_, on_close, Heard::opaque(heard_), Heard::free_opaque);
 		auto g = guard("virConnectDomainEventRegisterAny");

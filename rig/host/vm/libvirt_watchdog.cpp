@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "host/vm/libvirt_watchdog.hpp"
 
-#include <algorithm>
 #include <filesystem>
 
 #include <sys/socket.h>
@@ -57,24 +56,40 @@ DaemonWatchdog::Call::~Call()
 	w_.calls_.erase(id_);
 }
 
-void DaemonWatchdog::opening(SocketSet before)
+void DaemonWatchdog::opening()
 {
+	SocketSet now = open_sockets();
 	std::lock_guard lock(mu_);
-	before_ = std::move(before);
+	before_ = std::move(now);
 	adopted_ = false;
 }
 
-void DaemonWatchdog::adopt(SocketSet mine)
+void DaemonWatchdog::opened()
 {
+	SocketSet mine = new_since_opening();
 	std::lock_guard lock(mu_);
 	mine_ = std::move(mine);
 	adopted_ = true;
 }
 
+SocketSet DaemonWatchdog::new_since_opening() const
+{
+	SocketSet before;
+	{
+		std::lock_guard lock(mu_);
+		before = before_;
+	}
+	SocketSet out;
+	for (const auto &s : open_sockets())
+		if (!before.count(s))
+			out.insert(s);
+	return out;
+}
+
 bool DaemonWatchdog::overran() const
 {
 	std::lock_guard lock(mu_);
-	return overran_;
+	return shut_at_.has_value();
 }
 
 void DaemonWatchdog::loop()
@@ -84,15 +99,11 @@ void DaemonWatchdog::loop()
 		cv_.wait_for(lock, std::chrono::milliseconds(500));
 		if (quit_ || calls_.empty())
 			continue;
-		auto oldest = std::min_element(calls_.begin(), calls_.end(), [](auto &a, auto &b) {
-			return a.second.start < b.second.start;
-		});
-		auto waited = clock_type::now() - oldest->second.start;
-		if (waited < limit_)
+		const InFlight &oldest = calls_.begin()->second;
+		if (clock_type::now() - oldest.start < limit_)
 			continue;
-		std::string what = oldest->second.what;
-		if (overran_ && oldest->second.start < shut_at_ &&
-		    clock_type::now() - shut_at_ >= limit_) {
+		std::string what = oldest.what;
+		if (shut_at_ && oldest.start < *shut_at_ && clock_type::now() - *shut_at_ >= limit_) {
 			// The sockets went a limit ago and the call is still in:
 			// it waits on this process, not on the daemon.
 			if (!stuck_ && on_stuck_) {
@@ -106,8 +117,7 @@ void DaemonWatchdog::loop()
 		}
 		// Every later call fails at once on the shut sockets; only the
 		// first overrun is the news.
-		bool first = !overran_;
-		overran_ = true;
+		bool first = !shut_at_;
 		if (first)
 			shut_at_ = clock_type::now();
 		lock.unlock();
@@ -121,16 +131,14 @@ void DaemonWatchdog::loop()
 void DaemonWatchdog::shut_sockets()
 {
 	SocketSet targets;
+	bool adopted;
 	{
 		std::lock_guard lock(mu_);
-		if (adopted_) {
-			targets = mine_;
-		} else {
-			for (const auto &s : open_sockets())
-				if (!before_.count(s))
-					targets.insert(s);
-		}
+		adopted = adopted_;
+		targets = mine_;
 	}
+	if (!adopted)
+		targets = new_since_opening();
 	// shutdown(), not close(): the descriptor stays libvirt's to close, so
 	// no number is reused under it; its blocked read sees end-of-file.
 	for (const auto &[fd, ino] : targets) {

@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -57,12 +58,12 @@ public:
 	};
 
 	// The connection is being opened: sockets that appear from now on are
-	// its own.  Until adopt(), an overrun shuts whatever appeared since.
-	void opening(SocketSet before);
-	// The connection is open: these sockets are the ones to shut.
-	void adopt(SocketSet mine);
+	// its own.  Until opened(), an overrun shuts whatever appeared since.
+	void opening();
+	// The connection is open: the sockets that appeared since opening()
+	// are the ones to shut.
+	void opened();
 	bool overran() const;
-	std::chrono::seconds limit() const { return limit_; }
 
 private:
 	struct InFlight {
@@ -71,16 +72,19 @@ private:
 	};
 	void loop();
 	void shut_sockets();
+	SocketSet new_since_opening() const;
 
 	std::chrono::seconds limit_;
 	Report on_overrun_, on_stuck_;
-	std::chrono::steady_clock::time_point shut_at_;
+	// Set at the first overrun, when the sockets were shut.
+	std::optional<std::chrono::steady_clock::time_point> shut_at_;
 	mutable std::mutex mu_;
 	std::condition_variable cv_;
+	// By id, which grows with time: the first is the oldest call.
 	std::map<uint64_t, InFlight> calls_;
 	uint64_t next_id_ = 1;
 	SocketSet before_, mine_;
-	bool adopted_ = false, overran_ = false, stuck_ = false, quit_ = false;
+	bool adopted_ = false, stuck_ = false, quit_ = false;
 	std::thread thread_;
 };
 
