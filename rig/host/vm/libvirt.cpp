@@ -135,6 +135,12 @@ struct Heard {
 	std::string dead_why;             // empty while the connection lives
 	std::map<std::string, int> stopped;  // domain -> VIR_DOMAIN_EVENT_STOPPED_*
 
+	// "?" until the daemon has told it.
+	std::string host_name()
+	{
+		std::lock_guard lock(mu);
+		return host;
+	}
 	void lost(const std::string &why)
 	{
 		std::lock_guard lock(mu);
@@ -156,11 +162,7 @@ public:
 		  watch_(std::chrono::seconds(o.answer_seconds > 0 ? o.answer_seconds
 								  : kDefaultAnswerSeconds),
 			 [h = heard_](const std::string &what) {
-				 std::string host;
-				 {
-					 std::lock_guard lock(h->mu);
-					 host = h->host;
-				 }
+				 std::string host = h->host_name();
 				 h->lost("the libvirt daemon behind " + h->uri +
 					 (host == "?" ? "" : " on " + host) + " stopped answering: " +
 					 what + "; check it with 'virsh -c " + h->uri +
@@ -358,12 +360,7 @@ private:
 	static void on_close(virConnectPtr, int reason, void *opaque)
 	{
 		Heard &h = Heard::of(opaque);
-		std::string host;
-		{
-			std::lock_guard lock(h.mu);
-			host = h.host;
-		}
-		h.lost("the libvirt connection " + h.uri + " to " + host + " was lost (" +
+		h.lost("the libvirt connection " + h.uri + " to " + h.host_name() + " was lost (" +
 		       close_reason(reason) + ")");
 	}
 

@@ -26,6 +26,12 @@ VmResult watch_vm(const VmSpec &spec, const Timeouts &t, Machine &m, const Event
 	auto seconds_since = [](clock_type::time_point p) {
 		return std::chrono::duration<double>(clock_type::now() - p).count();
 	};
+	// Not one byte from the guest: the kernel never ran.
+	auto printed_nothing = [&] {
+		std::error_code ec;
+		auto console_bytes = fs::file_size(r.console_log, ec);
+		return r.events.empty() && (ec || console_bytes == 0);
+	};
 	auto drain_events = [&] {
 		m.pump();
 		if (!events.is_open()) {
@@ -83,11 +89,8 @@ VmResult watch_vm(const VmSpec &spec, const Timeouts &t, Machine &m, const Event
 		bool overran = seconds_since(start) > t.total;
 		if (quiet > limit || overran) {
 			m.stop();
-			std::error_code ec;
-			auto console_bytes = fs::file_size(r.console_log, ec);
-			if (r.events.empty() && (ec || console_bytes == 0)) {
-				// Not one byte from the guest: the kernel never ran, so
-				// this says nothing about it.
+			if (printed_nothing()) {
+				// This says nothing about the kernel.
 				r.status = VmResult::Status::infra;
 				r.why = "the VM printed nothing on its console in " +
 					std::to_string((int)quiet) +
@@ -131,9 +134,7 @@ VmResult watch_vm(const VmSpec &spec, const Timeouts &t, Machine &m, const Event
 	} else if (!end.clean) {
 		r.status = VmResult::Status::infra;
 		r.why = end.why;
-		std::error_code ec;
-		auto console_bytes = fs::file_size(r.console_log, ec);
-		if (spec.accel == Accel::kvm && r.events.empty() && (ec || console_bytes == 0))
+		if (spec.accel == Accel::kvm && printed_nothing())
 			// Some hosts' KVM takes the VM and fails it at its first
 			// instruction (an MSR it cannot set): the same advice as a
 			// VM that stays silent.
