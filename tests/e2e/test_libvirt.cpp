@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <thread>
@@ -107,6 +108,35 @@ private:
 	std::string uri_;
 };
 
+// kvm-gmem over the system daemon and `second`, a VM per case, one at a
+// time each: some of its VMs are sure to run on the second host.
+host::RunConfig over_two_hosts(const SecondDaemon &second, const std::string &tag)
+{
+	auto cfg = e2e::config_for({"scenarios/deps/kvm-gmem.json"}, tag);
+	cfg.backend = "libvirt";
+	cfg.connect = {"qemu:///system=1", second.uri() + "=1"};
+	cfg.limits.max_cases = 1;
+	return cfg;
+}
+
+// Runs `cfg` and, once one of its domains runs on `second`, does `act` to
+// that host; false if no domain ever came there.
+bool run_acting_on(const host::RunConfig &cfg, const SecondDaemon &second,
+		   const std::function<void()> &act, host::RunReport &rep)
+{
+	std::thread run([&] { rep = host::run_suite(cfg); });
+	bool acted = false;
+	for (int i = 0; i < 600 && !acted; i++) {
+		if (!rig_domains(second.uri()).empty()) {
+			act();
+			acted = true;
+		}
+		std::this_thread::sleep_for(std::chrono::milliseconds(100));
+	}
+	run.join();
+	return acted;
+}
+
 // What this process writes to stderr while it lives, kept in a file.
 class StderrToFile {
 public:
@@ -204,22 +234,10 @@ TEST_CASE("a connection lost mid-run: its VMs run again on the other, nothing lo
 	  "[e2e][libvirt]")
 {
 	SecondDaemon second;
-	auto cfg = e2e::config_for({"scenarios/deps/kvm-gmem.json"}, "libvirt-lost");
-	cfg.backend = "libvirt";
-	cfg.connect = {"qemu:///system=1", second.uri() + "=1"};
-	cfg.limits.max_cases = 1;
+	auto cfg = over_two_hosts(second, "libvirt-lost");
 	host::RunReport rep;
-	std::thread run([&] { rep = host::run_suite(cfg); });
 	// Kill the second host while one of the run's domains is on it.
-	bool killed = false;
-	for (int i = 0; i < 600 && !killed; i++) {
-		if (!rig_domains(second.uri()).empty()) {
-			second.stop();
-			killed = true;
-		}
-		std::this_thread::sleep_for(std::chrono::milliseconds(100));
-	}
-	run.join();
+	bool killed = run_acting_on(cfg, second, [&] { second.stop(); }, rep);
 	REQUIRE(killed);
 	REQUIRE(rep.cases.size() == 10);
 	int moved = 0;
@@ -241,25 +259,13 @@ TEST_CASE("a daemon that hangs mid-run loses its connection at the limit, and it
 	  "[e2e][libvirt]")
 {
 	SecondDaemon second;
-	auto cfg = e2e::config_for({"scenarios/deps/kvm-gmem.json"}, "libvirt-hung");
-	cfg.backend = "libvirt";
-	cfg.connect = {"qemu:///system=1", second.uri() + "=1"};
-	cfg.limits.max_cases = 1;
+	auto cfg = over_two_hosts(second, "libvirt-hung");
 	// Below keepalive's 20 s, so the watchdog is what notices.
 	cfg.libvirt_answer_seconds = 8;
 	host::RunReport rep;
 	fs::create_directories(cfg.out_dir.parent_path());
 	StderrToFile err(cfg.out_dir.parent_path() / "libvirt-hung.stderr");
-	std::thread run([&] { rep = host::run_suite(cfg); });
-	bool paused = false;
-	for (int i = 0; i < 600 && !paused; i++) {
-		if (!rig_domains(second.uri()).empty()) {
-			second.pause();
-			paused = true;
-		}
-		std::this_thread::sleep_for(std::chrono::milliseconds(100));
-	}
-	run.join();
+	bool paused = run_acting_on(cfg, second, [&] { second.pause(); }, rep);
 	std::string text = err.text();
 	INFO(text);
 	REQUIRE(paused);
