@@ -168,3 +168,142 @@ TEST_CASE("a setup step that fails after another case broke the contract runs ag
 	CHECK(out2.cases[0].verdict == host::Verdict::pass);
 	CHECK(out2.cases[1].verdict == host::Verdict::violation);
 }
+
+// Every finding of a VM stays in the report of its cases: what follows is
+// one test per way a splat meets another failure.
+namespace {
+
+const char *kKasan = "[    4.2] BUG: KASAN: slab-use-after-free in luo_file_finish+0x1c/0x90\n"
+		     "[    4.2] Read of size 8 at addr ffff888004a1b2c0 by task luo-vmm/1\n";
+const char *kWarn = "[    3.1] WARNING: CPU: 0 PID: 1 at kernel/liveupdate/luo_file.c:321 "
+		    "liveupdate_get_token_outgoing+0x5a/0x80\n";
+
+// a's FINISH expected EBUSY; the kernel said ok.
+host::VmResult finish_ok(const host::Batch &b)
+{
+	return guest_reports(b);
+}
+
+} // namespace
+
+TEST_CASE("a violation with a splat in its VM is a crash naming the step too", "[unit][judge]")
+{
+	auto a = memfd_case("a");
+	a.steps.back().expect = err("EBUSY", "C4");
+	auto batch = host::make_batch({&a});
+	auto out = host::judge_batch(batch, finish_ok(batch), kKasan);
+	auto &c = out.cases[0];
+	CHECK(c.verdict == host::Verdict::crash);
+	CHECK(c.failed_step == 7);
+	CHECK_THAT(c.message, ContainsSubstring("kernel KASAN") &&
+				      ContainsSubstring("step 8 finish in s: expected EBUSY [C4], observed ok"));
+	CHECK_THAT(c.diagnostic, ContainsSubstring("step 8 finish") &&
+					 ContainsSubstring("Read of size 8"));
+	CHECK(out.cause == host::BatchOutcome::Cause::splat);
+	CHECK(host::next_move(out, c, 1, false, true) == host::NextMove::settle);
+}
+
+TEST_CASE("in a batch, a violation with a splat runs again apart with the others",
+	  "[unit][judge]")
+{
+	auto a = memfd_case("a"), b = memfd_case("b");
+	a.steps.back().expect = err("EBUSY", "C4");
+	auto batch = host::make_batch({&a, &b});
+	auto out = host::judge_batch(batch, finish_ok(batch), kKasan);
+	CHECK(out.batch_failed);
+	CHECK_FALSE(out.pinned);
+	// Whose splat it is nobody knows yet: the violation is a crash until
+	// it runs alone, the passing case merely unsettled.
+	CHECK(out.cases[0].verdict == host::Verdict::crash);
+	CHECK_THAT(out.cases[0].message, ContainsSubstring("kernel KASAN") &&
+						 ContainsSubstring("expected EBUSY [C4]"));
+	CHECK(out.cases[1].verdict == host::Verdict::incomplete);
+	CHECK(host::next_move(out, out.cases[0], 2, false, true) == host::NextMove::bisect);
+	CHECK(host::next_move(out, out.cases[1], 2, false, true) == host::NextMove::bisect);
+}
+
+TEST_CASE("a guest fatal with a splat keeps the splat, the fatal in the diagnostic",
+	  "[unit][judge]")
+{
+	auto a = memfd_case("a");
+	auto batch = host::make_batch({&a});
+	auto vm = guest_reports(batch, {}, 4);
+	vm.status = host::VmResult::Status::exited;
+	protocol::Event fatal;
+	fatal.type = protocol::EventType::fatal;
+	fatal.boot = 1;
+	fatal.detail = "retrieve session s: EIO";
+	vm.events.push_back(fatal);
+	auto out = host::judge_batch(batch, vm, kKasan);
+	CHECK(out.cause == host::BatchOutcome::Cause::splat);
+	auto &c = out.cases[0];
+	CHECK(c.verdict == host::Verdict::crash);
+	CHECK_THAT(c.message, ContainsSubstring("kernel KASAN"));
+	CHECK_THAT(c.diagnostic, ContainsSubstring("the mock VMM gave up in boot 1: retrieve "
+						   "session s: EIO") &&
+					 ContainsSubstring("slab-use-after-free"));
+}
+
+TEST_CASE("a hang after a splat is a crash, the hang in the diagnostic", "[unit][judge]")
+{
+	auto a = memfd_case("a");
+	auto batch = host::make_batch({&a});
+	auto vm = guest_reports(batch, {}, 4);
+	vm.status = host::VmResult::Status::hang;
+	vm.why = "no progress for 120 s";
+	auto out = host::judge_batch(batch, vm, kWarn);
+	CHECK(out.cases[0].verdict == host::Verdict::crash);
+	CHECK_THAT(out.cases[0].diagnostic, ContainsSubstring("then: no progress for 120 s"));
+}
+
+TEST_CASE("an escaped kexec keeps its case pinned, but not a splat beside it", "[unit][judge]")
+{
+	auto a = memfd_case("a"), r = refused_case("r");
+	auto batch = host::make_batch({&a, &r});
+	auto kexec_r = step_id(batch, "r", protocol::Op::kexec);
+	host::VmResult vm;
+	vm.status = host::VmResult::Status::done;
+	for (const auto &s : batch.plan.steps) {
+		if (s.id > kexec_r && s.boot == 0)
+			continue;
+		protocol::Event ev;
+		ev.type = protocol::EventType::step;
+		ev.step = s.id;
+		ev.op = s.op;
+		ev.boot = s.id == kexec_r ? 1 : s.boot;
+		vm.events.push_back(ev);
+	}
+	auto quiet = host::judge_batch(batch, vm, "");
+	CHECK(quiet.pinned);
+	CHECK(quiet.cause == host::BatchOutcome::Cause::stopped);
+	CHECK(quiet.cases[1].verdict == host::Verdict::violation);
+
+	auto loud = host::judge_batch(batch, vm, kWarn);
+	CHECK(loud.batch_failed);
+	// The splat is not known to be the escaped case's: traced, not pinned.
+	CHECK_FALSE(loud.pinned);
+	CHECK(loud.cause == host::BatchOutcome::Cause::splat);
+	CHECK(loud.cases[1].verdict == host::Verdict::crash);
+	CHECK_THAT(loud.cases[1].message, ContainsSubstring("kernel WARNING") &&
+						  ContainsSubstring("kexec") &&
+						  ContainsSubstring("expected ENOENT"));
+	CHECK_THAT(loud.cases[1].diagnostic, ContainsSubstring("luo_file.c:321"));
+	CHECK(loud.cases[0].verdict == host::Verdict::incomplete);
+	CHECK_THAT(loud.cases[0].message, ContainsSubstring("kernel WARNING"));
+	CHECK_THAT(loud.cases[0].diagnostic, ContainsSubstring("had to be refused but went through"));
+}
+
+TEST_CASE("two different reports in one VM are both kept", "[unit][judge]")
+{
+	auto a = memfd_case("a");
+	auto batch = host::make_batch({&a});
+	auto out = host::judge_batch(batch, guest_reports(batch), std::string(kWarn) + kKasan + kWarn);
+	REQUIRE(out.splats.size() == 2);
+	CHECK(out.splats[0].signature != out.splats[1].signature);
+	auto &c = out.cases[0];
+	CHECK(c.verdict == host::Verdict::crash);
+	CHECK_THAT(c.message, ContainsSubstring("kernel WARNING") &&
+				      ContainsSubstring("and 1 more kernel report"));
+	CHECK_THAT(c.diagnostic, ContainsSubstring("luo_file.c:321") &&
+					 ContainsSubstring("slab-use-after-free"));
+}

@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "host/run/console.hpp"
+#include "host/run/signature.hpp"
 
 namespace luo::host {
 
@@ -49,7 +51,64 @@ bool setup_failure(const CaseResult &r)
 	return op == Op::create || op == Op::session_create;
 }
 
+// "kernel WARNING: <line>": the one place a report becomes a case's words.
+std::string splat_message(const ConsoleFinding &f)
+{
+	return "kernel " + f.kind + ": " + f.text;
+}
+
+// What a case's report says about the VM's splats: the first one as the
+// message (and how many more), every excerpt in the diagnostic, and what
+// else happened to the case, so that no finding hides another.
+void charge_splats(CaseResult &r, const std::vector<Splat> &splats, bool alone)
+{
+	std::string msg = splats.front().message;
+	if (splats.size() > 1)
+		msg += " (and " + std::to_string(splats.size() - 1) + " more kernel report" +
+		       (splats.size() > 2 ? "s" : "") + ")";
+	std::string story;
+	switch (r.verdict) {
+	case Verdict::pass:
+		break;
+	case Verdict::violation:
+		// The broken step is part of the report, in both places.
+		msg += "; " + r.message;
+		story = r.message + "\n";
+		break;
+	default:
+		// The guest giving up, a hang, QEMU's death, an early stop:
+		// what followed the splat, kept for the reader.
+		story = "then: " + r.message + "\n";
+	}
+	r.diagnostic = story + r.diagnostic;
+	for (const auto &s : splats)
+		r.diagnostic += s.excerpt;
+	r.message = msg;
+	// Alone, the splat is the case's.  In a batch it is not known whose it
+	// is: a case that failed otherwise is a crash until it runs again apart
+	// (next_move sends a crash of a failed batch there), one that did not
+	// is merely unsettled.
+	bool failed_otherwise = r.verdict != Verdict::pass && r.verdict != Verdict::incomplete;
+	r.verdict = alone || failed_otherwise ? Verdict::crash : Verdict::incomplete;
+}
+
 } // namespace
+
+std::vector<Splat> splats_of(const std::string &console)
+{
+	std::vector<Splat> out;
+	std::set<std::string> seen;
+	for (const auto &f : classify_console(console)) {
+		CaseResult as_crash;
+		as_crash.verdict = Verdict::crash;
+		as_crash.message = splat_message(f);
+		std::string sig = failure_signature(as_crash);
+		if (!seen.insert(sig).second)
+			continue;
+		out.push_back({as_crash.message, sig, console_excerpt(console, f)});
+	}
+	return out;
+}
 
 const char *to_string(BatchOutcome::Cause c)
 {
@@ -177,21 +236,23 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 	for (auto &r : out.cases)
 		r.warnings = warnings;
 
-	auto findings = classify_console(console);
-	if (!findings.empty())
-		out.excerpt = console_excerpt(console, findings.front());
+	out.splats = splats_of(console);
+	const bool splat = !out.splats.empty();
+	if (splat)
+		out.excerpt = out.splats.front().excerpt;
 	bool vm_ok = vm.status == VmResult::Status::done && !fatal;
 	if (!vm_ok && !out.batch_failed) {
 		out.batch_failed = true;
 		out.why = fatal ? "the mock VMM gave up: " + fatal->detail
 				: std::string("VM ") + to_string(vm.status) + ": " + vm.why;
 	}
-	// A splat outranks QEMU's death: a rerun on a fresh QEMU that passes
-	// must not make the kernel's report disappear.
-	if (fatal)
-		out.cause = Cause::guest_fatal;
-	else if (!findings.empty())
+	// A splat outranks the guest giving up and QEMU's death: the mock VMM
+	// may have given up because the kernel broke under it, and a rerun on
+	// a fresh QEMU that passes must not make the kernel's report disappear.
+	if (splat)
 		out.cause = Cause::splat;
+	else if (fatal)
+		out.cause = Cause::guest_fatal;
 	else if (vm.status == VmResult::Status::infra ||
 		 vm.status == VmResult::Status::interrupted)
 		out.cause = Cause::infra;
@@ -226,19 +287,17 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 			r.verdict = Verdict::pass;
 			continue;
 		}
-		// Steps are missing: say why, as precisely as the batch allows.
+		// Steps are missing: say why, as precisely as the batch allows
+		// (a splat among the reasons is added below, to every case).
 		if (fatal) {
 			r.verdict = Verdict::setup;
 			r.message = "the mock VMM gave up in boot " + std::to_string(fatal->boot) +
 				    ": " + fatal->detail;
-		} else if (!findings.empty()) {
-			r.verdict = Verdict::crash;
-			r.message = "kernel " + findings.front().kind + ": " + findings.front().text;
-			r.diagnostic += out.excerpt;
 		} else if (vm.status == VmResult::Status::hang) {
 			r.verdict = Verdict::hang;
 			r.message = vm.why;
-		} else if (out.cause == Cause::infra) {
+		} else if (vm.status == VmResult::Status::infra ||
+			   vm.status == VmResult::Status::interrupted) {
 			r.verdict = Verdict::infra;
 			r.message = vm.why;
 		} else {
@@ -248,8 +307,12 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 	}
 	if (escaped_case >= 0) {
 		out.batch_failed = true;
-		out.pinned = true;
-		out.cause = Cause::stopped;
+		// The escape is the case's own, but a splat in the same VM is
+		// not known to be: then nothing is pinned and the splat is
+		// traced like any other.
+		out.pinned = !splat;
+		if (!splat)
+			out.cause = Cause::stopped;
 		out.why = "the kexec of " + out.cases[escaped_case].id +
 			  " had to be refused but went through, cutting the first kernel short";
 		for (size_t k = 0; k < out.cases.size(); k++) {
@@ -280,22 +343,17 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 				out.why = r.message;
 		}
 
-	// A kernel splat while every step matched still fails the run; in a batch
-	// it cannot be pinned on one case, so the cases are run again apart (the
-	// run keeps the splat: if no rerun owns it, it is still reported).
-	if (!findings.empty()) {
-		for (auto &r : out.cases) {
-			if (r.verdict != Verdict::pass)
-				continue;
-			r.verdict = batch.cases.size() > 1 ? Verdict::incomplete : Verdict::crash;
-			r.message = "kernel " + findings.front().kind + ": " + findings.front().text;
-			r.diagnostic += out.excerpt;
-		}
-		if (batch.cases.size() > 1) {
+	// A kernel splat fails every case of its VM, whatever else the case
+	// went through; that story stays in its report.  In a batch the splat
+	// cannot be pinned on one case, so the cases run again apart (the run
+	// keeps the splat: if no rerun reproduces it, it is still reported).
+	if (splat) {
+		const bool alone = batch.cases.size() == 1;
+		for (auto &r : out.cases)
+			charge_splats(r, out.splats, alone);
+		if (!alone) {
 			out.batch_failed = true;
-			out.cause = Cause::splat;
-			out.why = "kernel " + findings.front().kind + " during the batch: " +
-				  findings.front().text;
+			out.why = "kernel report during the batch: " + out.splats.front().message;
 		}
 	}
 	return out;

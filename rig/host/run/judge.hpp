@@ -12,6 +12,17 @@
 
 namespace luo::host {
 
+// One kernel report in a VM's console, told apart from the others by its
+// failure signature: a batch keeps every one of them, not just the first.
+struct Splat {
+	std::string message;    // what a crash of a case says: "kernel WARNING: ..."
+	std::string signature;  // failure_signature() of such a crash
+	std::string excerpt;    // the console lines around it
+};
+
+// The console's reports, one per signature, in the order they came.
+std::vector<Splat> splats_of(const std::string &console);
+
 struct BatchOutcome {
 	std::vector<CaseResult> cases;  // in Batch::cases order
 	bool batch_failed = false;      // the VM or the shared kexec failed: the
@@ -36,6 +47,7 @@ struct BatchOutcome {
 	bool early_stall = false;
 	std::string last_event;         // the VM's last event, as JSON
 	std::string excerpt;            // console lines around the first splat
+	std::vector<Splat> splats;      // every report of the console
 	// The VM's host went away (a dead libvirt connection): its cases run
 	// again on another host, whatever the VM had done.
 	bool connection_lost = false;
