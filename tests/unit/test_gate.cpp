@@ -29,19 +29,28 @@ const char *kWarning =
 	"liveupdate_get_token_outgoing+0x5a/0x80\n"
 	"[    3.100002] Modules linked in:\n";
 
+std::vector<std::string> signatures(const host::BatchOutcome &o)
+{
+	std::vector<std::string> out;
+	for (const auto &s : o.splats)
+		out.push_back(s.signature);
+	return out;
+}
+
 // What the run loop does with a batch outcome, by hand: the first VM ran the
 // batch, then each case ran alone and passed.
 std::map<const core::Case *, host::CaseResult>
 rerun_alone_and_pass(host::RunHistory &h, const host::Batch &b, const host::BatchOutcome &first,
 		     bool splat_again)
 {
-	h.add_failure({first.cause, "vm-1", first.why, first.last_event, first.excerpt, b.cases});
+	h.add_failure({first.cause, "vm-1", first.why, first.last_event, first.excerpt, b.cases,
+		       first.splats, 1});
 	std::map<const core::Case *, host::CaseResult> results;
 	for (const auto *c : b.cases) {
-		h.note_attempt(c, first.cause == host::BatchOutcome::Cause::splat);
+		h.note_attempt(c, 1, b.cases.size(), signatures(first));
 		auto alone = host::make_batch({c});
 		auto out = host::judge_batch(alone, guest_reports(alone), splat_again ? kWarning : "");
-		h.note_attempt(c, splat_again);
+		h.note_attempt(c, 2, 1, signatures(out));
 		results[c] = out.cases[0];
 	}
 	return results;
@@ -79,15 +88,66 @@ TEST_CASE("a splat that a case reproduces alone is that case's crash, not its ne
 	auto batch = host::make_batch({&a, &b});
 	auto first = host::judge_batch(batch, guest_reports(batch), kWarning);
 	host::RunHistory h;
-	h.add_failure({first.cause, "vm-1", first.why, "", first.excerpt, batch.cases});
+	h.add_failure({first.cause, "vm-1", first.why, "", first.excerpt, batch.cases, first.splats, 1});
 	std::map<const core::Case *, host::CaseResult> results;
 	auto alone_a = host::make_batch({&a});
 	auto alone_b = host::make_batch({&b});
-	results[&a] = host::judge_batch(alone_a, guest_reports(alone_a), kWarning).cases[0];
-	results[&b] = host::judge_batch(alone_b, guest_reports(alone_b), "").cases[0];
+	auto out_a = host::judge_batch(alone_a, guest_reports(alone_a), kWarning);
+	auto out_b = host::judge_batch(alone_b, guest_reports(alone_b), "");
+	h.note_attempt(&a, 2, 1, signatures(out_a));
+	h.note_attempt(&b, 2, 1, signatures(out_b));
+	results[&a] = out_a.cases[0];
+	results[&b] = out_b.cases[0];
 	h.resolve(results);
 	CHECK(results[&a].verdict == host::Verdict::crash);
 	CHECK(results[&b].verdict == host::Verdict::pass);
+}
+
+TEST_CASE("one case's reproduced WARNING does not explain its neighbour's KASAN",
+	  "[unit][gate]")
+{
+	const char *kasan = "[    4.2] BUG: KASAN: slab-use-after-free in luo_file_finish+0x1c/0x90\n";
+	auto a = memfd_case("a"), b = memfd_case("b"), c = memfd_case("c");
+	auto batch = host::make_batch({&a, &b, &c});
+	auto first = host::judge_batch(batch, guest_reports(batch), std::string(kWarning) + kasan);
+	REQUIRE(first.splats.size() == 2);
+	host::RunHistory h;
+	h.add_failure({first.cause, "vm-1", first.why, "", first.excerpt, batch.cases, first.splats, 1});
+	std::map<const core::Case *, host::CaseResult> results;
+	for (const auto *k : batch.cases) {
+		h.note_attempt(k, 1, 3, signatures(first));
+		// a's WARNING comes back alone; b's KASAN was rare and does not.
+		auto alone = host::make_batch({k});
+		auto out = host::judge_batch(alone, guest_reports(alone), k == &a ? kWarning : "");
+		h.note_attempt(k, 2, 1, signatures(out));
+		results[k] = out.cases[0];
+	}
+	h.resolve(results);
+	CHECK(results[&a].verdict == host::Verdict::crash);
+	CHECK_THAT(results[&a].message, ContainsSubstring("kernel WARNING"));
+	// a's own report still shows the KASAN its batch had.
+	CHECK_THAT(results[&a].diagnostic, ContainsSubstring("also had kernel KASAN"));
+	for (const auto *k : {&b, &c}) {
+		CHECK(results[k].verdict == host::Verdict::crash);
+		CHECK_THAT(results[k].message, ContainsSubstring("kernel KASAN") &&
+						       ContainsSubstring("not reproduced alone: 0 of 1 reruns"));
+		CHECK_THAT(results[k].diagnostic, ContainsSubstring("luo_file_finish"));
+	}
+}
+
+TEST_CASE("a batch hang is explained by a case that hangs alone, not by a violation",
+	  "[unit][gate]")
+{
+	auto a = memfd_case("a"), b = memfd_case("b");
+	auto batch = host::make_batch({&a, &b});
+	host::RunHistory h;
+	h.add_failure({host::BatchOutcome::Cause::hang, "vm-1", "no progress", "", "", batch.cases});
+	std::map<const core::Case *, host::CaseResult> results;
+	results[&a].verdict = host::Verdict::violation;
+	results[&b].verdict = host::Verdict::pass;
+	h.resolve(results);
+	CHECK(results[&a].verdict == host::Verdict::violation);
+	CHECK(results[&b].verdict == host::Verdict::flaky);
 }
 
 TEST_CASE("a hang that vanishes on rerun is flaky, and flaky fails the run unless allowed",

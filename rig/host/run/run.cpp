@@ -235,6 +235,9 @@ private:
 	{
 		std::unique_lock lock(mu_);
 		bool splat = bo.cause == BatchOutcome::Cause::splat;
+		std::vector<std::string> signatures;
+		for (const auto &s : bo.splats)
+			signatures.push_back(s.signature);
 		std::vector<const core::Case *> again;
 		bool fresh = false;  // again on a fresh QEMU (infra's one retry), not bisected
 		for (size_t i = 0; i < batch.cases.size(); i++) {
@@ -242,7 +245,7 @@ private:
 			auto &r = bo.cases[i];
 			r.attempts = w.attempt;
 			r.infra_retried = w.infra_retry || w.moved;
-			history_.note_attempt(c, splat);
+			history_.note_attempt(c, w.attempt, batch.cases.size(), signatures);
 			auto move = next_move(bo, r, batch.cases.size(), w.infra_retry, cfg_.bisect);
 			if (move != NextMove::settle && !interrupted()) {
 				again.push_back(c);
@@ -253,7 +256,8 @@ private:
 						     "event: reproduced, not infra)";
 				// Without bisection a splat stays on the batch that showed
 				// it: every case of it is a crash, never "incomplete".
-				if (r.verdict == Verdict::incomplete && splat) {
+				if (splat && batch.cases.size() > 1 &&
+				    (r.verdict == Verdict::incomplete || r.verdict == Verdict::crash)) {
 					r.verdict = Verdict::crash;
 					r.message += " (in a batch of " + std::to_string(batch.cases.size()) +
 						     " cases, not bisected)";
@@ -275,7 +279,8 @@ private:
 				std::string excerpt = bo.excerpt;
 				if (excerpt.empty())
 					excerpt = tail_of(dir / "console.log", 12);
-				history_.add_failure({bo.cause, vm, bo.why, bo.last_event, excerpt, again});
+				history_.add_failure({bo.cause, vm, bo.why, bo.last_event, excerpt, again,
+						      bo.splats, w.attempt});
 			}
 			// Bisect: the unsettled cases run again in halves until the
 			// guilty one stands alone.
