@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "host/run/baseline.hpp"
+#include "host/run/signature.hpp"
 #include "results_fixtures.hpp"
 
 using namespace luo::host;
@@ -201,6 +202,151 @@ TEST_CASE("run --baseline with a bad file exits 2 before anything boots", "[unit
 	CHECK(rc == 2);
 	CHECK_THAT(all, ContainsSubstring("--baseline " + bad.string() + ": known_failures[0]"));
 	CHECK_THAT(all, ContainsSubstring("has no \"reason\""));
+	CHECK_FALSE(fs::exists(out));
+	fs::remove_all(dir);
+}
+
+namespace {
+
+CaseResult failed(std::string id, Verdict v, std::string message)
+{
+	auto c = result(std::move(id), v);
+	c.message = std::move(message);
+	return c;
+}
+
+const char *kWarnMsg = "kernel WARNING: WARNING: CPU: 0 PID: 1 at kernel/liveupdate/luo_file.c:321 "
+		       "liveupdate_get_token_outgoing+0x5a/0x80";
+const char *kKasanMsg = "kernel KASAN: BUG: KASAN: slab-use-after-free in luo_file_finish+0x1c/0x90";
+const char *kFinish = "step 8 finish in s: expected EBUSY [C4], observed ok";
+
+std::string results_json(const std::vector<CaseResult> &cases, const std::string &summary)
+{
+	nlohmann::json j{{"summary", nlohmann::json::parse(summary)}, {"cases", nlohmann::json::array()}};
+	for (const auto &c : cases)
+		j["cases"].push_back({{"id", c.id},
+				      {"verdict", to_string(c.verdict)},
+				      {"message", c.message},
+				      {"signature", failure_signature(c)}});
+	return j.dump();
+}
+
+const char *kAgreed = R"({"contract": "agreed", "fault": "", "kernel": {"flavour": "default"}})";
+
+} // namespace
+
+TEST_CASE("a results.json baseline matches failures by signature, not by verdict name",
+	  "[unit][baseline]")
+{
+	std::vector<CaseResult> before{failed("a/1", Verdict::violation, kFinish),
+				       failed("a/2", Verdict::crash, kWarnMsg),
+				       failed("a/3", Verdict::crash, kWarnMsg),
+				       failed("a/4", Verdict::violation, kFinish)};
+	auto b = known(results_json(before, kAgreed));
+	std::vector<CaseResult> now{
+		// The same violation, its step renumbered: still the known one.
+		failed("a/1", Verdict::violation, "step 9 finish in s: expected EBUSY [C4], observed ok"),
+		// The same WARNING at another time and CPU.
+		failed("a/2", Verdict::crash,
+		       "kernel WARNING: WARNING: CPU: 1 PID: 7 at kernel/liveupdate/luo_file.c:321 "
+		       "liveupdate_get_token_outgoing+0x5a/0x80"),
+		// Another crash than the known one.
+		failed("a/3", Verdict::crash, kKasanMsg),
+		// The known violation, now with a KASAN in its VM.
+		failed("a/4", Verdict::crash, std::string(kKasanMsg) + "; " + kFinish)};
+	auto d = compare_to_baseline(b, now, false);
+	CHECK(has(d.still_failing, "a/1"));
+	CHECK(has(d.still_failing, "a/2"));
+	CHECK(has(d.new_failures, "a/3"));
+	CHECK(has(d.new_failures, "a/4"));
+	CHECK(exit_code_with_baseline(now, d) == kExitFail);
+	CHECK_THAT(d.text(), ContainsSubstring("new: a/3 crash: kernel KASAN") &&
+				     ContainsSubstring("(was crash: kernel WARNING"));
+	auto j = d.to_json();
+	CHECK(j["new_failures"][0]["was_signature"].get<std::string>().find("WARNING") !=
+	      std::string::npos);
+
+	// A results.json of a rig that did not record signatures: from the message.
+	auto legacy = known(std::string(R"({"summary": {"contract": "agreed"}, "cases": [)") +
+			    R"({"id": "a/2", "verdict": "crash", "message": ")" + kWarnMsg + R"("},)" +
+			    R"({"id": "a/3", "verdict": "crash", "message": ")" + kWarnMsg + R"("}]})");
+	auto l = compare_to_baseline(legacy, now, false);
+	CHECK(has(l.still_failing, "a/2"));
+	CHECK(has(l.new_failures, "a/3"));
+}
+
+TEST_CASE("a known-failures entry may name the signature it accepts", "[unit][baseline]")
+{
+	auto kf = known(R"({"known_failures": [
+		{"case": "a/*", "reason": "the WARNING of bug 12", "signature": "crash: kernel WARNING*luo_file.c:321*"}]})");
+	std::vector<CaseResult> now{failed("a/1", Verdict::crash, kWarnMsg),
+				    failed("a/2", Verdict::crash, kKasanMsg)};
+	auto d = compare_to_baseline(kf, now, false);
+	CHECK(has(d.still_failing, "a/1"));
+	CHECK(has(d.new_failures, "a/2"));
+	CHECK_THAT(setup_error(R"({"known_failures": [{"case": "a", "reason": "r", "signature": ""}]})"),
+		   ContainsSubstring("\"signature\" must be a non-empty string"));
+}
+
+TEST_CASE("a results.json baseline of another contract, knob set or flavour is refused",
+	  "[unit][baseline]")
+{
+	auto b = known(results_json({}, R"({"contract": "agreed", "fault": "luo_fault=preserve-lookup,drop-contents",
+					    "kernel": {"flavour": "debug"}})"));
+	CHECK_NOTHROW(check_baseline_fits(b, "agreed", {"drop-contents", "preserve-lookup"}, "debug"));
+	auto refusal = [&](const std::string &contract, std::vector<std::string> knobs,
+			   const std::string &flavour) {
+		return luo::test::setup_error_of(
+			[&] { check_baseline_fits(b, contract, knobs, flavour); });
+	};
+	CHECK_THAT(refusal("strict", {"drop-contents", "preserve-lookup"}, "debug"),
+		   ContainsSubstring("--baseline known.json: it was run with contract agreed, this run "
+				     "strict") &&
+			   ContainsSubstring("same --contract, --fault and --kernel-flavour"));
+	CHECK_THAT(refusal("agreed", {}, "debug"),
+		   ContainsSubstring("fault knobs drop-contents,preserve-lookup, this run none"));
+	CHECK_THAT(refusal("agreed", {"drop-contents", "preserve-lookup"}, "default"),
+		   ContainsSubstring("kernel flavour debug, this run default"));
+	// A results.json that does not say what it was run with cannot vouch.
+	auto bare = known(R"({"cases": [{"id": "a/1", "verdict": "crash"}]})");
+	CHECK_THAT(luo::test::setup_error_of([&] { check_baseline_fits(bare, "agreed", {}, "default"); }),
+		   ContainsSubstring("does not say which contract"));
+	// A known-failures file is a list of accepted failures, not a run.
+	CHECK_NOTHROW(check_baseline_fits(known(R"({"known_failures": []})"), "strict", {"x"}, "debug"));
+}
+
+TEST_CASE("an all-skip run exits 4 with a baseline as without", "[unit][baseline]")
+{
+	auto b = known(R"({"known_failures": [{"case": "a/*", "reason": "known"}]})");
+	std::vector<CaseResult> now{result("selftests/liveupdate", Verdict::skip),
+				    result("selftests/luo_kexec_simple", Verdict::skip)};
+	CHECK(exit_code_with_baseline(now, compare_to_baseline(b, now, false)) == kExitSkip);
+	now.push_back(result("a/1", Verdict::violation));
+	CHECK(exit_code_with_baseline(now, compare_to_baseline(b, now, false)) == kExitPass);
+}
+
+TEST_CASE("run --baseline of another contract or knob set exits 2 before anything boots",
+	  "[unit][baseline][cli]")
+{
+	fs::path dir = fs::temp_directory_path() / ("luo-rig-baseline-fit-" + std::to_string(getpid()));
+	fs::create_directories(dir);
+	fs::path prev = dir / "results.json";
+	std::ofstream(prev) << results_json({failed("smoke/x", Verdict::violation, kFinish)},
+					    R"({"contract": "agreed", "fault": "luo_fault=drop-contents",
+					        "kernel": {"flavour": "default"}})");
+	fs::path out = dir / "run";
+	std::string err;
+	// No such kernel: a check made later than the inputs' would complain
+	// about the kernel instead.
+	std::vector<std::string> args{"run", "--baseline", prev.string(), "--out", out.string(),
+				      "--kernel", (dir / "no-bzImage").string(),
+				      std::string(LUO_RIG_SOURCE_DIR) + "/scenarios/smoke"};
+	CHECK(luo::test::run_luo_rig(args, err) == 2);
+	CHECK_THAT(err, ContainsSubstring("fault knobs drop-contents, this run none"));
+	args.insert(args.end(), {"--contract", "strict", "--fault", "drop-contents"});
+	err.clear();
+	CHECK(luo::test::run_luo_rig(args, err) == 2);
+	CHECK_THAT(err, ContainsSubstring("contract agreed, this run strict"));
 	CHECK_FALSE(fs::exists(out));
 	fs::remove_all(dir);
 }

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "host/run/baseline.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
 
+#include "host/run/signature.hpp"
 #include "host/run/suite.hpp"
 #include "host/util/atomic_file.hpp"
 #include "host/util/errors.hpp"
@@ -15,6 +17,11 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
+
+constexpr Verdict kVerdicts[] = {Verdict::pass,  Verdict::violation, Verdict::crash,
+				 Verdict::hang,  Verdict::flaky,     Verdict::infra,
+				 Verdict::setup, Verdict::incomplete, Verdict::fail,
+				 Verdict::skip};
 
 [[noreturn]] void bad(const fs::path &file, const std::string &why)
 {
@@ -28,7 +35,86 @@ std::string nonempty_string(const json &entry, const char *key)
 	return entry[key].get<std::string>();
 }
 
+// A failing case's signature as its run recorded it; a results.json
+// written before signatures were recorded gets one from its message, as
+// failure_signature() makes it.
+std::string previous_signature(const json &c, const std::string &verdict)
+{
+	if (std::string s = nonempty_string(c, "signature"); !s.empty())
+		return s;
+	if (verdict == to_string(Verdict::pass))
+		return "";
+	for (Verdict v : kVerdicts)
+		if (verdict == to_string(v)) {
+			CaseResult r;
+			r.verdict = v;
+			r.message = nonempty_string(c, "message");
+			return failure_signature(r);
+		}
+	return verdict + ": " + nonempty_string(c, "message");
+}
+
+Baseline::Conditions conditions_of(const json &results)
+{
+	Baseline::Conditions c;
+	if (!results.contains("summary") || !results["summary"].is_object())
+		return c;
+	const json &s = results["summary"];
+	if (!s.contains("contract") || !s["contract"].is_string())
+		return c;
+	c.known = true;
+	c.contract = s["contract"].get<std::string>();
+	c.flavour = "default";
+	if (s.contains("kernel") && s["kernel"].is_object())
+		if (std::string f = nonempty_string(s["kernel"], "flavour"); !f.empty())
+			c.flavour = f;
+	std::string fault = nonempty_string(s, "fault");
+	if (auto eq = fault.find('='); eq != std::string::npos)
+		fault.erase(0, eq + 1);
+	std::istringstream in(fault);
+	for (std::string k; std::getline(in, k, ',');)
+		if (!k.empty())
+			c.knobs.push_back(k);
+	std::sort(c.knobs.begin(), c.knobs.end());
+	return c;
+}
+
+std::string knob_list(const std::vector<std::string> &knobs)
+{
+	std::string s;
+	for (const auto &k : knobs)
+		s += (s.empty() ? "" : ",") + k;
+	return s.empty() ? "none" : s;
+}
+
 } // namespace
+
+void check_baseline_fits(const Baseline &b, const std::string &contract,
+			 const std::vector<std::string> &knobs, const std::string &flavour)
+{
+	if (!b.from_results)
+		return;
+	const auto &c = b.conditions;
+	if (!c.known)
+		bad(b.file, "this results.json does not say which contract, fault knobs and kernel "
+			    "flavour it was run with (no \"summary\" with a \"contract\"), so its "
+			    "failures cannot be told known or new; use a results.json written by "
+			    "`luo-rig run`, or a known-failures file");
+	std::vector<std::string> now = knobs;
+	std::sort(now.begin(), now.end());
+	std::string what;
+	if (c.contract != contract)
+		what = "contract " + c.contract + ", this run " + contract;
+	else if (c.knobs != now)
+		what = "fault knobs " + knob_list(c.knobs) + ", this run " + knob_list(now);
+	else if (c.flavour != flavour)
+		what = "kernel flavour " + c.flavour + ", this run " + flavour;
+	if (what.empty())
+		return;
+	bad(b.file, "it was run with " + what + "; its failures say nothing about this run. "
+		    "Run with the same --contract, --fault and --kernel-flavour as the baseline, or "
+		    "take a baseline from a run like this one");
+}
 
 Baseline parse_baseline(const std::string &text, const fs::path &file)
 {
@@ -65,7 +151,12 @@ Baseline parse_baseline(const std::string &text, const fs::path &file)
 			if (l[i].contains("verdict") && !acceptable.count(v))
 				bad(file, where + " (" + c + "): \"verdict\" must be one of "
 					  "contract-violation, crash, hang, incomplete");
-			b.known.push_back({c, r, v});
+			std::string sig = nonempty_string(l[i], "signature");
+			if (l[i].contains("signature") && sig.empty())
+				bad(file, where + " (" + c + "): \"signature\" must be a non-empty "
+					  "string, a failure signature as `luo-rig repro` prints it "
+					  "(globs allowed)");
+			b.known.push_back({c, r, v, sig});
 		}
 		return b;
 	}
@@ -80,8 +171,9 @@ Baseline parse_baseline(const std::string &text, const fs::path &file)
 			if (id.empty() || v.empty())
 				bad(file, "cases[" + std::to_string(i) +
 						  "] has no \"id\" or \"verdict\"; is this a luo-rig results.json?");
-			b.previous.emplace_back(id, v);
+			b.previous.push_back({id, v, previous_signature(l[i], v)});
 		}
+		b.conditions = conditions_of(j);
 		return b;
 	}
 	bad(file, "neither a results.json (no \"cases\") nor a known-failures file (no "
@@ -117,9 +209,7 @@ bool is_failing(const std::string &verdict, bool allow_flaky)
 {
 	// The Verdict's rule, by name; a name this rig does not know fails, as
 	// incomplete does.
-	for (Verdict v : {Verdict::pass, Verdict::violation, Verdict::crash, Verdict::hang,
-			  Verdict::flaky, Verdict::infra, Verdict::setup, Verdict::incomplete,
-			  Verdict::fail, Verdict::skip})
+	for (Verdict v : kVerdicts)
 		if (verdict == to_string(v))
 			return is_failing(v, allow_flaky);
 	return true;
@@ -132,18 +222,27 @@ BaselineDiff compare_to_baseline(const Baseline &b, const std::vector<CaseResult
 	d.file = b.file.string();
 	d.kind = b.from_results ? "results" : "known-failures";
 	if (b.from_results) {
-		std::map<std::string, std::string> prev(b.previous.begin(), b.previous.end());
+		std::map<std::string, const Baseline::Previous *> prev;
+		for (const auto &p : b.previous)
+			prev[p.id] = &p;
 		for (const auto &c : cases) {
 			auto it = prev.find(c.id);
-			std::string was = it == prev.end() ? "" : it->second;
-			bool failed_before = !was.empty() && is_failing(was, allow_flaky);
+			const Baseline::Previous *p = it == prev.end() ? nullptr : it->second;
+			std::string was = p ? p->verdict : "";
+			bool failed_before = p && is_failing(was, allow_flaky);
 			BaselineEntry e{c.id, to_string(c.verdict), was, ""};
-			// A known failure covers only the same failure: a case that
-			// violated the contract before and crashes now is new.
-			if (is_failing(c.verdict, allow_flaky))
-				(failed_before && was == e.verdict ? d.still_failing : d.new_failures)
-					.push_back(e);
-			else if (c.verdict == Verdict::pass && failed_before)
+			// A known failure covers only the same failure, by signature:
+			// a violation that now also crashes, a crash that became
+			// another crash, a step that fails another way, are new.
+			if (is_failing(c.verdict, allow_flaky)) {
+				std::string sig = failure_signature(c);
+				bool same = failed_before && was == e.verdict && p->signature == sig;
+				if (failed_before && !same) {
+					e.signature = sig;
+					e.was_signature = p->signature;
+				}
+				(same ? d.still_failing : d.new_failures).push_back(e);
+			} else if (c.verdict == Verdict::pass && failed_before)
 				d.fixed.push_back(e);
 		}
 		return d;
@@ -158,8 +257,10 @@ BaselineDiff compare_to_baseline(const Baseline &b, const std::vector<CaseResult
 		int hit = -1;
 		for (size_t i = 0; i < b.known.size() && hit < 0; i++)
 			if (glob_match(b.known[i].pattern, c.id) &&
-			    (b.known[i].verdict.empty() || c.verdict == Verdict::pass ||
-			     b.known[i].verdict == to_string(c.verdict)))
+			    (c.verdict == Verdict::pass ||
+			     ((b.known[i].verdict.empty() || b.known[i].verdict == to_string(c.verdict)) &&
+			      (b.known[i].signature.empty() ||
+			       glob_match(b.known[i].signature, failure_signature(c))))))
 				hit = (int)i;
 		bool failing = is_failing(c.verdict, allow_flaky);
 		if (hit < 0) {
@@ -191,6 +292,10 @@ json BaselineDiff::to_json() const
 				o["was"] = e.was;
 			if (!e.reason.empty())
 				o["reason"] = e.reason;
+			if (!e.signature.empty())
+				o["signature"] = e.signature;
+			if (!e.was_signature.empty())
+				o["was_signature"] = e.was_signature;
 			a.push_back(std::move(o));
 		}
 		return a;
@@ -207,11 +312,17 @@ std::string BaselineDiff::text() const
 	std::ostringstream o;
 	o << "baseline " << file << ": " << new_failures.size() << " new failure(s), "
 	  << fixed.size() << " fixed, " << still_failing.size() << " still failing\n";
-	for (const auto &e : new_failures)
-		o << "  new: " << e.id << " " << e.verdict
-		  << (e.was.empty() ? (kind == "results" ? " (not in the baseline)" : " (not listed)")
-				    : " (was " + e.was + ")")
-		  << "\n";
+	for (const auto &e : new_failures) {
+		o << "  new: " << e.id << " ";
+		if (!e.was_signature.empty())
+			o << e.signature << " (was " << e.was_signature << ")";
+		else
+			o << e.verdict
+			  << (e.was.empty() ? (kind == "results" ? " (not in the baseline)"
+						       : " (not listed)")
+					    : " (was " + e.was + ")");
+		o << "\n";
+	}
 	for (const auto &e : fixed)
 		o << "  fixed: " << e.id << (e.was.empty() ? "" : " (was " + e.was + ")")
 		  << (e.reason.empty() ? "" : " (known: " + e.reason + ")") << "\n";
@@ -222,18 +333,21 @@ std::string BaselineDiff::text() const
 
 int exit_code_with_baseline(const std::vector<CaseResult> &cases, const BaselineDiff &d)
 {
-	if (cases.empty())
-		return kExitSkip;
 	if (!d.new_failures.empty())
 		return kExitFail;
-	bool setup = false, infra = false;
+	bool setup = false, infra = false, ran = false;
 	for (const auto &c : cases) {
 		setup |= c.verdict == Verdict::setup;
 		infra |= c.verdict == Verdict::infra;
+		ran |= c.verdict != Verdict::skip;
 	}
 	if (setup)
 		return kExitSetup;
-	return infra ? kExitInfra : kExitPass;
+	if (infra)
+		return kExitInfra;
+	// Nothing ran (no case, or only skips): kselftest's skip, baseline
+	// or not; a gate must not read "nothing tested" as green.
+	return ran ? kExitPass : kExitSkip;
 }
 
 } // namespace luo::host

@@ -17,13 +17,24 @@ namespace luo::host {
 
 struct Baseline {
 	std::filesystem::path file;
-	// A previous results.json: the verdict of each of its cases.
+	// A previous results.json: how each of its cases failed, and what the
+	// run was (a failure is known only under the same conditions).
 	bool from_results = false;
-	std::vector<std::pair<std::string, std::string>> previous;  // id, verdict
+	struct Previous {
+		std::string id, verdict;
+		std::string signature;  // failure_signature(); empty for a pass
+	};
+	std::vector<Previous> previous;
+	struct Conditions {
+		bool known = false;     // the file says (a luo-rig results.json does)
+		std::string contract, flavour;
+		std::vector<std::string> knobs;  // sorted
+	} conditions;
 	// A known-failures file: an id or glob, and why it is accepted.
 	struct Known {
 		std::string pattern, reason;
-		std::string verdict;   // empty: any failure of the case is accepted
+		std::string verdict;    // empty: any failure of the case is accepted
+		std::string signature;  // a glob over failure_signature(); empty: any
 	};
 	std::vector<Known> known;
 };
@@ -35,11 +46,21 @@ Baseline load_baseline(const std::filesystem::path &file);
 // The same, from text already read (the unit tests, and error wording).
 Baseline parse_baseline(const std::string &text, const std::filesystem::path &file);
 
+// A results.json baseline is only worth comparing with a run of the same
+// contract, fault knobs and kernel flavour: a baseline taken with --fault
+// knows failures the knob caused and would hide real ones.  Throws
+// SetupError naming the difference and the fix; a known-failures file has
+// no conditions and always fits.
+void check_baseline_fits(const Baseline &b, const std::string &contract,
+			 const std::vector<std::string> &knobs, const std::string &flavour);
+
 struct BaselineEntry {
 	std::string id;        // a case id, or a known-failures glob that is fixed
 	std::string verdict;   // now
 	std::string was;       // in a previous results.json
 	std::string reason;    // from a known-failures file
+	// A failure that was known another way: both signatures.
+	std::string signature, was_signature;
 };
 
 struct BaselineDiff {

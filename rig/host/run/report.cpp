@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "host/run/signature.hpp"
+
 namespace luo::host {
 
 using nlohmann::json;
@@ -152,6 +154,9 @@ std::string json_report(const std::vector<CaseResult> &cases, const RunSummary &
 			one["warnings"] = c.warnings;
 		if (!c.message.empty())
 			one["message"] = c.message;
+		// What a later run's --baseline compares this failure by.
+		if (std::string sig = failure_signature(c); !sig.empty())
+			one["signature"] = sig;
 		if (c.failed_step >= 0)
 			one["failed_step"] = c.failed_step + 1;
 		if (!c.diagnostic.empty())

@@ -455,6 +455,9 @@ void check_inputs(const RunConfig &cfg, Prepared &p)
 		p.cases = select_cases(cfg, p.contract);
 	}
 	p.knobs = parse_fault_list(cfg.fault);
+	if (p.baseline)
+		check_baseline_fits(*p.baseline, p.contract.name.empty() ? cfg.contract : p.contract.name,
+				    p.knobs, cfg.kernel.flavour);
 	if (cfg.extra_cmdline.find("luo_fault=") != std::string::npos)
 		throw SetupError("--append '" + cfg.extra_cmdline + "': give fault knobs with "
 				 "--fault, which checks them against the kernel and its console");
