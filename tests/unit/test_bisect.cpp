@@ -32,9 +32,9 @@ TEST_CASE("bisect step: luo-rig's exit code becomes git bisect's", "[unit][bisec
 	auto [rig_exit, git_exit] = GENERATE(table<int, int>({
 		{0, 0},     // pass: good
 		{1, 1},     // fail: bad
-		{2, 125},   // kernel did not build: skip the commit
-		{3, 128},   // infra: abort, never guess
-		{4, 128},
+		{2, 125},   // kernel did not build, or a run was setup: skip the commit
+		{3, 125},   // a run was infra: no verdict, so neither good nor bad
+		{4, 128},   // anything else: abort, never guess
 	}));
 	fs::path dir = fs::temp_directory_path() / ("luo-rig-bisect-" + std::to_string(getpid()));
 	fs::remove_all(dir);

@@ -63,3 +63,27 @@ TEST_CASE("repro: rate, signatures and exit code", "[unit][repro]")
 	dead.runs = dead.infra = 2;
 	CHECK(repro_exit_code(dead) == kExitInfra);
 }
+
+TEST_CASE("repro: a run that was infra or setup is neither a pass nor a failure",
+	  "[unit][repro]")
+{
+	ReproResult r;
+	r.id = "memfd/x";
+	r.runs = 5;
+	r.infra = 1;
+	r.unjudged_why = "infra: QEMU killed by SIGSEGV (luo-rig-runs/r/run-3/vm-1)";
+	// Four passes and a dead QEMU do not clear the case.
+	CHECK(repro_exit_code(r) == kExitInfra);
+	auto text = render_repro(r);
+	CHECK_THAT(text, ContainsSubstring("failed 0 of 5 runs (1 said nothing about the kernel: "
+					   "1 infra, 0 setup)"));
+	CHECK_THAT(text, ContainsSubstring("no verdict") && ContainsSubstring("QEMU killed by SIGSEGV"));
+
+	r.setup = 1;
+	CHECK(repro_exit_code(r) == kExitSetup);
+	// A failure seen is a failure, whatever else happened.
+	r.failed = 1;
+	r.signatures["crash: kernel BUG"] = 1;
+	CHECK(repro_exit_code(r) == kExitFail);
+	CHECK_THAT(render_repro(r), !ContainsSubstring("no verdict"));
+}

@@ -113,10 +113,11 @@ std::string bisect_step_script(const std::vector<std::string> &argv, const fs::p
 	       "rc=$?\n"
 	       "echo \"== $rev: luo-rig exit $rc\" >> " + log + "\n"
 	       "case $rc in\n"
-	       "0) exit 0 ;;     # the case passed: good\n"
-	       "1) exit 1 ;;     # it failed: bad\n"
-	       "2) exit 125 ;;   # the kernel did not build (or was refused): skip\n"
-	       "*) exit 128 ;;   # infra or worse: stop, a verdict would be a guess\n"
+	       "0) exit 0 ;;     # every run passed: good\n"
+	       "1) exit 1 ;;     # a run failed: bad\n"
+	       "2) exit 125 ;;   # no build, or a run was setup: this commit cannot be judged\n"
+	       "3) exit 125 ;;   # a run was infra: neither good nor bad, skip it\n"
+	       "*) exit 128 ;;   # anything else: stop, a verdict would be a guess\n"
 	       "esac\n";
 }
 

@@ -27,7 +27,8 @@ BisectResult bisect(const BisectConfig &cfg);
 
 // The shell script `git bisect run` calls at each commit: luo-rig repro,
 // its exit code mapped to git's (0 good, 1 bad, 125 skip: the commit does
-// not build, anything else aborts).  Pure, for tests.
+// not build or a run was setup or infra, which says nothing about the
+// kernel; anything else aborts).  Pure, for tests.
 std::string bisect_step_script(const std::vector<std::string> &repro_argv,
 			       const std::filesystem::path &steps_dir);
 

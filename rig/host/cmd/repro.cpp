@@ -56,7 +56,10 @@ ReproResult reproduce(const ReproConfig &cfg)
 		if (c.verdict == Verdict::pass)
 			continue;
 		if (c.verdict == Verdict::infra || c.verdict == Verdict::setup) {
-			res.infra++;
+			(c.verdict == Verdict::infra ? res.infra : res.setup)++;
+			if (res.unjudged_why.empty())
+				res.unjudged_why = std::string(to_string(c.verdict)) + ": " + c.message +
+						   " (" + c.vm_dir + ")";
 			continue;
 		}
 		res.failed++;
@@ -70,10 +73,16 @@ ReproResult reproduce(const ReproConfig &cfg)
 std::string render_repro(const ReproResult &r)
 {
 	std::ostringstream o;
+	int unjudged = r.infra + r.setup;
 	o << r.id << ": failed " << r.failed << " of " << r.runs << " runs";
-	if (r.infra)
-		o << " (" << r.infra << " more did not run: infra or setup)";
+	if (unjudged)
+		o << " (" << unjudged << " said nothing about the kernel: " << r.infra << " infra, "
+		  << r.setup << " setup)";
 	o << "\n";
+	if (unjudged && r.failed == 0)
+		o << "  no verdict: a run that was infra or setup is no pass, so the case is not "
+		     "cleared; first: "
+		  << r.unjudged_why << "\n";
 	for (const auto &[sig, n] : r.signatures)
 		o << "  " << n << "x " << sig << "\n";
 	if (r.signatures.size() > 1)
@@ -88,7 +97,9 @@ int repro_exit_code(const ReproResult &r)
 {
 	if (r.failed > 0)
 		return kExitFail;
-	return r.infra == r.runs ? kExitInfra : kExitPass;
+	if (r.setup > 0)
+		return kExitSetup;
+	return r.infra > 0 ? kExitInfra : kExitPass;
 }
 
 } // namespace luo::host

@@ -19,9 +19,13 @@ struct ReproConfig {
 
 struct ReproResult {
 	std::string id;
-	int runs = 0, failed = 0, infra = 0;
+	// A run that ended infra (QEMU, libvirt) or setup (the guest gave up,
+	// a knob not armed) said nothing about the kernel: neither a pass nor
+	// a failure.
+	int runs = 0, failed = 0, infra = 0, setup = 0;
 	std::map<std::string, int> signatures;  // failure signature -> runs
 	std::string first_failure_dir;          // a VM directory to look at
+	std::string unjudged_why;               // the first infra or setup run's message
 };
 
 // The one case `id` names under the run's scenarios and contract; a
@@ -33,7 +37,9 @@ ReproResult reproduce(const ReproConfig &cfg);
 // The lines `luo-rig repro` prints.
 std::string render_repro(const ReproResult &r);
 
-// 1 when a run failed, 3 when every run was infra, else 0.
+// 1 when a run failed; otherwise 2 when a run was setup, 3 when one was
+// infra (no verdict: the passes alone cannot clear the case); 0 when every
+// run passed.
 int repro_exit_code(const ReproResult &r);
 
 } // namespace luo::host
