@@ -180,3 +180,35 @@ TEST_CASE("a selftest event survives the event port", "[unit][selftests][protoco
 	CHECK(back.usec == 1234);
 	CHECK_THROWS(luo::protocol::event_from_json(R"({"seq":0,"boot":0,"type":"selftest"})"));
 }
+
+TEST_CASE("a selftest's own KTAP decides over an exit status of 0", "[unit][selftests]")
+{
+	// Bailed out, yet exit 0.
+	auto bail = judge_stage(0, 0, "TAP version 13\n1..3\nok 1 a\nBail out! lost the session\n");
+	CHECK(bail.verdict == Verdict::fail);
+	CHECK_THAT(bail.message, ContainsSubstring("exit status 0 but KTAP bailed out: lost the session"));
+	CHECK(judge_stage(0, 0, "Bail out!\n").verdict == Verdict::fail);
+
+	// A plan of five and two results: three tests died unseen.
+	auto short_plan = judge_stage(0, 0, "TAP version 13\n1..5\nok 1 a\nok 2 b\n# child died\n");
+	CHECK(short_plan.verdict == Verdict::fail);
+	CHECK_THAT(short_plan.message, ContainsSubstring("planned 5 tests and 2 reported"));
+	// Subtests (indented) neither count toward the plan nor carry their own.
+	auto nested = judge_stage(0, 0, "1..1\n    1..2\n    ok 1 x\n    ok 2 y\nok 1 parent\n");
+	CHECK(nested.verdict == Verdict::pass);
+	// A plan at the end is a plan too.
+	CHECK(judge_stage(0, 0, "ok 1 a\nok 2 b\n1..2\n").verdict == Verdict::pass);
+
+	// Exit 4 that skipped midway through its plan is a skip, not a loss.
+	auto midway = judge_stage(4, 0, "1..4\nok 1 a\nok 2 # SKIP no iommufd\n");
+	CHECK(midway.verdict == Verdict::skip);
+	CHECK(midway.message == "no iommufd");
+	// A "not ok" fails even a program that exits with skip.
+	CHECK(judge_stage(4, 0, "not ok 1 a\nok 2 # SKIP x\n").verdict == Verdict::fail);
+
+	// Where KTAP says SKIP for everything, it is a skip whatever the exit.
+	auto all_skip = judge_stage(0, 0, "1..0 # SKIP no /dev/liveupdate\n");
+	CHECK(all_skip.verdict == Verdict::skip);
+	CHECK(all_skip.message == "no /dev/liveupdate");
+	CHECK(judge_stage(0, 0, "1..2\nok 1 a # SKIP x\nok 2 b # SKIP y\n").verdict == Verdict::skip);
+}

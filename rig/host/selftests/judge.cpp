@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "host/selftests/judge.hpp"
 
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <sstream>
@@ -91,8 +92,13 @@ KtapSummary parse_ktap(const std::string &output)
 	std::istringstream in(output);
 	std::string l;
 	while (std::getline(in, l)) {
+		bool top = !l.empty() && l[0] != ' ' && l[0] != '\t';
 		l = trim(l);
 		auto skip_at = l.find("# SKIP");
+		if (top && (l.rfind("ok ", 0) == 0 || l.rfind("not ok ", 0) == 0))
+			k.results++;
+		if (top && k.planned < 0 && l.rfind("1..", 0) == 0)
+			k.planned = std::atoi(l.c_str() + 3);
 		if (l.rfind("ok ", 0) == 0) {
 			k.ok++;
 			if (skip_at != std::string::npos) {
@@ -108,7 +114,8 @@ KtapSummary parse_ktap(const std::string &output)
 			k.skipped++;
 			if (k.skip_reason.empty())
 				k.skip_reason = trim(l.substr(11));
-		} else if (l.rfind("Bail out!", 0) == 0 && k.bail_out.empty()) {
+		} else if (l.rfind("Bail out!", 0) == 0 && !k.bailed) {
+			k.bailed = true;
 			k.bail_out = trim(l.substr(9));
 		}
 	}
@@ -124,14 +131,47 @@ StageJudgement judge_stage(int exit_code, int signal, const std::string &output)
 		j.message = "killed by " + signal_name(signal);
 		return j;
 	}
+	const std::string status = "exit status " + std::to_string(exit_code);
+	auto failed_lines = [&] {
+		return k.failed.front() + (k.failed.size() > 1
+						   ? " (and " + std::to_string(k.failed.size() - 1) + " more)"
+						   : "");
+	};
+	// What the program printed outranks how it exited: a harness that
+	// bailed out or lost tests and still exited 0 did not pass.
+	if (k.bailed) {
+		j.verdict = Verdict::fail;
+		bool exited_ok = exit_code == 0 || exit_code == 2 || exit_code == 4;
+		j.message = status + (exited_ok ? " but KTAP bailed out" : "") +
+			    (k.bail_out.empty() ? (exited_ok ? "" : ": Bail out!") : ": " + k.bail_out);
+		return j;
+	}
+	if (!k.failed.empty()) {
+		j.verdict = Verdict::fail;
+		j.message = status + (exit_code == 0 || exit_code == 2 || exit_code == 4
+					      ? " but KTAP says " : ": ") +
+			    failed_lines();
+		return j;
+	}
+	bool skipping = exit_code == 4 && (!k.skip_reason.empty() || k.planned < 0);
+	if (k.planned > 0 && k.results < k.planned && !skipping) {
+		// The plan promised more tests than ran: the rest died unseen.
+		j.verdict = Verdict::fail;
+		j.message = status + " but KTAP planned " + std::to_string(k.planned) + " tests and " +
+			    std::to_string(k.results) + " reported" +
+			    (last_line(output).empty() ? "" : "; last line: " + last_line(output));
+		return j;
+	}
+	// Every result a SKIP (or the plan 1..0 # SKIP) is a skip, however
+	// the program exited.
+	bool all_skipped = k.skipped > 0 && k.not_ok == 0 &&
+			   (k.ok == k.skipped || (k.planned == 0 && k.ok == 0));
 	switch (exit_code) {
 	case 0:
 	case 2:   // KSFT_XFAIL: an expected failure is not a failure
-		// Trust the exit status, but not over a KTAP line that failed.
-		if (!k.failed.empty()) {
-			j.verdict = Verdict::fail;
-			j.message = "exit status " + std::to_string(exit_code) + " but KTAP says " +
-				    k.failed.front();
+		if (all_skipped) {
+			j.verdict = Verdict::skip;
+			j.message = k.skip_reason.empty() ? "every test skipped" : k.skip_reason;
 		}
 		return j;
 	case 4:
@@ -142,17 +182,8 @@ StageJudgement judge_stage(int exit_code, int signal, const std::string &output)
 		return j;
 	default:
 		j.verdict = Verdict::fail;
-		if (!k.bail_out.empty())
-			j.message = k.bail_out;
-		else if (!k.failed.empty())
-			j.message = k.failed.front() +
-				    (k.failed.size() > 1 ? " (and " + std::to_string(k.failed.size() - 1) +
-								   " more)"
-							 : "");
-		else
-			j.message = last_line(output);
-		j.message = "exit status " + std::to_string(exit_code) +
-			    (j.message.empty() ? "" : ": " + j.message);
+		j.message = last_line(output);
+		j.message = status + (j.message.empty() ? "" : ": " + j.message);
 		return j;
 	}
 }

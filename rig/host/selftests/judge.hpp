@@ -22,7 +22,11 @@ struct KtapSummary {
 	std::vector<std::string> failed;   // "not ok" lines without a SKIP
 	std::string skip_reason;           // the first "# SKIP" reason
 	std::string bail_out;              // "Bail out! ..." text
+	bool bailed = false;               // a "Bail out!" line, even with no text
 	int ok = 0, not_ok = 0, skipped = 0;
+	// The top-level plan ("1..N", -1 when none) and the top-level results
+	// counted against it; nested (indented) subtests have plans of their own.
+	int planned = -1, results = 0;
 };
 KtapSummary parse_ktap(const std::string &output);
 
@@ -32,7 +36,9 @@ struct StageJudgement {
 };
 
 // One stage's exit status (kselftest's codes: 0 pass, 4 skip, 2 xfail; any
-// other status or a signal fails) read together with its KTAP.
+// other status or a signal fails) read together with its KTAP, which has
+// the last word: a "Bail out!", a "not ok" (not a SKIP), or fewer results
+// than its plan fail the stage whatever the program's exit status.
 StageJudgement judge_stage(int exit_code, int signal, const std::string &output);
 
 // Every selftest of one VM: its events, the console (a splat inside a
