@@ -8,6 +8,8 @@
 
 #include <boost/process.hpp>
 
+#include "host/vm/console_level.hpp"
+
 using Catch::Matchers::ContainsSubstring;
 namespace bp = boost::process;
 namespace fs = std::filesystem;
@@ -108,4 +110,38 @@ TEST_CASE("run refuses a round count below one", "[unit][cli]")
 	auto r = luo_rig({"run", "--rounds", "0", std::string(LUO_RIG_SOURCE_DIR) + "/scenarios/smoke"});
 	CHECK(r.code == 2);
 	CHECK_THAT(r.err, ContainsSubstring("--rounds 0"));
+}
+
+TEST_CASE("an --append that keeps WARNINGs off the console is refused before anything boots",
+	  "[unit][cli]")
+{
+	using luo::host::console_level_problem;
+	for (const char *bad : {"quiet", "loglevel=4", "loglevel=0", "debug quiet",
+				"sysctl.kernel.printk=\"3 4 1 7\"", "console_loglevel=1",
+				"nokaslr loglevel=3 earlyprintk=serial"}) {
+		INFO(bad);
+		auto why = console_level_problem(bad);
+		REQUIRE(why);
+		CHECK_THAT(*why, ContainsSubstring("no WARNING"));
+	}
+	for (const char *fine : {"", "debug", "loglevel=5", "loglevel=8", "quiet debug",
+				 "quiet loglevel=7", "loglevel=1 ignore_loglevel", "nokaslr",
+				 "memblock=debug"}) {
+		INFO(fine);
+		CHECK_FALSE(console_level_problem(fine));
+	}
+
+	auto scenario = std::string(LUO_RIG_SOURCE_DIR) + "/scenarios/smoke";
+	for (const char *cmd : {"run", "repro"}) {
+		std::vector<std::string> args{cmd};
+		if (std::string(cmd) == "repro")
+			args.push_back("smoke/x");
+		args.insert(args.end(), {"--append", "console=ttyS0 quiet", "--kernel",
+					 "/nonexistent/bzImage", scenario});
+		auto r = luo_rig(args);
+		INFO(cmd << ": " << r.err);
+		CHECK(r.code == 2);
+		CHECK_THAT(r.err, ContainsSubstring("'quiet' sets the console log level to 4") &&
+					  ContainsSubstring("Drop it"));
+	}
 }

@@ -25,6 +25,7 @@
 #include "host/run/run.hpp"
 #include "host/cmd/shell.hpp"
 #include "host/cmd/stress.hpp"
+#include "host/vm/console_level.hpp"
 #include "host/run/suite.hpp"
 
 using namespace luo::host;
@@ -64,7 +65,12 @@ void case_flags(CLI::App *cmd, RunConfig &run)
 	cmd->add_option("--qemu", run.qemu, "QEMU binary, name or path (default qemu-system-x86_64)");
 	cmd->add_option("--fault", run.fault,
 			"fault knobs of the patched kernel, comma-separated (luo_fault=)");
-	cmd->add_option("--append", run.extra_cmdline, "extra kernel command line");
+	cmd->add_option("--append", run.extra_cmdline, "extra kernel command line")
+		->check([](const std::string &a) {
+			// A console that hides WARNINGs would turn the judge blind.
+			auto why = console_level_problem(a);
+			return why ? *why : std::string();
+		});
 	cmd->add_option("--memory", run.memory_mb, "guest memory in MiB (default 2048)");
 	cmd->add_option("--schedule", run.schedules,
 			"how a VM serves its cases' sessions: sequential, reversed, round-robin, "

@@ -26,6 +26,7 @@
 #include "host/util/process.hpp"
 #include "host/util/progress.hpp"
 #include "host/vm/accel.hpp"
+#include "host/vm/console_level.hpp"
 #include "host/vm/qemu.hpp"
 
 namespace luo::host {
@@ -458,6 +459,8 @@ void check_inputs(const RunConfig &cfg, Prepared &p)
 	if (p.baseline)
 		check_baseline_fits(*p.baseline, p.contract.name.empty() ? cfg.contract : p.contract.name,
 				    p.knobs, cfg.kernel.flavour);
+	if (auto why = console_level_problem(cfg.extra_cmdline))
+		throw SetupError("--append '" + cfg.extra_cmdline + "': " + *why);
 	if (cfg.extra_cmdline.find("luo_fault=") != std::string::npos)
 		throw SetupError("--append '" + cfg.extra_cmdline + "': give fault knobs with "
 				 "--fault, which checks them against the kernel and its console");
