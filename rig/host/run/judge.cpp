@@ -305,6 +305,14 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 			r.message = out.why.empty() ? "steps did not run" : out.why;
 		}
 	}
+	// Output the backend lost may have held a splat: a case whose steps
+	// all matched has not passed, it has no verdict (infra, run again).
+	if (!vm.output_lost.empty())
+		for (auto &r : out.cases)
+			if (r.verdict == Verdict::pass) {
+				r.verdict = Verdict::infra;
+				r.message = vm.why;
+			}
 	if (escaped_case >= 0) {
 		out.batch_failed = true;
 		// The escape is the case's own, but a splat in the same VM is

@@ -566,7 +566,9 @@ public:
 					continue;
 				}
 				if (n == 0 || n == -1)
-					eof_[i] = true;  // -1: aborted with the domain or the connection
+					eof_[i] = true;
+				if (n == -1)
+					stream_failed(i);
 				break;                   // -2: nothing more for now
 			}
 			out_[i].flush();
@@ -638,7 +640,41 @@ public:
 
 	std::string host() const override { return c_.label(); }
 
+	// Why the guest's output was lost on the way, empty when it was not.
+	const std::string &lost_output() const { return lost_; }
+
 private:
+	// A stream error is the end of the output, not of the VM: when the
+	// domain still runs, what it printed from then on is gone.  A domain
+	// that ended (or that the rig destroyed, or a connection that died,
+	// judged elsewhere) takes its streams with it; QEMU's exit may reach
+	// the stream before the daemon marks the domain stopped, so that is
+	// given a moment.
+	void stream_failed(int i)
+	{
+		std::string err = last_error();
+		auto until = clock_type::now() + std::chrono::seconds(2);
+		for (;;) {
+			if (stopped_ || !c_.alive() || c_.stop_detail(name_))
+				return;
+			{
+				auto g = c_.guard("virDomainIsActive " + name_);
+				if (virDomainIsActive(dom_) != 1)
+					return;
+			}
+			if (clock_type::now() > until)
+				break;
+			std::this_thread::sleep_for(std::chrono::milliseconds(100));
+		}
+		const char *devs[2] = {"serial0 (console.log)", "serial1 (events.log)"};
+		if (lost_.empty())
+			lost_ = std::string("libvirt lost the VM's output: the console stream of ") +
+				devs[i] + " of " + name_ + " on " + c_.host() +
+				" failed while the domain ran: " + err +
+				"; nothing the guest printed after that reached the rig, so the VM's "
+				"outcome cannot be judged";
+	}
+
 	Connection &c_;
 	const VmSpec &spec_;
 	std::string name_;
@@ -647,6 +683,7 @@ private:
 	virStreamPtr st_[2] = {nullptr, nullptr};
 	std::ofstream out_[2];
 	bool eof_[2] = {false, false};
+	std::string lost_;
 	bool stopped_ = false;
 	clock_type::time_point last_poll_ = clock_type::now();
 };
@@ -671,7 +708,9 @@ public:
 		try {
 			Domain d(conn_, spec);
 			d.start();
-			return watch_vm(spec, t, d, on_event);
+			VmResult r = watch_vm(spec, t, d, on_event);
+			note_lost_output(r, d.lost_output());
+			return r;
 		} catch (const InfraError &) {
 			// Setting the domain up failed because the host went away.
 			if (conn_.alive())
@@ -695,6 +734,16 @@ private:
 };
 
 } // namespace
+
+void note_lost_output(VmResult &r, const std::string &why)
+{
+	if (why.empty() || r.connection_lost || r.status == VmResult::Status::interrupted)
+		return;
+	r.why = why + " (the watch had: " + to_string(r.status) +
+		(r.why.empty() ? "" : ", " + r.why) + ")";
+	r.status = VmResult::Status::infra;
+	r.output_lost = why;
+}
 
 ConnectSpec parse_connect(const std::string &arg)
 {

@@ -26,4 +26,10 @@ ConnectSpec parse_connect(const std::string &arg);
 
 std::unique_ptr<Backend> libvirt_backend(const ConnectSpec &c, const BackendOptions &o);
 
+// A console stream that failed while its domain still ran lost the VM's
+// output from then on: whatever the watch made of the VM (done, a hang,
+// a silence) rests on output that is missing, so it is infra with the
+// libvirt error, unless the host itself went away or the run was stopped.
+void note_lost_output(VmResult &r, const std::string &why);
+
 } // namespace luo::host

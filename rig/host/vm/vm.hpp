@@ -86,6 +86,9 @@ struct VmResult {
 	// The backend lost its host (a libvirt connection died): the VM's cases
 	// go to another host, and this one takes no more.
 	bool connection_lost = false;
+	// The backend lost part of the guest's output (a libvirt console
+	// stream failed mid-run): no case of the VM can pass on it.
+	std::string output_lost;
 };
 
 const char *to_string(VmResult::Status s);
