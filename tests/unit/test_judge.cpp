@@ -307,3 +307,21 @@ TEST_CASE("two different reports in one VM are both kept", "[unit][judge]")
 	CHECK_THAT(c.diagnostic, ContainsSubstring("luo_file.c:321") &&
 					 ContainsSubstring("slab-use-after-free"));
 }
+
+TEST_CASE("a case set aside for another's leftovers still carries the splat", "[unit][judge]")
+{
+	auto a = memfd_case("a"), b = memfd_case("b");
+	a.steps.back().expect = err("EBUSY", "C4");
+	auto batch = host::make_batch({&a, &b});
+	auto create_b = step_id(batch, "b", protocol::Op::create);
+	auto out = host::judge_batch(batch, guest_reports(batch, {{create_b, -EINVAL}}), kWarn);
+	CHECK(out.cause == host::BatchOutcome::Cause::splat);
+	CHECK(out.cases[0].verdict == host::Verdict::crash);
+	// Not blamed for a's leftovers, not cleared of the splat either: it
+	// runs again apart, with both stories in its report meanwhile.
+	CHECK(out.cases[1].verdict == host::Verdict::incomplete);
+	CHECK_THAT(out.cases[1].message, ContainsSubstring("kernel WARNING"));
+	CHECK_THAT(out.cases[1].diagnostic, ContainsSubstring("where a broke the contract first") &&
+						    ContainsSubstring("luo_file.c:321"));
+	CHECK(host::next_move(out, out.cases[1], 2, false, true) == host::NextMove::bisect);
+}
