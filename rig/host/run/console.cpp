@@ -49,7 +49,7 @@ std::vector<ConsoleFinding> classify_console(const std::string &console)
 				if (kind == "WARNING" && !out.empty() && out.back().kind == "WARNING" &&
 				    out.back().line == n - 1)
 					break;
-				out.push_back({kind, n, l});
+				out.push_back({kind, n, l, kind + ": " + l});
 				break;
 			}
 		}

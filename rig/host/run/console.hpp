@@ -12,6 +12,7 @@ struct ConsoleFinding {
 	std::string kind;   // "panic", "BUG", "Oops", "WARNING", "KASAN", "GPF", ...
 	int line = 0;       // 1-based line in the console log
 	std::string text;   // the line itself
+	std::string title;  // what the report is named by
 };
 
 // Every line that reports a kernel problem, in order.
