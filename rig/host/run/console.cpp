@@ -126,6 +126,11 @@ std::string make_title(const Start &s, const std::vector<std::string_view> &line
 	}
 	if (title.find("{f}") != std::string::npos) {
 		auto f = guilty_function(lines, r, header_func);
+		// A cut console (the VM killed mid-report) still has the header's
+		// own function ("WARNING: ... at fs/x.c:12 foo+0x1/0x2").
+		static const std::regex ident("[A-Za-z_][A-Za-z0-9_]*");
+		if (f.empty() && std::regex_match(header_func, ident))
+			f = header_func;
 		// No frame to name it by: the report is cut or garbled.
 		replace("{f}", f.empty() ? "corrupted" : f);
 	}
@@ -193,6 +198,26 @@ std::vector<ConsoleFinding> classify_console(const std::string &console)
 		out.push_back(std::move(f));
 	}
 	return out;
+}
+
+namespace {
+constexpr std::string_view kCrashOpen = "kernel crash \"";
+constexpr std::string_view kCrashClose = "\": ";
+} // namespace
+
+std::string crash_message(const ConsoleFinding &f)
+{
+	return std::string(kCrashOpen) + f.title + std::string(kCrashClose) + f.text;
+}
+
+std::string crash_title_of(const std::string &message)
+{
+	if (message.rfind(kCrashOpen, 0) != 0)
+		return {};
+	auto end = message.find(kCrashClose, kCrashOpen.size());
+	if (end == std::string::npos)
+		return {};
+	return message.substr(kCrashOpen.size(), end - kCrashOpen.size());
 }
 
 std::string console_excerpt(const std::string &console, const ConsoleFinding &f, int before,

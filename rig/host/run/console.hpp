@@ -23,6 +23,12 @@ struct ConsoleFinding {
 // and the WARNING or BUG it announces are one report.
 std::vector<ConsoleFinding> classify_console(const std::string &console);
 
+// The one-line message a crash verdict carries: `kernel crash "TITLE": LINE`.
+// The signature code reads the title back with crash_title_of().
+std::string crash_message(const ConsoleFinding &f);
+// The title in a crash_message(), empty if `message` is none.
+std::string crash_title_of(const std::string &message);
+
 // A few lines around the first finding, for a failure report.
 std::string console_excerpt(const std::string &console, const ConsoleFinding &f,
 			    int before = 2, int after = 12);

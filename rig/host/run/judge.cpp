@@ -233,7 +233,7 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 				    ": " + fatal->detail;
 		} else if (!findings.empty()) {
 			r.verdict = Verdict::crash;
-			r.message = "kernel " + findings.front().kind + ": " + findings.front().text;
+			r.message = crash_message(findings.front());
 			r.diagnostic += out.excerpt;
 		} else if (vm.status == VmResult::Status::hang) {
 			r.verdict = Verdict::hang;
@@ -288,13 +288,13 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 			if (r.verdict != Verdict::pass)
 				continue;
 			r.verdict = batch.cases.size() > 1 ? Verdict::incomplete : Verdict::crash;
-			r.message = "kernel " + findings.front().kind + ": " + findings.front().text;
+			r.message = crash_message(findings.front());
 			r.diagnostic += out.excerpt;
 		}
 		if (batch.cases.size() > 1) {
 			out.batch_failed = true;
 			out.cause = Cause::splat;
-			out.why = "kernel " + findings.front().kind + " during the batch: " +
+			out.why = "kernel crash \"" + findings.front().title + "\" during the batch: " +
 				  findings.front().text;
 		}
 	}
