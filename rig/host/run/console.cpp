@@ -167,10 +167,17 @@ std::vector<ConsoleFinding> classify_console(const std::string &console)
 		if (auto s = match_start(lines[i], i))
 			starts.push_back(std::move(*s));
 
-	// Trap lines that belong to the report above them are no report.
-	for (size_t k = 1; k < starts.size(); k++)
-		if (is_trap_of(starts[k], starts[k - 1]))
+	// Trap lines that belong to the report above them are no report, nor
+	// is a note printed under its header ("refcount_t: underflow" after
+	// an older kernel's WARNING line) that announces nothing below.
+	for (size_t k = 1; k < starts.size(); k++) {
+		const Start &cur = starts[k], &prev = starts[k - 1];
+		bool trailing_note = cur.rule->preamble && !prev.rule->preamble &&
+				     cur.line - prev.line <= kPreambleReach &&
+				     (k + 1 == starts.size() || starts[k + 1].line - cur.line > kPreambleReach);
+		if (is_trap_of(cur, prev) || trailing_note)
 			starts.erase(starts.begin() + k--);
+	}
 
 	std::vector<ConsoleFinding> out;
 	for (size_t k = 0; k < starts.size(); k++) {

@@ -192,6 +192,33 @@ std::optional<std::string> at_function(std::string_view l)
 	return std::nullopt;
 }
 
+// 32-bit Arm prints a frame and its caller on one line:
+// "[<80165504>] (kthread_stop) from [<8163f8d8>] (vhci_shutdown_connection+0x7c/0x3a0)".
+std::optional<std::pair<std::string, std::string>> arm_frames(std::string_view l)
+{
+	size_t i = 0;
+	while (i < l.size() && l[i] == ' ')
+		i++;
+	size_t j = skip_pc(l, i);
+	if (j == i || l.substr(j, 2) != " (")
+		return std::nullopt;
+	j += 2;
+	size_t name = j;
+	while (j < l.size() && (is_func_char(l[j]) || l[j] == '.'))
+		j++;
+	if (j == name || l.substr(j, 7) != ") from ")
+		return std::nullopt;
+	std::string first(l.substr(name, j - name));
+	first = first.substr(0, first.find('.'));
+	size_t k = skip_pc(l, j + 7);
+	if (k == j + 7 || l.substr(k, 2) != " (")
+		return std::nullopt;
+	auto second = func_at(l, k + 2);
+	if (!second)
+		return std::nullopt;
+	return std::make_pair(first, *second);
+}
+
 // The frames of the first stack trace from `from` on, up to the next one.
 std::vector<std::string> trace_frames(const std::vector<std::string_view> &lines, size_t from,
 				      bool need_start)
@@ -206,8 +233,12 @@ std::vector<std::string> trace_frames(const std::vector<std::string_view> &lines
 	for (; i < lines.size(); i++) {
 		if (starts_stack(lines[i]))
 			break;
-		if (auto f = frame_function(lines[i]))
+		if (auto pair = arm_frames(lines[i])) {
+			out.push_back(pair->first);
+			out.push_back(pair->second);
+		} else if (auto f = frame_function(lines[i])) {
 			out.push_back(*f);
+		}
 	}
 	return out;
 }
