@@ -114,7 +114,8 @@ std::string make_title(const Start &s, const std::vector<std::string_view> &line
 		replace("{" + std::to_string(g) + "}", s.groups[g]);
 	if (title.find("{rw}") != std::string::npos) {
 		static const std::regex rw("(Read|Write) (?:of size|at addr)");
-		std::string access = "Read";
+		// A report cut before its access line is named without one.
+		std::string access;
 		for (auto l : lines) {
 			std::match_results<std::string_view::const_iterator> m;
 			if (std::regex_search(l.begin(), l.end(), m, rw)) {
@@ -122,6 +123,8 @@ std::string make_title(const Start &s, const std::vector<std::string_view> &line
 				break;
 			}
 		}
+		if (access.empty())
+			replace(" {rw}", "");
 		replace("{rw}", access);
 	}
 	if (title.find("{f}") != std::string::npos) {
@@ -138,7 +141,7 @@ std::string make_title(const Start &s, const std::vector<std::string_view> &line
 	// two hits of one bug.
 	if (std::string_view(r.title).find("{1}") != std::string_view::npos && r.frames == FrameFrom::none) {
 		static const std::regex addr(R"(\b(0x)?[0-9a-f]{8,}\b)");
-		static const std::regex num(R"([0-9]+)");
+		static const std::regex num(R"(\b[0-9]+\b)");
 		title = std::regex_replace(title, addr, "ADDR");
 		title = std::regex_replace(title, num, "NUM");
 	}

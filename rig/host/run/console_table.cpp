@@ -25,7 +25,7 @@ const auto kRules = std::to_array<ReportRule>({
 	{"KASAN", "BUG: KASAN:", "BUG: KASAN: (?:double-free or invalid-free|double-free|invalid-free) in " FN,
 	 "KASAN: invalid-free in {f}", F::header, "slab_|kfree|vunmap|vfree"},
 	// Older KASAN headers.
-	{"KASAN", "BUG: KASAN:", "BUG: KASAN: ([a-z\\-]+) in ([A-Za-z0-9_.]+) at addr",
+	{"KASAN", "BUG: KASAN:", "BUG: KASAN: ([a-z\\-]+) in ([A-Za-z0-9_.]+)[^ ]* at addr",
 	 "KASAN: {1} in {2} at addr ADDR"},
 	{"KASAN", "BUG: KASAN:", "BUG: KASAN: ([a-z\\-]+) in " FN, "KASAN: {1} {rw} in {f}", F::header,
 	 "kernel_fault|tag_check|mem_abort|^el1_|^el1h_"},
@@ -181,7 +181,7 @@ const auto kRules = std::to_array<ReportRule>({
 	{"WARNING", "WARNING:", "WARNING: CPU: [0-9]+ PID: [0-9]+ at ", "WARNING in {f}", F::rip_trace},
 
 	// Panics.
-	{"panic", "Kernel panic", "Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: " FN,
+	{"panic", "Kernel panic", "Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: " FN "\\+",
 	 "kernel panic: stack is corrupted in {1}"},
 	{"panic", "Kernel panic", "Kernel panic - not syncing: stack-protector:", "kernel panic: stack is corrupted in {f}",
 	 F::trace, "stack_chk"},
