@@ -142,6 +142,16 @@ TEST_CASE("every report family gets its syzkaller-style title", "[unit][console]
 			   "RIP: 0010:luo_w+0x1/0x2"}) == "kernel BUG in luo_w");
 }
 
+TEST_CASE("a KASAN report is named by its access, or without one when it was cut",
+	  "[unit][console]")
+{
+	CHECK(first_title({"BUG: KASAN: use-after-free in luo_x+0x1/0x2", "Write of size 4 at addr ffff8880 by task a/1",
+			   "Call Trace:", " luo_x+0x1/0x2"}) == "KASAN: use-after-free Write in luo_x");
+	CHECK(first_title({"BUG: KASAN: use-after-free in luo_x+0x1/0x2"}) == "KASAN: use-after-free in luo_x");
+	CHECK(first_title({"BUG: KASAN: slab-out-of-bounds in luo_y+0x11c8/0x3730 at addr ffff8801c4b8f6c8"}) ==
+	      "KASAN: slab-out-of-bounds in luo_y at addr ADDR");
+}
+
 TEST_CASE("lines that only look alarming are no finding", "[unit][console]")
 {
 	CHECK(classify_console("[    0.5] ODEBUG: selftest passed\n"

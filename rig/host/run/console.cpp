@@ -52,16 +52,19 @@ const Table &table()
 struct Start {
 	size_t line; // 0-based
 	const ReportRule *rule;
+	size_t index; // of the rule in the table
 	std::vector<std::string> groups; // the start regex's groups, 1-based at [1]
 };
 
-std::optional<Start> match_start(std::string_view l, size_t n)
+// The first rule from `from` on that opens a report on this line.
+std::optional<Start> match_start(std::string_view l, size_t n, size_t from = 0)
 {
 	const Table &t = table();
 	// Most lines contain none of the literals: check each literal once,
 	// and run a regex only for a rule whose literal is there.
 	std::vector<char> hit(t.literals.size(), -1);
-	for (const auto &c : t.rules) {
+	for (size_t ri = from; ri < t.rules.size(); ri++) {
+		const Compiled &c = t.rules[ri];
 		char &h = hit[c.literal];
 		if (h < 0)
 			h = l.find(t.literals[c.literal]) != std::string_view::npos;
@@ -73,7 +76,7 @@ std::optional<Start> match_start(std::string_view l, size_t n)
 		for (const auto &ig : t.ignores)
 			if (std::regex_search(l.begin(), l.end(), ig))
 				return std::nullopt;
-		Start s{n, c.rule, {}};
+		Start s{n, c.rule, ri, {}};
 		for (const auto &g : m)
 			s.groups.push_back(g.str());
 		return s;
@@ -88,6 +91,15 @@ bool ends_report(const Start &s)
 {
 	std::string_view k = s.rule->kind;
 	return k != "panic" && k != "Oops";
+}
+
+bool has_line(const std::vector<std::string_view> &lines, const char *re)
+{
+	std::regex r(re);
+	for (auto l : lines)
+		if (std::regex_search(l.begin(), l.end(), r))
+			return true;
+	return false;
 }
 
 // The trap line the kernel prints right under a BUG or WARNING header
@@ -199,6 +211,15 @@ std::vector<ConsoleFinding> classify_console(const std::string &console)
 				break;
 			}
 		std::vector<std::string_view> report(lines.begin() + s->line, lines.begin() + end);
+		// A rule that needs a line the report lacks gives way to the next.
+		Start given_way;
+		while (s->rule->needs && !has_line(report, s->rule->needs)) {
+			auto next = match_start(lines[s->line], s->line, s->index + 1);
+			if (!next)
+				break;
+			given_way = std::move(*next);
+			s = &given_way;
+		}
 		ConsoleFinding f;
 		f.kind = s->rule->kind;
 		f.line = static_cast<int>(begin) + 1;

@@ -24,10 +24,12 @@ const auto kRules = std::to_array<ReportRule>({
 	// Memory safety.
 	{"KASAN", "BUG: KASAN:", "BUG: KASAN: (?:double-free or invalid-free|double-free|invalid-free) in " FN,
 	 "KASAN: invalid-free in {f}", F::header, "slab_|kfree|vunmap|vfree"},
-	// Older KASAN headers.
+	{"KASAN", "BUG: KASAN:", "BUG: KASAN: ([a-z\\-]+) in " FN, "KASAN: {1} {rw} in {f}", F::header,
+	 "kernel_fault|tag_check|mem_abort|^el1_|^el1h_", nullptr, false, "(Read|Write) (of size|at addr)"},
+	// Older KASAN headers, and reports cut before their access line.
 	{"KASAN", "BUG: KASAN:", "BUG: KASAN: ([a-z\\-]+) in ([A-Za-z0-9_.]+)[^ ]* at addr",
 	 "KASAN: {1} in {2} at addr ADDR"},
-	{"KASAN", "BUG: KASAN:", "BUG: KASAN: ([a-z\\-]+) in " FN, "KASAN: {1} {rw} in {f}", F::header,
+	{"KASAN", "BUG: KASAN:", "BUG: KASAN: ([a-z\\-]+) in " FN, "KASAN: {1} in {f}", F::header,
 	 "kernel_fault|tag_check|mem_abort|^el1_|^el1h_"},
 	{"KASAN", "BUG: KASAN:", "BUG: KASAN: ([a-z\\-]+) on address", "KASAN: {1} {rw}"},
 	{"KASAN", "BUG: KASAN:", "BUG: KASAN: (.*)", "KASAN: {1}"},

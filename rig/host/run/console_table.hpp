@@ -37,6 +37,9 @@ struct ReportRule {
 	// here", "refcount_t: underflow"): a report starting within a few lines
 	// takes it over; alone, it stands for itself.
 	bool preamble = false;
+	// A line of the report that must match (regex), else the next rule
+	// that matches the header names it.
+	const char *needs = nullptr;
 };
 
 // In order: the first rule that matches a line names it.
