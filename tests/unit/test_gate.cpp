@@ -73,7 +73,7 @@ TEST_CASE("a WARNING no rerun reproduces still fails every case of its batch", "
 	h.resolve(results);
 	for (const auto *c : {&a, &b}) {
 		CHECK(results[c].verdict == host::Verdict::crash);
-		CHECK_THAT(results[c].message, ContainsSubstring("kernel WARNING"));
+		CHECK_THAT(results[c].message, ContainsSubstring("kernel crash \"WARNING in "));
 		CHECK_THAT(results[c].message, ContainsSubstring("not reproduced alone: 0 of 1 reruns"));
 		CHECK_THAT(results[c].diagnostic, ContainsSubstring("luo_file.c:321"));
 	}
@@ -124,12 +124,12 @@ TEST_CASE("one case's reproduced WARNING does not explain its neighbour's KASAN"
 	}
 	h.resolve(results);
 	CHECK(results[&a].verdict == host::Verdict::crash);
-	CHECK_THAT(results[&a].message, ContainsSubstring("kernel WARNING"));
+	CHECK_THAT(results[&a].message, ContainsSubstring("kernel crash \"WARNING"));
 	// a's own report still shows the KASAN its batch had.
-	CHECK_THAT(results[&a].diagnostic, ContainsSubstring("also had kernel KASAN"));
+	CHECK_THAT(results[&a].diagnostic, ContainsSubstring("also had kernel crash \"KASAN"));
 	for (const auto *k : {&b, &c}) {
 		CHECK(results[k].verdict == host::Verdict::crash);
-		CHECK_THAT(results[k].message, ContainsSubstring("kernel KASAN") &&
+		CHECK_THAT(results[k].message, ContainsSubstring("kernel crash \"KASAN") &&
 						       ContainsSubstring("not reproduced alone: 0 of 1 reruns"));
 		CHECK_THAT(results[k].diagnostic, ContainsSubstring("luo_file_finish"));
 	}

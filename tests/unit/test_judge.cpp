@@ -195,7 +195,7 @@ TEST_CASE("a violation with a splat in its VM is a crash naming the step too", "
 	auto &c = out.cases[0];
 	CHECK(c.verdict == host::Verdict::crash);
 	CHECK(c.failed_step == 7);
-	CHECK_THAT(c.message, ContainsSubstring("kernel KASAN") &&
+	CHECK_THAT(c.message, ContainsSubstring("kernel crash \"KASAN") &&
 				      ContainsSubstring("step 8 finish in s: expected EBUSY [C4], observed ok"));
 	CHECK_THAT(c.diagnostic, ContainsSubstring("step 8 finish") &&
 					 ContainsSubstring("Read of size 8"));
@@ -215,7 +215,7 @@ TEST_CASE("in a batch, a violation with a splat runs again apart with the others
 	// Whose splat it is nobody knows yet: the violation is a crash until
 	// it runs alone, the passing case merely unsettled.
 	CHECK(out.cases[0].verdict == host::Verdict::crash);
-	CHECK_THAT(out.cases[0].message, ContainsSubstring("kernel KASAN") &&
+	CHECK_THAT(out.cases[0].message, ContainsSubstring("kernel crash \"KASAN") &&
 						 ContainsSubstring("expected EBUSY [C4]"));
 	CHECK(out.cases[1].verdict == host::Verdict::incomplete);
 	CHECK(host::next_move(out, out.cases[0], 2, false, true) == host::NextMove::bisect);
@@ -238,7 +238,7 @@ TEST_CASE("a guest fatal with a splat keeps the splat, the fatal in the diagnost
 	CHECK(out.cause == host::BatchOutcome::Cause::splat);
 	auto &c = out.cases[0];
 	CHECK(c.verdict == host::Verdict::crash);
-	CHECK_THAT(c.message, ContainsSubstring("kernel KASAN"));
+	CHECK_THAT(c.message, ContainsSubstring("kernel crash \"KASAN"));
 	CHECK_THAT(c.diagnostic, ContainsSubstring("the mock VMM gave up in boot 1: retrieve "
 						   "session s: EIO") &&
 					 ContainsSubstring("slab-use-after-free"));
@@ -284,12 +284,12 @@ TEST_CASE("an escaped kexec keeps its case pinned, but not a splat beside it", "
 	CHECK_FALSE(loud.pinned);
 	CHECK(loud.cause == host::BatchOutcome::Cause::splat);
 	CHECK(loud.cases[1].verdict == host::Verdict::crash);
-	CHECK_THAT(loud.cases[1].message, ContainsSubstring("kernel WARNING") &&
+	CHECK_THAT(loud.cases[1].message, ContainsSubstring("kernel crash \"WARNING") &&
 						  ContainsSubstring("kexec") &&
 						  ContainsSubstring("expected ENOENT"));
 	CHECK_THAT(loud.cases[1].diagnostic, ContainsSubstring("luo_file.c:321"));
 	CHECK(loud.cases[0].verdict == host::Verdict::incomplete);
-	CHECK_THAT(loud.cases[0].message, ContainsSubstring("kernel WARNING"));
+	CHECK_THAT(loud.cases[0].message, ContainsSubstring("kernel crash \"WARNING"));
 	CHECK_THAT(loud.cases[0].diagnostic, ContainsSubstring("had to be refused but went through"));
 }
 
@@ -302,7 +302,7 @@ TEST_CASE("two different reports in one VM are both kept", "[unit][judge]")
 	CHECK(out.splats[0].signature != out.splats[1].signature);
 	auto &c = out.cases[0];
 	CHECK(c.verdict == host::Verdict::crash);
-	CHECK_THAT(c.message, ContainsSubstring("kernel WARNING") &&
+	CHECK_THAT(c.message, ContainsSubstring("kernel crash \"WARNING") &&
 				      ContainsSubstring("and 1 more kernel report"));
 	CHECK_THAT(c.diagnostic, ContainsSubstring("luo_file.c:321") &&
 					 ContainsSubstring("slab-use-after-free"));
@@ -320,7 +320,7 @@ TEST_CASE("a case set aside for another's leftovers still carries the splat", "[
 	// Not blamed for a's leftovers, not cleared of the splat either: it
 	// runs again apart, with both stories in its report meanwhile.
 	CHECK(out.cases[1].verdict == host::Verdict::incomplete);
-	CHECK_THAT(out.cases[1].message, ContainsSubstring("kernel WARNING"));
+	CHECK_THAT(out.cases[1].message, ContainsSubstring("kernel crash \"WARNING"));
 	CHECK_THAT(out.cases[1].diagnostic, ContainsSubstring("where a broke the contract first") &&
 						    ContainsSubstring("luo_file.c:321"));
 	CHECK(host::next_move(out, out.cases[1], 2, false, true) == host::NextMove::bisect);

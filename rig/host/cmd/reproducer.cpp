@@ -234,7 +234,7 @@ ReproducerRun boot_reproducer(const fs::path &dir, const KernelOptions &kernel_o
 	run.console = fs::exists(vm.console_log) ? read_file(vm.console_log) : "";
 	// A splat is the kernel's failure whatever the steps said.
 	if (auto findings = classify_console(run.console); !findings.empty())
-		run.crash = findings.front().kind + ": " + findings.front().text;
+		run.crash = findings.front().title + ": " + findings.front().text;
 	auto at = run.console.rfind("repro: RESULT: ");
 	if (at != std::string::npos) {
 		run.result = run.console.substr(at, run.console.find('\n', at) - at);

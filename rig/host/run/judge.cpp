@@ -51,10 +51,11 @@ bool setup_failure(const CaseResult &r)
 	return op == Op::create || op == Op::session_create;
 }
 
-// "kernel WARNING: <line>": the one place a report becomes a case's words.
+// The one place a report becomes a case's words: its title leads, so the
+// title is also the failure's signature.
 std::string splat_message(const ConsoleFinding &f)
 {
-	return "kernel " + f.kind + ": " + f.text;
+	return crash_message(f);
 }
 
 // What a case's report says about the VM's splats: the first one as the

@@ -3,12 +3,18 @@
 
 #include <regex>
 
+#include "host/run/console.hpp"
+
 namespace luo::host {
 
 std::string failure_signature(const CaseResult &r)
 {
 	if (r.verdict == Verdict::pass)
 		return {};
+	// A kernel crash is its title: the same bug wherever and whenever it
+	// hits, a different one for each function that trips.
+	if (auto title = crash_title_of(r.message); !title.empty())
+		return std::string(to_string(r.verdict)) + ": " + title;
 	std::string what = r.message;
 	// The same wrong step moves when the steps around it change (a
 	// minimised case, another batch): its number is not part of the bug.

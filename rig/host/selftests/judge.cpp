@@ -268,7 +268,7 @@ std::vector<CaseResult> judge_selftests(const std::vector<SelftestInfo> &tests, 
 			if (!owner.empty() && owner.rfind(t.name + " stage ", 0) != 0)
 				continue;
 			r.verdict = Verdict::crash;
-			r.message = "kernel " + f.kind + ": " + f.text +
+			r.message = crash_message(f) +
 				    (owner.empty() ? " (outside any selftest; every selftest of the VM "
 						     "is charged with it)"
 						   : " (during " + owner + ")");
