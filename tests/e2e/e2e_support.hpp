@@ -4,6 +4,7 @@
 // kernel (built once, then cached) and look at what the guest reported.
 #pragma once
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -14,6 +15,15 @@
 #include "protocol/plan.hpp"
 
 namespace luo::e2e {
+
+// The slowest tests (tagged [sized]) run a small, telling part of their work
+// under ci/test, which must fit a CI job, and the whole of it under ci/full,
+// which sets LUO_RIG_E2E_FULL=1.  Each says what its small size keeps.
+inline bool full_size()
+{
+	const char *v = std::getenv("LUO_RIG_E2E_FULL");
+	return v && std::string(v) == "1";
+}
 
 inline host::RunConfig config_for(std::vector<std::string> scenarios, const std::string &tag)
 {

@@ -7,8 +7,13 @@
 #include <filesystem>
 #include <fstream>
 
+#include <set>
+
 #include <unistd.h>
 
+#include "../knob_expectations.hpp"
+#include "core/contract.hpp"
+#include "core/expand.hpp"
 #include "host/kernel/fault_knobs.hpp"
 #include "host/run/run.hpp"
 #include "host/util/paths.hpp"
@@ -111,4 +116,113 @@ TEST_CASE("fault knobs that cannot be honoured stop the run before the kernel is
 	cfg.extra_cmdline.clear();
 	cfg.fault = "drop-contents,,x";
 	CHECK_THROWS_WITH(host::run_suite(cfg), ContainsSubstring("single commas"));
+}
+
+// tests/data/knobs.json against the plans of its scenarios, without a VM: a
+// pattern that names no case, or a case where the knob's rule cannot fail
+// at that step, is a wrong entry, not a kernel finding.
+TEST_CASE("every knob's expected breaks name real cases at steps of that rule", "[unit][knobs]")
+{
+	auto all = test::load_knob_expectations();
+	REQUIRE(all.size() >= 8);
+	std::string readme = host::read_file(host::source_root() / "README.md");
+	for (const auto &e : all) {
+		INFO("knob " << e.knob);
+		// The README's knob table is what a developer reads.
+		CHECK_THAT(readme, ContainsSubstring("| `" + e.knob + "` |"));
+		std::vector<std::string> paths;
+		for (const auto &s : e.scenarios)
+			paths.push_back((host::source_root() / s).string());
+		auto cases = core::expand_files(paths, core::Contract::agreed());
+		REQUIRE_FALSE(e.breaks.empty());
+		std::vector<int> hits(e.breaks.size());
+		for (const auto &c : cases) {
+			auto b = test::breaks_for(e, c.id);
+			INFO(c.id);
+			CHECK(b.size() <= 1);
+			if (b.empty())
+				continue;
+			hits[b[0] - e.breaks.data()]++;
+			bool reachable = false;
+			for (const auto &s : c.steps)
+				reachable |= protocol::to_string(s.op) == b[0]->op &&
+					     (b[0]->object.empty() || s.object == b[0]->object) &&
+					     s.expect.rule == b[0]->rule;
+			CHECK(reachable);
+		}
+		for (size_t i = 0; i < hits.size(); i++) {
+			INFO(e.breaks[i].cases);
+			CHECK(hits[i] > 0);
+		}
+	}
+}
+
+namespace {
+
+nlohmann::json result_case(const std::string &id, const std::string &verdict,
+			   const std::string &op = "", const std::string &object = "",
+			   const std::string &rule = "")
+{
+	nlohmann::json c{{"id", id}, {"verdict", verdict}, {"steps", nlohmann::json::array()}};
+	c["steps"].push_back({{"op", "create"}, {"object", "vm"}, {"rule", "setup"}});
+	if (!op.empty()) {
+		c["steps"].push_back({{"op", op}, {"object", object}, {"rule", rule}});
+		c["failed_step"] = 2;
+	}
+	return c;
+}
+
+} // namespace
+
+TEST_CASE("a knob run must break its listed cases by their rule and nothing else", "[unit][knobs]")
+{
+	const auto &e = test::knob_expectation("finish-ignores-deps");
+	auto run = [](std::vector<nlohmann::json> cases) {
+		return nlohmann::json{{"cases", cases}};
+	};
+	auto caught = [&] {
+		return std::vector<nlohmann::json>{
+			result_case("kvm-gmem/p:vm,gmem/r:gmem", "contract-violation", "finish", "s", "C4"),
+			result_case("iommufd-vfio/p:vfio,iommu/r:vfio", "contract-violation", "finish",
+				    "s", "C4"),
+			result_case("kvm-gmem/p:vm,gmem/r:vm", "pass")};
+	};
+	CHECK(test::knob_run_mismatches(e, run(caught())).empty());
+
+	// One case of the knob caught is not enough: the other listed one passed.
+	auto one = caught();
+	one[1] = result_case("iommufd-vfio/p:vfio,iommu/r:vfio", "pass");
+	CHECK(test::knob_run_mismatches(e, run(one)).size() == 1);
+	// Caught, but by another rule, or at another step.
+	auto rule = caught();
+	rule[0] = result_case("kvm-gmem/p:vm,gmem/r:gmem", "contract-violation", "finish", "s", "C5");
+	CHECK(test::knob_run_mismatches(e, run(rule)).size() == 1);
+	auto step = caught();
+	step[0] = result_case("kvm-gmem/p:vm,gmem/r:gmem", "contract-violation", "verify", "gmem", "C4");
+	CHECK(test::knob_run_mismatches(e, run(step)).size() == 1);
+	// A case the knob cannot reach fails: not a pass, whatever the verdict.
+	auto extra = caught();
+	extra[2] = result_case("kvm-gmem/p:vm,gmem/r:vm", "contract-violation", "verify", "vm", "C3");
+	CHECK(test::knob_run_mismatches(e, run(extra)).size() == 1);
+	extra[2] = result_case("kvm-gmem/p:vm,gmem/r:vm", "crash");
+	CHECK(test::knob_run_mismatches(e, run(extra)).size() == 1);
+	// A listed case crashing is not a catch.
+	auto crash = caught();
+	crash[0] = result_case("kvm-gmem/p:vm,gmem/r:gmem", "crash");
+	CHECK(test::knob_run_mismatches(e, run(crash)).size() == 1);
+	// A pattern that names no case of the run: the run did not test it.
+	auto missing = caught();
+	missing.erase(missing.begin() + 1);
+	auto m = test::knob_run_mismatches(e, run(missing));
+	REQUIRE(m.size() == 1);
+	CHECK_THAT(m[0], ContainsSubstring("names no case"));
+}
+
+TEST_CASE("every knob has one entry of expectations", "[unit][knobs]")
+{
+	// Every knob named once.
+	std::set<std::string> seen;
+	for (const auto &e : test::load_knob_expectations())
+		CHECK(seen.insert(e.knob).second);
+	CHECK_THROWS(test::knob_expectation("no-such-knob"));
 }

@@ -92,7 +92,9 @@ TEST_CASE("a hang and a refused shared kexec fail the batch", "[unit][judge]")
 	out = host::judge_batch(batch, refused, "");
 	CHECK(out.batch_failed);
 	CHECK_THAT(out.why, ContainsSubstring("ENOENT"));
-	CHECK(out.cases[0].verdict != host::Verdict::pass);
+	CHECK(out.cases[0].verdict == host::Verdict::violation);
+	REQUIRE(out.cases[0].failed_step >= 0);
+	CHECK(out.cases[0].steps[out.cases[0].failed_step].op == protocol::Op::kexec);
 }
 
 TEST_CASE("a kernel WARNING in a passing batch sends its cases to bisection", "[unit][judge]")

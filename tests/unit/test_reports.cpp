@@ -73,6 +73,24 @@ TEST_CASE("JSON has a summary with counts and cases with steps", "[unit][report]
 	CHECK(j["cases"][0]["steps"][0]["op"] == "finish");
 }
 
+TEST_CASE("the kernel's time is reported apart from the cases' time", "[unit][report]")
+{
+	auto s = summary();
+	s.kernel_seconds = 412.4;
+	s.cases_seconds = 263.2;
+	s.wall_seconds = 676.0;
+	auto j = nlohmann::json::parse(json_report(two_cases(), s));
+	CHECK(j["summary"]["kernel"]["seconds"] == 412.4);
+	CHECK(j["summary"]["kernel"]["from_cache"] == false);
+	CHECK(j["summary"]["cases_seconds"] == 263.2);
+	CHECK(j["summary"]["wall_seconds"] == 676.0);
+	CHECK_THAT(summary_table(two_cases(), s),
+		   ContainsSubstring("676.0 s wall (kernel: 412 s (built), cases: 263.2 s)"));
+	s.kernel_from_cache = true;
+	s.kernel_seconds = 0.2;
+	CHECK_THAT(summary_table(two_cases(), s), ContainsSubstring("(kernel: cached, cases: 263.2 s)"));
+}
+
 TEST_CASE("JUnit escapes XML and counts failures", "[unit][report]")
 {
 	auto x = junit_report(two_cases(), summary());

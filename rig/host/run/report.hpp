@@ -21,7 +21,11 @@ struct RunSummary {
 	int infra_retried = 0;   // cases whose VM died for infra reasons and ran again
 	bool allow_flaky = false;
 	std::string run_dir;
-	double wall_seconds = 0;
+	double wall_seconds = 0;   // the whole run: kernel, VMs, judging
+	// Its two parts: obtaining the kernel (a build, or a cache look-up) and
+	// running the cases, so a cold kernel never passes for a slow suite.
+	double kernel_seconds = 0;
+	double cases_seconds = 0;
 	int vms = 0;
 	int boots = 0;        // kernels booted, counting kexecs
 	std::map<std::string, int> vms_per_host;  // where the VMs ran

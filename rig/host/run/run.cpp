@@ -582,7 +582,11 @@ Judged boot_and_judge(const RunConfig &cfg, Prepared &p)
 	return j;
 }
 
-RunReport summarise(const RunConfig &cfg, const Prepared &p, Judged &&j, double wall)
+struct Timings {
+	double wall = 0, kernel = 0, cases = 0;
+};
+
+RunReport summarise(const RunConfig &cfg, const Prepared &p, Judged &&j, const Timings &t)
 {
 	RunReport rep;
 	rep.cases = std::move(j.cases);
@@ -604,7 +608,9 @@ RunReport summarise(const RunConfig &cfg, const Prepared &p, Judged &&j, double 
 	s.vms_per_host = std::move(j.vms_per_host);
 	s.infra_retried = j.infra_retried;
 	s.allow_flaky = cfg.allow_flaky;
-	s.wall_seconds = wall;
+	s.wall_seconds = t.wall;
+	s.kernel_seconds = t.kernel;
+	s.cases_seconds = t.cases;
 	rep.exit_code = exit_code_for(rep.cases, cfg.allow_flaky);
 	if (p.baseline) {
 		rep.baseline = compare_to_baseline(*p.baseline, rep.cases, cfg.allow_flaky);
@@ -617,15 +623,24 @@ RunReport summarise(const RunConfig &cfg, const Prepared &p, Judged &&j, double 
 
 RunReport run_suite(const RunConfig &cfg)
 {
-	auto t0 = std::chrono::steady_clock::now();
+	using clock = std::chrono::steady_clock;
+	auto since = [](clock::time_point t) {
+		return std::chrono::duration<double>(clock::now() - t).count();
+	};
+	Timings t;
+	auto t0 = clock::now();
 	Prepared p;
 	check_inputs(cfg, p);
 	open_machines(cfg, p);
+	auto tk = clock::now();
 	prepare_kernel(cfg, p);
+	t.kernel = since(tk);
 	p.run_dir = make_run_dir(cfg);
+	auto tc = clock::now();
 	Judged judged = boot_and_judge(cfg, p);
-	double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-	RunReport rep = summarise(cfg, p, std::move(judged), wall);
+	t.cases = since(tc);
+	t.wall = since(t0);
+	RunReport rep = summarise(cfg, p, std::move(judged), t);
 	write_reports(cfg, rep, p.run_dir);
 	return rep;
 }
