@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "guest/kmemleak.hpp"
 
+#include <cerrno>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -33,10 +34,11 @@ bool available()
 
 } // namespace
 
-void kmemleak_check(bool wait_for_age)
+Outcome kmemleak_check(bool wait_for_age)
 {
 	if (!available())
-		return;
+		return fail(ENOENT, std::string(kControl) + " is missing: the kernel has no "
+			    "kmemleak (CONFIG_DEBUG_KMEMLEAK), or it turned itself off at boot");
 	if (wait_for_age)
 		sleep(kMinAgeSeconds);
 	// Two scans: an object seen unreferenced once may be in flight between
@@ -44,11 +46,14 @@ void kmemleak_check(bool wait_for_age)
 	for (int i = 0; i < 2; i++)
 		if (auto o = write_text(kControl, "scan"); !o) {
 			std::printf("luo-vmm: kmemleak scan failed: %s\n", o.detail.c_str());
-			return;
+			return Outcome::fail(o.result ? o.result : -EIO, "kmemleak scan: " + o.detail);
 		}
 	std::string report;
-	if (!read_text(kControl, report) || report.empty())
-		return;
+	if (auto o = read_text(kControl, report); !o)
+		return Outcome::fail(o.result ? o.result : -EIO,
+				     "reading kmemleak's report: " + o.detail);
+	if (report.empty())
+		return Outcome::ok();
 	// Split into one block per object; each starts "unreferenced object".
 	std::vector<std::string> blocks;
 	size_t at = 0;
@@ -74,6 +79,7 @@ void kmemleak_check(bool wait_for_age)
 		std::printf("luo-vmm: kmemleak: %d report(s) outside Live Update paths ignored\n",
 			    ignored);
 	std::fflush(stdout);
+	return Outcome::ok();
 }
 
 } // namespace luo::guest

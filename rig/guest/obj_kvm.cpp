@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <vector>
 
 #include <fcntl.h>
@@ -320,7 +321,14 @@ Outcome guest_memfd_verify(const protocol::ObjectSpec &spec, int fd, int vm_fd, 
 	// The other half: a VM that never created this guest_memfd must refuse
 	// it, or "bound to its VM" above proves nothing.  One such VM serves the
 	// whole boot: creating a VM per check is the slowest step under TCG.
+	// Several VMM threads verify at once: the VM is made once, under a
+	// lock, and its slot is used by one check at a time.  Unguarded, two
+	// threads could both make one, the second closing the first's fd while
+	// the first still used its number, which the kernel may meanwhile have
+	// given to a file of another case.
+	static std::mutex other_mu;
 	static UniqueFd other;
+	std::lock_guard lock(other_mu);
 	if (other.get() < 0) {
 		if (auto r = create_vm(other); !r)
 			return Outcome::fail(r.result, "create an unrelated VM to check " + gm +

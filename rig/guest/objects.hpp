@@ -61,7 +61,9 @@ public:
 	// is checked against its VM): -ENOENT if the dependency has none yet.
 	Outcome verify(const protocol::ObjectSpec &spec);
 
-	void close(const std::string &name);
+	// Close the fd bound to `name`: 0 or -errno of close(2); 0 when none
+	// is bound (never created or retrieved in this kernel, or closed).
+	int close(const std::string &name);
 
 	// verify's checks on a new object of spec's kind, made now by the
 	// kernel without anything the VMM set (a memfd of the same size, a

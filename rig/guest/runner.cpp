@@ -9,7 +9,7 @@
 #include <thread>
 #include <unistd.h>
 
-#include "kmemleak.hpp"
+#include "end_of_boot.hpp"
 #include "luo.hpp"
 
 namespace luo::guest {
@@ -167,16 +167,15 @@ Outcome Runner::execute(const protocol::Step &step)
 			return o;
 		return from_rc(luo::finish(sfd), "FINISH " + step.session);
 	case Op::close_object:
-		objects_.close(step.object);
-		return Outcome::ok();
+		return from_rc(objects_.close(step.object), "close " + step.object);
 	case Op::open_device:
 		return objects_.open_device(*spec);
 	case Op::kexec: {
 		std::string detail;
-		// Leaks older than kmemleak's minimum age die with this kernel
-		// unless reported now; younger ones are the next scan's.
-		kmemleak_check(false);
-		events_.drain();
+		// Whatever this kernel leaked or tainted itself with dies with
+		// it unless reported now.  A case's own kexec is one the
+		// contract expects refused: it gets no wait of its own.
+		end_of_boot(plan_, events_, step.case_id.empty());
 		int rc = kexec_into_next(boot_, step.id, detail);
 		return Outcome::fail(rc, detail);
 	}

@@ -42,13 +42,15 @@ constexpr std::array<std::pair<Op, const char *>, 14> kOps{{
 	{Op::open_device, "open-device"},
 }};
 
-constexpr std::array<std::pair<EventType, const char *>, 6> kEventTypes{{
+constexpr std::array<std::pair<EventType, const char *>, 8> kEventTypes{{
 	{EventType::boot, "boot"},
 	{EventType::step, "step"},
 	{EventType::warning, "warning"},
 	{EventType::fatal, "fatal"},
 	{EventType::done, "done"},
 	{EventType::selftest, "selftest"},
+	{EventType::taint, "taint"},
+	{EventType::kmemleak, "kmemleak"},
 }};
 
 template <typename T, std::size_t N>
@@ -164,6 +166,8 @@ std::string plan_to_json(const Plan &plan, int indent)
 	       {"edu_devices", plan.edu_devices},
 	       {"objects", std::move(objects)},
 	       {"steps", std::move(steps)}};
+	if (plan.leak_scan)
+		j["leak_scan"] = true;
 	return j.dump(indent);
 }
 
@@ -183,6 +187,7 @@ Plan plan_from_json(const std::string &text)
 					 std::to_string(kPlanVersion));
 	plan.run_id = field_or<std::string>(j, "run_id", "");
 	plan.edu_devices = field_or<std::vector<std::string>>(j, "edu_devices", {});
+	plan.leak_scan = field_or<bool>(j, "leak_scan", false);
 	for (const auto &jo : field<json>(j, "objects", "plan")) {
 		ObjectSpec o;
 		o.name = field<std::string>(jo, "name", "plan object");
@@ -219,6 +224,7 @@ Plan plan_for_boot(const Plan &plan, std::uint32_t boot)
 	out.version = plan.version;
 	out.run_id = plan.run_id;
 	out.edu_devices = plan.edu_devices;
+	out.leak_scan = plan.leak_scan;
 	std::set<std::string> wanted;
 	for (const auto &s : plan.steps) {
 		if (s.boot != boot)
@@ -295,6 +301,8 @@ std::string event_to_json(const Event &ev)
 		j["signal"] = ev.signal;
 		j["usec"] = ev.usec;
 	}
+	if (ev.type == EventType::taint)
+		j["taint"] = ev.taint;
 	if (!ev.err.empty())
 		j["err"] = ev.err;
 	if (!ev.detail.empty())
@@ -332,6 +340,8 @@ Event event_from_json(const std::string &line)
 		ev.signal = field_or<int>(j, "signal", 0);
 		ev.usec = field_or<std::uint64_t>(j, "usec", 0);
 	}
+	if (ev.type == EventType::taint)
+		ev.taint = field<std::uint64_t>(j, "taint", "event");
 	ev.err = field_or<std::string>(j, "err", "");
 	ev.detail = field_or<std::string>(j, "detail", "");
 	return ev;

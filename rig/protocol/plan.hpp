@@ -78,6 +78,10 @@ struct Plan {
 	std::vector<std::string> edu_devices; // PCI addresses, index = device
 	std::vector<ObjectSpec> objects;
 	std::vector<Step> steps;
+	// Every boot must scan for leaks before it kexecs or powers off (a
+	// kernel built with kmemleak): a scan that cannot run is a setup
+	// error, never a quiet pass.
+	bool leak_scan = false;
 };
 
 // Everything the guest can say.  A closed set: the host judges each kind, and
@@ -91,6 +95,10 @@ enum class EventType {
 	done,     // every step of this boot ran; the guest powers off
 	selftest, // one stage of a kernel selftest ended (luo-selftests):
 		  // selftest, stage, exit, signal, detail = its output
+	taint,    // the kernel's taint mask as this boot ends (before its kexec
+		  // or power-off): taint
+	kmemleak, // the leak scan this boot's plan asked for could not run;
+		  // err, detail
 };
 
 // One event per executed step, plus "boot" markers the host uses to follow
@@ -112,6 +120,7 @@ struct Event {
 	std::uint32_t stage = 0;
 	int exit_code = 0;          // exit status, when signal == 0
 	int signal = 0;             // the signal that killed it, or 0
+	std::uint64_t taint = 0;    // type == "taint": /proc/sys/kernel/tainted
 };
 
 const char *to_string(ObjectKind k);

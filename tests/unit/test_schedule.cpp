@@ -115,7 +115,7 @@ TEST_CASE("a threaded batch deals whole cases to threads; the rest stays on the 
 	for (size_t i = 0; i < batch.plan.steps.size(); i++) {
 		const auto &s = batch.plan.steps[i];
 		const auto &ref = batch.refs[i];
-		if (s.op == Op::kexec || ref.close_out || s.case_id == "r") {
+		if (s.op == Op::kexec || ref.teardown || s.case_id == "r") {
 			CHECK(s.thread == 0);
 			continue;
 		}
@@ -128,10 +128,10 @@ TEST_CASE("a threaded batch deals whole cases to threads; the rest stays on the 
 		used.insert(*t.begin());
 	}
 	CHECK(used == std::set<std::uint32_t>{1, 2});
-	// The round's close-out runs on the main thread, between the rounds.
+	// The round's teardown runs on the main thread, between the rounds.
 	bool seen_close = false;
 	for (size_t i = 0; i < batch.plan.steps.size(); i++) {
-		if (batch.refs[i].close_out)
+		if (batch.refs[i].teardown)
 			seen_close = true;
 		if (!seen_close)
 			CHECK(batch.plan.steps[i].case_id != "v3");

@@ -138,3 +138,22 @@ TEST_CASE("watch: a lost host is infra and marked, an unclean end is infra, a cl
 	REQUIRE(r.events.size() == 1);
 	fs::remove_all(dir);
 }
+
+TEST_CASE("watch: a VM that says done but never powers off is not done", "[unit][watch]")
+{
+	auto dir = fs::temp_directory_path() / ("luo-watch-d-" + std::to_string(getpid()));
+	auto spec = spec_in(dir);
+	std::string events = std::string(kBoot) + "{\"type\":\"done\",\"boot\":0,\"seq\":2}\n";
+	ScriptedMachine stuck(dir, "x\n", events, 1000000, {true, "", false});
+	auto r = watch_vm(spec, Timeouts{0.3, 0.3, 100}, stuck, {});
+	CHECK(stuck.stopped_);
+	CHECK(r.status == VmResult::Status::hang);
+	CHECK_THAT(r.why, ContainsSubstring("reported done, then the VM did not power off"));
+
+	// The same guest, powered off: done.
+	spec = spec_in(dir);
+	ScriptedMachine off(dir, "x\n", events, 2, {true, "", false});
+	r = watch_vm(spec, Timeouts{0.3, 0.3, 100}, off, {});
+	CHECK(r.status == VmResult::Status::done);
+	fs::remove_all(dir);
+}

@@ -64,10 +64,12 @@ Executed execute_batch(const Batch &batch, const VmContext &ctx, const fs::path 
 		       const std::function<void(const protocol::Event &)> &on_event)
 {
 	fs::create_directories(dir);
-	std::string plan_json = protocol::plan_to_json(batch.plan);
+	protocol::Plan plan = batch.plan;
+	plan.leak_scan = ctx.leak_scan;
+	std::string plan_json = protocol::plan_to_json(plan);
 	write_file_atomic(dir / "plan.json", plan_json);
 	write_initramfs(dir / "initrd.cpio",
-			guest_image(ctx.vmm, ctx.kernel, protocol::plan_to_boot_lines(batch.plan)));
+			guest_image(ctx.vmm, ctx.kernel, protocol::plan_to_boot_lines(plan)));
 
 	VmSpec spec = vm_spec(ctx, dir, ctx.edu_devices >= 0 ? ctx.edu_devices
 							     : (int)batch.plan.edu_devices.size());

@@ -36,6 +36,9 @@ struct VmContext {
 	// time limit: the debug flavour (KASAN, lockdep, kmemleak) ran the same
 	// cases about 14x slower.
 	int step_weight = 1;
+	// The kernel has kmemleak (the debug flavour): every boot must scan,
+	// and a scan that cannot run is a setup error.
+	bool leak_scan = false;
 };
 
 struct Executed {

@@ -7,6 +7,7 @@
 
 #include "host/run/console.hpp"
 #include "host/run/signature.hpp"
+#include "host/run/taint.hpp"
 
 namespace luo::host {
 
@@ -68,15 +69,13 @@ void charge_splats(CaseResult &r, const std::vector<Splat> &splats, bool alone)
 		msg += " (and " + std::to_string(splats.size() - 1) + " more kernel report" +
 		       (splats.size() > 2 ? "s" : "") + ")";
 	std::string story;
-	switch (r.verdict) {
-	case Verdict::pass:
-		break;
-	case Verdict::violation:
-		// The broken step is part of the report, in both places.
+	if (r.verdict == Verdict::pass) {
+	} else if (r.failed_step >= 0) {
+		// A broken step, or a teardown step that never returned, is
+		// part of the report, in both places.
 		msg += "; " + r.message;
 		story = r.message + "\n";
-		break;
-	default:
+	} else {
 		// The guest giving up, a hang, QEMU's death, an early stop:
 		// what followed the splat, kept for the reader.
 		story = "then: " + r.message + "\n";
@@ -95,18 +94,23 @@ void charge_splats(CaseResult &r, const std::vector<Splat> &splats, bool alone)
 
 } // namespace
 
+Splat splat_of(const std::string &console, const ConsoleFinding &f, int before, int after)
+{
+	CaseResult as_crash;
+	as_crash.verdict = Verdict::crash;
+	as_crash.message = splat_message(f);
+	return {as_crash.message, failure_signature(as_crash),
+		console_excerpt(console, f, before, after)};
+}
+
 std::vector<Splat> splats_of(const std::string &console)
 {
 	std::vector<Splat> out;
 	std::set<std::string> seen;
 	for (const auto &f : classify_console(console)) {
-		CaseResult as_crash;
-		as_crash.verdict = Verdict::crash;
-		as_crash.message = splat_message(f);
-		std::string sig = failure_signature(as_crash);
-		if (!seen.insert(sig).second)
-			continue;
-		out.push_back({as_crash.message, sig, console_excerpt(console, f)});
+		Splat sp = splat_of(console, f);
+		if (seen.insert(sp.signature).second)
+			out.push_back(std::move(sp));
 	}
 	return out;
 }
@@ -139,6 +143,8 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 			by_step[ev.step] = &ev;
 
 	out.cases.resize(batch.cases.size());
+	// Case -> its teardown step that never returned and held up the rest.
+	std::map<int, int> stuck_teardown;
 	for (size_t k = 0; k < batch.cases.size(); k++) {
 		const auto &c = *batch.cases[k];
 		auto &r = out.cases[k];
@@ -163,19 +169,35 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 	// A kexec the case expects to succeed is the batch's shared one: its
 	// outcome belongs to every case that goes through it.
 	std::vector<std::uint32_t> shared_kexecs;
-	std::vector<std::string> close_out_failures;
 	int escaped_case = -1;
+	// The first step of the plan that never reported.  A teardown step runs
+	// on the main thread alone, so when it is one, everything after it
+	// waited on it.
+	int stuck_step = -1;
 	for (size_t id = 0; id < batch.refs.size(); id++) {
 		const auto &ref = batch.refs[id];
 		const protocol::Event *ev = by_step.count(id) ? by_step[id] : nullptr;
-		if (ref.close_out) {
-			// Closing a finished round's fds: a failure cannot be pinned
-			// on a case, but the next round may feel it.
-			if (ev && ev->result != 0)
-				close_out_failures.push_back("closing out a round in boot " +
-							     std::to_string(ev->boot) + ": " +
-							     protocol::to_string(ev->op) + " failed: " +
-							     ev->err + " " + ev->detail);
+		if (!ev && stuck_step < 0)
+			stuck_step = id;
+		if (ref.teardown) {
+			// Closing what the case held runs the handlers' release
+			// paths: the case's own step, expected to succeed.
+			StepResult sr;
+			sr.op = batch.plan.steps[id].op;
+			sr.object = ref.object;
+			sr.session = ref.session;
+			sr.teardown = true;
+			sr.expect.rule = "teardown";
+			if (ev) {
+				sr.executed = true;
+				sr.result = ev->result;
+				sr.err = ev->err;
+				sr.detail = ev->detail;
+				sr.matches = step_matches(sr.expect, ev->result, ev->err);
+			}
+			if ((int)id == stuck_step)
+				stuck_teardown[ref.case_index] = out.cases[ref.case_index].steps.size();
+			out.cases[ref.case_index].steps.push_back(sr);
 			continue;
 		}
 		if (ref.case_index < 0) {
@@ -225,10 +247,14 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 
 	// The guest's own alarms.  A fatal means the mock VMM could not run the
 	// plan at all: the rig (or its input) is at fault, not the kernel.
+	// A leak scan the plan needs that could not run is a setup error too:
+	// a debug run must never be green without it.
 	const protocol::Event *fatal = nullptr;
-	std::vector<std::string> warnings = close_out_failures;
+	std::vector<std::string> warnings;
 	for (const auto &ev : vm.events) {
-		if (ev.type == protocol::EventType::fatal && !fatal)
+		bool gave_up = ev.type == protocol::EventType::fatal ||
+			       ev.type == protocol::EventType::kmemleak;
+		if (gave_up && !fatal)
 			fatal = &ev;
 		if (ev.type == protocol::EventType::warning)
 			warnings.push_back("guest warning in boot " + std::to_string(ev.boot) + ": " +
@@ -238,13 +264,27 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 		r.warnings = warnings;
 
 	out.splats = splats_of(console);
+	// A kernel that tainted itself printed something we did not recognise
+	// (or lost it): still the kernel's failure, titled by its letters.
+	if (auto t = unexplained_taint(vm.events); out.splats.empty() && t) {
+		t->line = std::count(console.begin(), console.end(), '\n');
+		out.splats.push_back(splat_of(console, *t, 12, 0));
+	}
 	const bool splat = !out.splats.empty();
 	if (splat)
 		out.excerpt = out.splats.front().excerpt;
+	auto gave_up = [&](bool short_form) {
+		if (fatal->type == protocol::EventType::kmemleak)
+			return "no leak scan in boot " + std::to_string(fatal->boot) + ": " +
+			       (fatal->err.empty() ? "" : fatal->err + ": ") + fatal->detail;
+		return short_form ? "the mock VMM gave up: " + fatal->detail
+				  : "the mock VMM gave up in boot " + std::to_string(fatal->boot) +
+					    ": " + fatal->detail;
+	};
 	bool vm_ok = vm.status == VmResult::Status::done && !fatal;
 	if (!vm_ok && !out.batch_failed) {
 		out.batch_failed = true;
-		out.why = fatal ? "the mock VMM gave up: " + fatal->detail
+		out.why = fatal ? gave_up(true)
 				: std::string("VM ") + to_string(vm.status) + ": " + vm.why;
 	}
 	// A splat outranks the guest giving up and QEMU's death: the mock VMM
@@ -264,14 +304,22 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 	else if (vm.status == VmResult::Status::exited && out.cause == Cause::none)
 		out.cause = Cause::stopped;
 
-	for (auto &r : out.cases) {
+	// The teardown step that never returned, when the VM then hung or the
+	// kernel reported why: its case is the one the kernel was busy with.
+	int stuck_case = -1;
+	bool blame = vm.status == VmResult::Status::hang || splat;
+	if (stuck_step >= 0 && batch.refs[stuck_step].teardown && blame && !fatal)
+		stuck_case = batch.refs[stuck_step].case_index;
+	for (size_t k = 0; k < out.cases.size(); k++) {
+		auto &r = out.cases[k];
 		bool all_run = true;
 		for (size_t s = 0; s < r.steps.size(); s++) {
 			const auto &sr = r.steps[s];
 			if (sr.executed && !sr.matches) {
 				r.verdict = Verdict::violation;
 				r.failed_step = s;
-				r.message = "step " + std::to_string(s + 1) + " " + protocol::to_string(sr.op) +
+				r.message = std::string(sr.teardown ? "teardown " : "") + "step " +
+					    std::to_string(s + 1) + " " + protocol::to_string(sr.op) +
 					    (sr.object.empty() ? "" : " " + sr.object) +
 					    (sr.session.empty() ? "" : " in " + sr.session) +
 					    ": expected " + describe_expect(sr.expect) +
@@ -284,26 +332,49 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 		}
 		if (r.verdict == Verdict::violation)
 			continue;
-		if (all_run) {
+		// Every step of the plan reported, yet the VM did not end well:
+		// what ran after the last of them (closing /dev/liveupdate, the
+		// leak scan, the power-off) belongs to the batch as a whole.
+		if (all_run && (vm_ok || stuck_step >= 0)) {
 			r.verdict = Verdict::pass;
 			continue;
+		}
+		std::string prefix;
+		if (all_run)
+			prefix = "every step ran, then the VM did not finish (closing "
+				 "/dev/liveupdate, the leak scan or the power-off): ";
+		if (stuck_case >= 0 && (int)k != stuck_case && !all_run) {
+			const auto &st = batch.plan.steps[stuck_step];
+			r.verdict = Verdict::incomplete;
+			r.message = "held up by the teardown of " + out.cases[stuck_case].id + " (" +
+				    protocol::to_string(st.op) + " in boot " +
+				    std::to_string(st.boot) + "), which never returned";
+			continue;
+		}
+		if ((int)k == stuck_case) {
+			int s = stuck_teardown[k];
+			const auto &sr = r.steps[s];
+			r.failed_step = s;
+			prefix = "teardown step " + std::to_string(s + 1) + " " +
+				 protocol::to_string(sr.op) +
+				 (sr.object.empty() ? "" : " " + sr.object) +
+				 (sr.session.empty() ? "" : " " + sr.session) + " never returned: ";
 		}
 		// Steps are missing: say why, as precisely as the batch allows
 		// (a splat among the reasons is added below, to every case).
 		if (fatal) {
 			r.verdict = Verdict::setup;
-			r.message = "the mock VMM gave up in boot " + std::to_string(fatal->boot) +
-				    ": " + fatal->detail;
+			r.message = prefix + gave_up(false);
 		} else if (vm.status == VmResult::Status::hang) {
 			r.verdict = Verdict::hang;
-			r.message = vm.why;
+			r.message = prefix + vm.why;
 		} else if (vm.status == VmResult::Status::infra ||
 			   vm.status == VmResult::Status::interrupted) {
 			r.verdict = Verdict::infra;
-			r.message = vm.why;
+			r.message = prefix + vm.why;
 		} else {
 			r.verdict = Verdict::incomplete;
-			r.message = out.why.empty() ? "steps did not run" : out.why;
+			r.message = prefix + (out.why.empty() ? "steps did not run" : out.why);
 		}
 	}
 	// Output the backend lost may have held a splat: a case whose steps
@@ -314,6 +385,12 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 				r.verdict = Verdict::infra;
 				r.message = vm.why;
 			}
+	if (stuck_case >= 0) {
+		// The others only waited on it; all run again, the stuck case
+		// alone shows whether the failure is its own.
+		out.batch_failed = true;
+		out.why = out.cases[stuck_case].id + ": " + out.cases[stuck_case].message;
+	}
 	if (escaped_case >= 0) {
 		out.batch_failed = true;
 		// The escape is the case's own, but a splat in the same VM is

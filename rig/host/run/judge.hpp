@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "host/run/console.hpp"
 #include "host/run/planner.hpp"
 #include "host/vm/vm.hpp"
 #include "host/run/verdict.hpp"
@@ -15,10 +16,14 @@ namespace luo::host {
 // One kernel report in a VM's console, told apart from the others by its
 // failure signature: a batch keeps every one of them, not just the first.
 struct Splat {
-	std::string message;    // what a crash of a case says: "kernel WARNING: ..."
+	std::string message;    // what a crash of a case says: kernel crash "TITLE": ...
 	std::string signature;  // failure_signature() of such a crash
 	std::string excerpt;    // the console lines around it
 };
+
+// One report, with the console lines around it.
+Splat splat_of(const std::string &console, const ConsoleFinding &f, int before = 2,
+	       int after = 12);
 
 // The console's reports, one per signature, in the order they came.
 std::vector<Splat> splats_of(const std::string &console);

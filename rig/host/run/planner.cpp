@@ -20,21 +20,26 @@ std::uint64_t case_bytes(const core::Case &c)
 	return n;
 }
 
-// What a finished case still holds when its round is over: every object,
-// and the sessions open after its last kexec.  Closing them (dependents
-// first) hands its VFIO devices back for the next round.
-void close_out(const core::Case &c, const std::string &prefix, unsigned boot,
-	       std::vector<std::pair<protocol::Step, StepRef>> &out)
+// What a case still holds when its story is over: every object, and the
+// sessions open after its last successful kexec.  Closing them (dependents
+// first) runs the handlers' release paths, and hands its VFIO devices back
+// for the next round.  Each close is a step of the case's own.
+void teardown(const core::Case &c, int k, const std::string &prefix, unsigned boot,
+	      std::vector<std::pair<protocol::Step, StepRef>> &out)
 {
 	StepRef ref;
-	ref.close_out = true;
+	ref.case_index = k;
+	ref.teardown = true;
 	for (auto o = c.objects.rbegin(); o != c.objects.rend(); ++o) {
 		protocol::Step st;
 		st.boot = boot;
+		st.case_id = c.id;
 		st.op = Op::close_object;
 		st.object = prefix + "." + o->name;
+		ref.object = o->name;
 		out.push_back({st, ref});
 	}
+	ref.object.clear();
 	std::vector<std::string> open;
 	int kexecs = 0;
 	for (const auto &cs : c.steps) {
@@ -52,8 +57,10 @@ void close_out(const core::Case &c, const std::string &prefix, unsigned boot,
 	for (const auto &name : open) {
 		protocol::Step st;
 		st.boot = boot;
+		st.case_id = c.id;
 		st.op = Op::session_close;
 		st.session = prefix + "-" + name;
+		ref.session = name;
 		out.push_back({st, ref});
 	}
 }
@@ -169,8 +176,9 @@ Batch make_batch(const std::vector<const core::Case *> &cases, const std::vector
 	b.plan.edu_devices = edu_addresses(devices);
 
 	// A boot serves round by round: the cases of a round in the batch's
-	// schedule, then, if another round follows, what they still hold is
-	// closed on the main thread.
+	// schedule, then what the cases whose story ends in this boot still
+	// hold is closed on the main thread, one case after another, before
+	// the next round, the kexec or the power-off.
 	std::vector<std::vector<Planned>> per_boot(boots + 1);
 	for (int boot = 0; boot <= boots; boot++) {
 		auto &out = per_boot[boot];
@@ -192,11 +200,9 @@ Batch make_batch(const std::vector<const core::Case *> &cases, const std::vector
 				p.first.thread = thread_of(i, schedule);
 				out.push_back(p);
 			}
-			if (r == last_round)
-				continue;
 			for (int k : order)
 				if (b.rounds[k] == r && r + cases[k]->boots() == boot)
-					close_out(*cases[k], prefix_of(k), boot, out);
+					teardown(*cases[k], k, prefix_of(k), boot, out);
 		}
 	}
 

@@ -8,7 +8,8 @@
 // and round r+1's cases preserve in that same boot.  So R rounds cost one
 // QEMU start, one first boot and R kexecs, not R of each, and a VFIO device
 // serves a case in every round.  Only cases that leave nothing behind
-// (Case::chainable) are followed by another round.
+// (Case::chainable) are followed by another round.  Every case ends with
+// teardown steps of its own, so the guest's exit closes nothing unjudged.
 #pragma once
 
 #include <string>
@@ -37,10 +38,15 @@ struct PlanLimits {
 
 // Where a plan step comes from.
 struct StepRef {
-	int case_index = -1;      // into Batch::cases; -1 for the batch's own steps
-	int case_step = -1;       // into the case's steps
-	bool close_out = false;   // a batch step that closes a finished round's
-				  // objects and sessions; otherwise a shared kexec
+	int case_index = -1;      // into Batch::cases; -1 for the batch's shared kexecs
+	int case_step = -1;       // into the case's steps; -1 for a teardown step
+	// Closes what the case still holds once its story is over, in the boot
+	// its last step ran in: every object, then its open sessions.  These
+	// closes run the handlers' release and finish paths, so they are the
+	// case's steps too (expected to succeed, and to return at all).
+	bool teardown = false;
+	// The object or session as the case names it (teardown steps only).
+	std::string object, session;
 };
 
 struct Batch {

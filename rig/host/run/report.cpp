@@ -141,6 +141,8 @@ std::string json_report(const std::vector<CaseResult> &cases, const RunSummary &
 				js["rule"] = st.expect.rule;
 			if (!st.detail.empty())
 				js["detail"] = st.detail;
+			if (st.teardown)
+				js["teardown"] = true;
 			steps.push_back(std::move(js));
 		}
 		json one{{"id", c.id},

@@ -169,6 +169,7 @@ details.case>div{padding:4px 10px;background:#fff;color:#222}
  text-align:left;vertical-align:top}
 .steps tr.bad td{background:#ffebee}
 .steps tr.failed td{background:#ef9a9a;font-weight:600}
+.steps tr.teardown td.op{font-style:italic}
 pre{background:#263238;color:#eceff1;padding:6px;overflow-x:auto;max-height:30em;
  white-space:pre-wrap}
 .baseline li{font-family:monospace}
@@ -400,11 +401,19 @@ private:
 			std::string idx = text_of(st, "index");
 			bool ok = !st.contains("ok") || !st["ok"].is_boolean() || st["ok"].get<bool>();
 			bool is_failed = !failed.empty() && idx == failed;
+			// What the rig closed after the case's own steps.
+			bool teardown = st.contains("teardown") && st["teardown"].is_boolean() &&
+					st["teardown"].get<bool>();
 			o_ << "<tr class=\"step" << (ok ? "" : " bad") << (is_failed ? " failed" : "")
-			   << "\" data-step=\"" << html_escape(idx) << "\">";
+			   << (teardown ? " teardown" : "") << "\" data-step=\"" << html_escape(idx)
+			   << "\">";
 			for (const char *f : {"index", "op", "session", "object", "token", "expected",
-					      "observed", "rule", "detail"})
-				o_ << "<td class=\"" << f << "\">" << html_escape(text_of(st, f)) << "</td>";
+					      "observed", "rule", "detail"}) {
+				std::string text = text_of(st, f);
+				if (teardown && std::string(f) == "op")
+					text = "teardown: " + text;
+				o_ << "<td class=\"" << f << "\">" << html_escape(text) << "</td>";
+			}
 			o_ << "</tr>\n";
 		}
 		o_ << "</table>\n";

@@ -522,6 +522,7 @@ Judged boot_and_judge(const RunConfig &cfg, Prepared &p)
 	ctx.contract_confirms = p.contract.kernel_confirms;
 	ctx.memory_mb = cfg.memory_mb;
 	ctx.step_weight = p.kernel.flavour == "debug" ? 15 : 1;
+	ctx.leak_scan = p.kernel.flavour == "debug";
 
 	std::vector<const core::Case *> ptrs;
 	for (const auto &c : p.cases)

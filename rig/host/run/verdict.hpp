@@ -35,6 +35,9 @@ struct StepResult {
 	int result = 0;
 	std::string err, detail;
 	bool matches = false;
+	// Not one of the case's own steps: the planner closes what the case
+	// still held after its last one (StepRef::teardown).
+	bool teardown = false;
 };
 
 struct CaseResult {

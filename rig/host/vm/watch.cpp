@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "host/vm/watch.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <thread>
@@ -18,6 +19,9 @@ VmResult watch_vm(const VmSpec &spec, const Timeouts &t, Machine &m, const Event
 	r.qemu_log = spec.workdir / "qemu.log";
 	r.host = m.host();
 
+	// From "done" to the VM's end: a power-off takes a second or two, but
+	// a loaded TCG host stretches it.
+	const double poweroff = std::min(t.stall, std::max(15.0, t.stall / 4));
 	auto start = clock_type::now();
 	auto last_progress = start;
 	std::ifstream events;
@@ -87,7 +91,17 @@ VmResult watch_vm(const VmSpec &spec, const Timeouts &t, Machine &m, const Event
 		double quiet = seconds_since(last_progress);
 		double limit = booted ? t.stall : t.boot;
 		bool overran = seconds_since(start) > t.total;
-		if (quiet > limit || overran) {
+		if (done && quiet > poweroff) {
+			// The guest said it was done, then its kernel never got the
+			// VM off: its shutdown path (device release included) is
+			// stuck, and that is the kernel's, not a finished run.
+			m.stop();
+			r.status = VmResult::Status::hang;
+			r.why = "the guest reported done, then the VM did not power off within " +
+				std::to_string((int)poweroff) + " s";
+			break;
+		}
+		if (!done && (quiet > limit || overran)) {
 			m.stop();
 			if (printed_nothing()) {
 				// This says nothing about the kernel.
@@ -109,10 +123,6 @@ VmResult watch_vm(const VmSpec &spec, const Timeouts &t, Machine &m, const Event
 					(r.events.empty() ? std::string("none")
 							  : protocol::event_to_json(r.events.back()));
 			}
-			break;
-		}
-		if (done && seconds_since(last_progress) > 15) {
-			m.stop(); // powered off in the guest but QEMU did not exit
 			break;
 		}
 		std::this_thread::sleep_for(std::chrono::milliseconds(50));
