@@ -126,6 +126,21 @@ size_t skip_pc(std::string_view l, size_t i)
 	return j + 1;
 }
 
+// A frame may print its PC twice ("[<ffff...>] [<ffff...>] f+0x1/0x2" on
+// older kernels): past both, and the blanks after each.
+size_t skip_pcs(std::string_view l, size_t i)
+{
+	for (int n = 0; n < 2; n++) {
+		size_t j = skip_pc(l, i);
+		if (j == i)
+			break;
+		i = j;
+		while (i < l.size() && l[i] == ' ')
+			i++;
+	}
+	return i;
+}
+
 // "func+0x.." or "func.cold+0x.." at position i; the name if so.
 std::optional<std::string> func_at(std::string_view l, size_t i)
 {
@@ -154,14 +169,7 @@ std::optional<std::string> rip_function(std::string_view l)
 		if (p == std::string_view::npos)
 			continue;
 		size_t i = p + std::string_view(key).size();
-		for (int n = 0; n < 2; n++) {
-			size_t j = skip_pc(l, i);
-			if (j == i)
-				break;
-			i = j;
-			while (i < l.size() && l[i] == ' ')
-				i++;
-		}
+		i = skip_pcs(l, i);
 		if (auto f = func_at(l, i))
 			return f;
 	}
@@ -323,15 +331,7 @@ std::optional<std::string> frame_function(std::string_view l)
 	size_t i = 0;
 	while (i < l.size() && (l[i] == ' ' || l[i] == '\t'))
 		i++;
-	for (int n = 0; n < 2; n++) {
-		size_t j = skip_pc(l, i);
-		if (j == i)
-			break;
-		i = j;
-		while (i < l.size() && l[i] == ' ')
-			i++;
-	}
-	return func_at(l, i);
+	return func_at(l, skip_pcs(l, i));
 }
 
 std::string guilty_function(const std::vector<std::string_view> &lines, const ReportRule &rule,
