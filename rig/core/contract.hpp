@@ -59,6 +59,45 @@ struct DeviceRules {
 	bool operator==(const DeviceRules &) const = default;
 };
 
+// Where a rule was read from: the posted patch that has it.  Data only: the
+// parser keeps it so that `plan --diff` and the docs can name the patch a
+// verdict rests on.  Empty when the rule is the agreed one.
+struct RuleSource {
+	std::string message_id;  // "<...@...>"
+	std::string version;     // "v5", "RFC v2"
+	std::string date;        // YYYY-MM-DD, may be empty
+
+	bool empty() const { return message_id.empty(); }
+	bool operator==(const RuleSource &) const = default;
+};
+
+// The VFIO device's own rules beyond D1, where the posted series departs
+// from the reference handler.  Defaults are the agreed contract.
+struct VfioRules {
+	// What RETRIEVE_FD hands back.  Bound (agreed): the kernel binds the
+	// device to its restored iommufd inside retrieve.  Unbound (posted):
+	// the file is a fresh cdev open; userspace binds it with
+	// VFIO_DEVICE_BIND_IOMMUFD and attaches it before using it.
+	bool retrieve_unbound = false;
+	RuleSource retrieve_source;
+
+	// FINISH with the device preserved.  Agreed (C5): an unretrieved
+	// device is discarded.  Posted: can_finish() is false while the device
+	// is unretrieved and, in later versions, until it is bound (opened),
+	// so FINISH fails with finish_err.
+	bool finish_refuses_unretrieved = false;
+	bool finish_until_bound = false;
+	std::string finish_err = "EBUSY";
+	RuleSource finish_source;
+
+	// Which ways of opening the device D1 guards: its cdev always, and the
+	// legacy group path (VFIO_GROUP_GET_DEVICE_FD) when open_group is set.
+	bool open_group = false;
+	RuleSource open_source;
+
+	bool operator==(const VfioRules &) const = default;
+};
+
 using Edge = std::pair<protocol::ObjectKind, protocol::ObjectKind>;  // dependent, dependency
 
 // The dependency edges objects can have ("guest-memfd->kvm-vm", ...).
@@ -71,6 +110,7 @@ struct Contract {
 	EdgeRules rules;                  // every edge without its own entry
 	std::map<Edge, EdgeRules> edges;  // per-edge rules
 	DeviceRules vfio_cdev;            // the one kind with a device node
+	VfioRules vfio;                   // its retrieve, FINISH and open paths
 
 	// What a kernel built from kernel-config/patches needs on its command
 	// line to behave this way, and the console line each of its boots
@@ -85,6 +125,12 @@ struct Contract {
 	// --contract (bench, shell).
 	static Contract agreed();
 };
+
+// The rules a contract file can state that the planner and oracle do not
+// judge yet, each as "kinds.vfio-cdev.retrieve.returns: unbound".  A run
+// refuses such a contract before the first boot: a rule the rig reads but
+// ignores would turn a departure from it into a silent green.
+std::vector<std::string> unjudged_rules(const Contract &c);
 
 // `file` names the text in messages and, without a "name" field, gives the
 // name.  Throws ScenarioError (file:line:column, JSON pointer, the fix).

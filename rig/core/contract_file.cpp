@@ -92,7 +92,124 @@ private:
 	void rules(const json &j, const std::string &ptr, EdgeRules &r) const;
 	void kernel(const json &j, const std::string &ptr, Contract &c) const;
 	void kinds(const json &j, const std::string &ptr, Contract &c) const;
+	RuleSource source(const json &j, const std::string &ptr) const;
+	void vfio(const json &j, const std::string &ptr, Contract &c) const;
 };
+
+RuleSource Reader::source(const json &j, const std::string &ptr) const
+{
+	fields(j, ptr, {"message_id", "version", "date"});
+	if (!j.contains("message_id") || !j.contains("version"))
+		fail(ptr, "give \"message_id\" (\"<...@...>\") and \"version\" (\"v5\") of the posted "
+			  "patch the rule is read from");
+	RuleSource s;
+	s.message_id = str(j["message_id"], ptr + "/message_id", "a message-id");
+	if (s.message_id.size() < 5 || s.message_id.front() != '<' || s.message_id.back() != '>' ||
+	    s.message_id.find('@') == std::string::npos)
+		fail(ptr + "/message_id", "'" + s.message_id + "' is not a message-id; write it with its "
+			  "angle brackets, e.g. \"<20260714151505.3466855-11-someone@example.org>\"");
+	s.version = str(j["version"], ptr + "/version", "a series version");
+	if (s.version.empty())
+		fail(ptr + "/version", "name the series version, e.g. \"v5\" or \"RFC v2\"");
+	if (j.contains("date")) {
+		s.date = str(j["date"], ptr + "/date", "a date");
+		auto digit = [](char ch) { return ch >= '0' && ch <= '9'; };
+		bool ok = s.date.size() == 10 && s.date[4] == '-' && s.date[7] == '-';
+		for (std::size_t i = 0; ok && i < s.date.size(); i++)
+			ok = i == 4 || i == 7 || digit(s.date[i]);
+		if (!ok)
+			fail(ptr + "/date", "'" + s.date + "' is not a date; write YYYY-MM-DD");
+	}
+	return s;
+}
+
+// kinds.vfio-cdev: D1's open (and the paths it covers), what a retrieve
+// returns, and FINISH with the device preserved.
+void Reader::vfio(const json &v, const std::string &at, Contract &c) const
+{
+	fields(v, at, {"open", "retrieve", "finish"});
+	if (v.contains("open")) {
+		const std::string ptr = at + "/open";
+		fields(v["open"], ptr, {"before_retrieve", "error", "paths", "source"});
+		// The D1 answer itself reads like any other section.
+		json d1 = v["open"];
+		d1.erase("paths");
+		d1.erase("source");
+		section(d1, ptr, kOpen, c.vfio_cdev.open_needs_retrieve, c.vfio_cdev.open_err);
+		if (v["open"].contains("paths")) {
+			const json &paths = v["open"]["paths"];
+			const std::string pp = ptr + "/paths";
+			if (!paths.is_array() || paths.empty())
+				fail(pp, "expected a list of open paths: [\"cdev\"] or [\"cdev\", \"group\"]");
+			bool cdev = false, group = false;
+			for (std::size_t i = 0; i < paths.size(); i++) {
+				std::string p = str(paths[i], pp + "/" + std::to_string(i), "an open path");
+				bool &seen = p == "cdev" ? cdev : group;
+				if (p != "cdev" && p != "group")
+					fail(pp + "/" + std::to_string(i),
+					     "'" + p + "' is not an open path; use \"cdev\" (/dev/vfio/devices/vfioN) "
+						       "or \"group\" (/dev/vfio/<group>, VFIO_GROUP_GET_DEVICE_FD)");
+				if (seen)
+					fail(pp + "/" + std::to_string(i), "'" + p + "' is listed twice");
+				seen = true;
+			}
+			// The cdev is the device's own node: a handler that guards
+			// only the group would leave D1 without its main case.
+			if (!cdev)
+				fail(pp, "D1 always covers the cdev; list \"cdev\" (and \"group\" if the group "
+					 "path is guarded too)");
+			c.vfio.open_group = group;
+		}
+		if (v["open"].contains("source"))
+			c.vfio.open_source = source(v["open"]["source"], ptr + "/source");
+	}
+	if (v.contains("retrieve")) {
+		const std::string ptr = at + "/retrieve";
+		const json &r = v["retrieve"];
+		fields(r, ptr, {"returns", "source"});
+		if (r.contains("returns")) {
+			std::string ret = str(r["returns"], ptr + "/returns", "a string");
+			if (ret != "bound" && ret != "unbound")
+				fail(ptr + "/returns", "'" + ret + "' is not an answer here; use \"bound\" (the "
+					  "kernel binds the device to its iommufd) or \"unbound\" (userspace "
+					  "binds it)");
+			c.vfio.retrieve_unbound = ret == "unbound";
+		}
+		if (r.contains("source"))
+			c.vfio.retrieve_source = source(r["source"], ptr + "/source");
+	}
+	if (v.contains("finish")) {
+		const std::string ptr = at + "/finish";
+		const json &f = v["finish"];
+		fields(f, ptr, {"unretrieved", "until", "error", "source"});
+		if (f.contains("unretrieved")) {
+			std::string u = str(f["unretrieved"], ptr + "/unretrieved", "a string");
+			if (u != "discard" && u != "refuse")
+				fail(ptr + "/unretrieved", "'" + u + "' is not an answer here; use \"discard\" "
+					  "(C5) or \"refuse\" (FINISH fails while the device is unretrieved)");
+			c.vfio.finish_refuses_unretrieved = u == "refuse";
+		}
+		const bool refuses = c.vfio.finish_refuses_unretrieved;
+		if (f.contains("until")) {
+			if (!refuses)
+				fail(ptr + "/until", "\"until\" says how long FINISH refuses; add "
+					  "\"unretrieved\": \"refuse\" or remove it", true);
+			std::string u = str(f["until"], ptr + "/until", "a string");
+			if (u != "retrieved" && u != "bound")
+				fail(ptr + "/until", "'" + u + "' is not an answer here; use \"retrieved\" or "
+					  "\"bound\" (until userspace has bound the retrieved device)");
+			c.vfio.finish_until_bound = u == "bound";
+		}
+		if (f.contains("error")) {
+			if (!refuses)
+				fail(ptr + "/error", "an errno is for \"refuse\"; remove it or say "
+					  "\"unretrieved\": \"refuse\"", true);
+			c.vfio.finish_err = errno_value(f["error"], ptr + "/error");
+		}
+		if (f.contains("source"))
+			c.vfio.finish_source = source(f["source"], ptr + "/source");
+	}
+}
 
 void Reader::section(const json &j, const std::string &ptr, const Section &s, bool &refuses,
 		     std::string &err) const
@@ -166,10 +283,7 @@ void Reader::kinds(const json &j, const std::string &ptr, Contract &c) const
 		if (k != "vfio-cdev")
 			fail(at, "'" + k + "' has no rules of its own; only \"vfio-cdev\" has (opening "
 					 "its device node)", true);
-		fields(v, at, {"open"});
-		if (v.contains("open"))
-			section(v["open"], at + "/open", kOpen, c.vfio_cdev.open_needs_retrieve,
-				c.vfio_cdev.open_err);
+		vfio(v, at, c);
 	}
 }
 

@@ -452,7 +452,7 @@ void check_inputs(const RunConfig &cfg, Prepared &p)
 		p.baseline = load_baseline(cfg.baseline);
 	check_selftest_options(cfg);
 	if (!cfg.selftests_only) {
-		p.contract = resolve_contract(cfg.contract);
+		p.contract = resolve_judged_contract(cfg.contract);
 		p.cases = select_cases(cfg, p.contract);
 	}
 	p.knobs = parse_fault_list(cfg.fault);
