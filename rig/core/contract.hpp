@@ -59,6 +59,29 @@ struct DeviceRules {
 	bool operator==(const DeviceRules &) const = default;
 };
 
+// Where a rule was read from: the posted patch (data, printed by plan --diff
+// and the docs), empty for the agreed contract's own rules.
+struct RuleSource {
+	std::string message_id;
+	std::string version;
+	std::string date;
+
+	bool operator==(const RuleSource &) const = default;
+};
+
+// Rules of a guest_memfd itself.  The agreed contract leaves a preserved
+// guest_memfd writable until freeze (the rig writes sparse pages after
+// PRESERVE_FD); a handler that collects its folios at PRESERVE_FD freezes the
+// mapping there, and every later write or fallocate is refused with
+// freeze_err.
+struct GmemRules {
+	bool preserve_freezes = false;
+	std::string freeze_err = "EPERM";
+	RuleSource source;
+
+	bool operator==(const GmemRules &) const = default;
+};
+
 using Edge = std::pair<protocol::ObjectKind, protocol::ObjectKind>;  // dependent, dependency
 
 // The dependency edges objects can have ("guest-memfd->kvm-vm", ...).
@@ -71,6 +94,7 @@ struct Contract {
 	EdgeRules rules;                  // every edge without its own entry
 	std::map<Edge, EdgeRules> edges;  // per-edge rules
 	DeviceRules vfio_cdev;            // the one kind with a device node
+	GmemRules guest_memfd;
 
 	// What a kernel built from kernel-config/patches needs on its command
 	// line to behave this way, and the console line each of its boots

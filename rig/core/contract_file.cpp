@@ -92,7 +92,45 @@ private:
 	void rules(const json &j, const std::string &ptr, EdgeRules &r) const;
 	void kernel(const json &j, const std::string &ptr, Contract &c) const;
 	void kinds(const json &j, const std::string &ptr, Contract &c) const;
+	void source(const json &j, const std::string &ptr, RuleSource &s) const;
+	void gmem(const json &j, const std::string &ptr, GmemRules &g) const;
 };
+
+void Reader::source(const json &j, const std::string &ptr, RuleSource &s) const
+{
+	fields(j, ptr, {"message_id", "version", "date"});
+	if (!j.contains("message_id") || !j.contains("version"))
+		fail(ptr, "give \"message_id\" and \"version\" of the posted patch the rule is read from");
+	s.message_id = str(j["message_id"], ptr + "/message_id", "a message-id, <...@...>");
+	if (s.message_id.find('@') == std::string::npos)
+		fail(ptr + "/message_id", "'" + s.message_id + "' is not a message-id; give <...@...>");
+	s.version = str(j["version"], ptr + "/version", "a series version, e.g. \"v2\"");
+	if (j.contains("date"))
+		s.date = str(j["date"], ptr + "/date", "a date, YYYY-MM-DD");
+}
+
+void Reader::gmem(const json &j, const std::string &ptr, GmemRules &g) const
+{
+	fields(j, ptr, {"preserve"});
+	if (!j.contains("preserve"))
+		return;
+	const json &p = j["preserve"];
+	std::string at = ptr + "/preserve";
+	fields(p, at, {"freezes", "error", "source"});
+	if (p.contains("freezes")) {
+		if (!p["freezes"].is_boolean())
+			fail(at + "/freezes", "expected true (writes after PRESERVE_FD are refused) or false");
+		g.preserve_freezes = p["freezes"].get<bool>();
+	}
+	if (p.contains("error")) {
+		if (!g.preserve_freezes)
+			fail(at + "/error", "an errno is for a frozen guest_memfd; remove it or say "
+					   "\"freezes\": true", true);
+		g.freeze_err = errno_value(p["error"], at + "/error");
+	}
+	if (p.contains("source"))
+		source(p["source"], at + "/source", g.source);
+}
 
 void Reader::section(const json &j, const std::string &ptr, const Section &s, bool &refuses,
 		     std::string &err) const
@@ -163,9 +201,14 @@ void Reader::kinds(const json &j, const std::string &ptr, Contract &c) const
 		// Only a VFIO device has a node of its own that userspace can
 		// open again in the new kernel; the other kinds' files are made
 		// anew, never reopened.
+		if (k == "guest-memfd") {
+			gmem(v, at, c.guest_memfd);
+			continue;
+		}
 		if (k != "vfio-cdev")
-			fail(at, "'" + k + "' has no rules of its own; only \"vfio-cdev\" has (opening "
-					 "its device node)", true);
+			fail(at, "'" + k + "' has no rules of its own; only \"vfio-cdev\" (opening "
+					 "its device node) and \"guest-memfd\" (frozen at PRESERVE_FD) have",
+			     true);
 		fields(v, at, {"open"});
 		if (v.contains("open"))
 			section(v["open"], at + "/open", kOpen, c.vfio_cdev.open_needs_retrieve,
