@@ -33,6 +33,8 @@ std::vector<std::string> unjudged_rules(const Contract &c)
 			      (c.vfio.finish_until_bound ? ", until: bound" : ""));
 	if (c.vfio.open_group)
 		out.push_back("kinds.vfio-cdev.open.paths: group");
+	if (c.guest_memfd.preserve_freezes)
+		out.push_back("kinds.guest-memfd.preserve.freezes: true");
 	return out;
 }
 

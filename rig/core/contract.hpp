@@ -98,6 +98,19 @@ struct VfioRules {
 	bool operator==(const VfioRules &) const = default;
 };
 
+// Rules of a guest_memfd itself.  The agreed contract leaves a preserved
+// guest_memfd writable until freeze (the rig writes sparse pages after
+// PRESERVE_FD); a handler that collects its folios at PRESERVE_FD freezes the
+// mapping there, and every later write or fallocate is refused with
+// freeze_err.
+struct GmemRules {
+	bool preserve_freezes = false;
+	std::string freeze_err = "EPERM";
+	RuleSource source;
+
+	bool operator==(const GmemRules &) const = default;
+};
+
 using Edge = std::pair<protocol::ObjectKind, protocol::ObjectKind>;  // dependent, dependency
 
 // The dependency edges objects can have ("guest-memfd->kvm-vm", ...).
@@ -111,6 +124,7 @@ struct Contract {
 	std::map<Edge, EdgeRules> edges;  // per-edge rules
 	DeviceRules vfio_cdev;            // the one kind with a device node
 	VfioRules vfio;                   // its retrieve, FINISH and open paths
+	GmemRules guest_memfd;
 
 	// What a kernel built from kernel-config/patches needs on its command
 	// line to behave this way, and the console line each of its boots

@@ -94,6 +94,7 @@ private:
 	void kinds(const json &j, const std::string &ptr, Contract &c) const;
 	RuleSource source(const json &j, const std::string &ptr) const;
 	void vfio(const json &j, const std::string &ptr, Contract &c) const;
+	void gmem(const json &j, const std::string &ptr, GmemRules &g) const;
 };
 
 RuleSource Reader::source(const json &j, const std::string &ptr) const
@@ -211,6 +212,29 @@ void Reader::vfio(const json &v, const std::string &at, Contract &c) const
 	}
 }
 
+void Reader::gmem(const json &j, const std::string &ptr, GmemRules &g) const
+{
+	fields(j, ptr, {"preserve"});
+	if (!j.contains("preserve"))
+		return;
+	const json &p = j["preserve"];
+	std::string at = ptr + "/preserve";
+	fields(p, at, {"freezes", "error", "source"});
+	if (p.contains("freezes")) {
+		if (!p["freezes"].is_boolean())
+			fail(at + "/freezes", "expected true (writes after PRESERVE_FD are refused) or false");
+		g.preserve_freezes = p["freezes"].get<bool>();
+	}
+	if (p.contains("error")) {
+		if (!g.preserve_freezes)
+			fail(at + "/error", "an errno is for a frozen guest_memfd; remove it or say "
+					   "\"freezes\": true", true);
+		g.freeze_err = errno_value(p["error"], at + "/error");
+	}
+	if (p.contains("source"))
+		g.source = source(p["source"], at + "/source");
+}
+
 void Reader::section(const json &j, const std::string &ptr, const Section &s, bool &refuses,
 		     std::string &err) const
 {
@@ -280,9 +304,14 @@ void Reader::kinds(const json &j, const std::string &ptr, Contract &c) const
 		// Only a VFIO device has a node of its own that userspace can
 		// open again in the new kernel; the other kinds' files are made
 		// anew, never reopened.
+		if (k == "guest-memfd") {
+			gmem(v, at, c.guest_memfd);
+			continue;
+		}
 		if (k != "vfio-cdev")
-			fail(at, "'" + k + "' has no rules of its own; only \"vfio-cdev\" has (opening "
-					 "its device node)", true);
+			fail(at, "'" + k + "' has no rules of its own; only \"vfio-cdev\" (opening "
+					 "its device node) and \"guest-memfd\" (frozen at PRESERVE_FD) have",
+			     true);
 		vfio(v, at, c);
 	}
 }
