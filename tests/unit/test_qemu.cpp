@@ -47,7 +47,7 @@ TEST_CASE("TCG command line: q35, emulated SVM, IOMMU, two serial ports", "[unit
 	REQUIRE(append != a.end());
 	std::string cmd = *(append + 1);
 	for (auto word : {"liveupdate=on", "intel_iommu=on", "retain_initrd", "panic=-1",
-			  "luo_fault=drop-contents", "console=ttyS0"})
+			  "luo_fault=drop-contents", "console=ttyS0", " no5lvl"})
 		CHECK(cmd.find(word) != std::string::npos);
 }
 
