@@ -23,6 +23,28 @@ unsigned step_id(const host::Batch &b, const std::string &case_id, protocol::Op 
 	return 0;
 }
 
+// A refused kexec (case r's, expected ENOENT) that went through: the guest
+// reports it from the next kernel with result 0, the other case's first-kernel
+// steps after it never ran, so its files are not there to retrieve (ENOENT).
+host::VmResult escaped_kexec(const host::Batch &b, unsigned kexec_r)
+{
+	host::VmResult vm;
+	vm.status = host::VmResult::Status::done;
+	for (const auto &s : b.plan.steps) {
+		if (s.id > kexec_r && s.boot == 0)
+			continue;
+		protocol::Event ev;
+		ev.type = protocol::EventType::step;
+		ev.step = s.id;
+		ev.op = s.op;
+		ev.boot = s.id == kexec_r ? 1 : s.boot;
+		ev.result = (s.boot == 1 && s.case_id == "a") ? -ENOENT : 0;
+		ev.err = protocol::errno_name(ev.result);
+		vm.events.push_back(ev);
+	}
+	return vm;
+}
+
 } // namespace
 
 TEST_CASE("every step as expected is a pass", "[unit][judge]")
@@ -117,23 +139,7 @@ TEST_CASE("a kexec that had to be refused but went through is pinned on its case
 	auto a = memfd_case("a"), r = refused_case("r");
 	auto batch = host::make_batch({&a, &r});
 	auto kexec_r = step_id(batch, "r", protocol::Op::kexec);
-	// The guest reports the private kexec from the next kernel with result 0,
-	// and the other case's first-kernel steps never ran.
-	host::VmResult vm;
-	vm.status = host::VmResult::Status::done;
-	for (const auto &s : batch.plan.steps) {
-		if (s.id > kexec_r && s.boot == 0)
-			continue;
-		protocol::Event ev;
-		ev.type = protocol::EventType::step;
-		ev.step = s.id;
-		ev.op = s.op;
-		ev.boot = s.id == kexec_r ? 1 : s.boot;
-		ev.result = (s.boot == 1 && s.case_id == "a") ? -ENOENT : 0;
-		ev.err = protocol::errno_name(ev.result);
-		vm.events.push_back(ev);
-	}
-	auto out = host::judge_batch(batch, vm, "");
+	auto out = host::judge_batch(batch, escaped_kexec(batch, kexec_r), "");
 	CHECK(out.batch_failed);
 	CHECK(out.cases[1].verdict == host::Verdict::violation);
 	CHECK_THAT(out.cases[1].message, ContainsSubstring("kexec") &&
@@ -263,18 +269,7 @@ TEST_CASE("an escaped kexec keeps its case pinned, but not a splat beside it", "
 	auto a = memfd_case("a"), r = refused_case("r");
 	auto batch = host::make_batch({&a, &r});
 	auto kexec_r = step_id(batch, "r", protocol::Op::kexec);
-	host::VmResult vm;
-	vm.status = host::VmResult::Status::done;
-	for (const auto &s : batch.plan.steps) {
-		if (s.id > kexec_r && s.boot == 0)
-			continue;
-		protocol::Event ev;
-		ev.type = protocol::EventType::step;
-		ev.step = s.id;
-		ev.op = s.op;
-		ev.boot = s.id == kexec_r ? 1 : s.boot;
-		vm.events.push_back(ev);
-	}
+	auto vm = escaped_kexec(batch, kexec_r);
 	auto quiet = host::judge_batch(batch, vm, "");
 	CHECK(quiet.pinned);
 	CHECK(quiet.cause == host::BatchOutcome::Cause::stopped);
