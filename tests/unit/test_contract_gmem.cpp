@@ -6,6 +6,7 @@
 #include <catch2/matchers/catch_matchers_string.hpp>
 
 #include "core/contract.hpp"
+#include "contracts.hpp"
 #include "core/scenario.hpp"
 
 using namespace luo;
@@ -15,12 +16,7 @@ namespace {
 
 std::string error_of(const std::string &text)
 {
-	try {
-		core::parse_contract(text, "c.json");
-	} catch (const core::ScenarioError &e) {
-		return e.what();
-	}
-	return "(accepted)";
+	return test::contract_error_of(text);
 }
 
 } // namespace

@@ -27,12 +27,7 @@ namespace {
 
 std::string error_of(const std::string &text)
 {
-	try {
-		core::parse_contract(text, "c.json");
-	} catch (const core::ScenarioError &e) {
-		return e.what();
-	}
-	return "(accepted)";
+	return test::contract_error_of(text);
 }
 
 const char *kVfioThenIommu = R"({
