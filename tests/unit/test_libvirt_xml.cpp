@@ -60,7 +60,8 @@ TEST_CASE("domain XML: the QEMU backend's machine as a transient TCG domain", "[
 	std::string x = domain_xml(d);
 	CHECK(x.find("<domain type='qemu'") != std::string::npos);
 	CHECK(x.find("<type arch='x86_64' machine='q35'>hvm</type>") != std::string::npos);
-	CHECK(x.find("<cpu mode='maximum'/>") != std::string::npos);
+	CHECK(x.find("<cpu mode='maximum'>\n    <feature policy='disable' name='la57'/>") !=
+	      std::string::npos);
 	CHECK(x.find("<vcpu>1</vcpu>") != std::string::npos);
 	CHECK(x.find("<memory unit='MiB'>2048</memory>") != std::string::npos);
 	CHECK(x.find("<kernel>" + d.kernel + "</kernel>") != std::string::npos);

@@ -50,7 +50,7 @@ std::string domain_xml(const DomainXml &d)
 	  << "  <features><acpi/></features>\n"
 	  // As -cpu max / -cpu host: TCG's max model emulates SVM, so the guest
 	  // has a working /dev/kvm.
-	  << (kvm ? "  <cpu mode='host-passthrough'/>\n" : "  <cpu mode='maximum'/>\n")
+	  << (kvm ? "  <cpu mode='host-passthrough'/>\n" : "  <cpu mode='maximum'>\n    <feature policy='disable' name='la57'/>\n  </cpu>\n")  // see kTcgCpu
 	  // A guest that powers off, reboots (panic=-1) or crashes is over: as
 	  // QEMU's -no-reboot.
 	  << "  <on_poweroff>destroy</on_poweroff>\n"

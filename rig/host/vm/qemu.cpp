@@ -121,7 +121,7 @@ std::vector<std::string> qemu_args(const VmSpec &spec)
 		"-machine", std::string("q35,accel=") + (kvm ? "kvm" : "tcg"),
 		// -cpu max under TCG emulates SVM, so the guest gets a working /dev/kvm;
 		// under KVM, host passthrough relies on nested virtualisation.
-		"-cpu", kvm ? "host" : "max",
+		"-cpu", kvm ? "host" : kTcgCpu,
 		"-m", std::to_string(spec.memory_mb),
 		"-smp", std::to_string(spec.cpus > 0 ? spec.cpus : cpus_for(spec.accel)),
 		"-no-reboot",

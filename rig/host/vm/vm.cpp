@@ -140,16 +140,8 @@ std::string kernel_cmdline(const VmSpec &spec)
 	// no_timer_check: on a loaded host, TCG can miss the IO-APIC timer probe
 	// and the kernel panics ("timer doesn't work through Interrupt-remapped
 	// IO-APIC") before anything under test has run.
-	// no5lvl: TCG's "max" CPU offers LA57, and 7.3 clears the boot CPU's
-	// feature words in identify_cpu() with interrupts on, before the
-	// alternatives are patched.  An interrupt in that window sees
-	// pgtable_l5_enabled() false, so KASAN judges every 5-level direct-map
-	// address wild ("KASAN: wild-memory-access Write in handle_edge_irq",
-	// 1 of 81 boots of the debug dependency scenarios): a false report of
-	// a race in x86 boot code, not of Live Update.  Four-level paging keeps
-	// KASAN's idea of the address space fixed across that window.
 	std::string c = "console=ttyS0 panic=-1 oops=panic rdinit=/init liveupdate=on "
-			"intel_iommu=on retain_initrd no_timer_check no5lvl loglevel=6";
+			"intel_iommu=on retain_initrd no_timer_check loglevel=6";
 	if (!spec.extra_cmdline.empty())
 		c += " " + spec.extra_cmdline;
 	return c;
