@@ -48,9 +48,11 @@ std::string domain_xml(const DomainXml &d)
 	  << "    <cmdline>" << xml_escape(kernel_cmdline(s)) << "</cmdline>\n"
 	  << "  </os>\n"
 	  << "  <features><acpi/></features>\n"
-	  // As -cpu max / -cpu host: TCG's max model emulates SVM, so the guest
-	  // has a working /dev/kvm.
-	  << (kvm ? "  <cpu mode='host-passthrough'/>\n" : "  <cpu mode='maximum'>\n    <feature policy='disable' name='la57'/>\n  </cpu>\n")  // see kTcgCpu
+	  // As the QEMU backend's -cpu: host passthrough, or TCG's maximum
+	  // model less kTcgCpuWithout.
+	  << (kvm ? std::string("  <cpu mode='host-passthrough'/>\n")
+		  : std::string("  <cpu mode='maximum'>\n    <feature policy='disable' name='") +
+			    kTcgCpuWithout + "'/>\n  </cpu>\n")
 	  // A guest that powers off, reboots (panic=-1) or crashes is over: as
 	  // QEMU's -no-reboot.
 	  << "  <on_poweroff>destroy</on_poweroff>\n"

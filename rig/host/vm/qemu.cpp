@@ -119,9 +119,9 @@ std::vector<std::string> qemu_args(const VmSpec &spec)
 	std::vector<std::string> a{
 		spec.qemu,
 		"-machine", std::string("q35,accel=") + (kvm ? "kvm" : "tcg"),
-		// -cpu max under TCG emulates SVM, so the guest gets a working /dev/kvm;
-		// under KVM, host passthrough relies on nested virtualisation.
-		"-cpu", kvm ? "host" : kTcgCpu,
+		// Under TCG, max less kTcgCpuWithout; under KVM, host passthrough
+		// relies on nested virtualisation.
+		"-cpu", kvm ? std::string("host") : std::string("max,") + kTcgCpuWithout + "=off",
 		"-m", std::to_string(spec.memory_mb),
 		"-smp", std::to_string(spec.cpus > 0 ? spec.cpus : cpus_for(spec.accel)),
 		"-no-reboot",

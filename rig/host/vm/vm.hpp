@@ -55,16 +55,17 @@ std::vector<std::string> edu_device_args(int count);
 // PIT calibration).  Nothing the mock VMM does needs two CPUs.
 int cpus_for(Accel accel);
 
-// TCG's CPU model: everything QEMU emulates (SVM, so the guest has a /dev/kvm)
-// but LA57.  7.3's identify_cpu() zeroes the boot CPU's feature words with
-// interrupts on, before the alternatives are patched; an interrupt taken
-// there sees pgtable_l5_enabled() false while the direct map is five-level,
-// and KASAN calls a good lock "wild-memory-access ... in handle_edge_irq"
-// (once in 81 boots of the debug dependency scenarios, 435 cases red).  An
-// x86 boot race, not Live Update: four-level paging keeps it out.  A CPU
-// flag rather than no5lvl on the command line, which the kernel would hand to
-// init as an argument.
-inline constexpr const char *kTcgCpu = "max,la57=off";
+// Under TCG the guest gets QEMU's "max" CPU model (it emulates SVM, so the
+// guest has a working /dev/kvm) without this feature: LA57.  7.3's
+// identify_cpu() zeroes the boot CPU's feature words with interrupts on,
+// before the alternatives are patched; an interrupt taken there sees
+// pgtable_l5_enabled() false while the direct map is five-level, and KASAN
+// calls a good lock "wild-memory-access ... in handle_edge_irq" (once in 81
+// boots of the debug dependency scenarios, 435 cases red).  An x86 boot race,
+// not Live Update: four-level paging keeps it out.  A CPU feature rather than
+// no5lvl on the command line, which the kernel would hand to init as an
+// argument.  The QEMU and libvirt backends both build their CPU from it.
+inline constexpr const char *kTcgCpuWithout = "la57";
 
 std::string kernel_cmdline(const VmSpec &spec);
 
