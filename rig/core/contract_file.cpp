@@ -87,6 +87,21 @@ private:
 		return e;
 	}
 
+	// A string that must be one of two answers; the message names both,
+	// each with what it means when `a_means`/`b_means` say it.
+	std::string answer(const json &j, const std::string &ptr, const char *a, const char *b,
+			   const char *a_means = nullptr, const char *b_means = nullptr) const
+	{
+		std::string v = str(j, ptr, "a string");
+		auto named = [](const char *x, const char *means) {
+			return "\"" + std::string(x) + "\"" + (means ? std::string(" (") + means + ")" : "");
+		};
+		if (v != a && v != b)
+			fail(ptr, "'" + v + "' is not an answer here; use " + named(a, a_means) + " or " +
+					  named(b, b_means));
+		return v;
+	}
+
 	void section(const json &j, const std::string &ptr, const Section &s, bool &refuses,
 		     std::string &err) const;
 	void rules(const json &j, const std::string &ptr, EdgeRules &r) const;
@@ -169,12 +184,10 @@ void Reader::vfio(const json &v, const std::string &at, Contract &c) const
 		const json &r = v["retrieve"];
 		fields(r, ptr, {"returns", "source"});
 		if (r.contains("returns")) {
-			std::string ret = str(r["returns"], ptr + "/returns", "a string");
-			if (ret != "bound" && ret != "unbound")
-				fail(ptr + "/returns", "'" + ret + "' is not an answer here; use \"bound\" (the "
-					  "kernel binds the device to its iommufd) or \"unbound\" (userspace "
-					  "binds it)");
-			c.vfio.retrieve_unbound = ret == "unbound";
+			c.vfio.retrieve_unbound =
+				answer(r["returns"], ptr + "/returns", "bound", "unbound",
+				       "the kernel binds the device to its iommufd", "userspace binds it") ==
+				"unbound";
 		}
 		if (r.contains("source"))
 			c.vfio.retrieve_source = source(r["source"], ptr + "/source");
@@ -184,22 +197,18 @@ void Reader::vfio(const json &v, const std::string &at, Contract &c) const
 		const json &f = v["finish"];
 		fields(f, ptr, {"unretrieved", "until", "error", "source"});
 		if (f.contains("unretrieved")) {
-			std::string u = str(f["unretrieved"], ptr + "/unretrieved", "a string");
-			if (u != "discard" && u != "refuse")
-				fail(ptr + "/unretrieved", "'" + u + "' is not an answer here; use \"discard\" "
-					  "(C5) or \"refuse\" (FINISH fails while the device is unretrieved)");
-			c.vfio.finish_refuses_unretrieved = u == "refuse";
+			c.vfio.finish_refuses_unretrieved =
+				answer(f["unretrieved"], ptr + "/unretrieved", "discard", "refuse", "C5",
+				       "FINISH fails while the device is unretrieved") == "refuse";
 		}
 		const bool refuses = c.vfio.finish_refuses_unretrieved;
 		if (f.contains("until")) {
 			if (!refuses)
 				fail(ptr + "/until", "\"until\" says how long FINISH refuses; add "
 					  "\"unretrieved\": \"refuse\" or remove it", true);
-			std::string u = str(f["until"], ptr + "/until", "a string");
-			if (u != "retrieved" && u != "bound")
-				fail(ptr + "/until", "'" + u + "' is not an answer here; use \"retrieved\" or "
-					  "\"bound\" (until userspace has bound the retrieved device)");
-			c.vfio.finish_until_bound = u == "bound";
+			c.vfio.finish_until_bound =
+				answer(f["until"], ptr + "/until", "retrieved", "bound", nullptr,
+				       "until userspace has bound the retrieved device") == "bound";
 		}
 		if (f.contains("error")) {
 			if (!refuses)
@@ -240,11 +249,7 @@ void Reader::section(const json &j, const std::string &ptr, const Section &s, bo
 {
 	fields(j, ptr, {s.when, "error"});
 	if (j.contains(s.when)) {
-		std::string v = str(j[s.when], ptr + "/" + s.when, "a string");
-		if (v != s.good && v != s.bad)
-			fail(ptr + "/" + s.when, "'" + v + "' is not an answer here; use \"" + s.good +
-							 "\" or \"" + s.bad + "\"");
-		refuses = v == s.bad;
+		refuses = answer(j[s.when], ptr + "/" + s.when, s.good, s.bad) == s.bad;
 	}
 	if (j.contains("error")) {
 		if (j.contains(s.when) && !refuses)
