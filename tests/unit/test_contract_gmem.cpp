@@ -14,10 +14,7 @@ using Catch::Matchers::ContainsSubstring;
 
 namespace {
 
-std::string error_of(const std::string &text)
-{
-	return test::contract_error_of(text);
-}
+const auto error_of = &test::contract_error_of;
 
 } // namespace
 

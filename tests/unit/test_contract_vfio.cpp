@@ -20,10 +20,7 @@ using core::Contract;
 
 namespace {
 
-std::string error_of(const std::string &text)
-{
-	return test::contract_error_of(text);
-}
+const auto error_of = &test::contract_error_of;
 
 std::string vfio(const std::string &body)
 {

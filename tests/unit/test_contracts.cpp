@@ -25,10 +25,7 @@ using core::EdgeRules;
 
 namespace {
 
-std::string error_of(const std::string &text)
-{
-	return test::contract_error_of(text);
-}
+const auto error_of = &test::contract_error_of;
 
 const char *kVfioThenIommu = R"({
   "objects": {"iommu": "iommufd", "vfio": "vfio-cdev", "vm": "kvm-vm", "gmem": "guest-memfd"},
