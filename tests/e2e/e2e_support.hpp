@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "../knob_expectations.hpp"
 #include "host/util/paths.hpp"
 #include "host/run/run.hpp"
 #include "protocol/plan.hpp"
@@ -35,6 +36,28 @@ inline host::RunConfig config_for(std::vector<std::string> scenarios, const std:
 	cfg.quiet = true;
 	cfg.jobs = 2;
 	return cfg;
+}
+
+// A run of one fault knob as tests/data/knobs.json has it: its scenarios,
+// the cases it selects and the schedules that expose it.
+inline host::RunConfig knob_config(const test::KnobExpectation &e, const std::string &tag)
+{
+	auto cfg = config_for(e.scenarios, tag);
+	cfg.fault = e.knob;
+	cfg.cases = e.select;
+	if (!e.schedules.empty())
+		cfg.schedules = e.schedules;
+	return cfg;
+}
+
+// Every way a finished knob run differs from its entry, judged from the
+// results.json a CI job or a developer reads.
+inline std::vector<std::string> knob_mismatches(const test::KnobExpectation &e,
+						const host::RunReport &rep)
+{
+	auto results = nlohmann::json::parse(
+		std::ifstream(std::filesystem::path(rep.summary.run_dir) / "results.json"));
+	return test::knob_run_mismatches(e, results);
 }
 
 // Every event the guests of a run sent, read back from the run directory.

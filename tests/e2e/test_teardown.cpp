@@ -28,31 +28,27 @@ const host::CaseResult &result_of(const host::RunReport &rep, const std::string 
 TEST_CASE("a release that deadlocks fails the case whose VM it is, in its teardown",
 	  "[e2e][teardown][knobs]")
 {
-	auto cfg = e2e::config_for({"scenarios/deps/kvm-gmem.json", "scenarios/smoke/memfd.json"},
-				   "release-deadlock");
+	const auto &e = test::knob_expectation("release-deadlock");
 	const std::string guilty = "kvm-gmem/p:vm,gmem/r:vm,gmem";
 	// Preserves the VM but never retrieves it: no restored VM to release.
 	const std::string unretrieved = "kvm-gmem/p:vm,gmem/r:-";
-	cfg.cases = {guilty, unretrieved, "smoke-memfd/*"};
-	cfg.fault = "release-deadlock";
-	cfg.jobs = 1;
-	auto rep = host::run_suite(cfg);
+	REQUIRE(e.select == std::vector<std::string>{guilty, unretrieved, "smoke-memfd/*"});
+	auto rep = host::run_suite(e2e::knob_config(e, "release-deadlock"));
 	REQUIRE(rep.cases.size() == 3);
-	for (const auto &c : rep.cases)
-		INFO(c.id << ": " << host::to_string(c.verdict) << ": " << c.message);
+	// The guilty case is a crash with the hung-task report's title, at
+	// its VM's close; the others pass (tests/data/knobs.json).
+	for (const auto &m : e2e::knob_mismatches(e, rep))
+		FAIL_CHECK(m);
 
 	const auto &g = result_of(rep, guilty);
 	INFO(g.message);
 	// The hung-task detector reports the close and panics: a crash.
-	CHECK(g.verdict == host::Verdict::crash);
 	CHECK_THAT(g.message, ContainsSubstring("never returned") &&
-				      ContainsSubstring("INFO: task hung in "));
+				      ContainsSubstring("INFO: task hung in kvm_vm_release"));
 	REQUIRE(g.failed_step >= 0);
 	const auto &st = g.steps[g.failed_step];
 	CHECK(st.teardown);
 	CHECK_FALSE(st.executed);
-	// The VM's own close, or its session's while LUO still holds the file.
-	CHECK((st.object == "vm" || st.op == protocol::Op::session_close));
 
 	for (const auto &id : {unretrieved, std::string("smoke-memfd/p:mem/r:mem")}) {
 		const auto &c = result_of(rep, id);
