@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <linux/reboot.h>
 #include <fstream>
+#include <algorithm>
 #include <sstream>
+#include <vector>
 #include <sys/sendfile.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
@@ -100,13 +102,27 @@ BootInfo parse_cmdline(const std::string &cmdline)
 
 std::string next_cmdline(const BootInfo &now, std::uint32_t kexec_step)
 {
-	std::istringstream words(now.cmdline);
-	std::string w, out;
-	while (words >> w) {
-		if (starts_with(w, kBootKey) || starts_with(w, kAfterKey))
-			continue;
-		out += w + " ";
+	std::istringstream in(now.cmdline);
+	std::vector<std::string> words;
+	for (std::string w; in >> w;)
+		if (!starts_with(w, kBootKey) && !starts_with(w, kAfterKey))
+			words.push_back(w);
+	// A kernel built with CONFIG_CMDLINE (the debug flavour's kho_scratch=)
+	// puts it in front of the command line it was given, which is this one:
+	// drop the copy at the front, or every kexec would add one more.
+	for (bool again = true; again;) {
+		again = false;
+		for (size_t k = 1; 2 * k <= words.size(); k++) {
+			if (std::equal(words.begin(), words.begin() + k, words.begin() + k)) {
+				words.erase(words.begin(), words.begin() + k);
+				again = true;
+				break;
+			}
+		}
 	}
+	std::string out;
+	for (const auto &w : words)
+		out += w + " ";
 	out += kBootKey + std::to_string(now.boot + 1) + " " + kAfterKey +
 	       std::to_string(kexec_step);
 	return out;

@@ -120,3 +120,22 @@ TEST_CASE("the guest finds its boot and builds the next command line", "[unit][g
 	CHECK(b2.boot == 2);
 	CHECK(b2.after == 30u);
 }
+
+TEST_CASE("a built-in command line does not pile up across kexecs", "[unit][image]")
+{
+	// The kernel prepends CONFIG_CMDLINE to what kexec gave it, so boot n
+	// sees the built-in words once more in front of boot n-1's line.
+	const std::string builtin = "kho_scratch=64M,512M,256M";
+	auto b = guest::parse_cmdline(builtin + " console=ttyS0 rdinit=/init");
+	for (int boot = 1; boot <= 4; boot++) {
+		auto next = guest::next_cmdline(b, boot * 10);
+		CHECK(next == builtin + " console=ttyS0 rdinit=/init luo_rig.boot=" +
+				      std::to_string(boot) + " luo_rig.after=" + std::to_string(boot * 10));
+		b = guest::parse_cmdline(builtin + " " + next);
+	}
+	// Repeats that are not at the front stay: they were asked for.
+	auto mid = guest::next_cmdline(guest::parse_cmdline("a=1 b=2 a=1"), 1);
+	CHECK(mid.rfind("a=1 b=2 a=1 ", 0) == 0);
+	// Two words the same at the front are one copy too many of the first.
+	CHECK(guest::next_cmdline(guest::parse_cmdline("x x y"), 1).rfind("x y ", 0) == 0);
+}
