@@ -86,6 +86,10 @@ std::vector<std::string> repro_argv(const BisectConfig &cfg, const fs::path &wor
 		a.insert(a.end(), {"--fault", run.fault});
 	if (!run.extra_cmdline.empty())
 		a.insert(a.end(), {"--append", run.extra_cmdline});
+	for (const auto &m : k.mboxes)
+		a.insert(a.end(), {"--mbox", fs::absolute(m).string()});
+	for (const auto &id : k.series)
+		a.insert(a.end(), {"--series", id});
 	for (const auto &p : k.patch_dirs)
 		a.insert(a.end(), {"--patches", fs::absolute(p).string()});
 	for (const auto &f : k.fragments)

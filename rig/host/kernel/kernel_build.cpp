@@ -14,6 +14,8 @@
 #include "host/kernel/hash.hpp"
 #include "host/kernel/kernel_config.hpp"
 #include "host/kernel/kernel_source.hpp"
+#include "host/kernel/b4_series.hpp"
+#include "host/kernel/mbox.hpp"
 #include "host/kernel/patches.hpp"
 #include "host/kernel/workspace.hpp"
 #include "host/util/paths.hpp"
@@ -121,7 +123,15 @@ std::string build_in(Workspace &ws, const BuildInputs &in)
 	if (!in.patches.empty()) {
 		prog.phase(std::string(warm ? "kernel: sync source" : "kernel: copy source") +
 			   ", apply " + std::to_string(in.patches.size()) + " patches");
-		sync_patched_copy(in.src.tree, in.src.pristine_copyable, ws.src(), in.patches, in.log);
+		try {
+			sync_patched_copy(in.src.tree, in.src.pristine_copyable, ws.src(),
+					  in.patches, in.log);
+		} catch (const PatchError &) {
+			// Nothing was compiled: the objects stay good for the next
+			// build, which restores the files the series touched.
+			ws.failed();
+			throw;
+		}
 		tree = ws.src();
 	}
 	try {
@@ -180,6 +190,14 @@ std::vector<fs::path> patch_list(const KernelOptions &opts)
 		if (fs::exists(mine / "series"))
 			out = read_series(mine);
 	}
+	auto add_mailbox = [&](const fs::path &mbox) {
+		auto more = split_mailbox(mbox, cache_root() / "mbox");
+		out.insert(out.end(), more.begin(), more.end());
+	};
+	for (const auto &m : opts.mboxes)
+		add_mailbox(m);
+	for (const auto &id : opts.series)
+		add_mailbox(fetch_series(normalise_msgid(id), cache_root() / "series"));
 	for (const auto &d : opts.patch_dirs) {
 		auto more = read_series(d);
 		out.insert(out.end(), more.begin(), more.end());
@@ -253,6 +271,8 @@ KernelArtifact obtain_kernel(const KernelOptions &opts)
 	bool incremental = ws.warm();
 	try {
 		release = build_in(ws, in);
+	} catch (const PatchError &) {
+		throw; // the same series would not apply from scratch either
 	} catch (const SetupError &e) {
 		if (!incremental)
 			throw;
