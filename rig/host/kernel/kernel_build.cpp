@@ -182,6 +182,18 @@ std::string configure_and_make(Workspace &ws, const fs::path &tree, const BuildI
 
 } // namespace
 
+std::string kernel_key(const std::string &identity, const std::string &compiler,
+		       const std::vector<fs::path> &patches, const std::vector<fs::path> &fragments)
+{
+	Hasher h;
+	h.add(kRecipe).add(identity).add(compiler);
+	for (const auto &p : patches)
+		h.add_file(p);
+	for (const auto &f : fragments)
+		h.add_file(f);
+	return h.hex().substr(0, 16);
+}
+
 std::vector<fs::path> patch_list(const KernelOptions &opts)
 {
 	std::vector<fs::path> out;
@@ -235,13 +247,7 @@ KernelArtifact obtain_kernel(const KernelOptions &opts)
 	fragments.insert(fragments.end(), extra.begin(), extra.end());
 	std::string compiler = first_line(capture({"gcc", "--version"}));
 
-	Hasher h;
-	h.add(kRecipe).add(src.identity).add(compiler);
-	for (const auto &p : patches)
-		h.add_file(p);
-	for (const auto &f : fragments)
-		h.add_file(f);
-	std::string key = h.hex().substr(0, 16);
+	std::string key = kernel_key(src.identity, compiler, patches, fragments);
 
 	fs::path root = cache_root();
 	fs::path entry = root / "kernels" / key;

@@ -45,4 +45,10 @@ KernelArtifact obtain_kernel(const KernelOptions &opts);
 // before anything is built.
 std::vector<std::filesystem::path> patch_list(const KernelOptions &opts);
 
+// The cache key of a build: the source, the compiler, and the name and content
+// of every patch and config fragment, in order.
+std::string kernel_key(const std::string &identity, const std::string &compiler,
+		       const std::vector<std::filesystem::path> &patches,
+		       const std::vector<std::filesystem::path> &fragments);
+
 } // namespace luo::host

@@ -74,7 +74,7 @@ void apply_patches(const fs::path &tree, const std::vector<fs::path> &patches,
 		o.cwd = tree;
 		o.log = log;
 		o.on_line = [&](const std::string &l) { output += l + "\n"; };
-		int rc = run_command({"patch", "-p1", "--forward", "--batch", "--quiet", "-i",
+		int rc = run_command({"patch", "-p1", "--forward", "--batch", "-i",
 				      fs::absolute(p).string()},
 				     o);
 		if (rc != 0) {
