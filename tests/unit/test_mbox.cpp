@@ -42,10 +42,12 @@ void put(const fs::path &p, const std::string &text)
 
 const std::string kSep = "From luo-rig Thu Jan  1 00:00:00 1970\n";
 
+// Each message its own Message-Id, as posted.
 std::string message(const std::string &subject, const std::string &body)
 {
-	return "From: Dev <dev@example.org>\nSubject: " + subject +
-	       "\nMessage-Id: <x@example.org>\n\n" + body;
+	static int n = 0;
+	return "From: Dev <dev@example.org>\nSubject: " + subject + "\nMessage-Id: <" +
+	       std::to_string(++n) + "@example.org>\n\n" + body;
 }
 
 std::string diff(const std::string &file, const std::string &from, const std::string &to)
@@ -336,4 +338,29 @@ TEST_CASE("a series that stops half-way leaves nothing applied for the next sync
 	CHECK(read_file(copy / "a.c") == "a = 1;\n");
 	CHECK_FALSE(fs::exists(copy / "b.c.rej"));
 	fs::remove_all(d);
+}
+
+TEST_CASE("a cross-posted patch saved twice counts once", "[unit][mbox]")
+{
+	auto d = scratch("dup");
+	auto m1 = message("[PATCH 1/2] a", diff("a.c", "1", "2"));
+	put(d / "s.mbx", mbox({m1, m1, message("[PATCH 2/2] b", diff("b.c", "1", "2"))}));
+	CHECK(series_of(d / "s.mbx", mailbox_messages(d / "s.mbx")).size() == 2);
+	fs::remove_all(d);
+}
+
+TEST_CASE("a prebuilt kernel with a series to apply is refused, not run without it",
+	  "[unit][mbox]")
+{
+	KernelOptions k;
+	k.kernel = "/nonexistent/bzImage";
+	k.mboxes = {"/tmp/x.mbx"};
+	k.series = {"id@example.org"};
+	try {
+		obtain_kernel(k);
+		FAIL("accepted");
+	} catch (const SetupError &e) {
+		CHECK_THAT(e.what(), ContainsSubstring("--mbox /tmp/x.mbx --series id@example.org"));
+		CHECK_THAT(e.what(), ContainsSubstring("a prebuilt image cannot take patches"));
+	}
 }

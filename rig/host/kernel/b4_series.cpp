@@ -116,9 +116,11 @@ fs::path fetch_series(const std::string &msgid, const fs::path &series_root)
 			last = l;
 	};
 	int rc = run_command({"b4", "am", "-o", dir.string(), msgid}, o);
-	if (rc != 0)
+	if (rc != 0) {
+		fs::remove_all(dir, ec); // nothing half-fetched for a later run to take
 		throw SetupError("--series " + msgid + ": b4 am failed (exit " + std::to_string(rc) +
 				 "): " + (last.empty() ? "no output" : last) + "; " + elsewhere);
+	}
 	std::vector<fs::path> mboxes;
 	for (const auto &e : fs::directory_iterator(dir))
 		if (e.path().extension() == ".mbx")

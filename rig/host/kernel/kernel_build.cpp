@@ -224,6 +224,19 @@ KernelArtifact obtain_kernel(const KernelOptions &opts)
 			throw SetupError("--kernel-flavour " + opts.flavour + " with --kernel " +
 					 opts.kernel->string() + ": a prebuilt image has the config it "
 					 "was built with; drop one of the two");
+		// A prebuilt image has the patches it was built with: a series
+		// asked for on top would be silently missing from the verdict.
+		std::string asked;
+		for (const auto &m : opts.mboxes)
+			asked += " --mbox " + m.string();
+		for (const auto &s : opts.series)
+			asked += " --series " + s;
+		for (const auto &d : opts.patch_dirs)
+			asked += " --patches " + d.string();
+		if (!asked.empty())
+			throw SetupError("--kernel " + opts.kernel->string() + " with" + asked +
+					 ": a prebuilt image cannot take patches; build it with "
+					 "them (--kernel-src or the default source) or drop them");
 		if (!fs::is_regular_file(*opts.kernel))
 			throw SetupError(opts.kernel->string() +
 					 ": no such kernel image; pass a bzImage built with "

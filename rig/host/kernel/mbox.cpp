@@ -238,9 +238,14 @@ std::vector<std::string> mailbox_messages(const fs::path &mailbox)
 std::vector<MailPatch> series_of(const fs::path &mailbox, const std::vector<std::string> &messages)
 {
 	std::vector<MailPatch> patches;
+	std::set<std::string> seen;
 	for (const auto &m : messages) {
 		auto subject = mail_header(m, "Subject");
 		if (!subject || !carries_diff(m))
+			continue;
+		// A message cross-posted to two lists comes twice in a mailbox
+		// saved from both: one copy is the patch.
+		if (auto id = mail_header(m, "Message-Id"); id && !seen.insert(*id).second)
 			continue;
 		SubjectTag tag = parse_subject(*subject);
 		if (tag.reply || tag.number == 0)
