@@ -74,6 +74,9 @@ void apply_patches(const fs::path &tree, const std::vector<fs::path> &patches,
 		o.cwd = tree;
 		o.log = log;
 		o.on_line = [&](const std::string &l) { output += l + "\n"; };
+		// patch(1) for mailbox patches too: the workspace copy never has a
+		// .git (it is copied and synced without one), so `git am` has no
+		// repository to commit into, and patch reports the failing hunk.
 		int rc = run_command({"patch", "-p1", "--forward", "--batch", "-i",
 				      fs::absolute(p).string()},
 				     o);
