@@ -364,3 +364,21 @@ TEST_CASE("a prebuilt kernel with a series to apply is refused, not run without 
 		CHECK_THAT(e.what(), ContainsSubstring("a prebuilt image cannot take patches"));
 	}
 }
+
+TEST_CASE("subjects posted as RFC 2047 encoded words are decoded before parsing",
+	  "[unit][mbox]")
+{
+	auto d = scratch("2047");
+	// "[PATCH v2 1/2] mm: café" in Q, and "[PATCH v2 2/2] b" in B, folded.
+	put(d / "s.mbx",
+	    mbox({message("=?UTF-8?q?=5BPATCH_v2_1/2=5D_mm=3A_caf=C3=A9?=",
+			  diff("a.c", "1", "2")),
+		  message("=?utf-8?B?W1BBVENIIHYyIDIv?=\n =?utf-8?B?Ml0gYg==?=",
+			  diff("b.c", "1", "2"))}));
+	auto ps = series_of(d / "s.mbx", mailbox_messages(d / "s.mbx"));
+	REQUIRE(ps.size() == 2);
+	CHECK(ps[0].subject == "[PATCH v2 1/2] mm: caf\xc3\xa9");
+	CHECK(ps[1].subject == "[PATCH v2 2/2] b");
+	CHECK(ps[1].version == 2);
+	fs::remove_all(d);
+}

@@ -149,6 +149,87 @@ std::vector<std::string> split_mbox_text(const std::string &text)
 	return out;
 }
 
+int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+	return c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+std::string decode_q(const std::string &s)
+{
+	std::string out;
+	for (size_t i = 0; i < s.size(); i++) {
+		if (s[i] == '_') {
+			out += ' ';
+		} else if (s[i] == '=' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
+			   hex_value(s[i + 2]) >= 0) {
+			out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+			i += 2;
+		} else {
+			out += s[i];
+		}
+	}
+	return out;
+}
+
+std::string decode_b(const std::string &s)
+{
+	static const std::string abc =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	std::string out;
+	unsigned bits = 0;
+	int have = 0;
+	for (char c : s) {
+		auto v = abc.find(c);
+		if (v == std::string::npos)
+			continue; // '=' padding
+		bits = (bits << 6) | static_cast<unsigned>(v);
+		have += 6;
+		if (have >= 8) {
+			have -= 8;
+			out += static_cast<char>((bits >> have) & 0xff);
+		}
+	}
+	return out;
+}
+
+// RFC 2047: a subject with anything but ASCII in it is posted as
+// =?charset?Q|B?text?= words, the [PATCH] tag included.  The text is kept
+// in its charset (UTF-8 in practice); whitespace between two encoded words
+// is dropped, as the RFC says.
+std::string decode_words(const std::string &s)
+{
+	std::string out;
+	size_t i = 0;
+	bool last_encoded = false;
+	while (i < s.size()) {
+		size_t start = s.find("=?", i);
+		if (start == std::string::npos) {
+			out += s.substr(i);
+			break;
+		}
+		size_t q1 = s.find('?', start + 2);
+		size_t q2 = q1 == std::string::npos ? q1 : s.find('?', q1 + 1);
+		size_t end = q2 == std::string::npos ? q2 : s.find("?=", q2 + 1);
+		if (end == std::string::npos || q2 != q1 + 2) {
+			out += s.substr(i);
+			break;
+		}
+		std::string between = s.substr(i, start - i);
+		bool blank = between.find_first_not_of(" \t") == std::string::npos;
+		if (!(last_encoded && blank))
+			out += between;
+		char enc = static_cast<char>(std::toupper(static_cast<unsigned char>(s[q1 + 1])));
+		std::string text = s.substr(q2 + 1, end - q2 - 1);
+		out += enc == 'B' ? decode_b(text) : decode_q(text);
+		last_encoded = true;
+		i = end + 2;
+	}
+	return out;
+}
+
 } // namespace
 
 SubjectTag parse_subject(const std::string &subject)
@@ -243,6 +324,7 @@ std::vector<MailPatch> series_of(const fs::path &mailbox, const std::vector<std:
 		auto subject = mail_header(m, "Subject");
 		if (!subject || !carries_diff(m))
 			continue;
+		subject = decode_words(*subject);
 		// A message cross-posted to two lists comes twice in a mailbox
 		// saved from both: one copy is the patch.
 		if (auto id = mail_header(m, "Message-Id"); id && !seen.insert(*id).second)
