@@ -5,6 +5,7 @@
 #include <regex>
 #include <unistd.h>
 
+#include "host/kernel/b4_series.hpp"
 #include "host/kernel/hash.hpp"
 #include "host/run/contracts.hpp"
 #include "host/util/atomic_file.hpp"
@@ -86,6 +87,10 @@ std::vector<std::string> repro_argv(const BisectConfig &cfg, const fs::path &wor
 		a.insert(a.end(), {"--fault", run.fault});
 	if (!run.extra_cmdline.empty())
 		a.insert(a.end(), {"--append", run.extra_cmdline});
+	for (const auto &m : k.mboxes)
+		a.insert(a.end(), {"--mbox", fs::absolute(m).string()});
+	for (const auto &id : k.series)
+		a.insert(a.end(), {"--series", id});
 	for (const auto &p : k.patch_dirs)
 		a.insert(a.end(), {"--patches", fs::absolute(p).string()});
 	for (const auto &f : k.fragments)
@@ -149,7 +154,14 @@ BisectResult bisect(const BisectConfig &cfg)
 	h.add(tree.string());
 	Worktree wt(tree, cache_root() / "bisect" / h.hex().substr(0, 16), bad);
 	fs::path script = res.steps_dir / "step.sh";
-	write_file_atomic(script, bisect_step_script(repro_argv(cfg, wt.dir(), id), res.steps_dir));
+	// A posted series is fetched once: every step applies the same mbox,
+	// and a step cannot fail on the archive being out of reach.
+	BisectConfig steps = cfg;
+	auto &k = steps.repro.run.kernel;
+	for (const auto &msgid : k.series)
+		k.mboxes.push_back(fetch_series(normalise_msgid(msgid), cache_root() / "series"));
+	k.series.clear();
+	write_file_atomic(script, bisect_step_script(repro_argv(steps, wt.dir(), id), res.steps_dir));
 	fs::permissions(script, fs::perms::owner_exec, fs::perm_options::add);
 
 	RunOptions in_wt;

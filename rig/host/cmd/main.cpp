@@ -42,6 +42,14 @@ void kernel_flags(CLI::App *cmd, KernelOptions &k)
 	cmd->add_option("--patches", k.patch_dirs,
 			"apply the patches of DIR (its `series` file, else *.patch); repeatable")
 		->allow_extra_args(false);
+	cmd->add_option("--mbox", k.mboxes,
+			"apply the patch series of this mbox or maildir (b4 am's *.mbx), after "
+			"kernel-config/patches; repeatable, stacked in the order given")
+		->allow_extra_args(false);
+	cmd->add_option("--series", k.series,
+			"fetch the posted series with this message-id (b4 am) and apply it as "
+			"--mbox does, after the --mbox series; repeatable")
+		->allow_extra_args(false);
 	cmd->add_flag("--no-default-patches", [&](int64_t) { k.default_patches = false; },
 		      "do not apply kernel-config/patches");
 	cmd->add_option("--config", k.fragments,

@@ -14,6 +14,8 @@
 #include "host/kernel/hash.hpp"
 #include "host/kernel/kernel_config.hpp"
 #include "host/kernel/kernel_source.hpp"
+#include "host/kernel/b4_series.hpp"
+#include "host/kernel/mbox.hpp"
 #include "host/kernel/patches.hpp"
 #include "host/kernel/workspace.hpp"
 #include "host/util/paths.hpp"
@@ -121,7 +123,15 @@ std::string build_in(Workspace &ws, const BuildInputs &in)
 	if (!in.patches.empty()) {
 		prog.phase(std::string(warm ? "kernel: sync source" : "kernel: copy source") +
 			   ", apply " + std::to_string(in.patches.size()) + " patches");
-		sync_patched_copy(in.src.tree, in.src.pristine_copyable, ws.src(), in.patches, in.log);
+		try {
+			sync_patched_copy(in.src.tree, in.src.pristine_copyable, ws.src(),
+					  in.patches, in.log);
+		} catch (const PatchError &) {
+			// Nothing was compiled: the objects stay good for the next
+			// build, which restores the files the series touched.
+			ws.failed();
+			throw;
+		}
 		tree = ws.src();
 	}
 	try {
@@ -172,6 +182,18 @@ std::string configure_and_make(Workspace &ws, const fs::path &tree, const BuildI
 
 } // namespace
 
+std::string kernel_key(const std::string &identity, const std::string &compiler,
+		       const std::vector<fs::path> &patches, const std::vector<fs::path> &fragments)
+{
+	Hasher h;
+	h.add(kRecipe).add(identity).add(compiler);
+	for (const auto &p : patches)
+		h.add_file(p);
+	for (const auto &f : fragments)
+		h.add_file(f);
+	return h.hex().substr(0, 16);
+}
+
 std::vector<fs::path> patch_list(const KernelOptions &opts)
 {
 	std::vector<fs::path> out;
@@ -180,6 +202,14 @@ std::vector<fs::path> patch_list(const KernelOptions &opts)
 		if (fs::exists(mine / "series"))
 			out = read_series(mine);
 	}
+	auto add_mailbox = [&](const fs::path &mbox) {
+		auto more = split_mailbox(mbox, cache_root() / "mbox");
+		out.insert(out.end(), more.begin(), more.end());
+	};
+	for (const auto &m : opts.mboxes)
+		add_mailbox(m);
+	for (const auto &id : opts.series)
+		add_mailbox(fetch_series(normalise_msgid(id), cache_root() / "series"));
 	for (const auto &d : opts.patch_dirs) {
 		auto more = read_series(d);
 		out.insert(out.end(), more.begin(), more.end());
@@ -194,6 +224,19 @@ KernelArtifact obtain_kernel(const KernelOptions &opts)
 			throw SetupError("--kernel-flavour " + opts.flavour + " with --kernel " +
 					 opts.kernel->string() + ": a prebuilt image has the config it "
 					 "was built with; drop one of the two");
+		// A prebuilt image has the patches it was built with: a series
+		// asked for on top would be silently missing from the verdict.
+		std::string asked;
+		for (const auto &m : opts.mboxes)
+			asked += " --mbox " + m.string();
+		for (const auto &s : opts.series)
+			asked += " --series " + s;
+		for (const auto &d : opts.patch_dirs)
+			asked += " --patches " + d.string();
+		if (!asked.empty())
+			throw SetupError("--kernel " + opts.kernel->string() + " with" + asked +
+					 ": a prebuilt image cannot take patches; build it with "
+					 "them (--kernel-src or the default source) or drop them");
 		if (!fs::is_regular_file(*opts.kernel))
 			throw SetupError(opts.kernel->string() +
 					 ": no such kernel image; pass a bzImage built with "
@@ -217,13 +260,7 @@ KernelArtifact obtain_kernel(const KernelOptions &opts)
 	fragments.insert(fragments.end(), extra.begin(), extra.end());
 	std::string compiler = first_line(capture({"gcc", "--version"}));
 
-	Hasher h;
-	h.add(kRecipe).add(src.identity).add(compiler);
-	for (const auto &p : patches)
-		h.add_file(p);
-	for (const auto &f : fragments)
-		h.add_file(f);
-	std::string key = h.hex().substr(0, 16);
+	std::string key = kernel_key(src.identity, compiler, patches, fragments);
 
 	fs::path root = cache_root();
 	fs::path entry = root / "kernels" / key;
@@ -253,6 +290,8 @@ KernelArtifact obtain_kernel(const KernelOptions &opts)
 	bool incremental = ws.warm();
 	try {
 		release = build_in(ws, in);
+	} catch (const PatchError &) {
+		throw; // the same series would not apply from scratch either
 	} catch (const SetupError &e) {
 		if (!incremental)
 			throw;

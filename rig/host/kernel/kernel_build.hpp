@@ -15,6 +15,8 @@ struct KernelOptions {
 	std::optional<std::filesystem::path> kernel_src; // --kernel-src DIR
 	std::optional<std::filesystem::path> kernel;     // --kernel IMAGE (prebuilt)
 	std::vector<std::filesystem::path> patch_dirs;   // --patches DIR...
+	std::vector<std::filesystem::path> mboxes;       // --mbox FILE...
+	std::vector<std::string> series;                 // --series MSGID...
 	bool default_patches = true;                     // kernel-config/patches/series
 	std::vector<std::filesystem::path> fragments;    // empty: kernel-config/*.config
 	std::string flavour = "default";                 // "debug": + kernel-config/debug/*.config
@@ -37,8 +39,16 @@ struct KernelArtifact {
 // Builds (or finds in the cache) the kernel the options describe.
 KernelArtifact obtain_kernel(const KernelOptions &opts);
 
-// The patches a run applies, in order: the rig's series (when wanted) then each
-// --patches directory.
+// The patches a run applies, in order: the rig's series (when wanted), each
+// --mbox series, each --series series, then each --patches directory (local
+// fixes go on top of what was posted).  Mailboxes are split and checked here,
+// before anything is built.
 std::vector<std::filesystem::path> patch_list(const KernelOptions &opts);
+
+// The cache key of a build: the source, the compiler, and the name and content
+// of every patch and config fragment, in order.
+std::string kernel_key(const std::string &identity, const std::string &compiler,
+		       const std::vector<std::filesystem::path> &patches,
+		       const std::vector<std::filesystem::path> &fragments);
 
 } // namespace luo::host

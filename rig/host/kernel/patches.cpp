@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "host/kernel/mbox.hpp"
 #include "host/util/atomic_file.hpp"
 #include "host/util/errors.hpp"
 #include "host/util/process.hpp"
@@ -73,14 +74,24 @@ void apply_patches(const fs::path &tree, const std::vector<fs::path> &patches,
 		o.cwd = tree;
 		o.log = log;
 		o.on_line = [&](const std::string &l) { output += l + "\n"; };
-		int rc = run_command({"patch", "-p1", "--forward", "--batch", "--quiet", "-i",
+		// patch(1) for mailbox patches too: the workspace copy never has a
+		// .git (it is copied and synced without one), so `git am` has no
+		// repository to commit into, and patch reports the failing hunk.
+		int rc = run_command({"patch", "-p1", "--forward", "--batch", "-i",
 				      fs::absolute(p).string()},
 				     o);
-		if (rc != 0)
-			throw SetupError("patch " + std::to_string(i + 1) + "/" +
-					 std::to_string(patches.size()) + " " + p.string() +
-					 " does not apply to " + tree.string() + ":\n" + output +
-					 "Rebase it onto this tree, or drop it from the series.");
+		if (rc != 0) {
+			auto origin = mail_patch_origin(p);
+			std::string which = origin ? *origin + " (" + p.filename().string() + ")"
+						   : "patch " + std::to_string(i + 1) + "/" +
+						     std::to_string(patches.size()) + " " + p.string();
+			throw PatchError(which + " does not apply to " + tree.string() + ":\n" +
+					 output +
+					 (origin ? "Rebase the series onto this tree, or pass "
+						   "--no-default-patches if it replaces the rig's own "
+						   "kernel-config/patches."
+						 : "Rebase it onto this tree, or drop it from the series."));
+		}
 	}
 }
 

@@ -171,13 +171,19 @@ void sync_patched_copy(const fs::path &pristine, bool pristine_copyable, const f
 			throw SetupError("rsync of " + pristine.string() + " into " + copy.string() +
 					 " failed; see " + log.string());
 	}
-	apply_patches(copy, patches, log);
 	std::string now_patched;
 	for (const auto &p : patches)
 		for (const auto &f : patched_paths(read_file(p))) {
 			touched.insert(f);
 			now_patched += f + "\n";
 		}
+	// Recorded before applying: a series that stops half-way (a patch
+	// that does not apply) leaves files the next sync must restore.
+	std::string may_change;
+	for (const auto &f : touched)
+		may_change += f + "\n";
+	write_file_atomic(record, may_change);
+	apply_patches(copy, patches, log);
 	// A file restored by rsync carries the pristine time, older than its
 	// object: make would keep the object built from the patched text.
 	auto now = fs::file_time_type::clock::now();
