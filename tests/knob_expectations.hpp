@@ -34,6 +34,9 @@ struct KnobExpectation {
 	std::vector<std::string> scenarios;
 	// Empty: every case of the scenarios, in the rig's default schedules.
 	std::vector<std::string> select, schedules;
+	// The contract the run judges by; empty: agreed.  A knob that breaks a
+	// rule only another contract states is caught only under it.
+	std::string contract;
 	std::vector<KnobBreak> breaks;
 };
 
@@ -64,11 +67,13 @@ inline std::vector<KnobExpectation> load_knob_expectations()
 	for (const auto &k : j.at("knobs")) {
 		KnobExpectation e;
 		e.knob = k.at("knob").get<std::string>();
-		only_fields(k, {"knob", "bug", "scenarios", "select", "schedules", "breaks"}, e.knob);
+		only_fields(k, {"knob", "bug", "scenarios", "select", "schedules", "contract", "breaks"},
+			    e.knob);
 		e.bug = k.at("bug").get<std::string>();
 		e.scenarios = k.at("scenarios").get<std::vector<std::string>>();
 		e.select = k.value("select", std::vector<std::string>{});
 		e.schedules = k.value("schedules", std::vector<std::string>{});
+		e.contract = k.value("contract", "");
 		for (const auto &b : k.at("breaks")) {
 			only_fields(b, {"cases", "op", "object", "rule", "verdict", "title"},
 				    e.knob + " breaks");

@@ -26,13 +26,6 @@ const EdgeRules &Contract::edge(ObjectKind dependent, ObjectKind dependency) con
 std::vector<std::string> unjudged_rules(const Contract &c)
 {
 	std::vector<std::string> out;
-	if (c.vfio.retrieve_unbound)
-		out.push_back("kinds.vfio-cdev.retrieve.returns: unbound");
-	if (c.vfio.finish_refuses_unretrieved)
-		out.push_back(std::string("kinds.vfio-cdev.finish.unretrieved: refuse") +
-			      (c.vfio.finish_until_bound ? ", until: bound" : ""));
-	if (c.vfio.open_group)
-		out.push_back("kinds.vfio-cdev.open.paths: group");
 	if (c.guest_memfd.preserve_freezes)
 		out.push_back("kinds.guest-memfd.preserve.freezes: true");
 	return out;

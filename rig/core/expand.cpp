@@ -168,6 +168,8 @@ private:
 	bool kexec_phase();
 	void restore_phase();
 	void retrieve(const std::string &object, bool in_order = false);
+	void bind_ready();
+	void open_paths(const std::string &object);
 	void verify_new();
 	void finish_all();
 };
@@ -252,6 +254,7 @@ bool Story::kexec_phase()
 // fail in the guest (Oracle::checkable).
 void Story::verify_new()
 {
+	bind_ready();
 	for (const auto &o : sc_.objects) {
 		if (verified_.count(o.name) || !oracle_.checkable(o.name))
 			continue;
@@ -261,6 +264,26 @@ void Story::verify_new()
 					     [&](const Fault *f) { return f->object == o.name; }))
 			step(Op::verify_fresh, "", o.name, 0);
 	}
+}
+
+// D1 is about the device, whichever way it is opened: its cdev, and its
+// VFIO group where the contract says the guard covers that path too.
+void Story::open_paths(const std::string &object)
+{
+	step(Op::open_device, "", object, 0);
+	if (oracle_.contract().vfio.open_group)
+		step(Op::open_group, "", object, 0);
+}
+
+// A device handed back unbound (P3) is bound by the VMM once it holds the
+// iommufd the device depended on, as a VMM restoring it would; one whose
+// iommufd userspace never gets back is bound only when FINISH asks for it
+// (finish_all), to a new iommufd.
+void Story::bind_ready()
+{
+	for (const auto &o : sc_.objects)
+		if (oracle_.needs_bind(o.name) && oracle_.has_fd(o.depends_on))
+			step(Op::bind_device, "", o.name, 0);
 }
 
 // `in_order`: this is the object's turn in the restore order, where the
@@ -274,11 +297,15 @@ void Story::retrieve(const std::string &object, bool in_order)
 		return;
 	}
 	Expect e = step(Op::retrieve, s, object, token(object));
+	// P3: the device must come back unbound, which a device created and
+	// bound by the VMM is not.
+	if (e.kind == Expect::Kind::ok && oracle_.needs_bind(object))
+		step(Op::check_unbound, "", object, 0);
 	if (e.kind == Expect::Kind::ok && retrieved_twice(object))
 		step(Op::same_object, s, object, token(object));
 	// Once retrieved, the device is the VMM's again: D1 lets go.
 	if (e.kind == Expect::Kind::ok && opened(object) && reopened_.insert(object).second)
-		step(Op::open_device, "", object, 0);
+		open_paths(object);
 	verify_new();
 }
 
@@ -291,14 +318,20 @@ void Story::finish_all()
 		auto missing = oracle_.finish_blockers(s.name);
 		if (missing.empty())
 			continue;
-		for (const auto &o : missing)
-			retrieve(o);
+		// P5 names the device itself, which may be retrieved and
+		// still wait for the VMM to bind it.
+		for (const auto &o : missing) {
+			if (!oracle_.needs_bind(o))
+				retrieve(o);
+			if (oracle_.needs_bind(o))
+				step(Op::bind_device, "", o, 0);
+		}
 		step(Op::finish, s.name, "", 0);
 	}
 	// A device FINISH dropped unretrieved is nobody's: its node opens.
 	for (const auto &f : sc_.faults)
 		if (f.action == Fault::Action::open_device && reopened_.insert(f.object).second)
-			step(Op::open_device, "", f.object, 0);
+			open_paths(f.object);
 	// Objects must keep working once LUO lets go of them, and a busy FINISH
 	// must have torn nothing down.  A dependent still waiting for its
 	// dependency's fd is left to verify_new(), which checks it once
@@ -319,7 +352,7 @@ void Story::restore_phase()
 	// Before anything is retrieved, a preserved device is LUO's (D1).
 	for (const auto &f : sc_.faults)
 		if (f.action == Fault::Action::open_device)
-			step(Op::open_device, "", f.object, 0);
+			open_paths(f.object);
 
 	const FinishSpec &fin = sc_.finish;
 	Order seq = restore_sequence();

@@ -115,6 +115,9 @@ Expect Oracle::apply(const CaseStep &s)
 	case Op::close_object: return close_object(s);
 	case Op::verify_fresh: return verify_fresh(s);
 	case Op::open_device: return open_device(s);
+	case Op::open_group: return open_group(s);
+	case Op::bind_device: return bind_device(s);
+	case Op::check_unbound: return check_unbound(s);
 	}
 	return stale();
 }
@@ -129,6 +132,7 @@ Expect Oracle::create(const CaseStep &s)
 		return stale();
 	it->second.fd = true;
 	it->second.file = next_file_++;
+	it->second.bound = it->second.bound_dep = true;
 	return ok("setup");
 }
 
@@ -160,6 +164,70 @@ Expect Oracle::open_device(const CaseStep &s)
 	// Nothing holds the device: opening its cdev again is plain VFIO, bound
 	// to nothing, whoever else has it open.
 	return ok("LUO");
+}
+
+Expect Oracle::open_group(const CaseStep &s)
+{
+	auto it = objs_.find(s.object);
+	if (it == objs_.end() || it->second.kind != ObjectKind::vfio_cdev)
+		return stale();
+	for (const auto &is : incoming_)
+		for (const auto &f : is.files)
+			if (f.object == s.object && f.got == Got::no) {
+				const DeviceRules &d = contract_.vfio_cdev;
+				return contract_.vfio.open_group && d.open_needs_retrieve
+					       ? error(d.open_err, "D1")
+					       : ok("D1");
+			}
+	// VFIO's own rule, LUO or not: a device bound through a cdev file (the
+	// VMM's fd, or a file LUO holds for the next kernel) keeps its group
+	// closed; the bind, not the open, counts (vfio_device_block_group(),
+	// cdev_device_open_cnt), so a device handed back unbound (P3) does not.
+	const Obj &o = it->second;
+	if ((o.fd || (o.file && preserved_.count(o.file))) && o.bound)
+		return error("EBUSY", "LUO");
+	return ok("LUO");
+}
+
+bool Oracle::unbound_kind(const std::string &object) const
+{
+	auto it = objs_.find(object);
+	return it != objs_.end() && it->second.kind == ObjectKind::vfio_cdev &&
+	       contract_.vfio.retrieve_unbound;
+}
+
+bool Oracle::needs_bind(const std::string &object) const
+{
+	auto it = objs_.find(object);
+	return it != objs_.end() && it->second.kind == ObjectKind::vfio_cdev && it->second.fd &&
+	       !it->second.bound;
+}
+
+Expect Oracle::bind_device(const CaseStep &s)
+{
+	auto it = objs_.find(s.object);
+	if (it == objs_.end() || it->second.kind != ObjectKind::vfio_cdev || !it->second.fd)
+		return stale();
+	Obj &o = it->second;
+	// vfio_df_ioctl_bind_iommufd(): one bind per open file, EINVAL after.
+	if (o.bound)
+		return error("EINVAL", "P3");
+	o.bound = true;
+	o.bound_dep = has_fd(o.dep);
+	for (auto &is : incoming_)
+		for (auto &f : is.files)
+			if (f.object == s.object && f.got == Got::user)
+				f.bound = true;
+	return ok("P3");
+}
+
+Expect Oracle::check_unbound(const CaseStep &s)
+{
+	auto it = objs_.find(s.object);
+	if (it == objs_.end() || it->second.kind != ObjectKind::vfio_cdev || !it->second.fd)
+		return stale();
+	// The guest's own errno for a device it finds bound.
+	return it->second.bound ? error("EISCONN", "P3") : ok("P3");
 }
 
 Expect Oracle::session_create(const CaseStep &s)
@@ -341,7 +409,8 @@ std::optional<Expect> Oracle::restore_file(InSession &is, InFile &f)
 			       : is.files.end();
 	if (dep != is.files.end() && rules_of(f.object).retrieve_needs_dependency && dep->got != Got::user)
 		return error(rules_of(f.object).retrieve_dependency_err, "S3");
-	if (dep != is.files.end() && dep->got == Got::no) {
+	// P3: a device handed back unbound leaves its dependency alone.
+	if (dep != is.files.end() && dep->got == Got::no && !unbound_kind(f.object)) {
 		if (!rules_of(f.object).retrieve_binds_dependency)
 			return Expect{Expect::Kind::any_error, "", "C3"};
 		// C3: liveupdate_get_file_incoming() from the dependent's
@@ -377,8 +446,19 @@ Expect Oracle::retrieve(const CaseStep &s)
 	}
 	// Now userspace holds it.
 	f->got = Got::user;
-	if (!s.object.empty())
+	if (!s.object.empty()) {
 		bind(s.object, f->file, true);
+		// P3: bound only once userspace binds it; the same file
+		// retrieved again stays as userspace left it.  Otherwise the
+		// kernel bound it to its restored dependency (C3).
+		Obj &o = objs_[s.object];
+		if (!unbound_kind(s.object)) {
+			o.bound = o.bound_dep = true;
+		} else if (!f->bound) {
+			o.bound = o.bound_dep = false;
+			rule = "P3";
+		}
+	}
 	return ok(rule);
 }
 
@@ -413,7 +493,13 @@ Expect Oracle::same_object(const CaseStep &s)
 bool Oracle::checkable(const std::string &object) const
 {
 	auto it = objs_.find(object);
-	return it != objs_.end() && it->second.fd && (it->second.dep.empty() || has_fd(it->second.dep));
+	if (it == objs_.end() || !it->second.fd)
+		return false;
+	// A device is checked through its dependency's fd, so it must be bound
+	// to that iommufd, not to one the VMM made in its absence.
+	if (it->second.kind == ObjectKind::vfio_cdev && !(it->second.bound && it->second.bound_dep))
+		return false;
+	return it->second.dep.empty() || has_fd(it->second.dep);
 }
 
 Expect Oracle::verify(const CaseStep &s)
@@ -432,20 +518,32 @@ Expect Oracle::verify_fresh(const CaseStep &s)
 	return {Expect::Kind::any_error, "", "fresh"};
 }
 
-std::vector<std::pair<const Oracle::InFile *, const Oracle::InFile *>>
-Oracle::blocking(const InSession &s) const
+std::vector<Oracle::Block> Oracle::blocking(const InSession &s) const
 {
-	std::vector<std::pair<const InFile *, const InFile *>> out;
+	std::vector<Block> out;
+	const VfioRules &v = contract_.vfio;
 	// luo_file.c:689-693: every file's can_finish() before any finish(),
 	// each told only whether its file was retrieved: one the kernel
 	// retrieved for its own dependent (an iommufd for its VFIO device)
 	// holds FINISH for its own dependency just the same.
 	for (const auto &f : s.files) {
+		// P5: the posted handler's can_finish() asks about the device
+		// alone: retrieved (any way, retrieve_status > 0) and, later
+		// versions, bound by userspace.
+		if (objs_.at(f.object).kind == ObjectKind::vfio_cdev && v.finish_refuses_unretrieved) {
+			if (f.got == Got::no || (v.finish_until_bound && !f.bound))
+				out.push_back({&f, &f, v.finish_err, "P5"});
+			continue;
+		}
+		// A device handed back unbound never used its restored
+		// dependency: C4 has nothing to hold for it (P3).
+		if (unbound_kind(f.object))
+			continue;
 		if (f.got == Got::no || !f.dep_token || !rules_of(f.object).finish_needs_user_dependency)
 			continue;
 		for (const auto &g : s.files)
 			if (g.token == *f.dep_token && g.got != Got::user)
-				out.push_back({&f, &g});
+				out.push_back({&f, &g, rules_of(f.object).finish_dependency_err, "C4"});
 	}
 	return out;
 }
@@ -453,9 +551,9 @@ Oracle::blocking(const InSession &s) const
 std::vector<std::string> Oracle::blockers(const InSession &s) const
 {
 	std::vector<std::string> out;
-	for (const auto &[dependent, dependency] : blocking(s))
-		if (std::find(out.begin(), out.end(), dependency->object) == out.end())
-			out.push_back(dependency->object);
+	for (const auto &b : blocking(s))
+		if (std::find(out.begin(), out.end(), b.waits_for->object) == out.end())
+			out.push_back(b.waits_for->object);
 	return out;
 }
 
@@ -491,7 +589,7 @@ Expect Oracle::finish(const CaseStep &s)
 		return ok("LUO");
 	// The first can_finish() to object answers, with its edge's errno.
 	if (auto b = blocking(is); !b.empty())
-		return error(rules_of(b.front().first->object).finish_dependency_err, "C4");
+		return error(b.front().err, b.front().rule);
 	bool discards = std::any_of(is.files.begin(), is.files.end(),
 				    [](const InFile &f) { return f.got == Got::no; });
 	do_finish(is);

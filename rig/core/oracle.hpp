@@ -12,7 +12,9 @@
 // reach the kernel at all ("stale": any error).
 //
 // Rules in Expect::rule: C1..C8 (docs/design.md section 3), S1/S3 (strict's
-// replacements for C1/C3), D1 (opening a device LUO still holds), LUO (plain 7.3 LUO behaviour outside the
+// replacements for C1/C3), P3/P5 (the posted VFIO series' replacements for
+// C3/C5: a device retrieved unbound, FINISH refused until it is retrieved and
+// bound), D1 (opening a device LUO still holds), LUO (plain 7.3 LUO behaviour outside the
 // contract), setup (creating objects and sessions), stale (see above).
 #pragma once
 
@@ -46,7 +48,10 @@ public:
 	bool holds_outgoing(const std::string &session) const;
 	// Objects FINISH of `session` waits for (C4): dependencies of files
 	// userspace retrieved that userspace has not retrieved itself.
+	// Also (P5) VFIO devices not retrieved, or retrieved and not bound.
 	std::vector<std::string> finish_blockers(const std::string &session) const;
+	// `object` is a VFIO device userspace holds and has not bound yet (P3).
+	bool needs_bind(const std::string &object) const;
 	const Contract &contract() const { return contract_; }
 
 private:
@@ -60,6 +65,10 @@ private:
 		std::string dep;
 		bool fd = false;           // the guest holds an fd in this boot
 		std::uint64_t file = 0;    // kernel file identity in this boot, 0 = none
+		// A VFIO device: bound to an iommufd, and to its dependency's
+		// (not to one the VMM made while the dependency was not back).
+		bool bound = true;
+		bool bound_dep = true;
 	};
 	struct OutFile {
 		std::uint64_t token;
@@ -76,6 +85,7 @@ private:
 		std::optional<std::uint64_t> dep_token;
 		Got got = Got::no;
 		std::uint64_t file = 0;
+		bool bound = false;  // a VFIO device userspace bound (P5)
 	};
 	struct InSession {
 		std::string name;
@@ -113,6 +123,12 @@ private:
 	Expect finish(const CaseStep &s);
 	Expect close_object(const CaseStep &s);
 	Expect open_device(const CaseStep &s);
+	Expect open_group(const CaseStep &s);
+	Expect bind_device(const CaseStep &s);
+	Expect check_unbound(const CaseStep &s);
+	// The device comes back unbound (P3): the VFIO kind under a contract
+	// that says so.
+	bool unbound_kind(const std::string &object) const;
 
 	OutSession *out(const std::string &name);
 	InSession *in(const std::string &name);
@@ -124,9 +140,16 @@ private:
 	// which may retrieve the dependency): the failure, if any.
 	std::optional<Expect> restore_file(InSession &is, InFile &f);
 	// Objects FINISH of `s` waits for; none = it can finish.
-	// (dependent, dependency) for each can_finish() that objects, in the
-	// order the kernel asks them.
-	std::vector<std::pair<const InFile *, const InFile *>> blocking(const InSession &s) const;
+	// One can_finish() that objects, in the order the kernel asks them: the
+	// file whose handler says no, what it waits for (its dependency, or
+	// itself under P5), and the answer.
+	struct Block {
+		const InFile *file;
+		const InFile *waits_for;
+		std::string err;
+		const char *rule;
+	};
+	std::vector<Block> blocking(const InSession &s) const;
 	std::vector<std::string> blockers(const InSession &s) const;
 	bool can_finish(const InSession &s) const;
 	void do_finish(InSession &s);

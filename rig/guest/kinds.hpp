@@ -47,6 +47,11 @@ Outcome ioas_destroy(int iommufd, const std::string &what, unsigned id, const st
 Outcome vfio_prepare(const std::vector<std::string> &pci_addrs);
 Outcome vfio_create(const protocol::ObjectSpec &spec, const std::string &pci_addr,
 		    int iommufd, int &out);
+// Bind a retrieved, unbound cdev to `iommufd` and attach it to a new IOAS
+// there; `name` names that iommufd in messages.
+Outcome vfio_bind(const protocol::ObjectSpec &spec, int fd, int iommufd, const std::string &name);
+// Success if the cdev `fd` is bound to no iommufd; EISCONN if it is.
+Outcome vfio_check_unbound(const protocol::ObjectSpec &spec, int fd);
 // With `mem` held, also a DMA by the device through kVmmIoas (edu.hpp).
 Outcome vfio_verify(const protocol::ObjectSpec &spec, int fd, int iommufd, const Mapped &mem);
 
@@ -57,6 +62,10 @@ Outcome memfd_fresh(const protocol::ObjectSpec &spec, int &out);
 Outcome kvm_vm_fresh(int &out);
 Outcome guest_memfd_fresh(const protocol::ObjectSpec &spec, int vm_fd, int &out);
 Outcome vfio_fresh(const protocol::ObjectSpec &spec, const std::string &pci_addr, int &out);
+// The legacy group path: open /dev/vfio/<group> of the device, make a new
+// iommufd its container, ask VFIO_GROUP_GET_DEVICE_FD for the device, and
+// close everything.  Fails with the errno of the first call that fails.
+Outcome vfio_open_group(const protocol::ObjectSpec &spec, const std::string &pci_addr);
 
 // obj_unsupported.cpp
 Outcome unsupported_create(const protocol::ObjectSpec &spec, int &out);

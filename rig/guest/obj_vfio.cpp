@@ -142,6 +142,72 @@ Outcome vfio_fresh(const protocol::ObjectSpec &spec, const std::string &pci_addr
 	return open_cdev(spec, pci_addr, out, path);
 }
 
+// Bind the cdev `fd` to `iommufd` and attach it to a new IOAS there, as a
+// VMM does before using a device.  `name` names the iommufd in messages.
+static Outcome bind_attach(const std::string &dev, int fd, int iommufd, const std::string &name)
+{
+	const std::string ictx = "iommufd '" + name + "'";
+	vfio_device_bind_iommufd bind;
+	std::memset(&bind, 0, sizeof(bind));
+	bind.argsz = sizeof(bind);
+	bind.iommufd = iommufd;
+	if (::ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &bind))
+		return errno_fail("ioctl(" + dev + ", VFIO_DEVICE_BIND_IOMMUFD, " + ictx + " " +
+				  fd_str(iommufd) + ")");
+
+	unsigned ioas;
+	if (auto r = ioas_alloc(iommufd, name, ioas); !r)
+		return r;
+	if (auto r = attach(fd, ioas); !r)
+		return Outcome::fail(r.result, "ioctl(" + dev + ", VFIO_DEVICE_ATTACH_IOMMUFD_PT, IOAS " +
+				     std::to_string(ioas) + " of " + ictx + ")" + r.detail);
+	return Outcome::ok();
+}
+
+// The IOMMU group number of a PCI device, from its iommu_group link.
+static Outcome iommu_group(const std::string &addr, std::string &group)
+{
+	char buf[256];
+	const std::string link = kPciDevices + addr + "/iommu_group";
+	ssize_t n = ::readlink(link.c_str(), buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return errno_fail("readlink " + link + " (no IOMMU group?)");
+	buf[n] = 0;
+	const char *slash = std::strrchr(buf, '/');
+	group = slash ? slash + 1 : buf;
+	return Outcome::ok();
+}
+
+Outcome vfio_open_group(const protocol::ObjectSpec &spec, const std::string &pci_addr)
+{
+	std::string group;
+	if (auto r = iommu_group(pci_addr, group); !r)
+		return Outcome::fail(r.result, "vfio-cdev '" + spec.name + "': " + r.detail);
+	const std::string path = "/dev/vfio/" + group;
+	// The group opens once at a time, and not while the device is open
+	// through its cdev: VFIO's own EBUSY, whatever LUO holds.
+	UniqueFd grp(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+	if (grp.get() < 0)
+		return errno_fail("open " + path + " (group of PCI " + pci_addr + ", vfio-cdev '" +
+				  spec.name + "')");
+	// An iommufd serves as the group's container, so the device open gets
+	// as far as the kernel's own checks without the type1 backend.
+	int raw = -1;
+	if (auto r = iommufd_fresh(raw); !r)
+		return Outcome::fail(r.result, path + ": " + r.detail);
+	UniqueFd ictx(raw);
+	int container = ictx.get();
+	if (::ioctl(grp.get(), VFIO_GROUP_SET_CONTAINER, &container))
+		return errno_fail("ioctl(" + path + ", VFIO_GROUP_SET_CONTAINER, new iommufd " +
+				  fd_str(container) + ")");
+	int dev = ::ioctl(grp.get(), VFIO_GROUP_GET_DEVICE_FD, pci_addr.c_str());
+	if (dev < 0)
+		return errno_fail("ioctl(" + path + ", VFIO_GROUP_GET_DEVICE_FD, \"" + pci_addr + "\")");
+	UniqueFd hold(dev);
+	return {0, "opened " + path + " with a new iommufd as its container, got vfio-cdev '" +
+			   spec.name + "' (PCI " + pci_addr + ") as " + fd_str(dev) + " and closed them"};
+}
+
 Outcome vfio_create(const protocol::ObjectSpec &spec, const std::string &pci_addr,
 		    int iommufd, int &out)
 {
@@ -151,23 +217,32 @@ Outcome vfio_create(const protocol::ObjectSpec &spec, const std::string &pci_add
 		return r;
 	UniqueFd fd(raw);
 	const std::string dev = label(spec, fd.get()) + " = " + path;
-
-	vfio_device_bind_iommufd bind;
-	std::memset(&bind, 0, sizeof(bind));
-	bind.argsz = sizeof(bind);
-	bind.iommufd = iommufd;
-	if (::ioctl(fd.get(), VFIO_DEVICE_BIND_IOMMUFD, &bind))
-		return errno_fail("ioctl(" + dev + ", VFIO_DEVICE_BIND_IOMMUFD, iommufd '" +
-				  spec.depends_on + "' " + fd_str(iommufd) + ")");
-
-	unsigned ioas;
-	if (auto r = ioas_alloc(iommufd, spec.depends_on, ioas); !r)
+	if (auto r = bind_attach(dev, fd.get(), iommufd, spec.depends_on); !r)
 		return r;
-	if (auto r = attach(fd.get(), ioas); !r)
-		return Outcome::fail(r.result, "ioctl(" + dev + ", VFIO_DEVICE_ATTACH_IOMMUFD_PT, IOAS " +
-				     std::to_string(ioas) + " of iommufd '" + spec.depends_on + "')" +
-				     r.detail);
 	out = fd.release();
+	return Outcome::ok();
+}
+
+Outcome vfio_bind(const protocol::ObjectSpec &spec, int fd, int iommufd, const std::string &name)
+{
+	return bind_attach(label(spec, fd), fd, iommufd, name);
+}
+
+Outcome vfio_check_unbound(const protocol::ObjectSpec &spec, int fd)
+{
+	// An unbound cdev open refuses every ioctl but BIND with EINVAL
+	// (vfio_device_fops_unl_ioctl() before access_granted), and GET_INFO
+	// changes nothing: it tells bound from unbound without side effects.
+	const std::string dev = label(spec, fd);
+	vfio_device_info info;
+	std::memset(&info, 0, sizeof(info));
+	info.argsz = sizeof(info);
+	if (::ioctl(fd, VFIO_DEVICE_GET_INFO, &info) == 0)
+		return fail(EISCONN, dev + ": VFIO_DEVICE_GET_INFO succeeded, so the device is "
+			    "already bound to an iommufd; an unbound one refuses it with EINVAL");
+	if (errno != EINVAL)
+		return errno_fail("ioctl(" + dev + ", VFIO_DEVICE_GET_INFO): expected EINVAL "
+				  "(not bound)");
 	return Outcome::ok();
 }
 

@@ -47,6 +47,8 @@ Objects::~Objects()
 {
 	for (auto &[name, fd] : fds_)
 		::close(fd);
+	for (int fd : spare_iommufds_)
+		::close(fd);
 }
 
 Outcome Objects::prepare_devices()
@@ -260,6 +262,59 @@ Outcome Objects::open_device(const ObjectSpec &spec)
 	UniqueFd hold(raw);
 	return {0, "opened the cdev of vfio-cdev '" + spec.name + "' (PCI " + addr + ") as " +
 			   fd_str(raw) + ", bound to nothing, and closed it"};
+}
+
+Outcome Objects::open_group(const ObjectSpec &spec)
+{
+	if (spec.kind != ObjectKind::vfio_cdev)
+		return fail(EINVAL, "open-group: a " + std::string(protocol::to_string(spec.kind)) +
+				    " has no VFIO group");
+	std::string addr;
+	if (auto r = device_addr(spec, addr); !r)
+		return r;
+	return kind::vfio_open_group(spec, addr);
+}
+
+Outcome Objects::bind_device(const ObjectSpec &spec)
+{
+	const std::string what = "bind-device: vfio-cdev '" + spec.name + "'";
+	if (spec.kind != ObjectKind::vfio_cdev)
+		return fail(EINVAL, "bind-device: a " + std::string(protocol::to_string(spec.kind)) +
+				    " is no VFIO device");
+	const int self = fd(spec.name);
+	if (self < 0)
+		return fail(EBADF, what + ": no fd in this boot (not retrieved)");
+	int dep = -1;
+	if (Outcome r = dependency_fd(spec, dep); r) {
+		if (auto b = kind::vfio_bind(spec, self, dep, spec.depends_on); !b)
+			return b;
+		return {0, "bound to the restored iommufd '" + spec.depends_on + "' (" + fd_str(dep) + ")"};
+	}
+	// The iommufd the device depended on is not retrieved: a VMM binds to
+	// one it makes now, as the posted series lets it.  verify needs the
+	// dependency's fd, so the device is checkable only once bound to it.
+	int raw = -1;
+	if (auto r = kind::iommufd_fresh(raw); !r)
+		return Outcome::fail(r.result, what + ": " + r.detail);
+	{
+		std::lock_guard lock(mu_);
+		spare_iommufds_.push_back(raw);
+	}
+	const std::string name = "new, for '" + spec.name + "'";
+	if (auto b = kind::vfio_bind(spec, self, raw, name); !b)
+		return b;
+	return {0, "'" + spec.depends_on + "' not retrieved: bound to a new iommufd (" + fd_str(raw) + ")"};
+}
+
+Outcome Objects::check_unbound(const ObjectSpec &spec)
+{
+	if (spec.kind != ObjectKind::vfio_cdev)
+		return fail(EINVAL, "check-unbound: a " + std::string(protocol::to_string(spec.kind)) +
+				    " is no VFIO device");
+	const int self = fd(spec.name);
+	if (self < 0)
+		return fail(EBADF, "check-unbound: vfio-cdev '" + spec.name + "' has no fd in this boot");
+	return kind::vfio_check_unbound(spec, self);
 }
 
 Outcome Objects::verify_fd(const ObjectSpec &spec, int self, bool late)

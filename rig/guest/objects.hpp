@@ -77,6 +77,17 @@ public:
 	// while LUO holds it (D1).  The fd bound to the name is not touched.
 	Outcome open_device(const protocol::ObjectSpec &spec);
 
+	// Bind the retrieved, unbound vfio-cdev `name` holds to an iommufd and
+	// attach it there: to its dependency's restored fd when this boot holds
+	// one, else to a new iommufd kept open until the guest exits.  The
+	// outcome's detail says which.
+	Outcome bind_device(const protocol::ObjectSpec &spec);
+	// The same through the device's VFIO group (VFIO_GROUP_GET_DEVICE_FD),
+	// the path D1 must guard as well as the cdev.
+	Outcome open_group(const protocol::ObjectSpec &spec);
+	// Success if the vfio-cdev `name` holds is bound to no iommufd.
+	Outcome check_unbound(const protocol::ObjectSpec &spec);
+
 	// After a successful PRESERVE_FD: what the VMM does to the object
 	// between preserving it and the kexec (a guest_memfd gets its late
 	// pages), so that the handler must take the state at freeze.
@@ -92,6 +103,7 @@ private:
 	const protocol::Plan &plan_;
 	mutable std::mutex mu_;
 	std::map<std::string, int> fds_;
+	std::vector<int> spare_iommufds_;  // bind_device's new ones
 	// Objects whose after-PRESERVE_FD writes are in: done in this boot, or
 	// restored from the kernel before, which had them when it froze.
 	std::set<std::string> late_;

@@ -100,7 +100,9 @@ Outcome Runner::execute(const protocol::Step &step)
 	const protocol::ObjectSpec *spec = protocol::find_object(plan_, step.object);
 	bool needs_object = step.op == Op::create || step.op == Op::preserve ||
 			    step.op == Op::verify || step.op == Op::verify_fresh ||
-			    step.op == Op::open_device;
+			    step.op == Op::open_device || step.op == Op::open_group ||
+			    step.op == Op::bind_device ||
+			    step.op == Op::check_unbound;
 	if (needs_object && !spec)
 		return Outcome::fail(-EINVAL, "plan names unknown object '" + step.object + "'");
 
@@ -170,6 +172,12 @@ Outcome Runner::execute(const protocol::Step &step)
 		return from_rc(objects_.close(step.object), "close " + step.object);
 	case Op::open_device:
 		return objects_.open_device(*spec);
+	case Op::open_group:
+		return objects_.open_group(*spec);
+	case Op::bind_device:
+		return objects_.bind_device(*spec);
+	case Op::check_unbound:
+		return objects_.check_unbound(*spec);
 	case Op::kexec: {
 		std::string detail;
 		// Whatever this kernel leaked or tainted itself with dies with

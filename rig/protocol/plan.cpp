@@ -25,7 +25,7 @@ constexpr std::array<std::pair<ObjectKind, const char *>, 6> kKinds{{
 	{ObjectKind::unsupported, "unsupported"},
 }};
 
-constexpr std::array<std::pair<Op, const char *>, 14> kOps{{
+constexpr std::array<std::pair<Op, const char *>, 17> kOps{{
 	{Op::create, "create"},
 	{Op::session_create, "session-create"},
 	{Op::session_close, "session-close"},
@@ -40,6 +40,9 @@ constexpr std::array<std::pair<Op, const char *>, 14> kOps{{
 	{Op::close_object, "close-object"},
 	{Op::verify_fresh, "verify-fresh"},
 	{Op::open_device, "open-device"},
+	{Op::open_group, "open-group"},
+	{Op::bind_device, "bind-device"},
+	{Op::check_unbound, "check-unbound"},
 }};
 
 constexpr std::array<std::pair<EventType, const char *>, 8> kEventTypes{{

@@ -47,6 +47,14 @@ enum class Op {
 	open_device,      // open `object`'s device node (a VFIO cdev) anew and
 	                  // close it: in the new kernel, refused while LUO still
 	                  // holds the device unretrieved
+	open_group,       // the same through `object`'s VFIO group:
+	                  // VFIO_GROUP_GET_DEVICE_FD with an iommufd as the
+	                  // group's container; refused as the cdev open is
+	bind_device,      // VFIO_DEVICE_BIND_IOMMUFD the retrieved `object` (a
+	                  // VFIO cdev) and attach it to an IOAS: to its restored
+	                  // iommufd when the guest holds it, else to a new one
+	check_unbound,    // the retrieved `object` (a VFIO cdev) must be bound to
+	                  // no iommufd yet: fails if it is
 };
 
 struct ObjectSpec {

@@ -693,6 +693,9 @@ static int run_step(const struct repro_step *s, long stage, long failed,
 	case OP_KEXEC:
 		return kexec_next(kernel, initrd, stage, failed, number);
 	case OP_OPEN_DEVICE:
+	case OP_OPEN_GROUP:
+	case OP_BIND_DEVICE:
+	case OP_CHECK_UNBOUND:
 		/* No reproducer is written for a case with a VFIO device. */
 		break;
 	}

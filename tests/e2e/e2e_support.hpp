@@ -47,6 +47,8 @@ inline host::RunConfig knob_config(const test::KnobExpectation &e, const std::st
 	cfg.cases = e.select;
 	if (!e.schedules.empty())
 		cfg.schedules = e.schedules;
+	if (!e.contract.empty())
+		cfg.contract = e.contract;
 	return cfg;
 }
 

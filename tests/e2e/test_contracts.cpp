@@ -2,10 +2,10 @@
 //
 // A contract other than the agreed one, proven end to end: the reference
 // kernel, told by the contract's kernel block to look a VFIO device's
-// iommufd, and an iommufd's mapped memfd, up at PRESERVE_FD, passes every
-// case of posted-2026; the same kernel without those parameters breaks
-// posted-2026's rule at the very step the rule is about, so the profile is
-// not passing by accident.
+// iommufd, and an iommufd's mapped memfd, up at PRESERVE_FD and to hand
+// devices back unbound, passes every case of posted-2026; the same kernel
+// without the lookup parameters breaks posted-2026's rule at the very step
+// the rule is about, so the profile is not passing by accident.
 #include <catch2/catch_test_macros.hpp>
 
 #include <fstream>
@@ -21,7 +21,8 @@ using namespace luo;
 namespace {
 
 const std::vector<std::string> kScenarios{"scenarios/deps/iommufd-vfio.json",
-					   "scenarios/deps/iommufd-memfd-vfio.json"};
+					   "scenarios/deps/iommufd-memfd-vfio.json",
+					   "scenarios/faults/open-device.json"};
 
 } // namespace
 
@@ -33,29 +34,46 @@ TEST_CASE("posted-2026 passes on a kernel that takes its parameter, and is broke
 	auto rep = host::run_suite(cfg);
 	CHECK(rep.summary.contract == "posted-2026");
 	int refused_early = 0, refused_iommufd = 0;
+	int unbound = 0, bound = 0, finish_unbound = 0, group_refused = 0;
 	std::set<std::string> cases_refused;
 	for (const auto &c : rep.cases) {
 		INFO(c.id << ": " << host::to_string(c.verdict) << ": " << c.message);
 		CHECK(c.verdict == host::Verdict::pass);
-		for (const auto &s : c.steps)
-			if (s.op == protocol::Op::preserve && s.expect.rule == "S1" && s.executed &&
-			    s.err == "ENOENT") {
+		for (const auto &s : c.steps) {
+			if (!s.executed)
+				continue;
+			if (s.op == protocol::Op::preserve && s.expect.rule == "S1" && s.err == "ENOENT") {
 				refused_early++;
 				refused_iommufd += s.object == "iommu";
 				cases_refused.insert(c.id);
 			}
+			// P3 and P5 as the guest saw them: devices back unbound,
+			// bound by the VMM, FINISH refused in between.
+			unbound += s.op == protocol::Op::check_unbound && s.result == 0;
+			bound += s.op == protocol::Op::bind_device && s.result == 0;
+			finish_unbound += s.op == protocol::Op::finish && s.expect.rule == "P5" &&
+					  s.err == "EBUSY";
+			group_refused += s.op == protocol::Op::open_group && s.expect.rule == "D1" &&
+					 s.err == "EBUSY";
+		}
 	}
+	CHECK(unbound > 0);
+	CHECK(bound > 0);
+	CHECK(finish_unbound > 0);
+	CHECK(group_refused > 0);
 	// The guest saw the kernel refuse devices preserved before their
 	// iommufd, and iommufds before the memfd they map.
 	CHECK(refused_early > refused_iommufd);
 	CHECK(refused_iommufd > 0);
 	CHECK(rep.exit_code == 0);
 
-	// The same contract without its kernel block: the kernel looks the
-	// iommufd up at freeze only, and accepts what posted-2026 refuses.
+	// The same contract without its lookup parameters: the kernel looks
+	// the iommufd up at freeze only, and accepts what posted-2026 refuses.
+	// It still returns devices unbound, so that only the lookup differs.
 	auto text = nlohmann::ordered_json::parse(
 		std::ifstream(host::contracts_dir() / "posted-2026.json"));
-	text.erase("kernel");
+	text["kernel"]["cmdline"] = "vfio.luo_retrieve=unbound";
+	text["kernel"]["confirms"] = {"vfio: Live Update returns devices unbound at RETRIEVE_FD"};
 	text["name"] = "posted-2026-untold";
 	auto file = cfg.out_dir.parent_path() / "posted-2026-untold.json";
 	std::ofstream(file) << text.dump(2);

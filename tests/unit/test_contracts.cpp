@@ -57,7 +57,7 @@ TEST_CASE("the shipped contracts: agreed is the oracle's defaults, strict its ol
 	CHECK(strict.vfio_cdev == Contract::agreed().vfio_cdev);
 }
 
-TEST_CASE("posted-2026 changes the vfio and iommufd edges only, and tells the reference kernel", "[contract]")
+TEST_CASE("posted-2026 changes the vfio and iommufd edges and the vfio kind, and tells the reference kernel", "[contract]")
 {
 	Contract p = shipped("posted-2026");
 	using protocol::ObjectKind;
@@ -72,10 +72,12 @@ TEST_CASE("posted-2026 changes the vfio and iommufd edges only, and tells the re
 	CHECK(iommufd == vfio);
 	CHECK(p.vfio_cdev.open_needs_retrieve);
 	CHECK(p.vfio_cdev.open_err == "EBUSY");
-	CHECK(p.kernel_cmdline == "vfio.luo_lookup=preserve iommufd.luo_lookup=preserve");
+	CHECK(p.kernel_cmdline ==
+	      "vfio.luo_lookup=preserve iommufd.luo_lookup=preserve vfio.luo_retrieve=unbound");
 	CHECK(p.kernel_confirms ==
 	      std::vector<std::string>{"vfio: Live Update looks the iommufd up at PRESERVE_FD",
-				       "iommufd: Live Update looks mapped files up at PRESERVE_FD"});
+				       "iommufd: Live Update looks mapped files up at PRESERVE_FD",
+				       "vfio: Live Update returns devices unbound at RETRIEVE_FD"});
 
 	// The oracle reads the edge: a device before its iommufd is refused
 	// at once, guest_memfd before its VM is not.

@@ -15,6 +15,7 @@
 #include "../knob_expectations.hpp"
 #include "core/contract.hpp"
 #include "core/expand.hpp"
+#include "host/run/contracts.hpp"
 #include "host/kernel/fault_knobs.hpp"
 #include "host/run/run.hpp"
 #include "host/run/suite.hpp"
@@ -135,8 +136,10 @@ TEST_CASE("every knob's expected breaks name real cases at steps of that rule", 
 		std::vector<std::string> paths;
 		for (const auto &s : e.scenarios)
 			paths.push_back((host::source_root() / s).string());
-		auto cases = host::filter_cases(core::expand_files(paths, core::Contract::agreed()),
-						e.select);
+		const core::Contract contract = e.contract.empty()
+							? core::Contract::agreed()
+							: host::resolve_judged_contract(e.contract);
+		auto cases = host::filter_cases(core::expand_files(paths, contract), e.select);
 		// Each selection pattern names a case: a stale one would run
 		// fewer cases than the entry means.
 		for (const auto &pat : e.select) {

@@ -76,7 +76,7 @@ TEST_CASE("a reproducer tells its kernel what the contract's kernel block says",
 	cfg.run.contract = "posted-2026";
 	host::write_reproducer(cfg, dir);
 	CHECK(host::read_file(dir / "kernel-args") ==
-	      "vfio.luo_lookup=preserve iommufd.luo_lookup=preserve\n");
+	      "vfio.luo_lookup=preserve iommufd.luo_lookup=preserve vfio.luo_retrieve=unbound\n");
 	CHECK_THAT(host::read_file(dir / "README"),
 		   ContainsSubstring("booted with: liveupdate=on retain_initrd vfio.luo_lookup=preserve "
 				     "iommufd.luo_lookup=preserve"));

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The posted VFIO rules end to end, on the reference series in its posted
+// mode (posted-2026's kernel block): the two knobs of patch 0016 each break
+// exactly the cases tests/data/knobs.json lists, by the posted rule, and the
+// agreed suite, which never opens the group path, does not see the first.
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/generators/catch_generators.hpp>
+
+#include "e2e_support.hpp"
+
+using namespace luo;
+
+TEST_CASE("the posted VFIO knobs break exactly their cases under posted-2026", "[e2e][knobs][vfio]")
+{
+	auto knob = GENERATE(as<std::string>{}, "open-group-unguarded", "finish-unbound");
+	const auto &e = test::knob_expectation(knob);
+	REQUIRE(e.contract == "posted-2026");
+	auto rep = host::run_suite(e2e::knob_config(e, "posted-" + knob));
+	CHECK(rep.summary.contract == "posted-2026");
+	for (const auto &m : e2e::knob_mismatches(e, rep))
+		FAIL_CHECK(m);
+	CHECK(rep.exit_code == 1);
+}
+
+TEST_CASE("the agreed suite opens no group path, so it misses open-group-unguarded",
+	  "[e2e][knobs][vfio]")
+{
+	auto e = test::knob_expectation("open-group-unguarded");
+	e.contract.clear();
+	auto rep = host::run_suite(e2e::knob_config(e, "agreed-open-group-unguarded"));
+	REQUIRE_FALSE(rep.cases.empty());
+	for (const auto &c : rep.cases) {
+		INFO(c.id << ": " << host::to_string(c.verdict) << ": " << c.message);
+		CHECK(c.verdict == host::Verdict::pass);
+		for (const auto &s : c.steps)
+			CHECK(s.op != protocol::Op::open_group);
+	}
+	CHECK(rep.exit_code == 0);
+}
