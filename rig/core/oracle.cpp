@@ -146,21 +146,28 @@ Expect Oracle::close_object(const CaseStep &s)
 	return ok("setup");
 }
 
+// D1: a session of this boot still carries the device's file, neither
+// retrieved (by userspace or for a dependent) nor dropped by FINISH, which
+// empties the list.  A session userspace never retrieved, or closed with
+// FINISH refused, holds it as long as the kernel runs.
+bool Oracle::held_unretrieved(const std::string &object) const
+{
+	for (const auto &is : incoming_)
+		for (const auto &f : is.files)
+			if (f.object == object && f.got == Got::no)
+				return true;
+	return false;
+}
+
 Expect Oracle::open_device(const CaseStep &s)
 {
 	auto it = objs_.find(s.object);
 	if (it == objs_.end() || it->second.kind != ObjectKind::vfio_cdev)
 		return stale();
-	// D1: a session of this boot still carries the device's file, neither
-	// retrieved (by userspace or for a dependent) nor dropped by FINISH,
-	// which empties the list.  A session userspace never retrieved, or
-	// closed with FINISH refused, holds it as long as the kernel runs.
-	for (const auto &is : incoming_)
-		for (const auto &f : is.files)
-			if (f.object == s.object && f.got == Got::no) {
-				const DeviceRules &d = contract_.vfio_cdev;
-				return d.open_needs_retrieve ? error(d.open_err, "D1") : ok("D1");
-			}
+	if (held_unretrieved(s.object)) {
+		const DeviceRules &d = contract_.vfio_cdev;
+		return d.open_needs_retrieve ? error(d.open_err, "D1") : ok("D1");
+	}
 	// Nothing holds the device: opening its cdev again is plain VFIO, bound
 	// to nothing, whoever else has it open.
 	return ok("LUO");
@@ -171,14 +178,11 @@ Expect Oracle::open_group(const CaseStep &s)
 	auto it = objs_.find(s.object);
 	if (it == objs_.end() || it->second.kind != ObjectKind::vfio_cdev)
 		return stale();
-	for (const auto &is : incoming_)
-		for (const auto &f : is.files)
-			if (f.object == s.object && f.got == Got::no) {
-				const DeviceRules &d = contract_.vfio_cdev;
-				return contract_.vfio.open_group && d.open_needs_retrieve
-					       ? error(d.open_err, "D1")
-					       : ok("D1");
-			}
+	if (held_unretrieved(s.object)) {
+		const DeviceRules &d = contract_.vfio_cdev;
+		return contract_.vfio.open_group && d.open_needs_retrieve ? error(d.open_err, "D1")
+									   : ok("D1");
+	}
 	// VFIO's own rule, LUO or not: a device bound through a cdev file (the
 	// VMM's fd, or a file LUO holds for the next kernel) keeps its group
 	// closed; the bind, not the open, counts (vfio_device_block_group(),

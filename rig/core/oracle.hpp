@@ -124,6 +124,8 @@ private:
 	Expect close_object(const CaseStep &s);
 	Expect open_device(const CaseStep &s);
 	Expect open_group(const CaseStep &s);
+	// An incoming session still carries `object`'s file unretrieved (D1).
+	bool held_unretrieved(const std::string &object) const;
 	Expect bind_device(const CaseStep &s);
 	Expect check_unbound(const CaseStep &s);
 	// The device comes back unbound (P3): the VFIO kind under a contract
