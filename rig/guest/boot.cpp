@@ -128,7 +128,7 @@ std::string next_cmdline(const BootInfo &now, std::uint32_t kexec_step)
 	return out;
 }
 
-int kexec_into_next(const BootInfo &now, std::uint32_t kexec_step, std::string &detail)
+int load_next(const BootInfo &now, std::uint32_t kexec_step, std::string &detail)
 {
 	struct stat st;
 	if (stat(kInitrdCopy, &st) != 0) {
@@ -158,11 +158,23 @@ int kexec_into_next(const BootInfo &now, std::uint32_t kexec_step, std::string &
 		return -err;
 	}
 	sync();
-	rc = syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2,
-		     LINUX_REBOOT_CMD_KEXEC, nullptr);
-	err = errno;
+	return 0;
+}
+
+int reboot_into_next(std::string &detail)
+{
+	syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2, LINUX_REBOOT_CMD_KEXEC,
+		nullptr);
+	int err = errno;
 	detail = std::string("reboot(LINUX_REBOOT_CMD_KEXEC): ") + strerror(err);
 	return -err;
+}
+
+int kexec_into_next(const BootInfo &now, std::uint32_t kexec_step, std::string &detail)
+{
+	if (int rc = load_next(now, kexec_step, detail))
+		return rc;
+	return reboot_into_next(detail);
 }
 
 std::string slurp(const char *path)

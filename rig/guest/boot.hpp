@@ -31,6 +31,12 @@ void mount_basics();
 // it.  Returns only on failure, with -errno and what failed in `detail`.
 int kexec_into_next(const BootInfo &now, std::uint32_t kexec_step, std::string &detail);
 
+// The two halves of kexec_into_next(), for a caller that retries the reboot
+// (whose freeze of the sessions can fail) without loading again.  The
+// second is the bare syscall: the freeze of every preserved file runs in it.
+int load_next(const BootInfo &now, std::uint32_t kexec_step, std::string &detail);
+int reboot_into_next(std::string &detail);
+
 // A whole small file (/proc/cmdline, the plan); empty when unreadable.
 std::string slurp(const char *path);
 

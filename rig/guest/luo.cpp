@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "guest/fail_nth.hpp"
 #include "uapi_liveupdate.hpp"
 
 namespace luo::guest::luo {
@@ -28,6 +29,7 @@ int session_ioctl(int devfd, unsigned long cmd, const std::string &name)
 	if (name.size() >= sizeof(arg.name))
 		return -ENAMETOOLONG;
 	std::memcpy(arg.name, name.c_str(), name.size() + 1);
+	fail_nth::Window armed;
 	int rc = ioctl(devfd, cmd, &arg);
 	return rc < 0 ? -errno : arg.fd;
 }
@@ -55,6 +57,7 @@ int preserve(int sessionfd, int fd, std::uint64_t token)
 	arg.size = sizeof(arg);
 	arg.fd = fd;
 	arg.token = token;
+	fail_nth::Window armed;
 	return result_of(ioctl(sessionfd, uapi::kPreserveFd, &arg));
 }
 
@@ -63,6 +66,7 @@ int retrieve(int sessionfd, std::uint64_t token)
 	uapi::retrieve_fd arg{};
 	arg.size = sizeof(arg);
 	arg.token = token;
+	fail_nth::Window armed;
 	int rc = ioctl(sessionfd, uapi::kRetrieveFd, &arg);
 	return rc < 0 ? -errno : arg.fd;
 }
@@ -80,8 +84,10 @@ int retrieve_unwritable(int sessionfd, std::uint64_t token)
 	// The kernel reads the request (copy_from_user) and fails only when
 	// it copies the fd number back, after it has retrieved the file.
 	int rc = mprotect(mem, page, PROT_READ);
-	if (rc == 0)
+	if (rc == 0) {
+		fail_nth::Window armed;
 		rc = result_of(ioctl(sessionfd, uapi::kRetrieveFd, arg));
+	}
 	else
 		rc = -errno;
 	munmap(mem, page);
@@ -92,6 +98,7 @@ int finish(int sessionfd)
 {
 	uapi::session_finish arg{};
 	arg.size = sizeof(arg);
+	fail_nth::Window armed;
 	return result_of(ioctl(sessionfd, uapi::kFinish, &arg));
 }
 

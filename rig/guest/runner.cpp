@@ -193,6 +193,16 @@ Outcome Runner::execute(const protocol::Step &step)
 
 void Runner::run()
 {
+	if (plan_.fail_nth) {
+		// Without it every step would run once, and the run would pass
+		// for one that tried the error paths.
+		if (!inject_setup())
+			return;
+		inject_ = true;
+		// Opened now, not by the first session step: that step's
+		// count of open files must not include the rig's own.
+		device();
+	}
 	if (!plan_.edu_devices.empty()) {
 		if (auto o = objects_.prepare_devices(); !o) {
 			protocol::Event ev;
@@ -221,10 +231,10 @@ void Runner::run()
 
 void Runner::run_one(const protocol::Step &step)
 {
-	auto t0 = std::chrono::steady_clock::now();
-	Outcome o = execute(step);
-	auto t1 = std::chrono::steady_clock::now();
 	protocol::Event ev;
+	auto t0 = std::chrono::steady_clock::now();
+	Outcome o = inject_ && injectable(step.op) ? execute_injected(step, ev) : execute(step);
+	auto t1 = std::chrono::steady_clock::now();
 	ev.type = protocol::EventType::step;
 	ev.step = step.id;
 	ev.case_id = step.case_id;

@@ -3,6 +3,7 @@
 // Executes the plan's steps for the current boot, one event per step.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -30,6 +31,19 @@ private:
 	void run_one(const protocol::Step &step);
 	void run_threaded(const std::vector<const protocol::Step *> &steps);
 	Outcome execute(const protocol::Step &step);
+	// runner_fail_nth.cpp
+	struct Walk {
+		std::function<Outcome()> prepare;  // before each armed try, unarmed
+		std::function<Outcome()> attempt;  // the armed call
+		std::function<void()> undo;        // after a call that got over its
+						   // injected failure; none: stop there
+	};
+	static bool injectable(protocol::Op op);
+	bool inject_setup();
+	Outcome walk(const protocol::Step &step, protocol::Event &ev, const Walk &w);
+	Outcome execute_injected(const protocol::Step &step, protocol::Event &ev);
+	Outcome preserve_injected(const protocol::Step &step, protocol::Event &ev);
+	Outcome kexec_injected(const protocol::Step &step);
 	Outcome with_session(const protocol::Step &step, int &sfd);
 	Outcome same_object(const protocol::Step &step);
 	Outcome open_session(const std::string &name, int (*open)(int, const std::string &),
@@ -43,6 +57,7 @@ private:
 	std::mutex mu_;  // sessions_ and devfd_
 	std::map<std::string, int> sessions_;
 	int devfd_ = -1;
+	bool inject_ = false;  // the plan's fail_nth, once its setup worked
 };
 
 } // namespace luo::guest

@@ -45,7 +45,7 @@ constexpr std::array<std::pair<Op, const char *>, 17> kOps{{
 	{Op::check_unbound, "check-unbound"},
 }};
 
-constexpr std::array<std::pair<EventType, const char *>, 8> kEventTypes{{
+constexpr std::array<std::pair<EventType, const char *>, 9> kEventTypes{{
 	{EventType::boot, "boot"},
 	{EventType::step, "step"},
 	{EventType::warning, "warning"},
@@ -54,6 +54,7 @@ constexpr std::array<std::pair<EventType, const char *>, 8> kEventTypes{{
 	{EventType::selftest, "selftest"},
 	{EventType::taint, "taint"},
 	{EventType::kmemleak, "kmemleak"},
+	{EventType::injected, "injected"},
 }};
 
 template <typename T, std::size_t N>
@@ -171,6 +172,8 @@ std::string plan_to_json(const Plan &plan, int indent)
 	       {"steps", std::move(steps)}};
 	if (plan.leak_scan)
 		j["leak_scan"] = true;
+	if (plan.fail_nth)
+		j["fail_nth"] = true;
 	return j.dump(indent);
 }
 
@@ -191,6 +194,7 @@ Plan plan_from_json(const std::string &text)
 	plan.run_id = field_or<std::string>(j, "run_id", "");
 	plan.edu_devices = field_or<std::vector<std::string>>(j, "edu_devices", {});
 	plan.leak_scan = field_or<bool>(j, "leak_scan", false);
+	plan.fail_nth = field_or<bool>(j, "fail_nth", false);
 	for (const auto &jo : field<json>(j, "objects", "plan")) {
 		ObjectSpec o;
 		o.name = field<std::string>(jo, "name", "plan object");
@@ -228,6 +232,7 @@ Plan plan_for_boot(const Plan &plan, std::uint32_t boot)
 	out.run_id = plan.run_id;
 	out.edu_devices = plan.edu_devices;
 	out.leak_scan = plan.leak_scan;
+	out.fail_nth = plan.fail_nth;
 	std::set<std::string> wanted;
 	for (const auto &s : plan.steps) {
 		if (s.boot != boot)
@@ -306,6 +311,14 @@ std::string event_to_json(const Event &ev)
 	}
 	if (ev.type == EventType::taint)
 		j["taint"] = ev.taint;
+	if (ev.type == EventType::injected)
+		j["step"] = ev.step;
+	if (ev.injected)
+		j["injected"] = ev.injected;
+	if (ev.absorbed)
+		j["absorbed"] = ev.absorbed;
+	if (!ev.inject_broke.empty())
+		j["inject_broke"] = ev.inject_broke;
 	if (!ev.err.empty())
 		j["err"] = ev.err;
 	if (!ev.detail.empty())
@@ -345,6 +358,11 @@ Event event_from_json(const std::string &line)
 	}
 	if (ev.type == EventType::taint)
 		ev.taint = field<std::uint64_t>(j, "taint", "event");
+	if (ev.type == EventType::injected)
+		ev.step = field<std::uint32_t>(j, "step", "event");
+	ev.injected = field_or<std::uint32_t>(j, "injected", 0);
+	ev.absorbed = field_or<std::uint32_t>(j, "absorbed", 0);
+	ev.inject_broke = field_or<std::string>(j, "inject_broke", "");
 	ev.err = field_or<std::string>(j, "err", "");
 	ev.detail = field_or<std::string>(j, "detail", "");
 	return ev;

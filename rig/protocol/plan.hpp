@@ -90,6 +90,10 @@ struct Plan {
 	// kernel built with kmemleak): a scan that cannot run is a setup
 	// error, never a quiet pass.
 	bool leak_scan = false;
+	// Error-path injection (luo-rig run --inject fail-nth): each Live
+	// Update call of a step runs again with fail-nth = 1, 2, 3... until
+	// no injected failure is hit; see guest/fail_nth.hpp.
+	bool fail_nth = false;
 };
 
 // Everything the guest can say.  A closed set: the host judges each kind, and
@@ -107,6 +111,8 @@ enum class EventType {
 		  // or power-off): taint
 	kmemleak, // the leak scan this boot's plan asked for could not run;
 		  // err, detail
+	injected, // fail-nth so far in a step whose own event the next boot
+		  // sends (the kexec): step, injected, absorbed
 };
 
 // One event per executed step, plus "boot" markers the host uses to follow
@@ -129,6 +135,14 @@ struct Event {
 	int exit_code = 0;          // exit status, when signal == 0
 	int signal = 0;             // the signal that killed it, or 0
 	std::uint64_t taint = 0;    // type == "taint": /proc/sys/kernel/tainted
+	// Under Plan::fail_nth: the error paths the step's calls reached (an
+	// injected failure that returned an errno), the injected failures a
+	// call got over and succeeded anyway (a fallback), and what an
+	// injected failure left changed that must not be (empty: nothing),
+	// which fails the step whatever its final outcome.
+	std::uint32_t injected = 0;
+	std::uint32_t absorbed = 0;
+	std::string inject_broke;
 };
 
 const char *to_string(ObjectKind k);

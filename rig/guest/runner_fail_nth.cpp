@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Runner's fail-nth mode: a step whose Live Update call can fail runs with
+// fail-nth = 1, 2, 3... until its call no longer reaches the injected
+// failure.  Each injected failure must come back as an errno and change
+// nothing; the last run, which nothing was injected into, is the step's
+// outcome, and the oracle judges it as in any other run.  So a failure path
+// that leaves a half-made session, a registered token or an installed fd
+// behind shows as that last run's wrong outcome (EEXIST, a second file...),
+// and one that leaks or corrupts memory shows on the console.
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <unistd.h>
+
+#include "end_of_boot.hpp"
+#include "fail_nth.hpp"
+#include "luo.hpp"
+#include "runner.hpp"
+
+namespace luo::guest {
+
+using protocol::Op;
+
+namespace {
+
+// An injected failure the kernel never returns from is a hang; one that
+// keeps failing past this many points is a loop the mode must not follow.
+constexpr unsigned kMaxPoints = 5000;
+
+} // namespace
+
+bool Runner::injectable(Op op)
+{
+	// Left out: a close, whose fd is gone whatever the release did; and
+	// RETRIEVE_FD, because LUO keeps the error of a failed retrieve as the
+	// file's answer for good (retrieve_status in kernel/liveupdate/
+	// luo_file.c), so after one injected failure no retry can succeed and
+	// the rest of the case could not be judged.
+	switch (op) {
+	case Op::session_create:
+	case Op::session_retrieve:
+	case Op::preserve:
+	case Op::finish:
+	case Op::kexec:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool Runner::inject_setup()
+{
+	if (auto o = fail_nth::setup(); !o) {
+		protocol::Event ev;
+		ev.type = protocol::EventType::fatal;
+		ev.err = protocol::errno_name(o.result);
+		ev.detail = "fail-nth: " + o.detail;
+		events_.emit(ev);
+		return false;
+	}
+	return true;
+}
+
+Outcome Runner::walk(const protocol::Step &step, protocol::Event &ev, const Walk &w)
+{
+	// Threads share the fd table: only a step of the main thread can
+	// count it.
+	const bool count_fds = step.thread == 0;
+	for (unsigned n = 1; n <= kMaxPoints; n++) {
+		if (w.prepare)
+			if (Outcome p = w.prepare(); !p)
+				return p;
+		int before = count_fds ? fail_nth::open_fds() : -1;
+		fail_nth::arm(n);
+		Outcome o = w.attempt();
+		auto r = fail_nth::take();
+		if (!r.error.empty())
+			return Outcome::fail(-EIO, "fail-nth " + std::to_string(n) + ": " + r.error);
+		if (!r.hit)
+			return o;
+		if (o) {
+			// The kernel got over the failure (a fallback, a retry)
+			// and the call did its work: undone, the walk goes on to
+			// the points past it; otherwise it ends here.
+			ev.absorbed++;
+			if (!w.undo)
+				return o;
+			w.undo();
+			continue;
+		}
+		ev.injected++;
+		if (o.result < -4095) {
+			ev.inject_broke = "fail-nth " + std::to_string(n) +
+					  ": the call failed without an errno (" +
+					  std::to_string(o.result) + ")";
+			return o;
+		}
+		int after = count_fds ? fail_nth::open_fds() : -1;
+		if (after != before) {
+			ev.inject_broke = "fail-nth " + std::to_string(n) + ": " +
+					  protocol::errno_name(o.result) + ", but " +
+					  std::to_string(after - before) +
+					  " file(s) more are open than before the call (" + o.detail + ")";
+			return o;
+		}
+	}
+	ev.inject_broke = "fail-nth: the call still reached an injected failure after " +
+			  std::to_string(kMaxPoints) + " tries";
+	return Outcome::fail(-ELOOP, ev.inject_broke);
+}
+
+Outcome Runner::execute_injected(const protocol::Step &step, protocol::Event &ev)
+{
+	if (step.op == Op::kexec)
+		return kexec_injected(step);
+	if (step.op == Op::preserve)
+		return preserve_injected(step, ev);
+	Walk w;
+	w.attempt = [&] { return execute(step); };
+	// A session made despite an injected failure is closed again (an
+	// outgoing session with nothing in it), so the walk can go on.
+	if (step.op == Op::session_create)
+		w.undo = [&] {
+			std::lock_guard lock(mu_);
+			auto it = sessions_.find(step.session);
+			if (it != sessions_.end()) {
+				close(it->second);
+				sessions_.erase(it);
+			}
+		};
+	return walk(step, ev, w);
+}
+
+Outcome Runner::preserve_injected(const protocol::Step &step, protocol::Event &ev)
+{
+	// The walk preserves the object into a session of its own, which is
+	// closed (unpreserving it) whenever a preserve got through, so that
+	// no PRESERVE_FD that succeeded ends the walk.  The step itself then
+	// runs unarmed in its own session: that is the retry the oracle
+	// judges.  Closing the walk's sessions runs the unpreserve paths too.
+	int fd = objects_.fd(step.object);
+	int dev = device();
+	if (fd >= 0 && dev >= 0) {
+		int scratch = -1;
+		unsigned made = 0;
+		auto drop = [&] {
+			if (scratch >= 0)
+				close(scratch);
+			scratch = -1;
+		};
+		Walk w;
+		w.prepare = [&] {
+			if (scratch >= 0)
+				return Outcome::ok();
+			scratch = luo::create_session(dev, "fail-nth-" + std::to_string(step.id) + "-" +
+								    std::to_string(made++));
+			return scratch < 0 ? Outcome::fail(scratch, "CREATE_SESSION for the walk")
+					   : Outcome::ok();
+		};
+		w.attempt = [&] {
+			int rc = luo::preserve(scratch, fd, step.token);
+			return Outcome{rc < 0 ? rc : 0, "PRESERVE_FD " + step.object + " in the walk's session"};
+		};
+		w.undo = drop;
+		walk(step, ev, w);
+		drop();
+	}
+	return execute(step);
+}
+
+Outcome Runner::kexec_injected(const protocol::Step &step)
+{
+	std::string detail;
+	// As the plain kexec does: what this kernel leaked dies with it.  The
+	// freezes that failed below come after that scan; what they leak is
+	// seen only if it breaks something the console shows.
+	end_of_boot(plan_, events_, step.case_id.empty());
+	if (int rc = load_next(boot_, step.id, detail))
+		return Outcome::fail(rc, detail);
+	for (unsigned n = 1; n <= kMaxPoints; n++) {
+		fail_nth::arm(n);
+		int rc;
+		{
+			fail_nth::Window armed;
+			// Returns only when the kexec did not happen.
+			rc = reboot_into_next(detail);
+		}
+		auto r = fail_nth::take();
+		if (!r.error.empty())
+			return Outcome::fail(-EIO, "fail-nth " + std::to_string(n) + ": " + r.error);
+		if (!r.hit)
+			return Outcome::fail(rc, detail);
+		// The next kernel reports the kexec's own event; the count of
+		// failed freezes before it must be said from this side.
+		protocol::Event ev;
+		ev.type = protocol::EventType::injected;
+		ev.step = step.id;
+		ev.case_id = step.case_id;
+		ev.injected = n;
+		ev.result = rc;
+		ev.err = protocol::errno_name(rc);
+		events_.emit(ev);
+	}
+	return Outcome::fail(-EIO, "fail-nth: the kexec still failed after " +
+					   std::to_string(kMaxPoints) + " injected failures");
+}
+
+} // namespace luo::guest
