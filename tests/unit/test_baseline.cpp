@@ -302,11 +302,18 @@ TEST_CASE("a results.json baseline of another contract, knob set or flavour is r
 	CHECK_THAT(refusal("strict", {"drop-contents", "preserve-lookup"}, "debug"),
 		   ContainsSubstring("--baseline known.json: it was run with contract agreed, this run "
 				     "strict") &&
-			   ContainsSubstring("same --contract, --fault and --kernel-flavour"));
+			   ContainsSubstring("same --contract, --fault, --kernel-flavour and --inject"));
 	CHECK_THAT(refusal("agreed", {}, "debug"),
 		   ContainsSubstring("fault knobs drop-contents,preserve-lookup, this run none"));
 	CHECK_THAT(refusal("agreed", {"drop-contents", "preserve-lookup"}, "default"),
 		   ContainsSubstring("kernel flavour debug, this run default"));
+	// A run whose every call also went through its error paths is another
+	// run: its failures are not known in a plain one, nor the reverse.
+	CHECK_THAT(luo::test::setup_error_of([&] {
+			   check_baseline_fits(b, "agreed", {"drop-contents", "preserve-lookup"},
+					       "debug", "fail-nth");
+		   }),
+		   ContainsSubstring("--inject none, this run fail-nth"));
 	// A results.json that does not say what it was run with cannot vouch.
 	auto bare = known(R"({"cases": [{"id": "a/1", "verdict": "crash"}]})");
 	CHECK_THAT(luo::test::setup_error_of([&] { check_baseline_fits(bare, "agreed", {}, "default"); }),

@@ -68,6 +68,7 @@ Baseline::Conditions conditions_of(const json &results)
 	if (s.contains("kernel") && s["kernel"].is_object())
 		if (std::string f = nonempty_string(s["kernel"], "flavour"); !f.empty())
 			c.flavour = f;
+	c.inject = nonempty_string(s, "inject");
 	std::string fault = nonempty_string(s, "fault");
 	if (auto eq = fault.find('='); eq != std::string::npos)
 		fault.erase(0, eq + 1);
@@ -90,7 +91,8 @@ std::string knob_list(const std::vector<std::string> &knobs)
 } // namespace
 
 void check_baseline_fits(const Baseline &b, const std::string &contract,
-			 const std::vector<std::string> &knobs, const std::string &flavour)
+			 const std::vector<std::string> &knobs, const std::string &flavour,
+			 const std::string &inject)
 {
 	if (!b.from_results)
 		return;
@@ -109,10 +111,14 @@ void check_baseline_fits(const Baseline &b, const std::string &contract,
 		what = "fault knobs " + knob_list(c.knobs) + ", this run " + knob_list(now);
 	else if (c.flavour != flavour)
 		what = "kernel flavour " + c.flavour + ", this run " + flavour;
+	else if (c.inject != inject)
+		what = "--inject " + (c.inject.empty() ? "none" : c.inject) + ", this run " +
+		       (inject.empty() ? "none" : inject);
 	if (what.empty())
 		return;
 	bad(b.file, "it was run with " + what + "; its failures say nothing about this run. "
-		    "Run with the same --contract, --fault and --kernel-flavour as the baseline, or "
+		    "Run with the same --contract, --fault, --kernel-flavour and --inject as the "
+		    "baseline, or "
 		    "take a baseline from a run like this one");
 }
 

@@ -29,6 +29,7 @@ struct Baseline {
 		bool known = false;     // the file says (a luo-rig results.json does)
 		std::string contract, flavour;
 		std::vector<std::string> knobs;  // sorted
+		std::string inject;              // --inject mode, "" for none
 	} conditions;
 	// A known-failures file: an id or glob, and why it is accepted.
 	struct Known {
@@ -52,7 +53,8 @@ Baseline parse_baseline(const std::string &text, const std::filesystem::path &fi
 // SetupError naming the difference and the fix; a known-failures file has
 // no conditions and always fits.
 void check_baseline_fits(const Baseline &b, const std::string &contract,
-			 const std::vector<std::string> &knobs, const std::string &flavour);
+			 const std::vector<std::string> &knobs, const std::string &flavour,
+			 const std::string &inject = "");
 
 struct BaselineEntry {
 	std::string id;        // a case id, or a known-failures glob that is fixed

@@ -66,6 +66,7 @@ Executed execute_batch(const Batch &batch, const VmContext &ctx, const fs::path 
 	fs::create_directories(dir);
 	protocol::Plan plan = batch.plan;
 	plan.leak_scan = ctx.leak_scan;
+	plan.fail_nth = ctx.fail_nth;
 	std::string plan_json = protocol::plan_to_json(plan);
 	write_file_atomic(dir / "plan.json", plan_json);
 	write_initramfs(dir / "initrd.cpio",

@@ -39,6 +39,7 @@ struct VmContext {
 	// The kernel has kmemleak (the debug flavour): every boot must scan,
 	// and a scan that cannot run is a setup error.
 	bool leak_scan = false;
+	bool fail_nth = false;  // protocol::Plan::fail_nth
 };
 
 struct Executed {

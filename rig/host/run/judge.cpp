@@ -13,6 +13,24 @@ namespace luo::host {
 
 using protocol::Op;
 
+namespace {
+
+// What the guest said of a step, into its result; `matches` comes from the
+// expectation, and an error path that fail-nth found broken overrides it.
+void record(StepResult &sr, const protocol::Event &ev, bool matches, std::uint32_t injected_before)
+{
+	sr.executed = true;
+	sr.result = ev.result;
+	sr.err = ev.err;
+	sr.detail = ev.detail;
+	sr.injected = ev.injected + injected_before;
+	sr.absorbed = ev.absorbed;
+	sr.inject_broke = ev.inject_broke;
+	sr.matches = matches && ev.inject_broke.empty();
+}
+
+} // namespace
+
 bool step_matches(const core::Expect &e, int result, const std::string &err)
 {
 	switch (e.kind) {
@@ -138,9 +156,19 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 	if (!vm.events.empty())
 		out.last_event = protocol::event_to_json(vm.events.back());
 	std::map<std::uint32_t, const protocol::Event *> by_step;
-	for (const auto &ev : vm.events)
+	// Failed freezes of a kexec under fail-nth, said by the kernel that
+	// tried it; the kexec's own event comes from the next one.
+	std::map<std::uint32_t, std::uint32_t> injected_before;
+	for (const auto &ev : vm.events) {
 		if (ev.type == protocol::EventType::step)
 			by_step[ev.step] = &ev;
+		if (ev.type == protocol::EventType::injected)
+			injected_before[ev.step] = std::max(injected_before[ev.step], ev.injected);
+	}
+	auto before = [&](std::uint32_t id) {
+		auto it = injected_before.find(id);
+		return it == injected_before.end() ? 0u : it->second;
+	};
 
 	out.cases.resize(batch.cases.size());
 	// Case -> its teardown step that never returned and held up the rest.
@@ -188,13 +216,8 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 			sr.session = ref.session;
 			sr.teardown = true;
 			sr.expect.rule = "teardown";
-			if (ev) {
-				sr.executed = true;
-				sr.result = ev->result;
-				sr.err = ev->err;
-				sr.detail = ev->detail;
-				sr.matches = step_matches(sr.expect, ev->result, ev->err);
-			}
+			if (ev)
+				record(sr, *ev, step_matches(sr.expect, ev->result, ev->err), before(id));
 			if ((int)id == stuck_step)
 				stuck_teardown[ref.case_index] = out.cases[ref.case_index].steps.size();
 			out.cases[ref.case_index].steps.push_back(sr);
@@ -217,11 +240,7 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 		if (batch.plan.steps[id].op == protocol::Op::kexec && ev->result == 0 &&
 		    escaped_case < 0)
 			escaped_case = ref.case_index;
-		sr.executed = true;
-		sr.result = ev->result;
-		sr.err = ev->err;
-		sr.detail = ev->detail;
-		sr.matches = step_matches(sr.expect, ev->result, ev->err);
+		record(sr, *ev, step_matches(sr.expect, ev->result, ev->err), before(id));
 	}
 	// Shared kexecs: fill the case steps that stand for them, in order,
 	// from the one that leaves the case's round.
@@ -234,12 +253,8 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 				continue;
 			if (n < shared_kexecs.size() && by_step.count(shared_kexecs[n])) {
 				const auto *ev = by_step[shared_kexecs[n]];
-				auto &sr = out.cases[k].steps[s];
-				sr.executed = true;
-				sr.result = ev->result;
-				sr.err = ev->err;
-				sr.detail = ev->detail;
-				sr.matches = ev->result == 0;
+				record(out.cases[k].steps[s], *ev, ev->result == 0,
+				       before(shared_kexecs[n]));
 			}
 			n++;
 		}

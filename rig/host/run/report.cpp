@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "host/run/inject_report.hpp"
 #include "host/run/signature.hpp"
 
 namespace luo::host {
@@ -66,6 +67,8 @@ std::string ktap_report(const std::vector<CaseResult> &cases, const RunSummary &
 	  << s.contract;
 	if (!s.fault.empty())
 		o << ", " << s.fault;
+	if (!s.inject.empty())
+		o << ", --inject " << s.inject;
 	o << "\n1.." << cases.size() << "\n";
 	int n = 0;
 	for (const auto &c : cases) {
@@ -115,6 +118,7 @@ std::string json_report(const std::vector<CaseResult> &cases, const RunSummary &
 		     {"allow_flaky", s.allow_flaky},
 		     {"contract", s.contract},
 		     {"fault", s.fault},
+		     {"inject", s.inject},
 		     {"wall_seconds", s.wall_seconds},
 		     {"cases_seconds", s.cases_seconds},
 		     {"vms", s.vms},
@@ -143,6 +147,12 @@ std::string json_report(const std::vector<CaseResult> &cases, const RunSummary &
 				js["detail"] = st.detail;
 			if (st.teardown)
 				js["teardown"] = true;
+			if (st.injected)
+				js["injected"] = st.injected;
+			if (st.absorbed)
+				js["absorbed"] = st.absorbed;
+			if (!st.inject_broke.empty())
+				js["inject_broke"] = st.inject_broke;
 			steps.push_back(std::move(js));
 		}
 		json one{{"id", c.id},
@@ -261,6 +271,13 @@ std::string summary_table(const std::vector<CaseResult> &cases, const RunSummary
 		for (const auto &[host, n] : s.vms_per_host)
 			o << " " << host << " " << n << ";";
 		o << "\n";
+	}
+	if (!s.inject.empty()) {
+		std::string reached = inject_summary(cases);
+		// Nothing reached under an armed run means the arming did not
+		// take: that must not read like a clean run of the error paths.
+		o << (reached.empty() ? "fail-nth: no call reached an injection point" : reached)
+		  << "\n";
 	}
 	return o.str();
 }

@@ -18,6 +18,7 @@ struct RunSummary {
 	std::string accel, accel_reason, contract, fault;
 	std::string qemu_version;
 	std::string kernel_flavour = "default";
+	std::string inject;      // --inject mode, "" for none
 	int infra_retried = 0;   // cases whose VM died for infra reasons and ran again
 	bool allow_flaky = false;
 	std::string run_dir;

@@ -351,6 +351,24 @@ void write_reports(const RunConfig &cfg, RunReport &rep, const fs::path &run_dir
 
 } // namespace
 
+void check_inject_options(const RunConfig &cfg)
+{
+	if (cfg.inject.empty())
+		return;
+	if (cfg.inject != "fail-nth")
+		throw SetupError("--inject '" + cfg.inject + "': the one injection mode is fail-nth");
+	// fail-nth needs CONFIG_FAULT_INJECTION and its debugfs knobs, which
+	// only the debug flavour's fragments turn on.  A prebuilt image says
+	// nothing of its config here: the guest checks it at boot.
+	if (cfg.kernel.flavour != "debug" && !cfg.kernel.kernel)
+		throw SetupError("--inject fail-nth needs the debug flavour's fault-injection "
+				 "options: add --kernel-flavour debug (or give --kernel an image "
+				 "built with kernel-config/debug/55-fault-injection.config)");
+	if (cfg.selftests || cfg.selftests_only)
+		throw SetupError("--inject fail-nth arms the mock VMM's Live Update calls, not the "
+				 "selftests': run the selftests without --inject");
+}
+
 void check_selftest_options(const RunConfig &cfg)
 {
 	if (cfg.selftests && cfg.selftests_only)
@@ -451,6 +469,7 @@ void check_inputs(const RunConfig &cfg, Prepared &p)
 	if (!cfg.baseline.empty())
 		p.baseline = load_baseline(cfg.baseline);
 	check_selftest_options(cfg);
+	check_inject_options(cfg);
 	if (!cfg.selftests_only) {
 		p.contract = resolve_judged_contract(cfg.contract);
 		p.cases = select_cases(cfg, p.contract);
@@ -458,7 +477,7 @@ void check_inputs(const RunConfig &cfg, Prepared &p)
 	p.knobs = parse_fault_list(cfg.fault);
 	if (p.baseline)
 		check_baseline_fits(*p.baseline, p.contract.name.empty() ? cfg.contract : p.contract.name,
-				    p.knobs, cfg.kernel.flavour);
+				    p.knobs, cfg.kernel.flavour, cfg.inject);
 	if (auto why = console_level_problem(cfg.extra_cmdline))
 		throw SetupError("--append '" + cfg.extra_cmdline + "': " + *why);
 	if (cfg.extra_cmdline.find("luo_fault=") != std::string::npos)
@@ -523,6 +542,14 @@ Judged boot_and_judge(const RunConfig &cfg, Prepared &p)
 	ctx.memory_mb = cfg.memory_mb;
 	ctx.step_weight = p.kernel.flavour == "debug" ? 15 : 1;
 	ctx.leak_scan = p.kernel.flavour == "debug";
+	ctx.fail_nth = cfg.inject == "fail-nth";
+	if (ctx.fail_nth) {
+		// Each step then runs once per error path its call reaches.
+		ctx.step_weight *= 8;
+		// The guest keeps kmemleak's and ODEBUG's caches out of
+		// failslab, one cache at a time; a merged cache cannot be.
+		ctx.cmdline += std::string(ctx.cmdline.empty() ? "" : " ") + "slab_nomerge";
+	}
 
 	std::vector<const core::Case *> ptrs;
 	for (const auto &c : p.cases)
@@ -598,6 +625,7 @@ RunReport summarise(const RunConfig &cfg, const Prepared &p, Judged &&j, const T
 	s.kernel_key = k.key;
 	s.kernel_from_cache = k.from_cache;
 	s.kernel_flavour = k.flavour;
+	s.inject = cfg.inject;
 	s.accel = to_string(p.accel.accel);
 	s.accel_reason = p.accel.reason;
 	s.qemu_version = p.qemu;

@@ -46,6 +46,7 @@ struct RunConfig {
 	std::filesystem::path baseline;      // results.json or known-failures file
 	bool selftests = false;              // the kernel tree's LUO selftests too
 	bool selftests_only = false;         // only them, no scenarios
+	std::string inject;                  // "" or "fail-nth" (--inject)
 };
 
 struct RunReport {
@@ -58,6 +59,10 @@ struct RunReport {
 // Refuses (SetupError, before anything is built or booted) a selftest
 // option that cannot be honoured together with the rest of `cfg`.
 void check_selftest_options(const RunConfig &cfg);
+
+// Refuses an --inject mode the rig does not have, or one the kernel asked
+// for cannot serve (SetupError).
+void check_inject_options(const RunConfig &cfg);
 
 // Does everything; reports are written as the config asks.  Setup errors
 // throw SetupError before any VM starts.

@@ -34,6 +34,8 @@ std::string describe_observed(const StepResult &s)
 {
 	if (!s.executed)
 		return "not run";
+	if (!s.inject_broke.empty())
+		return s.inject_broke;
 	if (s.result == 0)
 		return "ok";
 	return s.err.empty() ? std::to_string(s.result) : s.err;

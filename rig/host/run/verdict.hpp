@@ -38,6 +38,11 @@ struct StepResult {
 	// Not one of the case's own steps: the planner closes what the case
 	// still held after its last one (StepRef::teardown).
 	bool teardown = false;
+	// --inject fail-nth: see protocol::Event.  A broken invariant fails
+	// the step whatever its last outcome.
+	std::uint32_t injected = 0;
+	std::uint32_t absorbed = 0;
+	std::string inject_broke;
 };
 
 struct CaseResult {

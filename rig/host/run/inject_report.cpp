@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "host/run/inject_report.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+#include "protocol/plan.hpp"
+
+namespace luo::host {
+
+namespace {
+
+// The ops the mock VMM arms (guest/runner_fail_nth.cpp); the others never
+// carry a count, and listing them at 0 would read as "tried, found none".
+bool armed(protocol::Op op)
+{
+	using protocol::Op;
+	return op == Op::session_create || op == Op::session_retrieve || op == Op::preserve ||
+	       op == Op::finish || op == Op::kexec;
+}
+
+} // namespace
+
+std::map<std::string, InjectTotals> inject_totals(const std::vector<CaseResult> &cases)
+{
+	std::map<std::string, InjectTotals> out;
+	for (const auto &c : cases)
+		for (const auto &s : c.steps) {
+			if (!s.executed || !armed(s.op))
+				continue;
+			auto &t = out[protocol::to_string(s.op)];
+			t.steps++;
+			t.paths += s.injected;
+			t.most = std::max(t.most, s.injected);
+			t.absorbed += s.absorbed;
+			t.untouched += s.injected == 0 && !s.absorbed ? 1 : 0;
+		}
+	return out;
+}
+
+std::string inject_summary(const std::vector<CaseResult> &cases)
+{
+	auto totals = inject_totals(cases);
+	long all = 0;
+	for (const auto &[op, t] : totals)
+		all += t.paths;
+	if (!all)
+		return "";
+	std::ostringstream o;
+	o << "fail-nth: " << all << " error paths reached;";
+	const char *sep = " ";
+	for (const auto &[op, t] : totals) {
+		o << sep << op << " " << t.paths << " in " << t.steps << " steps (at most " << t.most
+		  << " in one";
+		if (t.absorbed)
+			o << "; " << t.absorbed << " more that the call got over";
+		if (t.untouched)
+			o << "; " << t.untouched << " steps reached none";
+		o << ")";
+		sep = "; ";
+	}
+	return o.str();
+}
+
+} // namespace luo::host

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// What --inject fail-nth reached: error paths per operation, for the summary
+// a kernel developer reads to know how much of the failure handling a run
+// actually tried.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "host/run/verdict.hpp"
+
+namespace luo::host {
+
+struct InjectTotals {
+	int steps = 0;       // steps of this op that ran under injection
+	long paths = 0;      // error paths reached, over all those steps
+	unsigned most = 0;   // the most one step reached
+	long absorbed = 0;   // injected failures a call got over (a fallback)
+	int untouched = 0;   // steps whose call reached no injection point
+};
+
+// Per op name ("preserve", "retrieve"...), over the executed steps of the
+// cases.  A kexec a batch shares counts once per case that went through it.
+std::map<std::string, InjectTotals> inject_totals(const std::vector<CaseResult> &cases);
+
+// "fail-nth: preserve 40 steps, 312 error paths (at most 11), ...", one
+// line; empty when nothing was injected.
+std::string inject_summary(const std::vector<CaseResult> &cases);
+
+} // namespace luo::host
