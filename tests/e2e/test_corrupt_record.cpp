@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// A handover record is input from another kernel: each corrupt-gmem-* knob
+// hands the next kernel a guest_memfd record with one field wrong, and the
+// reference series must refuse every such retrieve with an errno, free what
+// it can, and stay silent, the debug kernel included.
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/generators/catch_generators.hpp>
+
+#include "e2e_support.hpp"
+
+using namespace luo;
+
+TEST_CASE("a corrupt guest_memfd record fails its retrieve cleanly", "[e2e][knobs][sized]")
+{
+	auto knob = GENERATE(as<std::string>{}, "corrupt-gmem-size", "corrupt-gmem-nr-folios",
+			     "corrupt-gmem-index", "corrupt-gmem-vm-token");
+	// The count past the array is the one that walked into memory nobody
+	// preserved; the debug kernel sees that one in ci/test, all four
+	// under ci/full.
+	std::vector<std::string> flavours{"default"};
+	if (e2e::full_size() || knob == "corrupt-gmem-nr-folios")
+		flavours.push_back("debug");
+	for (const auto &flavour : flavours) {
+		const auto &e = test::knob_expectation(knob);
+		auto cfg = e2e::knob_config(e, "corrupt-" + flavour + "-" + knob);
+		cfg.kernel.flavour = flavour;
+		auto rep = host::run_suite(cfg);
+		for (const auto &m : e2e::knob_mismatches(e, rep))
+			FAIL_CHECK(flavour << ": " << m);
+		for (const auto &c : rep.cases) {
+			if (c.verdict != host::Verdict::violation)
+				continue;
+			// Refused with an errno at the retrieve, not a file
+			// handed out that the verify then finds wrong.
+			const auto &s = c.steps.at(c.failed_step);
+			INFO(flavour << ": " << knob << ": " << c.id << ": " << c.message);
+			CHECK(s.op == protocol::Op::retrieve);
+			CHECK(s.result < 0);
+			CHECK_FALSE(s.err.empty());
+		}
+		CHECK(rep.exit_code == 1);
+	}
+}
