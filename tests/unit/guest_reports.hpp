@@ -3,12 +3,23 @@
 // The events a guest would send for a batch, for the judge's unit tests.
 #pragma once
 
+#include <catch2/catch_test_macros.hpp>
 #include <map>
 
 #include "host/run/planner.hpp"
 #include "host/vm/vm.hpp"
 
 namespace luo::test {
+
+// The plan id of a case's first step with this op.
+inline unsigned step_id(const host::Batch &b, const std::string &case_id, protocol::Op op)
+{
+	for (const auto &s : b.plan.steps)
+		if (s.case_id == case_id && s.op == op)
+			return s.id;
+	FAIL("no " << protocol::to_string(op) << " step of " << case_id);
+	return 0;
+}
 
 // Every step returning `results[id]` (0 when absent), for steps up to `upto`.
 inline host::VmResult guest_reports(const host::Batch &b, std::map<unsigned, int> results = {},

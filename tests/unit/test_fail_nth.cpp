@@ -20,15 +20,6 @@ using Catch::Matchers::ContainsSubstring;
 
 namespace {
 
-unsigned id_of(const host::Batch &b, const std::string &case_id, protocol::Op op)
-{
-	for (const auto &s : b.plan.steps)
-		if (s.case_id == case_id && s.op == op)
-			return s.id;
-	FAIL("no such step");
-	return 0;
-}
-
 protocol::Event &event_of(host::VmResult &vm, unsigned id)
 {
 	for (auto &ev : vm.events)
@@ -90,7 +81,7 @@ TEST_CASE("an error path that changed state fails its step even when the retry w
 	auto a = memfd_case("a");
 	auto batch = host::make_batch({&a});
 	auto vm = guest_reports(batch);
-	auto retrieve = id_of(batch, "a", protocol::Op::retrieve);
+	auto retrieve = step_id(batch, "a", protocol::Op::retrieve);
 	event_of(vm, retrieve).injected = 3;
 	auto clean = host::judge_batch(batch, vm, "");
 	CHECK(clean.cases[0].verdict == host::Verdict::pass);

@@ -14,15 +14,6 @@ using Catch::Matchers::ContainsSubstring;
 
 namespace {
 
-unsigned step_id(const host::Batch &b, const std::string &case_id, protocol::Op op)
-{
-	for (const auto &s : b.plan.steps)
-		if (s.case_id == case_id && s.op == op)
-			return s.id;
-	FAIL("no such step");
-	return 0;
-}
-
 // A refused kexec (case r's, expected ENOENT) that went through: the guest
 // reports it from the next kernel with result 0, the other case's first-kernel
 // steps after it never ran, so its files are not there to retrieve (ENOENT).
