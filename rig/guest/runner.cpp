@@ -233,7 +233,8 @@ void Runner::run_one(const protocol::Step &step)
 {
 	protocol::Event ev;
 	auto t0 = std::chrono::steady_clock::now();
-	Outcome o = inject_ && injectable(step.op) ? execute_injected(step, ev) : execute(step);
+	Outcome o = inject_ && protocol::fail_nth_arms(step.op) ? execute_injected(step, ev)
+								 : execute(step);
 	auto t1 = std::chrono::steady_clock::now();
 	ev.type = protocol::EventType::step;
 	ev.step = step.id;

@@ -38,7 +38,6 @@ private:
 		std::function<void()> undo;        // after a call that got over its
 						   // injected failure; none: stop there
 	};
-	static bool injectable(protocol::Op op);
 	bool inject_setup();
 	Outcome walk(const protocol::Step &step, protocol::Event &ev, const Walk &w);
 	Outcome execute_injected(const protocol::Step &step, protocol::Event &ev);

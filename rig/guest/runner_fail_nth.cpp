@@ -30,25 +30,6 @@ constexpr unsigned kMaxPoints = 5000;
 
 } // namespace
 
-bool Runner::injectable(Op op)
-{
-	// Left out: a close, whose fd is gone whatever the release did; and
-	// RETRIEVE_FD, because LUO keeps the error of a failed retrieve as the
-	// file's answer for good (retrieve_status in kernel/liveupdate/
-	// luo_file.c), so after one injected failure no retry can succeed and
-	// the rest of the case could not be judged.
-	switch (op) {
-	case Op::session_create:
-	case Op::session_retrieve:
-	case Op::preserve:
-	case Op::finish:
-	case Op::kexec:
-		return true;
-	default:
-		return false;
-	}
-}
-
 bool Runner::inject_setup()
 {
 	if (auto o = fail_nth::setup(); !o) {

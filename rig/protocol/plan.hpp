@@ -151,6 +151,17 @@ const char *to_string(EventType t);
 std::optional<EventType> event_type_from(const std::string &s);
 std::optional<ObjectKind> object_kind_from(const std::string &s);
 std::optional<Op> op_from(const std::string &s);
+// Under Plan::fail_nth the mock VMM walks this op's Live Update call through
+// its error paths.  Left out: a close, whose fd is gone whatever the release
+// did; and RETRIEVE_FD, because LUO keeps the error of a failed retrieve as
+// the file's answer for good (retrieve_status in kernel/liveupdate/
+// luo_file.c), so after one injected failure no retry can succeed and the
+// rest of the case could not be judged.
+inline bool fail_nth_arms(Op op)
+{
+	return op == Op::session_create || op == Op::session_retrieve || op == Op::preserve ||
+	       op == Op::finish || op == Op::kexec;
+}
 // The op passes a token to the kernel; 0 is a token like any other there.
 inline bool has_token(Op op)
 {

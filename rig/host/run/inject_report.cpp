@@ -8,25 +8,14 @@
 
 namespace luo::host {
 
-namespace {
-
-// The ops the mock VMM arms (guest/runner_fail_nth.cpp); the others never
-// carry a count, and listing them at 0 would read as "tried, found none".
-bool armed(protocol::Op op)
-{
-	using protocol::Op;
-	return op == Op::session_create || op == Op::session_retrieve || op == Op::preserve ||
-	       op == Op::finish || op == Op::kexec;
-}
-
-} // namespace
-
 std::map<std::string, InjectTotals> inject_totals(const std::vector<CaseResult> &cases)
 {
 	std::map<std::string, InjectTotals> out;
 	for (const auto &c : cases)
 		for (const auto &s : c.steps) {
-			if (!s.executed || !armed(s.op))
+			// The other ops never carry a count, and listing them
+			// at 0 would read as "tried, found none".
+			if (!s.executed || !protocol::fail_nth_arms(s.op))
 				continue;
 			auto &t = out[protocol::to_string(s.op)];
 			t.steps++;
