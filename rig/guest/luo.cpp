@@ -66,7 +66,6 @@ int retrieve(int sessionfd, std::uint64_t token)
 	uapi::retrieve_fd arg{};
 	arg.size = sizeof(arg);
 	arg.token = token;
-	fail_nth::Window armed;
 	int rc = ioctl(sessionfd, uapi::kRetrieveFd, &arg);
 	return rc < 0 ? -errno : arg.fd;
 }
@@ -84,10 +83,8 @@ int retrieve_unwritable(int sessionfd, std::uint64_t token)
 	// The kernel reads the request (copy_from_user) and fails only when
 	// it copies the fd number back, after it has retrieved the file.
 	int rc = mprotect(mem, page, PROT_READ);
-	if (rc == 0) {
-		fail_nth::Window armed;
+	if (rc == 0)
 		rc = result_of(ioctl(sessionfd, uapi::kRetrieveFd, arg));
-	}
 	else
 		rc = -errno;
 	munmap(mem, page);
