@@ -6,8 +6,6 @@
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "guest/sys.hpp"
@@ -75,10 +73,7 @@ Outcome setup()
 	if (access(kFailNth, F_OK) != 0)
 		return errno_fail(std::string(kFailNth) +
 				  " (the kernel needs CONFIG_FAULT_INJECTION: --kernel-flavour debug)");
-	// PID 1 of the rig's initramfs mounts no debugfs of its own.
-	struct stat st;
-	if (stat("/sys/kernel/debug/failslab", &st) != 0)
-		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, nullptr);
+	mount_debugfs();
 	// Each: path, value.  "verbose" 1 keeps the one-line notice that says
 	// which allocator failed, without a stack dump per injected failure.
 	static const char *const knobs[][2] = {

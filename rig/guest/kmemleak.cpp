@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <string>
 #include <vector>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,9 +25,8 @@ constexpr unsigned kMinAgeSeconds = 6;
 
 bool available()
 {
+	mount_debugfs();
 	struct stat st;
-	if (stat("/sys/kernel/debug", &st) == 0 && stat(kControl, &st) != 0)
-		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, nullptr);
 	return stat(kControl, &st) == 0;
 }
 

@@ -6,6 +6,9 @@
 #include <cstring>
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 namespace luo::guest {
@@ -82,6 +85,15 @@ Outcome write_text(const std::string &path, const std::string &text)
 		return fail(EIO, "write '" + text + "' to " + path + ": short write of " +
 			    std::to_string(n) + " bytes");
 	return Outcome::ok();
+}
+
+void mount_debugfs()
+{
+	constexpr const char *kDebugfs = "/sys/kernel/debug";
+	struct statfs fs;
+	if (statfs(kDebugfs, &fs) == 0 && fs.f_type == DEBUGFS_MAGIC)
+		return;
+	::mount("debugfs", kDebugfs, "debugfs", 0, nullptr);
 }
 
 } // namespace luo::guest

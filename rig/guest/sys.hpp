@@ -57,4 +57,10 @@ std::string hex(std::uint64_t v);
 Outcome read_text(const std::string &path, std::string &out);
 Outcome write_text(const std::string &path, const std::string &text);
 
+// Debugfs on /sys/kernel/debug, unless it is mounted there already.  PID 1
+// of the rig's initramfs mounts none at boot: only a debug kernel's checks
+// (kmemleak, fail-nth) need it.  A failure is left for the caller to see as
+// its control file missing, which names what the kernel lacks.
+void mount_debugfs();
+
 } // namespace luo::guest
