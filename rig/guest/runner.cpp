@@ -95,6 +95,15 @@ Outcome Runner::same_object(const protocol::Step &step)
 	return Outcome::ok();
 }
 
+int Runner::load_kexec(const protocol::Step &step, std::string &detail)
+{
+	// Whatever this kernel leaked or tainted itself with dies with it
+	// unless reported now.  A case's own kexec is one the contract expects
+	// refused: it gets no wait of its own.
+	end_of_boot(plan_, events_, step.case_id.empty());
+	return load_next(boot_, step.id, detail);
+}
+
 Outcome Runner::execute(const protocol::Step &step)
 {
 	const protocol::ObjectSpec *spec = protocol::find_object(plan_, step.object);
@@ -180,12 +189,9 @@ Outcome Runner::execute(const protocol::Step &step)
 		return objects_.check_unbound(*spec);
 	case Op::kexec: {
 		std::string detail;
-		// Whatever this kernel leaked or tainted itself with dies with
-		// it unless reported now.  A case's own kexec is one the
-		// contract expects refused: it gets no wait of its own.
-		end_of_boot(plan_, events_, step.case_id.empty());
-		int rc = kexec_into_next(boot_, step.id, detail);
-		return Outcome::fail(rc, detail);
+		if (int rc = load_kexec(step, detail))
+			return Outcome::fail(rc, detail);
+		return Outcome::fail(reboot_into_next(detail), detail);
 	}
 	}
 	return Outcome::fail(-EINVAL, "unknown op");

@@ -31,6 +31,10 @@ private:
 	void run_one(const protocol::Step &step);
 	void run_threaded(const std::vector<const protocol::Step *> &steps);
 	Outcome execute(const protocol::Step &step);
+	// The half of a kexec step before the reboot, shared by the plain and
+	// the fail-nth kexec: this kernel's end-of-boot report, then the next
+	// kernel loaded.  0, or -errno with what failed in `detail`.
+	int load_kexec(const protocol::Step &step, std::string &detail);
 	// runner_fail_nth.cpp
 	struct Walk {
 		std::function<Outcome()> prepare;  // before each armed try, unarmed

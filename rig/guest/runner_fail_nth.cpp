@@ -13,7 +13,6 @@
 #include <functional>
 #include <unistd.h>
 
-#include "end_of_boot.hpp"
 #include "fail_nth.hpp"
 #include "luo.hpp"
 #include "runner.hpp"
@@ -153,11 +152,9 @@ Outcome Runner::preserve_injected(const protocol::Step &step, protocol::Event &e
 Outcome Runner::kexec_injected(const protocol::Step &step)
 {
 	std::string detail;
-	// As the plain kexec does: what this kernel leaked dies with it.  The
-	// freezes that failed below come after that scan; what they leak is
-	// seen only if it breaks something the console shows.
-	end_of_boot(plan_, events_, step.case_id.empty());
-	if (int rc = load_next(boot_, step.id, detail))
+	// The freezes that fail below come after this kernel's leak scan; what
+	// they leak is seen only if it breaks something the console shows.
+	if (int rc = load_kexec(step, detail))
 		return Outcome::fail(rc, detail);
 	for (unsigned n = 1; n <= kMaxPoints; n++) {
 		fail_nth::arm(n);
