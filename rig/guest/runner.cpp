@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "runner.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <linux/kcmp.h>
+#include <optional>
 #include <sys/syscall.h>
 #include <thread>
 #include <unistd.h>
@@ -219,20 +221,34 @@ void Runner::run()
 		}
 	}
 	const auto &steps = plan_.steps;
-	for (size_t i = 0; i < steps.size();) {
-		if (steps[i].boot != boot_.boot) {
-			i++;
-			continue;
+	try {
+		for (size_t i = 0; i < steps.size();) {
+			if (steps[i].boot != boot_.boot) {
+				i++;
+				continue;
+			}
+			if (steps[i].thread == 0) {
+				run_one(steps[i++]);
+				continue;
+			}
+			std::vector<const protocol::Step *> run;
+			for (; i < steps.size() && steps[i].boot == boot_.boot && steps[i].thread != 0;
+			     i++)
+				run.push_back(&steps[i]);
+			run_threaded(run);
 		}
-		if (steps[i].thread == 0) {
-			run_one(steps[i++]);
-			continue;
-		}
-		std::vector<const protocol::Step *> run;
-		for (; i < steps.size() && steps[i].boot == boot_.boot && steps[i].thread != 0; i++)
-			run.push_back(&steps[i]);
-		run_threaded(run);
+	} catch (const RigFault &f) {
+		emit_fatal(f.err, f.detail);
 	}
+}
+
+void Runner::emit_fatal(int err, const std::string &detail)
+{
+	protocol::Event ev;
+	ev.type = protocol::EventType::fatal;
+	ev.err = protocol::errno_name(err);
+	ev.detail = detail;
+	events_.emit(ev);
 }
 
 void Runner::run_one(const protocol::Step &step)
@@ -261,13 +277,26 @@ void Runner::run_threaded(const std::vector<const protocol::Step *> &steps)
 	for (const auto *s : steps)
 		shares[s->thread].push_back(s);
 	std::vector<std::thread> threads;
+	std::mutex fault_mu;
+	std::optional<RigFault> fault;
+	std::atomic<bool> stop{false};
 	for (auto &[id, share] : shares)
-		threads.emplace_back([this, &share] {
-			for (const auto *s : share)
-				run_one(*s);
+		threads.emplace_back([&, this] {
+			try {
+				for (const auto *s : share)
+					if (!stop)
+						run_one(*s);
+			} catch (const RigFault &f) {
+				stop = true;
+				std::lock_guard lock(fault_mu);
+				if (!fault)
+					fault = f;
+			}
 		});
 	for (auto &t : threads)
 		t.join();
+	if (fault)
+		throw *fault;
 }
 
 } // namespace luo::guest

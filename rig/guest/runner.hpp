@@ -28,6 +28,15 @@ public:
 	void run();
 
 private:
+	// A fault of the rig's own in the middle of a step: fail-nth could not
+	// be armed or read back, or the walk could not make what it works in.
+	// The step's result would then say nothing about the kernel, so the
+	// boot's run stops there and the host judges the batch a setup error.
+	struct RigFault {
+		int err;
+		std::string detail;
+	};
+	void emit_fatal(int err, const std::string &detail);
 	void run_one(const protocol::Step &step);
 	void run_threaded(const std::vector<const protocol::Step *> &steps);
 	Outcome execute(const protocol::Step &step);

@@ -32,11 +32,7 @@ constexpr unsigned kMaxPoints = 5000;
 bool Runner::inject_setup()
 {
 	if (auto o = fail_nth::setup(); !o) {
-		protocol::Event ev;
-		ev.type = protocol::EventType::fatal;
-		ev.err = protocol::errno_name(o.result);
-		ev.detail = "fail-nth: " + o.detail;
-		events_.emit(ev);
+		emit_fatal(o.result, "fail-nth: " + o.detail);
 		return false;
 	}
 	return true;
@@ -56,7 +52,7 @@ Outcome Runner::walk(const protocol::Step &step, protocol::Event &ev, const Walk
 		Outcome o = w.attempt();
 		auto r = fail_nth::take();
 		if (!r.error.empty())
-			return Outcome::fail(-EIO, "fail-nth " + std::to_string(n) + ": " + r.error);
+			throw RigFault{-EIO, "fail-nth " + std::to_string(n) + ": " + r.error};
 		if (!r.hit)
 			return o;
 		if (o) {
@@ -133,10 +129,17 @@ Outcome Runner::preserve_injected(const protocol::Step &step, protocol::Event &e
 		w.prepare = [&] {
 			if (scratch >= 0)
 				return Outcome::ok();
-			scratch = luo::create_session(dev, "fail-nth-" + std::to_string(step.id) + "-" +
-								    std::to_string(made++));
-			return scratch < 0 ? Outcome::fail(scratch, "CREATE_SESSION for the walk")
-					   : Outcome::ok();
+			std::string name = "fail-nth-" + std::to_string(step.id) + "-" +
+					   std::to_string(made++);
+			scratch = luo::create_session(dev, name);
+			// Unarmed: the plan's own sessions are made the same way, so
+			// the walk has nowhere to try the preserve and the step
+			// would pass for one whose error paths were tried.
+			if (scratch < 0)
+				throw RigFault{scratch, "fail-nth: CREATE_SESSION " + name +
+							       " for the preserve's walk: " +
+							       protocol::errno_name(scratch)};
+			return Outcome::ok();
 		};
 		w.attempt = [&] {
 			int rc = luo::preserve(scratch, fd, step.token);
@@ -166,7 +169,7 @@ Outcome Runner::kexec_injected(const protocol::Step &step)
 		}
 		auto r = fail_nth::take();
 		if (!r.error.empty())
-			return Outcome::fail(-EIO, "fail-nth " + std::to_string(n) + ": " + r.error);
+			throw RigFault{-EIO, "fail-nth " + std::to_string(n) + " on the kexec: " + r.error};
 		if (!r.hit)
 			return Outcome::fail(rc, detail);
 		// The next kernel reports the kexec's own event; the count of

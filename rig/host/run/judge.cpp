@@ -355,7 +355,9 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 			continue;
 		}
 		std::string prefix;
-		if (all_run)
+		if (all_run && fatal)
+			prefix = "every step ran, then ";
+		else if (all_run)
 			prefix = "every step ran, then the VM did not finish (closing "
 				 "/dev/liveupdate, the leak scan or the power-off): ";
 		if (stuck_case >= 0 && (int)k != stuck_case && !all_run) {
