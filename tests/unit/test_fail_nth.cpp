@@ -182,3 +182,60 @@ TEST_CASE("an --inject mode is refused before any build unless it can be honoure
 	CHECK(run_luo_rig({"run", "--inject", "fail-nth", smoke}, err) == 2);
 	CHECK_THAT(err, ContainsSubstring("add --kernel-flavour debug"));
 }
+
+TEST_CASE("a fail-nth batch whose calls reached no injection point is refused",
+	  "[unit][inject][report]")
+{
+	auto step = [](protocol::Op op, std::uint32_t injected, std::uint32_t absorbed = 0) {
+		host::StepResult s;
+		s.op = op;
+		s.executed = true;
+		s.injected = injected;
+		s.absorbed = absorbed;
+		return s;
+	};
+	host::CaseResult idle;
+	idle.steps = {step(protocol::Op::create, 0), step(protocol::Op::session_create, 0),
+		      step(protocol::Op::preserve, 0), step(protocol::Op::finish, 0)};
+	CHECK_THAT(host::nothing_injected({idle}),
+		   ContainsSubstring("armed 3 steps, and not one call reached an injection point"));
+
+	// One path reached anywhere in the batch, or one failure a call got
+	// over, shows that injection works.
+	host::CaseResult tried = idle;
+	tried.steps[2].injected = 1;
+	CHECK(host::nothing_injected({idle, tried}).empty());
+	host::CaseResult absorbed = idle;
+	absorbed.steps[1].absorbed = 2;
+	CHECK(host::nothing_injected({idle, absorbed}).empty());
+
+	// No armed step ran (the VM died first): nothing to say here.
+	host::CaseResult early;
+	early.steps = {step(protocol::Op::create, 0)};
+	early.steps.push_back(step(protocol::Op::preserve, 0));
+	early.steps.back().executed = false;
+	CHECK(host::nothing_injected({early}).empty());
+}
+
+TEST_CASE("a rig fault in the middle of a walk is a setup failure, not the step's errno",
+	  "[unit][inject][judge]")
+{
+	auto a = memfd_case("a"), b = memfd_case("b");
+	auto batch = host::make_batch({&a, &b});
+	// The guest stops where it could not arm fail-nth: no event for that
+	// step, none after it, then its fatal.
+	unsigned stuck = step_id(batch, "b", protocol::Op::preserve);
+	auto vm = guest_reports(batch, {}, stuck);
+	protocol::Event fatal;
+	fatal.type = protocol::EventType::fatal;
+	fatal.err = "EIO";
+	fatal.detail = "fail-nth 3: read back /proc/thread-self/fail-nth: empty";
+	vm.events.push_back(fatal);
+	auto out = host::judge_batch(batch, vm, "luo-vmm: boot 0\n");
+	CHECK(out.cause == host::BatchOutcome::Cause::guest_fatal);
+	for (const auto &c : out.cases) {
+		CHECK(c.verdict == host::Verdict::setup);
+		CHECK_THAT(c.message, ContainsSubstring("the mock VMM gave up in boot 0: fail-nth 3"));
+	}
+	CHECK(host::exit_code_for(out.cases) == host::kExitSetup);
+}

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "host/kernel/fault_knobs.hpp"
+#include "host/run/inject_report.hpp"
 #include "host/util/atomic_file.hpp"
 #include "host/vm/calibration.hpp"
 #include "host/util/errors.hpp"
@@ -95,6 +96,11 @@ Executed execute_batch(const Batch &batch, const VmContext &ctx, const fs::path 
 					 ex.vm.console_log.string() +
 					 "); its luo_fault= handling does not arm that knob");
 	}
+	// So would a fail-nth run that injected nothing, unless a splat says
+	// why the calls stopped: that report must not be lost under this one.
+	if (ctx.fail_nth && ex.outcome.splats.empty())
+		if (auto why = nothing_injected(ex.outcome.cases); !why.empty())
+			throw SetupError(why + " (see " + ex.vm.console_log.string() + ")");
 	// So would a contract profile the kernel did not take.
 	for (const auto &line : ctx.contract_confirms)
 		if (boots > 0 && console_lines_ending(console, line) < boots)

@@ -27,6 +27,23 @@ std::map<std::string, InjectTotals> inject_totals(const std::vector<CaseResult> 
 	return out;
 }
 
+std::string nothing_injected(const std::vector<CaseResult> &cases)
+{
+	int steps = 0;
+	for (const auto &[op, t] : inject_totals(cases)) {
+		if (t.paths || t.absorbed)
+			return "";
+		steps += t.steps;
+	}
+	if (!steps)
+		return "";
+	return "--inject fail-nth armed " + std::to_string(steps) +
+	       " steps, and not one call reached an injection point: the kernel's fault "
+	       "injection did nothing, so no error path was tried.  Check that the kernel has "
+	       "CONFIG_FAILSLAB and CONFIG_FAIL_PAGE_ALLOC (--kernel-flavour debug builds them) "
+	       "and that the console shows the guest's fail-nth setup";
+}
+
 std::string inject_summary(const std::vector<CaseResult> &cases)
 {
 	auto totals = inject_totals(cases);

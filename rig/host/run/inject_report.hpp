@@ -25,6 +25,14 @@ struct InjectTotals {
 // cases.  A kexec a batch shares counts once per case that went through it.
 std::map<std::string, InjectTotals> inject_totals(const std::vector<CaseResult> &cases);
 
+// Why a batch run under fail-nth proves nothing: steps that fail-nth arms
+// ran, and not one of them reached an injection point, so the kernel's
+// fault injection did not act (no failslab, a filter that spares every
+// cache...) and every call ran once, as in a plain run.  Empty when some
+// call reached one, or when no armed step ran (the VM died first: that is
+// judged on its own).
+std::string nothing_injected(const std::vector<CaseResult> &cases);
+
 // "fail-nth: preserve 40 steps, 312 error paths (at most 11), ...", one
 // line; empty when nothing was injected.
 std::string inject_summary(const std::vector<CaseResult> &cases);
