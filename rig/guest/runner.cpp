@@ -256,6 +256,7 @@ void Runner::run_one(const protocol::Step &step)
 	protocol::Event ev;
 	auto t0 = std::chrono::steady_clock::now();
 	Outcome o = inject_ && protocol::fail_nth_arms(step.op) ? execute_injected(step, ev)
+		    : plan_.race && protocol::races_on(step.op)  ? execute_raced(step, ev)
 								 : execute(step);
 	auto t1 = std::chrono::steady_clock::now();
 	ev.type = protocol::EventType::step;

@@ -12,6 +12,7 @@
 #include "boot.hpp"
 #include "events.hpp"
 #include "objects.hpp"
+#include "racer.hpp"
 #include "protocol/plan.hpp"
 
 namespace luo::guest {
@@ -56,6 +57,9 @@ private:
 	Outcome execute_injected(const protocol::Step &step, protocol::Event &ev);
 	Outcome preserve_injected(const protocol::Step &step, protocol::Event &ev);
 	Outcome kexec_injected(const protocol::Step &step);
+	// runner_race.cpp
+	std::vector<Racer::Target> race_targets(const protocol::Step &step);
+	Outcome execute_raced(const protocol::Step &step, protocol::Event &ev);
 	Outcome with_session(const protocol::Step &step, int &sfd);
 	Outcome same_object(const protocol::Step &step);
 	Outcome open_session(const std::string &name, int (*open)(int, const std::string &),

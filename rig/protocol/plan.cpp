@@ -174,6 +174,8 @@ std::string plan_to_json(const Plan &plan, int indent)
 		j["leak_scan"] = true;
 	if (plan.fail_nth)
 		j["fail_nth"] = true;
+	if (plan.race)
+		j["race"] = true;
 	return j.dump(indent);
 }
 
@@ -195,6 +197,7 @@ Plan plan_from_json(const std::string &text)
 	plan.edu_devices = field_or<std::vector<std::string>>(j, "edu_devices", {});
 	plan.leak_scan = field_or<bool>(j, "leak_scan", false);
 	plan.fail_nth = field_or<bool>(j, "fail_nth", false);
+	plan.race = field_or<bool>(j, "race", false);
 	for (const auto &jo : field<json>(j, "objects", "plan")) {
 		ObjectSpec o;
 		o.name = field<std::string>(jo, "name", "plan object");
@@ -233,6 +236,7 @@ Plan plan_for_boot(const Plan &plan, std::uint32_t boot)
 	out.edu_devices = plan.edu_devices;
 	out.leak_scan = plan.leak_scan;
 	out.fail_nth = plan.fail_nth;
+	out.race = plan.race;
 	std::set<std::string> wanted;
 	for (const auto &s : plan.steps) {
 		if (s.boot != boot)
@@ -319,6 +323,8 @@ std::string event_to_json(const Event &ev)
 		j["absorbed"] = ev.absorbed;
 	if (!ev.inject_broke.empty())
 		j["inject_broke"] = ev.inject_broke;
+	if (ev.raced)
+		j["raced"] = ev.raced;
 	if (!ev.err.empty())
 		j["err"] = ev.err;
 	if (!ev.detail.empty())
@@ -363,6 +369,7 @@ Event event_from_json(const std::string &line)
 	ev.injected = field_or<std::uint32_t>(j, "injected", 0);
 	ev.absorbed = field_or<std::uint32_t>(j, "absorbed", 0);
 	ev.inject_broke = field_or<std::string>(j, "inject_broke", "");
+	ev.raced = field_or<std::uint32_t>(j, "raced", 0);
 	ev.err = field_or<std::string>(j, "err", "");
 	ev.detail = field_or<std::string>(j, "detail", "");
 	return ev;

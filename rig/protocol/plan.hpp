@@ -94,6 +94,10 @@ struct Plan {
 	// Update call of a step runs again with fail-nth = 1, 2, 3... until
 	// no injected failure is hit; see guest/fail_nth.hpp.
 	bool fail_nth = false;
+	// Races (luo-rig run --inject race): while a step that races_on() runs,
+	// helper threads of the mock VMM change the objects it holds open in
+	// ways the contract allows; see guest/racer.hpp.
+	bool race = false;
 };
 
 // Everything the guest can say.  A closed set: the host judges each kind, and
@@ -111,8 +115,8 @@ enum class EventType {
 		  // or power-off): taint
 	kmemleak, // the leak scan this boot's plan asked for could not run;
 		  // err, detail
-	injected, // fail-nth so far in a step whose own event the next boot
-		  // sends (the kexec): step, injected, absorbed
+	injected, // fail-nth and races so far in a step whose own event the
+		  // next boot sends (the kexec): step, injected, absorbed, raced
 };
 
 // One event per executed step, plus "boot" markers the host uses to follow
@@ -143,6 +147,9 @@ struct Event {
 	std::uint32_t injected = 0;
 	std::uint32_t absorbed = 0;
 	std::string inject_broke;
+	// Under Plan::race: the changes the helper threads made to the objects
+	// while the step's call ran.
+	std::uint32_t raced = 0;
 };
 
 const char *to_string(ObjectKind k);
@@ -161,6 +168,13 @@ inline bool fail_nth_arms(Op op)
 {
 	return op == Op::session_create || op == Op::session_retrieve || op == Op::preserve ||
 	       op == Op::finish || op == Op::kexec;
+}
+// Under Plan::race the helper threads change objects while this op runs:
+// every Live Update call (the freeze runs inside the kexec), not the VMM's
+// own checks, which would then judge what the racers did.
+inline bool races_on(Op op)
+{
+	return fail_nth_arms(op) || op == Op::retrieve || op == Op::session_close;
 }
 // The op passes a token to the kernel; 0 is a token like any other there.
 inline bool has_token(Op op)

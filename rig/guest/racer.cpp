@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "guest/racer.hpp"
+
+#include <chrono>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <sys/ioctl.h>
+
+#include "guest/gmem_layout.hpp"
+#include "guest/kinds.hpp"
+#include "guest/uapi_compat.hpp"
+
+namespace luo::guest {
+
+namespace {
+
+// A call that never returns is a hang the host sees; racers that outlived
+// it by this much only load the guest.
+constexpr auto kMaxRace = std::chrono::seconds(30);
+
+} // namespace
+
+Racer::Racer(const std::vector<Target> &targets)
+{
+	for (const auto &t : targets) {
+		if (t.fd < 0)
+			continue;
+		if (t.spec->kind == protocol::ObjectKind::guest_memfd)
+			threads_.emplace_back([this, t] { gmem(*t.spec, t.fd); });
+		else if (t.spec->kind == protocol::ObjectKind::iommufd)
+			threads_.emplace_back([this, fd = t.fd] { iommufd(fd); });
+	}
+}
+
+Racer::~Racer()
+{
+	stop();
+}
+
+void Racer::wait_started()
+{
+	while (started_.load() < threads_.size())
+		std::this_thread::yield();
+}
+
+std::uint32_t Racer::stop()
+{
+	stop_ = true;
+	for (auto &t : threads_)
+		if (t.joinable())
+			t.join();
+	return changes_.load();
+}
+
+void Racer::gmem(const protocol::ObjectSpec &spec, int fd)
+{
+	std::vector<std::uint64_t> holes;
+	for (std::uint64_t p = 0; p < spec.size / kGmemPage; p++)
+		if (gmem_page(spec.seed, p) == GmemPage::hole)
+			holes.push_back(p);
+	// Far ends first, then inwards: a snapshot that walks the file from
+	// its start meets new folios ahead of it as well as behind.
+	std::vector<std::uint64_t> order;
+	for (size_t lo = 0, hi = holes.size(); lo < hi;) {
+		order.push_back(holes[--hi]);
+		if (lo < hi)
+			order.push_back(holes[lo++]);
+	}
+	bool first = true;
+	auto end = std::chrono::steady_clock::now() + kMaxRace;
+	while (!stop_ && std::chrono::steady_clock::now() < end && !order.empty()) {
+		for (auto p : order) {
+			if (stop_)
+				break;
+			if (!::fallocate(fd, FALLOC_FL_KEEP_SIZE, p * kGmemPage, kGmemPage))
+				changes_++;
+			if (first) {
+				first = false;
+				started_++;
+			}
+		}
+		for (auto p : order) {
+			if (stop_)
+				break;
+			if (!::fallocate(fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
+					 p * kGmemPage, kGmemPage))
+				changes_++;
+		}
+	}
+	if (first)
+		started_++;
+}
+
+void Racer::iommufd(int fd)
+{
+	bool first = true;
+	auto end = std::chrono::steady_clock::now() + kMaxRace;
+	while (!stop_ && std::chrono::steady_clock::now() < end) {
+		iommu_ioas_alloc a{};
+		a.size = sizeof(a);
+		if (!::ioctl(fd, IOMMU_IOAS_ALLOC, &a)) {
+			changes_++;
+			iommu_destroy d{};
+			d.size = sizeof(d);
+			d.id = a.out_ioas_id;
+			if (!::ioctl(fd, IOMMU_DESTROY, &d))
+				changes_++;
+		}
+		if (first) {
+			first = false;
+			started_++;
+		}
+	}
+	if (first)
+		started_++;
+}
+
+} // namespace luo::guest

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Runner's race mode: a step's Live Update call runs while racers
+// (racer.hpp) change the objects of its case, or, for the kexec whose
+// freeze walks every preserved object, all the objects the VMM holds.
+#include <set>
+
+#include "racer.hpp"
+#include "runner.hpp"
+
+namespace luo::guest {
+
+using protocol::Op;
+
+std::vector<Racer::Target> Runner::race_targets(const protocol::Step &step)
+{
+	// A case's objects are those its steps name; the planner gives no
+	// object to two cases.
+	std::set<std::string> names;
+	for (const auto &s : plan_.steps)
+		if (step.case_id.empty() || s.case_id == step.case_id)
+			names.insert(s.object);
+	std::vector<Racer::Target> out;
+	for (const auto &o : plan_.objects)
+		if (names.count(o.name))
+			out.push_back({&o, objects_.fd(o.name)});
+	return out;
+}
+
+Outcome Runner::execute_raced(const protocol::Step &step, protocol::Event &ev)
+{
+	if (step.op != Op::kexec) {
+		Racer racer(race_targets(step));
+		racer.wait_started();
+		Outcome o = execute(step);
+		ev.raced = racer.stop();
+		return o;
+	}
+	std::string detail;
+	if (int rc = load_kexec(step, detail))
+		return Outcome::fail(rc, detail);
+	Racer racer(race_targets(step));
+	racer.wait_started();
+	// The next kernel reports the kexec's own event, so the racers' work
+	// before the reboot is said from this side.
+	protocol::Event pre;
+	pre.type = protocol::EventType::injected;
+	pre.step = step.id;
+	pre.case_id = step.case_id;
+	pre.raced = racer.changes();
+	events_.emit(pre);
+	int rc = reboot_into_next(detail);
+	ev.raced = racer.stop();
+	return Outcome::fail(rc, detail);
+}
+
+} // namespace luo::guest
