@@ -164,7 +164,7 @@ TEST_CASE("an --inject mode is refused before any build unless it can be honoure
 	CHECK_NOTHROW(host::check_inject_options(cfg));
 	cfg.inject = "fail-random";
 	CHECK_THAT(setup_error_of([&] { host::check_inject_options(cfg); }),
-		   ContainsSubstring("--inject 'fail-random': the one injection mode is fail-nth"));
+		   ContainsSubstring("--inject 'fail-random': the modes are fail-nth and race"));
 	cfg.inject = "fail-nth";
 	CHECK_THAT(setup_error_of([&] { host::check_inject_options(cfg); }),
 		   ContainsSubstring("add --kernel-flavour debug"));

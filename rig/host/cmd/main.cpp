@@ -81,7 +81,9 @@ void case_flags(CLI::App *cmd, RunConfig &run)
 		});
 	cmd->add_option("--inject", run.inject,
 			"fail-nth: run each Live Update call once per error path it reaches, "
-			"failing its Nth allocation (needs --kernel-flavour debug)");
+			"failing its Nth allocation (needs --kernel-flavour debug); race: run each "
+			"Live Update call while helper threads change its guest_memfd and iommufd "
+			"objects");
 	cmd->add_option("--memory", run.memory_mb, "guest memory in MiB (default 2048)");
 	cmd->add_option("--schedule", run.schedules,
 			"how a VM serves its cases' sessions: sequential, reversed, round-robin, "

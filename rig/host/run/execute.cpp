@@ -68,6 +68,7 @@ Executed execute_batch(const Batch &batch, const VmContext &ctx, const fs::path 
 	protocol::Plan plan = batch.plan;
 	plan.leak_scan = ctx.leak_scan;
 	plan.fail_nth = ctx.fail_nth;
+	plan.race = ctx.race;
 	std::string plan_json = protocol::plan_to_json(plan);
 	write_file_atomic(dir / "plan.json", plan_json);
 	write_initramfs(dir / "initrd.cpio",
@@ -100,6 +101,9 @@ Executed execute_batch(const Batch &batch, const VmContext &ctx, const fs::path 
 	// why the calls stopped: that report must not be lost under this one.
 	if (ctx.fail_nth && ex.outcome.splats.empty())
 		if (auto why = nothing_injected(ex.outcome.cases); !why.empty())
+			throw SetupError(why + " (see " + ex.vm.console_log.string() + ")");
+	if (ctx.race && ex.outcome.splats.empty())
+		if (auto why = nothing_raced(batch.plan, ex.outcome.cases); !why.empty())
 			throw SetupError(why + " (see " + ex.vm.console_log.string() + ")");
 	// So would a contract profile the kernel did not take.
 	for (const auto &line : ctx.contract_confirms)

@@ -40,6 +40,7 @@ struct VmContext {
 	// and a scan that cannot run is a setup error.
 	bool leak_scan = false;
 	bool fail_nth = false;  // protocol::Plan::fail_nth
+	bool race = false;      // protocol::Plan::race
 };
 
 struct Executed {

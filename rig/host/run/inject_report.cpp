@@ -44,6 +44,73 @@ std::string nothing_injected(const std::vector<CaseResult> &cases)
 	       "and that the console shows the guest's fail-nth setup";
 }
 
+namespace {
+
+bool raced_kind(protocol::ObjectKind k)
+{
+	return k == protocol::ObjectKind::guest_memfd || k == protocol::ObjectKind::iommufd;
+}
+
+} // namespace
+
+bool has_race_target(const std::vector<core::Case> &cases)
+{
+	for (const auto &c : cases)
+		for (const auto &o : c.objects)
+			if (raced_kind(o.kind))
+				return true;
+	return false;
+}
+
+std::string nothing_raced(const protocol::Plan &plan, const std::vector<CaseResult> &cases)
+{
+	bool target = false;
+	for (const auto &o : plan.objects)
+		target |= raced_kind(o.kind);
+	int steps = 0;
+	for (const auto &c : cases)
+		for (const auto &s : c.steps) {
+			if (!s.executed || !protocol::races_on(s.op))
+				continue;
+			if (s.raced)
+				return "";
+			steps++;
+		}
+	if (!target || !steps)
+		return "";
+	return "--inject race: " + std::to_string(steps) +
+	       " steps ran with racers on their guest_memfd and iommufd objects, and the racers "
+	       "changed nothing, so nothing was raced; the guest's console says why their "
+	       "fallocate() or IOMMU_IOAS_ALLOC failed";
+}
+
+std::string race_summary(const std::vector<CaseResult> &cases)
+{
+	std::map<std::string, std::pair<int, long>> per_op;  // steps, changes
+	long all = 0;
+	int steps = 0;
+	for (const auto &c : cases)
+		for (const auto &s : c.steps) {
+			if (!s.executed || !protocol::races_on(s.op))
+				continue;
+			auto &t = per_op[protocol::to_string(s.op)];
+			t.first++;
+			t.second += s.raced;
+			all += s.raced;
+			steps++;
+		}
+	std::ostringstream o;
+	o << "race: " << all << " changes by the racers while " << steps << " steps ran";
+	const char *sep = " (";
+	for (const auto &[op, t] : per_op) {
+		o << sep << op << " " << t.first << " steps, " << t.second << " changes";
+		sep = "; ";
+	}
+	if (!per_op.empty())
+		o << ")";
+	return o.str();
+}
+
 std::string inject_summary(const std::vector<CaseResult> &cases)
 {
 	auto totals = inject_totals(cases);

@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "core/case.hpp"
 #include "host/run/verdict.hpp"
+#include "protocol/plan.hpp"
 
 namespace luo::host {
 
@@ -32,6 +34,16 @@ std::map<std::string, InjectTotals> inject_totals(const std::vector<CaseResult> 
 // call reached one, or when no armed step ran (the VM died first: that is
 // judged on its own).
 std::string nothing_injected(const std::vector<CaseResult> &cases);
+
+// --inject race.  Whether a case holds an object the racers change
+// (guest/racer.hpp): without one a race run is a plain run.
+bool has_race_target(const std::vector<core::Case> &cases);
+// Why a batch run under race proves nothing: it holds objects the racers
+// change, its racing steps ran, and the racers made no change at all.
+std::string nothing_raced(const protocol::Plan &plan, const std::vector<CaseResult> &cases);
+// "race: 812 changes while 40 steps ran (kexec 3 steps, 420 changes; ...)",
+// one line.
+std::string race_summary(const std::vector<CaseResult> &cases);
 
 // "fail-nth: preserve 40 steps, 312 error paths (at most 11), ...", one
 // line; empty when nothing was injected.

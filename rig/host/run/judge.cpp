@@ -17,13 +17,15 @@ namespace {
 
 // What the guest said of a step, into its result; `matches` comes from the
 // expectation, and an error path that fail-nth found broken overrides it.
-void record(StepResult &sr, const protocol::Event &ev, bool matches, std::uint32_t injected_before)
+// `before`: what the kernel that tried a kexec said of it (injected events).
+void record(StepResult &sr, const protocol::Event &ev, bool matches, const protocol::Event &before)
 {
 	sr.executed = true;
 	sr.result = ev.result;
 	sr.err = ev.err;
 	sr.detail = ev.detail;
-	sr.injected = ev.injected + injected_before;
+	sr.injected = ev.injected + before.injected;
+	sr.raced = ev.raced + before.raced;
 	sr.absorbed = ev.absorbed;
 	sr.inject_broke = ev.inject_broke;
 	sr.matches = matches && ev.inject_broke.empty();
@@ -156,18 +158,23 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 	if (!vm.events.empty())
 		out.last_event = protocol::event_to_json(vm.events.back());
 	std::map<std::uint32_t, const protocol::Event *> by_step;
-	// Failed freezes of a kexec under fail-nth, said by the kernel that
-	// tried it; the kexec's own event comes from the next one.
-	std::map<std::uint32_t, std::uint32_t> injected_before;
+	// Failed freezes of a kexec under fail-nth, and the racers' changes
+	// before its reboot, said by the kernel that tried it; the kexec's own
+	// event comes from the next one.
+	std::map<std::uint32_t, protocol::Event> earlier;
 	for (const auto &ev : vm.events) {
 		if (ev.type == protocol::EventType::step)
 			by_step[ev.step] = &ev;
-		if (ev.type == protocol::EventType::injected)
-			injected_before[ev.step] = std::max(injected_before[ev.step], ev.injected);
+		if (ev.type == protocol::EventType::injected) {
+			auto &e = earlier[ev.step];
+			e.injected = std::max(e.injected, ev.injected);
+			e.raced = std::max(e.raced, ev.raced);
+		}
 	}
-	auto before = [&](std::uint32_t id) {
-		auto it = injected_before.find(id);
-		return it == injected_before.end() ? 0u : it->second;
+	const protocol::Event none;
+	auto before = [&](std::uint32_t id) -> const protocol::Event & {
+		auto it = earlier.find(id);
+		return it == earlier.end() ? none : it->second;
 	};
 
 	out.cases.resize(batch.cases.size());

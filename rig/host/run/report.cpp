@@ -153,6 +153,8 @@ std::string json_report(const std::vector<CaseResult> &cases, const RunSummary &
 				js["absorbed"] = st.absorbed;
 			if (!st.inject_broke.empty())
 				js["inject_broke"] = st.inject_broke;
+			if (st.raced)
+				js["raced"] = st.raced;
 			steps.push_back(std::move(js));
 		}
 		json one{{"id", c.id},
@@ -272,7 +274,9 @@ std::string summary_table(const std::vector<CaseResult> &cases, const RunSummary
 			o << " " << host << " " << n << ";";
 		o << "\n";
 	}
-	if (!s.inject.empty()) {
+	if (s.inject == "race") {
+		o << race_summary(cases) << "\n";
+	} else if (!s.inject.empty()) {
 		std::string reached = inject_summary(cases);
 		// Nothing reached under an armed run means the arming did not
 		// take: that must not read like a clean run of the error paths.

@@ -15,6 +15,7 @@
 #include "host/kernel/fault_knobs.hpp"
 #include "host/run/contracts.hpp"
 #include "host/run/execute.hpp"
+#include "host/run/inject_report.hpp"
 #include "host/run/history.hpp"
 #include "host/run/judge.hpp"
 #include "host/run/report_html.hpp"
@@ -355,8 +356,15 @@ void check_inject_options(const RunConfig &cfg)
 {
 	if (cfg.inject.empty())
 		return;
-	if (cfg.inject != "fail-nth")
-		throw SetupError("--inject '" + cfg.inject + "': the one injection mode is fail-nth");
+	if (cfg.inject != "fail-nth" && cfg.inject != "race")
+		throw SetupError("--inject '" + cfg.inject + "': the modes are fail-nth and race");
+	if (cfg.selftests || cfg.selftests_only)
+		throw SetupError("--inject " + cfg.inject + " works on the mock VMM's Live Update "
+				 "calls, not the selftests': run the selftests without --inject");
+	// Races need no kernel option: a lost folio is a wrong outcome on any
+	// kernel, a use-after-free shows best on the debug flavour's KASAN.
+	if (cfg.inject == "race")
+		return;
 	// fail-nth needs CONFIG_FAULT_INJECTION and its debugfs knobs, which
 	// only the debug flavour's fragments turn on.  A prebuilt image says
 	// nothing of its config here: the guest checks it at boot.
@@ -364,9 +372,6 @@ void check_inject_options(const RunConfig &cfg)
 		throw SetupError("--inject fail-nth needs the debug flavour's fault-injection "
 				 "options: add --kernel-flavour debug (or give --kernel an image "
 				 "built with kernel-config/debug/55-fault-injection.config)");
-	if (cfg.selftests || cfg.selftests_only)
-		throw SetupError("--inject fail-nth arms the mock VMM's Live Update calls, not the "
-				 "selftests': run the selftests without --inject");
 }
 
 void check_selftest_options(const RunConfig &cfg)
@@ -473,6 +478,10 @@ void check_inputs(const RunConfig &cfg, Prepared &p)
 	if (!cfg.selftests_only) {
 		p.contract = resolve_judged_contract(cfg.contract);
 		p.cases = select_cases(cfg, p.contract);
+		if (cfg.inject == "race" && !has_race_target(p.cases))
+			throw SetupError("--inject race: no selected case holds an object the racers "
+					 "change (guest-memfd, iommufd), so nothing would race; pick "
+					 "scenarios with one (e.g. scenarios/deps/kvm-gmem.json)");
 	}
 	p.knobs = parse_fault_list(cfg.fault);
 	if (p.baseline)
@@ -543,6 +552,10 @@ Judged boot_and_judge(const RunConfig &cfg, Prepared &p)
 	ctx.step_weight = p.kernel.flavour == "debug" ? 15 : 1;
 	ctx.leak_scan = p.kernel.flavour == "debug";
 	ctx.fail_nth = cfg.inject == "fail-nth";
+	ctx.race = cfg.inject == "race";
+	// The racers share the guest's one vCPU with the steps.
+	if (ctx.race)
+		ctx.step_weight *= 2;
 	if (ctx.fail_nth) {
 		// Each step then runs once per error path its call reaches.
 		ctx.step_weight *= 8;

@@ -43,6 +43,8 @@ struct StepResult {
 	std::uint32_t injected = 0;
 	std::uint32_t absorbed = 0;
 	std::string inject_broke;
+	// --inject race: the changes the racers made while the step ran.
+	std::uint32_t raced = 0;
 };
 
 struct CaseResult {

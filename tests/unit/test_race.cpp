@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// --inject race: what the plan and the events carry, how the judge counts a
+// kexec's racing said before its reboot, what the summary says, and the
+// runs it refuses.
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
+
+#include "guest_reports.hpp"
+#include "host/run/inject_report.hpp"
+#include "host/run/judge.hpp"
+#include "host/run/run.hpp"
+#include "host_fixtures.hpp"
+#include "results_fixtures.hpp"
+
+using namespace luo;
+using namespace luo::test;
+using Catch::Matchers::ContainsSubstring;
+
+namespace {
+
+host::StepResult raced_step(protocol::Op op, std::uint32_t raced)
+{
+	host::StepResult s;
+	s.op = op;
+	s.executed = true;
+	s.matches = true;
+	s.raced = raced;
+	return s;
+}
+
+} // namespace
+
+TEST_CASE("the plan carries race to every boot, and events the racers' count back",
+	  "[unit][race]")
+{
+	auto a = memfd_case("a");
+	auto batch = host::make_batch({&a});
+	protocol::Plan plan = batch.plan;
+	plan.race = true;
+	for (std::uint32_t boot : {0u, 1u})
+		CHECK(protocol::plan_from_boot_lines(protocol::plan_to_boot_lines(plan), boot).race);
+	CHECK_FALSE(protocol::plan_from_json(protocol::plan_to_json(batch.plan)).race);
+
+	protocol::Event ev;
+	ev.type = protocol::EventType::injected;
+	ev.step = 4;
+	ev.raced = 812;
+	auto back = protocol::event_from_json(protocol::event_to_json(ev));
+	CHECK(back.step == 4);
+	CHECK(back.raced == 812);
+}
+
+TEST_CASE("a kexec's racing, said before its reboot, is counted on the step", "[unit][race][judge]")
+{
+	auto a = memfd_case("a");
+	auto batch = host::make_batch({&a});
+	auto vm = guest_reports(batch);
+	unsigned kexec = 0;
+	for (const auto &s : batch.plan.steps)
+		if (s.op == protocol::Op::kexec)
+			kexec = s.id;
+	protocol::Event pre;
+	pre.type = protocol::EventType::injected;
+	pre.step = kexec;
+	pre.raced = 40;
+	vm.events.insert(vm.events.begin(), pre);
+	auto out = host::judge_batch(batch, vm, "");
+	REQUIRE(out.cases.size() == 1);
+	CHECK(out.cases[0].verdict == host::Verdict::pass);
+	bool seen = false;
+	for (const auto &s : out.cases[0].steps)
+		if (s.op == protocol::Op::kexec) {
+			CHECK(s.raced == 40);
+			seen = true;
+		}
+	CHECK(seen);
+}
+
+TEST_CASE("a race batch whose racers changed nothing is refused", "[unit][race][report]")
+{
+	protocol::Plan plan;
+	protocol::ObjectSpec gmem;
+	gmem.name = "c0.gmem";
+	gmem.kind = protocol::ObjectKind::guest_memfd;
+	plan.objects = {gmem};
+
+	host::CaseResult idle;
+	idle.steps = {raced_step(protocol::Op::create, 0), raced_step(protocol::Op::preserve, 0),
+		      raced_step(protocol::Op::kexec, 0)};
+	CHECK_THAT(host::nothing_raced(plan, {idle}),
+		   ContainsSubstring("2 steps ran with racers on their guest_memfd and iommufd "
+				     "objects, and the racers changed nothing"));
+	host::CaseResult busy = idle;
+	busy.steps[2].raced = 3;
+	CHECK(host::nothing_raced(plan, {idle, busy}).empty());
+
+	// Nothing of a kind the racers change: a plain run, nothing to say.
+	protocol::Plan memfd_only;
+	protocol::ObjectSpec m;
+	m.name = "c0.mem";
+	m.kind = protocol::ObjectKind::memfd;
+	memfd_only.objects = {m};
+	CHECK(host::nothing_raced(memfd_only, {idle}).empty());
+
+	auto line = host::race_summary({busy});
+	CHECK_THAT(line, ContainsSubstring("race: 3 changes by the racers while 2 steps ran"));
+	CHECK_THAT(line, ContainsSubstring("kexec 1 steps, 3 changes; preserve 1 steps, 0 changes"));
+
+	CHECK_FALSE(host::has_race_target({memfd_case("a")}));
+}
+
+TEST_CASE("a race run needs no debug kernel, and never takes the selftests",
+	  "[unit][race][cli]")
+{
+	host::RunConfig cfg;
+	cfg.inject = "race";
+	CHECK_NOTHROW(host::check_inject_options(cfg));
+	cfg.selftests = true;
+	CHECK_THAT(setup_error_of([&] { host::check_inject_options(cfg); }),
+		   ContainsSubstring("--inject race works on the mock VMM's Live Update calls"));
+
+	std::string err;
+	auto smoke = std::string(LUO_RIG_SOURCE_DIR) + "/scenarios/smoke";
+	CHECK(run_luo_rig({"run", "--inject", "race", smoke}, err) == 2);
+	CHECK_THAT(err, ContainsSubstring("no selected case holds an object the racers change"));
+}
