@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/case.hpp"
+#include "host/run/verdict.hpp"
 
 namespace luo::test {
 
@@ -22,6 +23,21 @@ inline core::CaseStep step(Op op, std::string session = "", std::string object =
 	s.object = std::move(object);
 	s.token = token;
 	s.expect = std::move(e);
+	return s;
+}
+
+// A step as the judge leaves it once the guest reported it and it matched,
+// with the counts --inject fail-nth and race add.
+inline host::StepResult ran_step(Op op, std::uint32_t injected = 0, std::uint32_t absorbed = 0,
+				 std::uint32_t raced = 0)
+{
+	host::StepResult s;
+	s.op = op;
+	s.executed = true;
+	s.matches = true;
+	s.injected = injected;
+	s.absorbed = absorbed;
+	s.raced = raced;
 	return s;
 }
 

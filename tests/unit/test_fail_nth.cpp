@@ -128,18 +128,9 @@ TEST_CASE("the summary counts error paths per op, and says when none was reached
 	  "[unit][inject][report]")
 {
 	host::CaseResult c;
-	auto step = [](protocol::Op op, std::uint32_t injected, std::uint32_t absorbed = 0) {
-		host::StepResult s;
-		s.op = op;
-		s.executed = true;
-		s.matches = true;
-		s.injected = injected;
-		s.absorbed = absorbed;
-		return s;
-	};
-	c.steps = {step(protocol::Op::create, 0), step(protocol::Op::session_create, 2),
-		   step(protocol::Op::preserve, 11), step(protocol::Op::preserve, 4, 5),
-		   step(protocol::Op::verify, 0), step(protocol::Op::finish, 0)};
+	c.steps = {ran_step(protocol::Op::create, 0), ran_step(protocol::Op::session_create, 2),
+		   ran_step(protocol::Op::preserve, 11), ran_step(protocol::Op::preserve, 4, 5),
+		   ran_step(protocol::Op::verify, 0), ran_step(protocol::Op::finish, 0)};
 	auto line = host::inject_summary({c});
 	CHECK_THAT(line, ContainsSubstring("fail-nth: 17 error paths reached;"));
 	CHECK_THAT(line, ContainsSubstring("preserve 15 in 2 steps (at most 11 in one; 5 more that the "
@@ -149,7 +140,7 @@ TEST_CASE("the summary counts error paths per op, and says when none was reached
 	CHECK_THAT(line, !ContainsSubstring("create 0") && !ContainsSubstring("verify"));
 
 	host::CaseResult idle;
-	idle.steps = {step(protocol::Op::preserve, 0)};
+	idle.steps = {ran_step(protocol::Op::preserve, 0)};
 	CHECK(host::inject_summary({idle}).empty());
 
 	host::RunSummary s;
@@ -186,17 +177,9 @@ TEST_CASE("an --inject mode is refused before any build unless it can be honoure
 TEST_CASE("a fail-nth batch whose calls reached no injection point is refused",
 	  "[unit][inject][report]")
 {
-	auto step = [](protocol::Op op, std::uint32_t injected, std::uint32_t absorbed = 0) {
-		host::StepResult s;
-		s.op = op;
-		s.executed = true;
-		s.injected = injected;
-		s.absorbed = absorbed;
-		return s;
-	};
 	host::CaseResult idle;
-	idle.steps = {step(protocol::Op::create, 0), step(protocol::Op::session_create, 0),
-		      step(protocol::Op::preserve, 0), step(protocol::Op::finish, 0)};
+	idle.steps = {ran_step(protocol::Op::create, 0), ran_step(protocol::Op::session_create, 0),
+		      ran_step(protocol::Op::preserve, 0), ran_step(protocol::Op::finish, 0)};
 	CHECK_THAT(host::nothing_injected({idle}),
 		   ContainsSubstring("armed 3 steps, and not one call reached an injection point"));
 
@@ -211,8 +194,8 @@ TEST_CASE("a fail-nth batch whose calls reached no injection point is refused",
 
 	// No armed step ran (the VM died first): nothing to say here.
 	host::CaseResult early;
-	early.steps = {step(protocol::Op::create, 0)};
-	early.steps.push_back(step(protocol::Op::preserve, 0));
+	early.steps = {ran_step(protocol::Op::create, 0)};
+	early.steps.push_back(ran_step(protocol::Op::preserve, 0));
 	early.steps.back().executed = false;
 	CHECK(host::nothing_injected({early}).empty());
 }

@@ -17,19 +17,6 @@ using namespace luo;
 using namespace luo::test;
 using Catch::Matchers::ContainsSubstring;
 
-namespace {
-
-host::StepResult raced_step(protocol::Op op, std::uint32_t raced)
-{
-	host::StepResult s;
-	s.op = op;
-	s.executed = true;
-	s.matches = true;
-	s.raced = raced;
-	return s;
-}
-
-} // namespace
 
 TEST_CASE("the plan carries race to every boot, and events the racers' count back",
 	  "[unit][race]")
@@ -86,8 +73,8 @@ TEST_CASE("a race batch whose racers changed nothing is refused", "[unit][race][
 	plan.objects = {gmem};
 
 	host::CaseResult idle;
-	idle.steps = {raced_step(protocol::Op::create, 0), raced_step(protocol::Op::preserve, 0),
-		      raced_step(protocol::Op::kexec, 0)};
+	idle.steps = {ran_step(protocol::Op::create), ran_step(protocol::Op::preserve),
+		      ran_step(protocol::Op::kexec)};
 	CHECK_THAT(host::nothing_raced(plan, {idle}),
 		   ContainsSubstring("2 steps ran with racers on their guest_memfd and iommufd "
 				     "objects, and the racers changed nothing"));
