@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "guest/racer.hpp"
 
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <sys/ioctl.h>
 
 #include "guest/gmem_layout.hpp"
 #include "guest/kinds.hpp"
+#include "guest/sys.hpp"
 #include "guest/uapi_compat.hpp"
 
 namespace luo::guest {
@@ -43,6 +47,15 @@ void Racer::wait_started()
 		std::this_thread::yield();
 }
 
+void Racer::failed(bool &said, const std::string &what)
+{
+	if (said)
+		return;
+	said = true;
+	std::printf("luo-vmm: racer: %s: %s\n", what.c_str(), std::strerror(errno));
+	std::fflush(stdout);
+}
+
 std::uint32_t Racer::stop()
 {
 	stop_ = true;
@@ -66,7 +79,8 @@ void Racer::gmem(const protocol::ObjectSpec &spec, int fd)
 		if (lo < hi)
 			order.push_back(holes[lo++]);
 	}
-	bool first = true;
+	bool first = true, said = false;
+	const std::string what = "guest_memfd '" + spec.name + "' fallocate";
 	auto end = std::chrono::steady_clock::now() + kMaxRace;
 	while (!stop_ && std::chrono::steady_clock::now() < end && !order.empty()) {
 		for (auto p : order) {
@@ -74,6 +88,8 @@ void Racer::gmem(const protocol::ObjectSpec &spec, int fd)
 				break;
 			if (!::fallocate(fd, FALLOC_FL_KEEP_SIZE, p * kGmemPage, kGmemPage))
 				changes_++;
+			else
+				failed(said, what);
 			if (first) {
 				first = false;
 				started_++;
@@ -85,6 +101,8 @@ void Racer::gmem(const protocol::ObjectSpec &spec, int fd)
 			if (!::fallocate(fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
 					 p * kGmemPage, kGmemPage))
 				changes_++;
+			else
+				failed(said, what + " punch-hole");
 		}
 	}
 	if (first)
@@ -93,7 +111,7 @@ void Racer::gmem(const protocol::ObjectSpec &spec, int fd)
 
 void Racer::iommufd(int fd)
 {
-	bool first = true;
+	bool first = true, said = false;
 	auto end = std::chrono::steady_clock::now() + kMaxRace;
 	while (!stop_ && std::chrono::steady_clock::now() < end) {
 		iommu_ioas_alloc a{};
@@ -105,6 +123,10 @@ void Racer::iommufd(int fd)
 			d.id = a.out_ioas_id;
 			if (!::ioctl(fd, IOMMU_DESTROY, &d))
 				changes_++;
+			else
+				failed(said, "iommufd " + fd_str(fd) + " IOMMU_DESTROY");
+		} else {
+			failed(said, "iommufd " + fd_str(fd) + " IOMMU_IOAS_ALLOC");
 		}
 		if (first) {
 			first = false;

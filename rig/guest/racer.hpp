@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -39,10 +40,8 @@ public:
 	Racer(const Racer &) = delete;
 	Racer &operator=(const Racer &) = delete;
 
-	// Whether any target has a racer.
-	bool racing() const { return !threads_.empty(); }
-	// Returns once every thread has made a change: a call that ran before
-	// its racers got going was not raced.
+	// Returns once every thread has tried its first change: a call that
+	// ran before its racers got going was not raced.
 	void wait_started();
 	// The changes made so far.
 	std::uint32_t changes() const { return changes_.load(); }
@@ -52,6 +51,9 @@ public:
 private:
 	void gmem(const protocol::ObjectSpec &spec, int fd);
 	void iommufd(int fd);
+	// Says a racer's first failed change on the console, where the host's
+	// "the racers changed nothing" points; later ones would flood it.
+	void failed(bool &said, const std::string &what);
 
 	std::atomic<bool> stop_{false};
 	std::atomic<std::uint32_t> changes_{0};

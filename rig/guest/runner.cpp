@@ -30,7 +30,8 @@ Outcome from_rc(int rc, const std::string &what)
 } // namespace
 
 Runner::Runner(const protocol::Plan &plan, const BootInfo &boot, EventChannel &events)
-	: plan_(plan), boot_(boot), events_(events), objects_(plan)
+	: plan_(plan), boot_(boot), events_(events), objects_(plan),
+	  case_objects_(plan.race ? case_objects(plan) : decltype(case_objects_){})
 {
 }
 

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,7 @@ private:
 	Outcome preserve_injected(const protocol::Step &step, protocol::Event &ev);
 	Outcome kexec_injected(const protocol::Step &step);
 	// runner_race.cpp
+	static std::map<std::string, std::set<std::string>> case_objects(const protocol::Plan &plan);
 	std::vector<Racer::Target> race_targets(const protocol::Step &step);
 	Outcome execute_raced(const protocol::Step &step, protocol::Event &ev);
 	Outcome with_session(const protocol::Step &step, int &sfd);
@@ -74,6 +76,9 @@ private:
 	std::map<std::string, int> sessions_;
 	int devfd_ = -1;
 	bool inject_ = false;  // the plan's fail_nth, once its setup worked
+	// Under the plan's race: each case's object names, by case id, so that
+	// a raced step does not walk the whole plan to find them.
+	const std::map<std::string, std::set<std::string>> case_objects_;
 };
 
 } // namespace luo::guest

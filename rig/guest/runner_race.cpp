@@ -3,6 +3,7 @@
 // Runner's race mode: a step's Live Update call runs while racers
 // (racer.hpp) change the objects of its case, or, for the kexec whose
 // freeze walks every preserved object, all the objects the VMM holds.
+#include <map>
 #include <set>
 
 #include "racer.hpp"
@@ -12,17 +13,23 @@ namespace luo::guest {
 
 using protocol::Op;
 
-std::vector<Racer::Target> Runner::race_targets(const protocol::Step &step)
+std::map<std::string, std::set<std::string>> Runner::case_objects(const protocol::Plan &plan)
 {
 	// A case's objects are those its steps name; the planner gives no
 	// object to two cases.
-	std::set<std::string> names;
-	for (const auto &s : plan_.steps)
-		if (step.case_id.empty() || s.case_id == step.case_id)
-			names.insert(s.object);
+	std::map<std::string, std::set<std::string>> out;
+	for (const auto &s : plan.steps)
+		if (!s.object.empty())
+			out[s.case_id].insert(s.object);
+	return out;
+}
+
+std::vector<Racer::Target> Runner::race_targets(const protocol::Step &step)
+{
+	auto it = case_objects_.find(step.case_id);
 	std::vector<Racer::Target> out;
 	for (const auto &o : plan_.objects)
-		if (names.count(o.name))
+		if (step.case_id.empty() || (it != case_objects_.end() && it->second.count(o.name)))
 			out.push_back({&o, objects_.fd(o.name)});
 	return out;
 }

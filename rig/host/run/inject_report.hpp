@@ -42,7 +42,8 @@ bool has_race_target(const std::vector<core::Case> &cases);
 // change, its racing steps ran, and the racers made no change at all.
 std::string nothing_raced(const protocol::Plan &plan, const std::vector<CaseResult> &cases);
 // "race: 812 changes while 40 steps ran (kexec 3 steps, 420 changes; ...)",
-// one line.
+// one line.  As in inject_totals, a kexec a batch shares counts once per
+// case that went through it, its changes with it.
 std::string race_summary(const std::vector<CaseResult> &cases);
 
 // "fail-nth: preserve 40 steps, 312 error paths (at most 11), ...", one
