@@ -111,9 +111,7 @@ struct BuildInputs {
 
 std::string configure_and_make(Workspace &ws, const fs::path &tree, const BuildInputs &in);
 
-// One build in the workspace; returns `make kernelrelease`.  Configures
-// from the fragments only in a fresh workspace: a warm one keeps its
-// .config, brought up to date with the tree's Kconfig by olddefconfig.
+// One build in the workspace; returns `make kernelrelease`.
 std::string build_in(Workspace &ws, const BuildInputs &in)
 {
 	bool warm = ws.warm();
@@ -154,22 +152,26 @@ std::string configure_and_make(Workspace &ws, const fs::path &tree, const BuildI
 		auto reqs = parse_fragment(f, read_file(f));
 		wanted.insert(wanted.end(), reqs.begin(), reqs.end());
 	}
-	if (!warm) {
-		make(tree, obj, {"tinyconfig"}, in.log, nullptr, "make tinyconfig");
-		std::vector<std::string> merge{"sh", (tree / "scripts/kconfig/merge_config.sh").string(),
-					       "-m", "-O", obj.string(), (obj / ".config").string()};
-		for (const auto &f : in.fragments)
-			merge.push_back(f.string());
-		RunOptions mo;
-		mo.cwd = tree;
-		mo.log = in.log;
-		if (run_command(merge, mo) != 0)
-			throw SetupError("merge_config.sh failed; see " + in.log.string());
-	}
+	// From the fragments every time, warm or not: a .config kept from the
+	// last build would carry what that tree's Kconfig did to it (a tree
+	// without LIVEUPDATE drops the option, and the next tree's build would
+	// be refused).  The same .config again costs nothing: kconfig marks
+	// only the options whose value changed, and make rebuilds only what
+	// depends on them.
+	make(tree, obj, {"tinyconfig"}, in.log, nullptr, "make tinyconfig");
+	std::vector<std::string> merge{"sh", (tree / "scripts/kconfig/merge_config.sh").string(),
+				       "-m", "-O", obj.string(), (obj / ".config").string()};
+	for (const auto &f : in.fragments)
+		merge.push_back(f.string());
+	RunOptions mo;
+	mo.cwd = tree;
+	mo.log = in.log;
+	if (run_command(merge, mo) != 0)
+		throw SetupError("merge_config.sh failed; see " + in.log.string());
 	make(tree, obj, {"olddefconfig"}, in.log, nullptr, "make olddefconfig");
 	auto missing = verify_config(wanted, read_file(obj / ".config"));
 	if (!missing.empty())
-		throw SetupError(describe_mismatches(missing, in.src.label));
+		throw ConfigError(describe_mismatches(missing, in.src.label));
 
 	int jobs = in.jobs ? in.jobs : static_cast<int>(std::thread::hardware_concurrency()) + 1;
 	prog.phase("kernel: build -j" + std::to_string(jobs) + (warm ? " (incremental)" : ""));
@@ -292,6 +294,8 @@ KernelArtifact obtain_kernel(const KernelOptions &opts)
 		release = build_in(ws, in);
 	} catch (const PatchError &) {
 		throw; // the same series would not apply from scratch either
+	} catch (const ConfigError &) {
+		throw; // nor would the same tree take the fragments
 	} catch (const SetupError &e) {
 		if (!incremental)
 			throw;

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "host/util/errors.hpp"
+
 namespace luo::host {
 
 struct ConfigRequest {
@@ -15,6 +17,12 @@ struct ConfigRequest {
 	std::string value;       // "y", "m", "\"str\"", "123", or "n" for "is not set"
 	std::filesystem::path fragment;
 	int line = 0;
+};
+
+// The tree's Kconfig dropped or changed an option the fragments ask for:
+// the input is wrong, not the objects, so no build from scratch can help.
+struct ConfigError : SetupError {
+	using SetupError::SetupError;
 };
 
 struct ConfigMismatch {
