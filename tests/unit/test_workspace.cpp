@@ -144,3 +144,45 @@ TEST_CASE("the patched copy follows the tree and the series; touched files look 
 	CHECK(is_new(copy / "drivers/x.c"));
 	fs::remove_all(root);
 }
+
+TEST_CASE("a touched file whose text make already compiled keeps its time; a changed one is new",
+	  "[unit][kernel]")
+{
+	auto root = scratch("made");
+	fs::path tree = root / "tree", copy = root / "ws" / "src", log = root / "log";
+	put(tree / "drivers/x.c", "int x = 1;\n");
+	put(root / "p/a.patch", kPatchA);
+	put(root / "p/b.patch", kPatchB);
+	fs::create_directories(copy.parent_path());
+	auto time_of = [&](const char *f) { return fs::last_write_time(copy / f); };
+
+	sync_patched_copy(tree, false, copy, {root / "p/a.patch", root / "p/b.patch"}, log);
+	sources_in_use(copy); // make compiles this
+	auto x_made = time_of("drivers/x.c"), y_made = time_of("include/y.h");
+
+	// b dropped: x.c holds what make compiled, so its objects stand.
+	sync_patched_copy(tree, false, copy, {root / "p/a.patch"}, log);
+	CHECK(time_of("drivers/x.c") == x_made);
+	CHECK_FALSE(fs::exists(copy / "include/y.h"));
+
+	// No make ran on that (say the config was refused): b is back, and its
+	// header is what make last compiled, so it is not new either.
+	sync_patched_copy(tree, false, copy, {root / "p/a.patch", root / "p/b.patch"}, log);
+	CHECK(time_of("include/y.h") == y_made);
+	CHECK(time_of("drivers/x.c") == x_made);
+
+	// The developer changes x.c under the patch: new text, new time.
+	put(tree / "drivers/x.c", "int x = 1;\nint w;\n");
+	sync_patched_copy(tree, false, copy, {root / "p/a.patch", root / "p/b.patch"}, log);
+	CHECK(read_file(copy / "drivers/x.c") == "int x = 2;\nint w;\n");
+	CHECK(time_of("drivers/x.c") > x_made);
+	CHECK(is_new(copy / "drivers/x.c"));
+	sources_in_use(copy);
+	auto x_changed = time_of("drivers/x.c");
+
+	// Patch a dropped: pristine text, never compiled as such: new.
+	sync_patched_copy(tree, false, copy, {}, log);
+	CHECK(read_file(copy / "drivers/x.c") == "int x = 1;\nint w;\n");
+	CHECK(time_of("drivers/x.c") > x_changed);
+	fs::remove_all(root);
+}

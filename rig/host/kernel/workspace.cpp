@@ -4,11 +4,13 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <map>
 #include <set>
 #include <sstream>
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "host/kernel/hash.hpp"
 #include "host/kernel/patches.hpp"
 #include "host/util/atomic_file.hpp"
 #include "host/util/errors.hpp"
@@ -36,6 +38,41 @@ std::string state_of(const fs::path &dir)
 	if (!fs::is_regular_file(dir / "state", ec))
 		return {};
 	return read_file(dir / "state");
+}
+
+// What each touched file of the patched copy held, and its time, when make
+// last ran: "<sha256> <time> <path>" per line.
+struct Made {
+	std::string hash;
+	fs::file_time_type when;
+};
+
+fs::path made_from_path(const fs::path &copy)
+{
+	return copy.parent_path() / "made-from";
+}
+
+fs::path pending_path(const fs::path &copy)
+{
+	return copy.parent_path() / "made-from.pending";
+}
+
+std::map<std::string, Made> read_made_from(const fs::path &file)
+{
+	std::map<std::string, Made> out;
+	std::error_code ec;
+	if (!fs::is_regular_file(file, ec))
+		return out;
+	std::istringstream in(read_file(file));
+	for (std::string line; std::getline(in, line);) {
+		std::istringstream l(line);
+		std::string hash, path;
+		fs::file_time_type::rep ticks;
+		if (!(l >> hash >> ticks) || !std::getline(l >> std::ws, path) || path.empty())
+			return {}; // unreadable: every touched file counts as new
+		out[path] = {hash, fs::file_time_type(fs::file_time_type::duration(ticks))};
+	}
+	return out;
 }
 
 } // namespace
@@ -138,6 +175,8 @@ void sync_patched_copy(const fs::path &pristine, bool pristine_copyable, const f
 {
 	fs::path record = copy.parent_path() / "patched-files";
 	std::set<std::string> touched;
+	std::error_code gone;
+	fs::remove(pending_path(copy), gone);
 	if (!fs::exists(copy)) {
 		if (pristine_copyable)
 			capture({"cp", "-a", "--reflink=auto", pristine.string(), copy.string()});
@@ -185,14 +224,34 @@ void sync_patched_copy(const fs::path &pristine, bool pristine_copyable, const f
 	write_file_atomic(record, may_change);
 	apply_patches(copy, patches, log);
 	// A file restored by rsync carries the pristine time, older than its
-	// object: make would keep the object built from the patched text.
+	// object: make would keep the object built from the patched text.  So
+	// every touched file is new, unless its text is what make last saw.
+	auto made = read_made_from(made_from_path(copy));
 	auto now = fs::file_time_type::clock::now();
+	std::string pending;
 	for (const auto &f : touched) {
 		std::error_code ec;
-		if (fs::is_regular_file(copy / f, ec))
-			fs::last_write_time(copy / f, now, ec);
+		if (!fs::is_regular_file(copy / f, ec))
+			continue;
+		std::string hash = sha256_file(copy / f);
+		auto was = made.find(f);
+		auto when = was != made.end() && was->second.hash == hash ? was->second.when : now;
+		fs::last_write_time(copy / f, when, ec);
+		if (ec)
+			throw SetupError("cannot set the time of " + (copy / f).string() + ": " +
+					 ec.message());
+		pending += hash + " " + std::to_string(when.time_since_epoch().count()) + " " + f +
+			   "\n";
 	}
+	write_file_atomic(pending_path(copy), pending);
 	write_file_atomic(record, now_patched);
+}
+
+void sources_in_use(const fs::path &copy)
+{
+	std::error_code ec;
+	if (fs::exists(pending_path(copy), ec))
+		fs::rename(pending_path(copy), made_from_path(copy));
 }
 
 } // namespace luo::host

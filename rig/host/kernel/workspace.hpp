@@ -56,11 +56,20 @@ std::vector<std::string> patched_paths(const std::string &patch_text);
 
 // Brings `copy` to `pristine` plus `patches`.  The first time, a full copy;
 // later, only what differs: files the developer changed in `pristine` come
-// over with their times, and every file the previous or the current series
-// touches is marked new, so make rebuilds exactly those.
+// over with their times.  A file the previous or the current series touches
+// gets back the time it had when make last ran if its text is the same as
+// then (its objects are still right), and is marked new otherwise, so make
+// rebuilds exactly what changed: a series grown by one patch costs that
+// patch's files, not the whole series again.
 void sync_patched_copy(const std::filesystem::path &pristine, bool pristine_copyable,
 		       const std::filesystem::path &copy,
 		       const std::vector<std::filesystem::path> &patches,
 		       const std::filesystem::path &log);
+
+// Make is about to compile `copy` as the last sync left it: that text and
+// those times are what the next sync compares with.  A sync that no make
+// followed (a patch that did not apply, a config refused) is forgotten, so
+// its files never pass for compiled.
+void sources_in_use(const std::filesystem::path &copy);
 
 } // namespace luo::host
