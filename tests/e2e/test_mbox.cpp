@@ -6,11 +6,13 @@
 #include <catch2/matchers/catch_matchers_string.hpp>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "e2e_support.hpp"
 #include "host/kernel/kernel_build.hpp"
 #include "host/util/errors.hpp"
+#include "host/util/atomic_file.hpp"
 #include "host/util/paths.hpp"
 
 using namespace luo;
@@ -127,6 +129,15 @@ TEST_CASE("a series from an mbox is in the kernel both boots run", "[e2e][mbox]"
 		CHECK(c.verdict == host::Verdict::pass);
 	}
 	CHECK(rep.exit_code == 0);
+
+	// Built (not found in the cache): on top of the default kernel's
+	// objects, whatever ran in its workspace before, a tree without
+	// LIVEUPDATE among them (test_kernel_pipeline.cpp).
+	if (!rep.summary.kernel_from_cache) {
+		auto k = nlohmann::json::parse(host::read_file(
+			host::cache_root() / "kernels" / rep.summary.kernel_key / "kernel.json"));
+		CHECK(k.value("incremental", false));
+	}
 
 	// The line the patch adds, printed by the kernel that booted first and
 	// by the one it kexec'd into.
