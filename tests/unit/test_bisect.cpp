@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
 // The step script `git bisect run` calls: run by sh against a stand-in for
-// luo-rig, so the exit-code mapping is what git really gets.
+// luo-rig, so the exit-code mapping is what git really gets.  And the search
+// a series bisect makes over the prefixes of a series.
+#include <algorithm>
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 #include <fstream>
+#include <set>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,4 +61,58 @@ TEST_CASE("bisect step: luo-rig's exit code becomes git bisect's", "[unit][bisec
 	CHECK_THAT(log, ContainsSubstring("one commit"));
 	CHECK_THAT(log, ContainsSubstring("luo-rig exit " + std::to_string(rig_exit)));
 	fs::remove_all(dir);
+}
+
+namespace {
+
+// A series whose prefix k fails from `culprit` on, with some prefixes that
+// cannot be judged.
+SeriesSearch walk(int n, int culprit, std::set<int> unjudged = {})
+{
+	return search_first_bad(0, n, [&](int k) {
+		if (unjudged.count(k))
+			return StepVerdict::skip;
+		return k >= culprit ? StepVerdict::bad : StepVerdict::good;
+	});
+}
+
+} // namespace
+
+TEST_CASE("series bisect: the first failing prefix, in log2 steps", "[unit][bisect]")
+{
+	for (int n : {1, 2, 3, 7, 16, 33})
+		for (int culprit = 1; culprit <= n; culprit++) {
+			auto r = walk(n, culprit);
+			INFO("n " << n << " culprit " << culprit);
+			CHECK(r.first_bad == culprit);
+			CHECK(r.could_be.empty());
+			// Never the ends, which the caller has judged, never twice.
+			std::set<int> seen(r.tested.begin(), r.tested.end());
+			CHECK(seen.size() == r.tested.size());
+			CHECK_FALSE(seen.count(0));
+			CHECK_FALSE(seen.count(n));
+			int most = 0;
+			while ((1 << most) < n)
+				most++;
+			CHECK(static_cast<int>(r.tested.size()) <= most);
+		}
+}
+
+TEST_CASE("series bisect: a prefix that cannot be judged is stepped around", "[unit][bisect]")
+{
+	// The middle does not build: its neighbours still decide.
+	auto r = walk(8, 6, {4});
+	CHECK(r.first_bad == 6);
+	CHECK(std::count(r.tested.begin(), r.tested.end(), 4) == 1);
+
+	// The patch just before the culprit cannot be judged: the culprit is
+	// either of the two, and the answer says so instead of guessing.
+	r = walk(8, 6, {5});
+	CHECK(r.first_bad == -1);
+	CHECK(r.could_be == std::vector<int>{5, 6});
+
+	// Nothing between the ends can be judged: every patch is a candidate.
+	r = walk(4, 2, {1, 2, 3});
+	CHECK(r.first_bad == -1);
+	CHECK(r.could_be == std::vector<int>{1, 2, 3, 4});
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "host/cmd/bisect.hpp"
+#include "host/cmd/bisect_series.hpp"
 
 #include <iostream>
 #include <regex>
@@ -129,6 +130,13 @@ std::string bisect_step_script(const std::vector<std::string> &argv, const fs::p
 BisectResult bisect(const BisectConfig &cfg)
 {
 	const auto &run = cfg.repro.run;
+	if (cfg.good.empty() != cfg.bad.empty())
+		throw SetupError(std::string(cfg.good.empty() ? "--bad" : "--good") +
+				 " without " + (cfg.good.empty() ? "--good" : "--bad") +
+				 ": a bisect by commits needs both ends; without either, bisect "
+				 "walks the patches of --mbox, --series or --patches");
+	if (cfg.good.empty())
+		return bisect_series(cfg);
 	if (!run.kernel.kernel_src)
 		throw SetupError("bisect needs --kernel-src: the git tree whose commits to bisect");
 	if (run.kernel.kernel)

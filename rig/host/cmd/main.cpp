@@ -215,12 +215,13 @@ int main(int argc, char **argv)
 
 	BisectConfig bis;
 	auto *bisect_cmd = app.add_subcommand(
-		"bisect", "the first commit of --kernel-src between --good and --bad where a case fails");
+		"bisect", "the first commit of --kernel-src between --good and --bad where a case "
+			  "fails; without them, the first patch of --mbox/--series/--patches");
 	bisect_cmd->add_option("id", bis.repro.id, "the case id")->required();
 	bisect_cmd->add_option("scenarios", bis.repro.run.scenarios,
 			       "scenario files or directories (default: scenarios/)");
-	bisect_cmd->add_option("--good", bis.good, "a commit where the case passes")->required();
-	bisect_cmd->add_option("--bad", bis.bad, "a commit where it fails")->required();
+	bisect_cmd->add_option("--good", bis.good, "a commit where the case passes");
+	bisect_cmd->add_option("--bad", bis.bad, "a commit where it fails");
 	bisect_cmd->add_option("--runs", bis.repro.runs,
 			       "runs per commit; any failure makes it bad (default 1)");
 	bisect_cmd->add_option("--out", bis.repro.run.out_dir,
@@ -322,8 +323,10 @@ int main(int argc, char **argv)
 		}
 		if (*bisect_cmd) {
 			auto r = bisect(bis);
-			std::cout << r.first_bad << " is the first bad commit: " << r.subject << "\n";
-			std::cerr << "each commit's run: " << r.steps_dir.string() << "\n";
+			const char *what = r.series ? "patch" : "commit";
+			std::cout << r.first_bad << " is the first bad " << what << ": " << r.subject
+				  << "\n";
+			std::cerr << "each " << what << "'s run: " << r.steps_dir.string() << "\n";
 			return kExitPass;
 		}
 		if (*plan_cmd) {

@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The series half of `luo-rig bisect`: no git tree needed, each step is the
+// same tree with a longer prefix of the posted patches, built in the one
+// workspace that tree already has, so a step costs the files its patches
+// change.
+#pragma once
+
+#include "host/cmd/bisect.hpp"
+
+namespace luo::host {
+
+BisectResult bisect_series(const BisectConfig &cfg);
+
+} // namespace luo::host
