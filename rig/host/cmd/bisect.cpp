@@ -135,12 +135,15 @@ BisectResult bisect(const BisectConfig &cfg)
 				 " without " + (cfg.good.empty() ? "--good" : "--bad") +
 				 ": a bisect by commits needs both ends; without either, bisect "
 				 "walks the patches of --mbox, --series or --patches");
+	if (run.kernel.kernel)
+		throw SetupError("bisect builds each step; drop --kernel");
+	fs::path steps_dir = run.out_dir.empty() ? fs::absolute(fs::path("luo-rig-runs") /
+								 ("bisect-" + std::to_string(getpid())))
+						  : fs::absolute(run.out_dir);
 	if (cfg.good.empty())
-		return bisect_series(cfg);
+		return bisect_series(cfg, steps_dir);
 	if (!run.kernel.kernel_src)
 		throw SetupError("bisect needs --kernel-src: the git tree whose commits to bisect");
-	if (run.kernel.kernel)
-		throw SetupError("bisect builds each commit; drop --kernel");
 	fs::path tree = fs::absolute(*run.kernel.kernel_src);
 	RunOptions o;
 	o.cwd = tree;
@@ -154,9 +157,7 @@ BisectResult bisect(const BisectConfig &cfg)
 	std::string id = resolve_case(run, cfg.repro.id).id;
 
 	BisectResult res;
-	res.steps_dir = run.out_dir.empty()
-				? fs::absolute(fs::path("luo-rig-runs") / ("bisect-" + std::to_string(getpid())))
-				: fs::absolute(run.out_dir);
+	res.steps_dir = steps_dir;
 	fs::create_directories(res.steps_dir);
 	Hasher h;
 	h.add(tree.string());

@@ -4,7 +4,6 @@
 #include <fstream>
 #include <iostream>
 #include <set>
-#include <unistd.h>
 
 #include "host/kernel/kernel_build.hpp"
 #include "host/kernel/mbox.hpp"
@@ -88,11 +87,9 @@ fs::path prefix_dir(const fs::path &steps_dir, const std::vector<fs::path> &patc
 
 } // namespace
 
-BisectResult bisect_series(const BisectConfig &cfg)
+BisectResult bisect_series(const BisectConfig &cfg, const fs::path &steps_dir)
 {
 	const auto &run = cfg.repro.run;
-	if (run.kernel.kernel)
-		throw SetupError("bisect builds each step; drop --kernel");
 	KernelOptions theirs = run.kernel;
 	theirs.default_patches = false;
 	auto patches = patch_list(theirs);
@@ -104,11 +101,10 @@ BisectResult bisect_series(const BisectConfig &cfg)
 
 	BisectResult res;
 	res.series = true;
-	res.steps_dir = run.out_dir.empty()
-				? fs::absolute(fs::path("luo-rig-runs") / ("bisect-" + std::to_string(getpid())))
-				: fs::absolute(run.out_dir);
+	res.steps_dir = steps_dir;
 	fs::create_directories(res.steps_dir);
-	std::ofstream log(res.steps_dir / "steps.log", std::ios::app);
+	fs::path steps_log = res.steps_dir / "steps.log";
+	std::ofstream log(steps_log, std::ios::app);
 	auto name = [&](int k) {
 		return "patch " + std::to_string(k) + "/" + std::to_string(n) + " (" +
 		       patches[k - 1].filename().string() + ")";
@@ -150,7 +146,6 @@ BisectResult bisect_series(const BisectConfig &cfg)
 
 	// Both ends first, as for commits: between two bad ends any answer
 	// would be wrong.
-	fs::path steps_log = res.steps_dir / "steps.log";
 	if (auto v = step(n); v != StepVerdict::bad)
 		throw SetupError("the case " +
 				 std::string(v == StepVerdict::good ? "passes" : "cannot be judged") +

@@ -10,6 +10,7 @@
 
 namespace luo::host {
 
-BisectResult bisect_series(const BisectConfig &cfg);
+// `steps_dir` gets a run directory and a patch list per step, and steps.log.
+BisectResult bisect_series(const BisectConfig &cfg, const std::filesystem::path &steps_dir);
 
 } // namespace luo::host

@@ -172,8 +172,7 @@ std::string configure_and_make(Workspace &ws, const fs::path &tree, const BuildI
 	auto missing = verify_config(wanted, read_file(obj / ".config"));
 	if (!missing.empty())
 		throw ConfigError(describe_mismatches(missing, in.src.label));
-	if (tree == ws.src())
-		sources_in_use(tree);
+	sources_in_use(ws.src()); // nothing to do for a tree built in place
 
 	int jobs = in.jobs ? in.jobs : static_cast<int>(std::thread::hardware_concurrency()) + 1;
 	prog.phase("kernel: build -j" + std::to_string(jobs) + (warm ? " (incremental)" : ""));
