@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "host/cmd/bisect.hpp"
+#include "host/cmd/bisect_series.hpp"
+#include "host/kernel/mbox.hpp"
 #include "host/util/atomic_file.hpp"
 #include "host/util/process.hpp"
 
@@ -115,4 +117,42 @@ TEST_CASE("series bisect: a prefix that cannot be judged is stepped around", "[u
 	r = walk(4, 2, {1, 2, 3});
 	CHECK(r.first_bad == -1);
 	CHECK(r.could_be == std::vector<int>{1, 2, 3, 4});
+}
+
+TEST_CASE("series bisect: a step's patch list keeps every patch, and a clash of names too",
+	  "[unit][bisect]")
+{
+	fs::path dir = fs::temp_directory_path() / ("luo-rig-prefix-" + std::to_string(getpid()));
+	fs::remove_all(dir);
+	// Two --patches directories that both hold a 0001-fix.patch; the
+	// second came from a mailbox and says so.
+	for (std::string d : {"a", "b"})
+		fs::create_directories(dir / d);
+	write_file_atomic(dir / "a" / "0001-fix.patch", "patch from a\n");
+	write_file_atomic(dir / "a" / "0002-more.patch", "second of a\n");
+	write_file_atomic(dir / "b" / "0001-fix.patch", "patch from b\n");
+	write_file_atomic(dir / "b" / "0001-fix.patch.origin", "patch 1/1 \"fix\" of list.mbox");
+	std::vector<fs::path> patches = {dir / "a" / "0001-fix.patch", dir / "a" / "0002-more.patch",
+					 dir / "b" / "0001-fix.patch"};
+
+	auto two = series_prefix(dir / "steps", patches, 2);
+	CHECK(two == dir / "steps" / "patches-2");
+	// No clash: the names are the user's, so a step's kernel key is the
+	// one a plain run of the same patches has.
+	CHECK(read_file(two / "series") == "0001-fix.patch\n0002-more.patch\n");
+
+	auto all = series_prefix(dir / "steps", patches, 3);
+	auto listed = read_file(all / "series");
+	CHECK(listed == "0001-fix.patch\n0002-more.patch\n3-0001-fix.patch\n");
+	CHECK(read_file(all / "0001-fix.patch") == "patch from a\n");
+	CHECK(read_file(all / "3-0001-fix.patch") == "patch from b\n");
+	CHECK(mail_patch_origin(all / "3-0001-fix.patch") == "patch 1/1 \"fix\" of list.mbox");
+	CHECK_FALSE(mail_patch_origin(all / "0001-fix.patch"));
+
+	// A step made again (a second bisect in the same --out) holds only
+	// what it lists now.
+	write_file_atomic(two / "stale.patch", "from an earlier bisect\n");
+	two = series_prefix(dir / "steps", patches, 2);
+	CHECK_FALSE(fs::exists(two / "stale.patch"));
+	fs::remove_all(dir);
 }

@@ -62,30 +62,28 @@ std::string subject_of(const fs::path &patch)
 	return parse_subject(*subject).title;
 }
 
-// The first k patches as a directory of their own: each step's kernel is
-// built from exactly what it lists, and the developer can see it.
-fs::path prefix_dir(const fs::path &steps_dir, const std::vector<fs::path> &patches, int k)
+} // namespace
+
+fs::path series_prefix(const fs::path &steps_dir, const std::vector<fs::path> &patches, int k)
 {
 	fs::path dir = steps_dir / ("patches-" + std::to_string(k));
 	fs::remove_all(dir);
 	fs::create_directories(dir);
+	std::set<std::string> taken;
 	std::string series;
 	for (int i = 0; i < k; i++) {
-		fs::path p = patches[i];
-		fs::copy_file(p, dir / p.filename());
-		// Where a mailbox patch came from, for the message if it does
-		// not apply.
-		fs::path origin = p;
-		origin += ".origin";
-		if (fs::exists(origin))
-			fs::copy_file(origin, dir / origin.filename());
-		series += p.filename().string() + "\n";
+		// The name is part of the kernel key, so it stays the same
+		// unless two patches from different places share it.
+		std::string name = patches[i].filename().string();
+		for (int n = i + 1; taken.count(name); n++)
+			name = std::to_string(n) + "-" + patches[i].filename().string();
+		taken.insert(name);
+		copy_mail_patch(patches[i], dir / name);
+		series += name + "\n";
 	}
 	write_file_atomic(dir / "series", series);
 	return dir;
 }
-
-} // namespace
 
 BisectResult bisect_series(const BisectConfig &cfg, const fs::path &steps_dir)
 {
@@ -117,7 +115,7 @@ BisectResult bisect_series(const BisectConfig &cfg, const fs::path &steps_dir)
 		auto &kern = rc.run.kernel;
 		kern.mboxes.clear();
 		kern.series.clear();
-		kern.patch_dirs = {prefix_dir(res.steps_dir, patches, k)};
+		kern.patch_dirs = {series_prefix(res.steps_dir, patches, k)};
 		rc.run.out_dir = res.steps_dir / ("step-" + std::to_string(k));
 		std::string said;
 		StepVerdict v;

@@ -230,6 +230,11 @@ std::string decode_words(const std::string &s)
 	return out;
 }
 
+fs::path origin_of(const fs::path &patch)
+{
+	return patch.string() + ".origin";
+}
+
 } // namespace
 
 SubjectTag parse_subject(const std::string &subject)
@@ -400,7 +405,7 @@ std::vector<fs::path> split_mailbox(const fs::path &mailbox, const fs::path &out
 		std::snprintf(num, sizeof(num), "%04d", p.number);
 		fs::path file = dir / (std::string(num) + "-" + slug(p.title) + ".patch");
 		write_file_atomic(file, p.text);
-		write_file_atomic(file.string() + ".origin",
+		write_file_atomic(origin_of(file),
 				  "patch " + std::to_string(p.number) + "/" + std::to_string(p.total) +
 					  " \"" + p.subject + "\" of " + mbox_label(mailbox));
 		out.push_back(file);
@@ -410,11 +415,18 @@ std::vector<fs::path> split_mailbox(const fs::path &mailbox, const fs::path &out
 
 std::optional<std::string> mail_patch_origin(const fs::path &patch)
 {
-	fs::path origin = patch.string() + ".origin";
+	fs::path origin = origin_of(patch);
 	std::error_code ec;
 	if (!fs::is_regular_file(origin, ec))
 		return std::nullopt;
 	return read_file(origin);
+}
+
+void copy_mail_patch(const fs::path &patch, const fs::path &to)
+{
+	fs::copy_file(patch, to);
+	if (auto origin = mail_patch_origin(patch))
+		write_file_atomic(origin_of(to), *origin);
 }
 
 } // namespace luo::host

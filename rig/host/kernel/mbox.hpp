@@ -61,4 +61,8 @@ std::vector<std::filesystem::path> split_mailbox(const std::filesystem::path &ma
 // "patch n/k "subject" of MAILBOX", when `patch` was split from a mailbox.
 std::optional<std::string> mail_patch_origin(const std::filesystem::path &patch);
 
+// Copies `patch` to `to`, and its origin with it when it has one, so a copy
+// still names the mail it came from when it does not apply.
+void copy_mail_patch(const std::filesystem::path &patch, const std::filesystem::path &to);
+
 } // namespace luo::host
