@@ -70,13 +70,28 @@ TEST_CASE("a race batch whose racers changed nothing is refused", "[unit][race][
 	protocol::ObjectSpec gmem;
 	gmem.name = "c0.gmem";
 	gmem.kind = protocol::ObjectKind::guest_memfd;
-	plan.objects = {gmem};
+	protocol::ObjectSpec mem;
+	mem.name = "c1.mem";
+	mem.kind = protocol::ObjectKind::memfd;
+	plan.objects = {gmem, mem};
+	for (auto [c, o] : {std::pair{"c0", "c0.gmem"}, std::pair{"c1", "c1.mem"}}) {
+		protocol::Step s;
+		s.case_id = c;
+		s.object = o;
+		s.op = protocol::Op::preserve;
+		plan.steps.push_back(s);
+	}
 
 	host::CaseResult idle;
+	idle.id = "c0";
 	idle.steps = {ran_step(protocol::Op::create), ran_step(protocol::Op::preserve),
 		      ran_step(protocol::Op::kexec)};
-	CHECK_THAT(host::nothing_raced(plan, {idle}),
-		   ContainsSubstring("2 steps ran with racers on their guest_memfd and iommufd "
+	// The memfd case's preserve had no racer on it: it counts for
+	// nothing, only its share of the kexec does.
+	host::CaseResult plain = idle;
+	plain.id = "c1";
+	CHECK_THAT(host::nothing_raced(plan, {idle, plain}),
+		   ContainsSubstring("3 steps ran with racers on their guest_memfd and iommufd "
 				     "objects, and the racers changed nothing"));
 	host::CaseResult busy = idle;
 	busy.steps[2].raced = 3;
@@ -84,11 +99,8 @@ TEST_CASE("a race batch whose racers changed nothing is refused", "[unit][race][
 
 	// Nothing of a kind the racers change: a plain run, nothing to say.
 	protocol::Plan memfd_only;
-	protocol::ObjectSpec m;
-	m.name = "c0.mem";
-	m.kind = protocol::ObjectKind::memfd;
-	memfd_only.objects = {m};
-	CHECK(host::nothing_raced(memfd_only, {idle}).empty());
+	memfd_only.objects = {mem};
+	CHECK(host::nothing_raced(memfd_only, {plain}).empty());
 
 	auto line = host::race_summary({busy});
 	CHECK_THAT(line, ContainsSubstring("race: 3 changes by the racers while 2 steps ran"));
