@@ -7,6 +7,7 @@
  * the next one (the same kernel, the same initramfs), carrying its stage
  * and the first wrong step on the kernel command line.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -30,6 +31,7 @@
 #define STAGE_KEY "luo_repro.stage="
 #define FAILED_KEY "luo_repro.failed="
 #define VIA_KEY "luo_repro.via="
+#define ARMED_KEY "luo_repro.armed="
 #define CMDLINE_MAX 4096
 
 static int obj_fd[NR_OBJECTS];
@@ -57,6 +59,119 @@ static int fail_errno(const char *what)
 	say("%s: %s", what, strerror(err));
 	return -err;
 }
+
+/*
+ * `luo-rig reproducer --fail-nth STEP:N` (FAIL_NTH_STEP > 0): the Nth
+ * fault-injection point that step's Live Update call reaches fails, as in
+ * the rig's error-path walk, through /proc/thread-self/fail-nth.  Only the
+ * call's own syscall is armed, so the failure lands in the code under
+ * test.  A call that failed is then made again unarmed and the case goes
+ * on, so a splat, a leak or a wrong outcome of the retry shows as it did
+ * in the rig.
+ */
+#define FAIL_NTH "/proc/thread-self/fail-nth"
+static unsigned int fail_nth_armed;	/* N for the next armed syscall */
+static int fail_nth_fd = -1;
+static int fail_nth_hit;
+static char fail_nth_error[256];
+
+static int write_knob(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0 || write(fd, value, strlen(value)) < 0)
+		rc = fail_errno(path);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/*
+ * failslab and fail_page_alloc spare sleeping and order-0 allocations
+ * unless told otherwise; their reports are cut to one line each.  The debug
+ * machinery's own caches are spared, as the rig spares them: it survives a
+ * failed allocation by turning itself off, which would blind the run.
+ */
+static int fail_nth_setup(void)
+{
+	static const char *const knobs[][2] = {
+		{ "/sys/kernel/debug/failslab/ignore-gfp-wait", "N" },
+		{ "/sys/kernel/debug/failslab/verbose", "1" },
+		{ "/sys/kernel/debug/failslab/cache-filter", "Y" },
+		{ "/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N" },
+		{ "/sys/kernel/debug/fail_page_alloc/ignore-gfp-highmem", "N" },
+		{ "/sys/kernel/debug/fail_page_alloc/min-order", "0" },
+		{ "/sys/kernel/debug/fail_page_alloc/verbose", "1" },
+	};
+	char path[512];
+	struct dirent *e;
+	DIR *d;
+	int rc;
+
+	if (access(FAIL_NTH, F_OK))
+		return fail_errno(FAIL_NTH " (the kernel needs CONFIG_FAULT_INJECTION: "
+				  "luo-rig --kernel-flavour debug builds it)");
+	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	for (unsigned int i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++)
+		if ((rc = write_knob(knobs[i][0], knobs[i][1])))
+			return rc;
+	d = opendir("/sys/kernel/slab");
+	if (!d)
+		return fail_errno("/sys/kernel/slab");
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' || e->d_type == DT_LNK ||
+		    !strcmp(e->d_name, "kmemleak_object") ||
+		    !strcmp(e->d_name, "kmemleak_scan_area") ||
+		    !strcmp(e->d_name, "debug_objects_cache"))
+			continue;
+		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/failslab", e->d_name);
+		/* A merged cache refuses the mark: boot with slab_nomerge. */
+		if ((rc = write_knob(path, "1"))) {
+			closedir(d);
+			return rc;
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
+/* Opened and written before the syscall, so that neither allocates inside. */
+static void arm_begin(void)
+{
+	char n[16];
+
+	if (!fail_nth_armed)
+		return;
+	snprintf(n, sizeof(n), "%u", fail_nth_armed);
+	fail_nth_fd = open(FAIL_NTH, O_RDWR | O_CLOEXEC);
+	if (fail_nth_fd < 0 || write(fail_nth_fd, n, strlen(n)) < 0)
+		snprintf(fail_nth_error, sizeof(fail_nth_error), "arm " FAIL_NTH ": %s",
+			 strerror(errno));
+}
+
+/* What is left of the count says whether the failure was injected. */
+static void arm_end(void)
+{
+	int err = errno;
+	char buf[32] = "";
+
+	if (fail_nth_fd < 0)
+		return;
+	if (pread(fail_nth_fd, buf, sizeof(buf) - 1, 0) <= 0)
+		snprintf(fail_nth_error, sizeof(fail_nth_error), "read back " FAIL_NTH);
+	else
+		fail_nth_hit = strtoul(buf, NULL, 10) == 0;
+	/* Left armed, the count would fail the reproducer's next syscall. */
+	if (write(fail_nth_fd, "0", 1) < 0 && !fail_nth_error[0])
+		snprintf(fail_nth_error, sizeof(fail_nth_error), "disarm " FAIL_NTH);
+	close(fail_nth_fd);
+	fail_nth_fd = -1;
+	fail_nth_armed = 0;
+	errno = err;
+}
+
+#define ARMED(call) ({ long __rc; arm_begin(); __rc = (call); arm_end(); __rc; })
 
 /* The pattern luo-rig's mock VMM writes: splitmix64 of the seed and the index. */
 static uint64_t mix(uint64_t x)
@@ -448,7 +563,7 @@ static int open_session(const char *name, unsigned long cmd)
 	memset(&arg, 0, sizeof(arg));
 	arg.size = sizeof(arg);
 	snprintf((char *)arg.name, sizeof(arg.name), "%s", name);
-	if (ioctl(devfd, cmd, &arg))
+	if (ARMED(ioctl(devfd, cmd, &arg)))
 		return fail_errno(cmd == LIVEUPDATE_IOCTL_CREATE_SESSION ? "CREATE_SESSION"
 									 : "RETRIEVE_SESSION");
 	slot = session_slot(name, 1);
@@ -514,7 +629,7 @@ static long cmdline_value(const char *cmdline, const char *key, long def)
 
 /* The next stage's command line: ours without our own keys, plus them anew. */
 static void next_cmdline(const char *now, char *out, size_t len, long stage, long failed,
-			 long via)
+			 long via, long armed)
 {
 	char copy[CMDLINE_MAX], *save, *w;
 	size_t used = 0;
@@ -524,12 +639,13 @@ static void next_cmdline(const char *now, char *out, size_t len, long stage, lon
 	for (w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
 		if (!strncmp(w, STAGE_KEY, strlen(STAGE_KEY)) ||
 		    !strncmp(w, FAILED_KEY, strlen(FAILED_KEY)) ||
-		    !strncmp(w, VIA_KEY, strlen(VIA_KEY)))
+		    !strncmp(w, VIA_KEY, strlen(VIA_KEY)) ||
+		    !strncmp(w, ARMED_KEY, strlen(ARMED_KEY)))
 			continue;
 		used += snprintf(out + used, len - used, "%s ", w);
 	}
-	snprintf(out + used, len - used, STAGE_KEY "%ld " FAILED_KEY "%ld " VIA_KEY "%ld", stage,
-		 failed, via);
+	snprintf(out + used, len - used, STAGE_KEY "%ld " FAILED_KEY "%ld " VIA_KEY "%ld " ARMED_KEY
+		 "%ld", stage, failed, via, armed);
 }
 
 /*
@@ -546,7 +662,8 @@ static int kexec_next(const char *kernel, const char *initrd, long stage, long f
 		return fail_errno("read /proc/cmdline");
 	if (!failed && steps[via - 1].expect != E_OK)
 		failed = via;
-	next_cmdline(now, next, sizeof(next), stage + 1, failed, via);
+	/* Whether the next stage came through a kexec that fail-nth armed. */
+	next_cmdline(now, next, sizeof(next), stage + 1, failed, via, fail_nth_armed != 0);
 	kfd = open(kernel, O_RDONLY | O_CLOEXEC);
 	if (kfd < 0)
 		return fail_errno(kernel);
@@ -561,8 +678,8 @@ static int kexec_next(const char *kernel, const char *initrd, long stage, long f
 	printf("repro: stage %ld done, kexec into stage %ld\n", stage, stage + 1);
 	fflush(stdout);
 	sync();
-	rc = syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2,
-		     LINUX_REBOOT_CMD_KEXEC, NULL);
+	rc = ARMED(syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2,
+			   LINUX_REBOOT_CMD_KEXEC, NULL));
 	return fail_errno("reboot(LINUX_REBOOT_CMD_KEXEC)");
 }
 
@@ -626,7 +743,7 @@ static int run_step(const struct repro_step *s, long stage, long failed,
 		p.size = sizeof(p);
 		p.fd = obj_fd[s->object];
 		p.token = s->token;
-		if (ioctl(*sfd, LIVEUPDATE_SESSION_PRESERVE_FD, &p))
+		if (ARMED(ioctl(*sfd, LIVEUPDATE_SESSION_PRESERVE_FD, &p)))
 			return fail_errno("PRESERVE_FD");
 		return o->kind == K_GUEST_MEMFD ? gmem_write_late(o, obj_fd[s->object]) : 0;
 	case OP_RETRIEVE:
@@ -660,7 +777,7 @@ static int run_step(const struct repro_step *s, long stage, long failed,
 	case OP_FINISH:
 		memset(&f, 0, sizeof(f));
 		f.size = sizeof(f);
-		return ioctl(*sfd, LIVEUPDATE_SESSION_FINISH, &f) ? fail_errno("FINISH") : 0;
+		return ARMED(ioctl(*sfd, LIVEUPDATE_SESSION_FINISH, &f)) ? fail_errno("FINISH") : 0;
 	case OP_VERIFY_FRESH:
 		/* The checks on a new object of the kind must fail. */
 		fd = o->kind == K_MEMFD ? memfd_create(o->name, MFD_CLOEXEC)
@@ -730,6 +847,16 @@ static const char *describe(int rc, char *buf, size_t len)
 	return buf;
 }
 
+static void print_step(unsigned int i, const struct repro_step *s, int rc, const char *note)
+{
+	char buf[64];
+
+	printf("repro: step %u %s%s%s%s%s: expected %s [%s], observed %s%s%s%s\n", i + 1,
+	       op_name[s->op], s->object >= 0 ? " " : "", s->object >= 0 ? objects[s->object].name : "",
+	       s->session ? " in " : "", s->session ? s->session : "", expected(s), s->rule,
+	       describe(rc, buf, sizeof(buf)), note, detail[0] ? ": " : "", detail);
+}
+
 static void power_off(int failed)
 {
 	if (getpid() != 1)
@@ -745,7 +872,7 @@ int main(int argc, char **argv)
 {
 	const char *kernel = argc > 1 ? argv[1] : "/boot/bzImage";
 	const char *initrd = argc > 2 ? argv[2] : "/sys/firmware/initrd";
-	char cmdline[CMDLINE_MAX] = "", buf[64];
+	char cmdline[CMDLINE_MAX] = "";
 	long stage, failed, via;
 	unsigned i;
 
@@ -768,19 +895,39 @@ int main(int argc, char **argv)
 		printf("repro: step %ld kexec: expected %s [%s], observed ok (now in stage %ld)%s\n",
 		       via, expected(&steps[via - 1]), steps[via - 1].rule,
 		       stage, steps[via - 1].expect == E_OK ? "" : "  <-- WRONG");
+	if (FAIL_NTH_STEP && via == FAIL_NTH_STEP && cmdline_value(cmdline, ARMED_KEY, 0))
+		printf("repro: step %ld kexec: the armed kexec went through: fail-nth %u was not "
+		       "reached, or the freeze got over it\n", via, FAIL_NTH_N);
+	if (FAIL_NTH_STEP && steps[FAIL_NTH_STEP - 1].stage == stage && fail_nth_setup()) {
+		printf("repro: RESULT: CANNOT RUN: fail-nth: %s\n", detail);
+		power_off(1);
+	}
 	for (i = 0; i < NR_STEPS; i++) {
 		const struct repro_step *s = &steps[i];
 		int rc;
 
 		if (s->stage != stage)
 			continue;
+		if (i + 1 == FAIL_NTH_STEP)
+			fail_nth_armed = FAIL_NTH_N;
 		rc = run_step(s, stage, failed, kernel, initrd, i + 1);
-		printf("repro: step %u %s%s%s%s%s: expected %s [%s], observed %s%s%s%s\n", i + 1,
-		       op_name[s->op], s->object >= 0 ? " " : "",
-		       s->object >= 0 ? objects[s->object].name : "",
-		       s->session ? " in " : "", s->session ? s->session : "", expected(s), s->rule,
-		       describe(rc, buf, sizeof(buf)), matches(s, rc) ? "" : "  <-- WRONG",
-		       detail[0] ? ": " : "", detail);
+		/* A step that stopped before its call leaves nothing armed. */
+		fail_nth_armed = 0;
+		if (i + 1 == FAIL_NTH_STEP) {
+			if (fail_nth_error[0]) {
+				printf("repro: RESULT: CANNOT RUN: fail-nth: %s\n", fail_nth_error);
+				power_off(1);
+			}
+			if (fail_nth_hit && rc < 0) {
+				print_step(i, s, rc, "  (fail-nth injected; the step again, unarmed:)");
+				rc = run_step(s, stage, failed, kernel, initrd, i + 1);
+			} else {
+				printf("repro: step %u: fail-nth %u %s\n", i + 1, FAIL_NTH_N,
+				       fail_nth_hit ? "injected, and the call got over it"
+						    : "not reached: the call reaches fewer injection points");
+			}
+		}
+		print_step(i, s, rc, matches(s, rc) ? "" : "  <-- WRONG");
 		if (!matches(s, rc) && !failed)
 			failed = i + 1;
 	}

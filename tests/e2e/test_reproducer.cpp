@@ -84,3 +84,45 @@ TEST_CASE("a reproducer passes on a kernel without the bug", "[e2e][reproducer]"
 	CHECK_FALSE(out.failed);
 	CHECK(out.crash.empty());
 }
+
+TEST_CASE("a reproducer armed with fail-nth fails its step's call once, and the case goes on",
+	  "[e2e][reproducer][inject]")
+{
+	// The kexec with the first allocation of its freeze failed, as
+	// `--inject fail-nth` walks it: the kernel must say the failure was
+	// injected (fail-nth read back as 0), the reboot must come back with
+	// an errno, and the kexec again, unarmed, must carry the case on to a
+	// pass in the next kernel.
+	host::ReproConfig cfg;
+	cfg.id = "kvm-gmem/p:vm,gmem/r:gmem";
+	cfg.run.scenarios = {(host::source_root() / "scenarios/deps/kvm-gmem.json").string()};
+	auto c = host::resolve_case(cfg.run, cfg.id);
+	int step = 0;
+	for (size_t i = 0; i < c.steps.size() && !step; i++)
+		if (c.steps[i].op == protocol::Op::kexec)
+			step = (int)i + 1;
+	REQUIRE(step > 0);
+
+	fs::path dir = fs::path(LUO_RIG_BINARY_DIR) / "e2e-runs" / "reproducer-fail-nth";
+	fs::remove_all(dir);
+	host::write_reproducer(cfg, dir, std::to_string(step) + ":1");
+	host::KernelOptions debug;
+	debug.flavour = "debug";
+	auto out = host::boot_reproducer(dir, debug, "auto", "", false);
+	INFO(out.console);
+	std::string line = "repro: step " + std::to_string(step) + " kexec: ";
+	auto at = out.console.find(line);
+	REQUIRE(at != std::string::npos);
+	std::string first = out.console.substr(at, out.console.find('\n', at) - at);
+	CHECK_THAT(first, ContainsSubstring("(fail-nth injected; the step again, unarmed:)"));
+	CHECK_THAT(first, !ContainsSubstring("observed ok"));
+	// The kexec that went through was the unarmed one, and the next
+	// kernel says so.
+	auto again = out.console.find(line, at + 1);
+	REQUIRE(again != std::string::npos);
+	std::string second = out.console.substr(again, out.console.find('\n', again) - again);
+	CHECK_THAT(second, ContainsSubstring("observed ok (now in stage 2)"));
+	CHECK_THAT(out.console, !ContainsSubstring("the armed kexec went through"));
+	CHECK(out.passed);
+	CHECK(out.crash.empty());
+}

@@ -89,3 +89,69 @@ TEST_CASE("a reproducer tells its kernel what the contract's kernel block says",
 	CHECK(host::contract_argument("posted-2026") == "posted-2026");
 	CHECK(host::contract_argument("mine.json") == (fs::current_path() / "mine.json").string());
 }
+
+TEST_CASE("--fail-nth arms one step of the reproducer, and only a step fail-nth arms",
+	  "[unit][reproducer][inject]")
+{
+	auto c = only(R"({"name": "m", "objects": {"mem": "memfd"},
+		"preserve": [["mem"]], "restore": [["mem"]]})");
+	// Where the case's preserve is, by the numbers the rig's message uses.
+	int preserve = 0, verify = 0;
+	for (size_t i = 0; i < c.steps.size(); i++) {
+		if (c.steps[i].op == protocol::Op::preserve && !preserve)
+			preserve = (int)i + 1;
+		if (c.steps[i].op == protocol::Op::verify && !verify)
+			verify = (int)i + 1;
+	}
+	REQUIRE(preserve > 0);
+	REQUIRE(verify > 0);
+
+	auto plain = host::reproducer_source(c, "agreed", "", "");
+	CHECK_THAT(plain, ContainsSubstring("#define FAIL_NTH_STEP 0\n"));
+
+	auto at = host::parse_fail_nth_at(std::to_string(preserve) + ":3", c);
+	CHECK(at.step == preserve);
+	CHECK(at.n == 3);
+	auto armed = host::reproducer_source(c, "agreed", "", "", at);
+	CHECK_THAT(armed, ContainsSubstring("#define FAIL_NTH_STEP " + std::to_string(preserve) + "\n"));
+	CHECK_THAT(armed, ContainsSubstring("#define FAIL_NTH_N 3U\n"));
+	CHECK_THAT(armed, ContainsSubstring("runs with fail-nth 3, then again unarmed"));
+
+	for (const char *bad : {"", "4", "x:1", "0:1", "1:0", "1:-2", ":3", "99999999:1"})
+		CHECK_THROWS_WITH(host::parse_fail_nth_at(bad, c), ContainsSubstring("give STEP:N"));
+	CHECK_THROWS_WITH(host::parse_fail_nth_at("99:1", c),
+			  ContainsSubstring("has " + std::to_string(c.steps.size()) + " steps"));
+	// A verify is the VMM's own check, no Live Update call: the message
+	// lists the steps that can be armed instead.
+	CHECK_THROWS_WITH(host::parse_fail_nth_at(std::to_string(verify) + ":1", c),
+			  ContainsSubstring("is verify, whose call fail-nth does not arm") &&
+				  ContainsSubstring(std::to_string(preserve) + " preserve"));
+}
+
+TEST_CASE("an armed reproducer boots with slab_nomerge and says it needs the debug flavour",
+	  "[unit][reproducer][inject]")
+{
+	namespace fs = std::filesystem;
+	auto dir = fs::temp_directory_path() / "luo-rig-reproducer-fail-nth";
+	fs::remove_all(dir);
+	host::ReproConfig cfg;
+	cfg.id = "kvm-gmem/p:vm,gmem/r:gmem";
+	cfg.run.scenarios = {(host::source_root() / "scenarios/deps/kvm-gmem.json").string()};
+	auto c = host::resolve_case(cfg.run, cfg.id);
+	int finish = 0;
+	for (size_t i = 0; i < c.steps.size(); i++)
+		if (c.steps[i].op == protocol::Op::finish)
+			finish = (int)i + 1;
+	REQUIRE(finish > 0);
+	host::write_reproducer(cfg, dir, std::to_string(finish) + ":2");
+	CHECK(host::read_file(dir / "kernel-args") == "slab_nomerge\n");
+	CHECK_THAT(host::read_file(dir / "README"), ContainsSubstring("--kernel-flavour debug"));
+	// Booting it on the default flavour would only end in the guest's
+	// complaint: refused before anything is built.
+	CHECK_THROWS_WITH(host::boot_reproducer(dir, {}, "tcg", "", false),
+			  ContainsSubstring("add --kernel-flavour debug"));
+	// Written again unarmed: nothing of the arming is left.
+	host::write_reproducer(cfg, dir);
+	CHECK_FALSE(fs::exists(dir / "kernel-args"));
+	fs::remove_all(dir);
+}

@@ -202,6 +202,7 @@ int main(int argc, char **argv)
 
 	ReproConfig rep;
 	fs::path rep_out;
+	std::string rep_fail_nth;
 	auto *reproducer_cmd = app.add_subcommand(
 		"reproducer", "write a case as one C file that runs without the rig, across kexec");
 	reproducer_cmd->add_option("id", rep.id, "the case id (a minimised one is best)")->required();
@@ -212,6 +213,9 @@ int main(int argc, char **argv)
 	reproducer_cmd->add_option("--contract", rep.run.contract, kContractHelp);
 	reproducer_cmd->add_option("--fault", rep.run.fault,
 				   "the fault knobs the kernel is to boot with (noted in the README)");
+	reproducer_cmd->add_option("--fail-nth", rep_fail_nth,
+				   "STEP:N: run STEP's Live Update call with fail-nth N, as a --inject "
+				   "fail-nth run found it (\"step 4 ...: observed fail-nth 3\" is 4:3)");
 
 	BisectConfig bis;
 	auto *bisect_cmd = app.add_subcommand(
@@ -376,7 +380,7 @@ int main(int argc, char **argv)
 		if (*shell_cmd)
 			return run_shell(shell);
 		if (*reproducer_cmd) {
-			auto file = write_reproducer(rep, rep_out);
+			auto file = write_reproducer(rep, rep_out, rep_fail_nth);
 			std::cout << file.string() << "\n";
 			return kExitPass;
 		}

@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "host/image/recipe.hpp"
@@ -89,10 +91,50 @@ struct repro_step {
 };
 )";
 
+// A positive decimal that fits, or nothing.
+std::optional<long> positive(const std::string &s)
+{
+	if (s.empty() || s.size() > 6 || s.find_first_not_of("0123456789") != std::string::npos)
+		return std::nullopt;
+	long v = std::stol(s);
+	return v > 0 ? std::optional<long>(v) : std::nullopt;
+}
+
+// What repro.c says of itself, for boot_reproducer.
+constexpr const char *kFailNthDefine = "#define FAIL_NTH_STEP ";
+
 } // namespace
 
+FailNthAt parse_fail_nth_at(const std::string &spec, const core::Case &c)
+{
+	auto colon = spec.find(':');
+	auto step = positive(spec.substr(0, colon));
+	auto n = colon == std::string::npos ? std::nullopt : positive(spec.substr(colon + 1));
+	if (!step || !n)
+		throw SetupError("--fail-nth '" + spec + "': give STEP:N, the step and the N of "
+				 "the rig's message (\"step 4 preserve ...: observed fail-nth 3: "
+				 "...\" is --fail-nth 4:3)");
+	if (*step > (long)c.steps.size())
+		throw SetupError("--fail-nth " + spec + ": " + c.id + " has " +
+				 std::to_string(c.steps.size()) + " steps; give one of 1-" +
+				 std::to_string(c.steps.size()));
+	Op op = c.steps[*step - 1].op;
+	if (!protocol::fail_nth_arms(op)) {
+		std::string armed;
+		for (size_t i = 0; i < c.steps.size(); i++)
+			if (protocol::fail_nth_arms(c.steps[i].op))
+				armed += (armed.empty() ? "" : ", ") + std::to_string(i + 1) + " " +
+					 protocol::to_string(c.steps[i].op);
+		throw SetupError("--fail-nth " + spec + ": step " + std::to_string(*step) + " is " +
+				 protocol::to_string(op) + ", whose call fail-nth does not arm; "
+				 "the steps it arms in " + c.id + ": " + armed);
+	}
+	return {static_cast<int>(*step), static_cast<unsigned>(*n)};
+}
+
 std::string reproducer_source(const core::Case &c, const std::string &contract,
-			      const std::string &fault, const std::string &runtime)
+			      const std::string &fault, const std::string &runtime,
+			      FailNthAt fail_nth)
 {
 	std::map<std::string, int> index;
 	for (size_t i = 0; i < c.objects.size(); i++)
@@ -103,12 +145,17 @@ std::string reproducer_source(const core::Case &c, const std::string &contract,
 	     " * Reproducer of luo-rig case " << c.id << "\n"
 	     " * (contract " << contract << ")"
 	  << (fault.empty() ? "" : ", kernel booted with luo_fault=" + fault) << ".\n"
-	     " * Written by `luo-rig reproducer`; build and run: see README.\n"
+	  << (fail_nth.step ? " * Step " + std::to_string(fail_nth.step) + " runs with fail-nth " +
+				      std::to_string(fail_nth.n) + ", then again unarmed.\n"
+			    : std::string())
+	  << " * Written by `luo-rig reproducer`; build and run: see README.\n"
 	     " */\n"
 	     "#define _GNU_SOURCE\n#include <errno.h>\n#include <stddef.h>\n\n"
 	     "#define CASE_ID " << c_string(c.id) << "\n"
 	     "#define NR_OBJECTS " << c.objects.size() << "\n"
 	     "#define NR_STEPS " << c.steps.size() << "\n"
+	  << kFailNthDefine << fail_nth.step << "\n"
+	  << "#define FAIL_NTH_N " << fail_nth.n << "U\n"
 	  << c_enums() << kTables << "\nstatic const struct repro_object objects[NR_OBJECTS] = {\n";
 	for (const auto &obj : c.objects) {
 		if (std::find(std::begin(kReproducible), std::end(kReproducible), obj.kind) ==
@@ -141,20 +188,24 @@ std::string reproducer_source(const core::Case &c, const std::string &contract,
 	return o.str();
 }
 
-fs::path write_reproducer(const ReproConfig &cfg, const fs::path &dir)
+fs::path write_reproducer(const ReproConfig &cfg, const fs::path &dir, const std::string &fail_nth)
 {
 	core::Case c = resolve_case(cfg.run, cfg.id);
 	const std::string &id = c.id;
+	FailNthAt at = fail_nth.empty() ? FailNthAt{} : parse_fail_nth_at(fail_nth, c);
 	// A contract the kernel follows only when told: the reproducer's
 	// kernel must be told too, or its expectations are another contract's.
-	const std::string contract_args = resolve_contract(cfg.run.contract).kernel_cmdline;
+	// failslab cannot mark a merged slab cache, as for the rig's own runs.
+	std::string contract_args = resolve_contract(cfg.run.contract).kernel_cmdline;
+	if (at.step)
+		contract_args += (contract_args.empty() ? "" : " ") + std::string("slab_nomerge");
 	auto knobs = parse_fault_list(cfg.run.fault);
 	std::string fault;
 	for (const auto &k : knobs)
 		fault += (fault.empty() ? "" : ",") + k;
 	std::string src = reproducer_source(
 		c, cfg.run.contract, fault,
-		read_file(source_root() / "rig" / "reproducer" / "runtime.c"));
+		read_file(source_root() / "rig" / "reproducer" / "runtime.c"), at);
 	fs::create_directories(dir);
 	write_file_atomic(dir / "repro.c", src);
 	std::string boot = "liveupdate=on retain_initrd" +
@@ -175,9 +226,15 @@ fs::path write_reproducer(const ReproConfig &cfg, const fs::path &dir)
 		"(or from a shell: ./repro KERNEL INITRD). Each stage runs its steps and kexecs\n"
 		"into the next one with the same kernel and initramfs; every step prints its\n"
 		"expected and observed result, the last stage a RESULT line (PASS, or FAIL with\n"
-		"the first wrong step), and as PID 1 it powers the machine off.\n\n"
+		"the first wrong step), and as PID 1 it powers the machine off.\n\n" +
+		(at.step ? "Step " + std::to_string(at.step) + " runs with /proc/thread-self/fail-nth = " +
+				   std::to_string(at.n) + " around its Live Update call, then again\n"
+				   "unarmed if the injected failure failed it. The kernel needs the fault\n"
+				   "injection options of kernel-config/debug/55-fault-injection.config.\n\n"
+			 : std::string()) +
 		"In luo-rig's VM:  luo-rig shell --reproducer " + dir.string() +
-		(fault.empty() ? "" : " --fault " + fault) + "\n");
+		(fault.empty() ? "" : " --fault " + fault) +
+		(at.step ? " --kernel-flavour debug" : "") + "\n");
 	return dir / "repro.c";
 }
 
@@ -188,6 +245,14 @@ ReproducerRun boot_reproducer(const fs::path &dir, const KernelOptions &kernel_o
 		throw SetupError(dir.string() + "/repro.c: no such file; write it with luo-rig "
 						"reproducer ID --out " + dir.string());
 	auto knobs = parse_fault_list(fault);
+	// Only the debug flavour has fail-nth; a prebuilt --kernel is checked
+	// by the reproducer itself, which says so and stops.
+	std::string src = read_file(dir / "repro.c");
+	auto define = src.find(kFailNthDefine);
+	bool armed = define != std::string::npos && src[define + std::strlen(kFailNthDefine)] != '0';
+	if (armed && kernel_opts.flavour != "debug" && !kernel_opts.kernel)
+		throw SetupError(dir.string() + "/repro.c arms fail-nth, which needs the debug "
+				 "flavour's fault injection: add --kernel-flavour debug");
 	AccelChoice accel = choose_accel(accel_name);
 	KernelArtifact kernel = obtain_kernel(kernel_opts);
 	check_fault_knobs(kernel.image, knobs);

@@ -14,13 +14,27 @@
 
 namespace luo::host {
 
+// `--fail-nth STEP:N`: one error path a fail-nth run found, STEP numbered
+// as the rig's message numbers it ("step 4 preserve ...: observed fail-nth
+// 3: ...").  step 0: none.
+struct FailNthAt {
+	int step = 0;
+	unsigned n = 0;
+};
+// Throws SetupError naming what to give instead: a step out of the case, an
+// op fail-nth does not arm, an N that is not 1 or more.
+FailNthAt parse_fail_nth_at(const std::string &spec, const core::Case &c);
+
 // The C source: the case's tables, then rig/reproducer/runtime.c.  Throws
 // SetupError for objects the reproducer cannot make (VFIO devices).
 std::string reproducer_source(const core::Case &c, const std::string &contract,
-			      const std::string &fault, const std::string &runtime);
+			      const std::string &fault, const std::string &runtime,
+			      FailNthAt fail_nth = {});
 
-// Writes DIR/repro.c and DIR/README for the case `cfg.id`.
-std::filesystem::path write_reproducer(const ReproConfig &cfg, const std::filesystem::path &dir);
+// Writes DIR/repro.c and DIR/README for the case `cfg.id`; `fail_nth`
+// as for --fail-nth, empty for none.
+std::filesystem::path write_reproducer(const ReproConfig &cfg, const std::filesystem::path &dir,
+				       const std::string &fail_nth = "");
 
 struct ReproducerRun {
 	std::string console;    // everything the VM printed
