@@ -6,8 +6,10 @@
 // agreed suite, which never opens the group path, does not see the first.
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
 
 #include "e2e_support.hpp"
+#include "host/util/errors.hpp"
 
 using namespace luo;
 
@@ -37,4 +39,26 @@ TEST_CASE("the agreed suite opens no group path, so it misses open-group-unguard
 			CHECK(s.op != protocol::Op::open_group);
 	}
 	CHECK(rep.exit_code == 0);
+}
+
+TEST_CASE("finish-unbound outside the unbound mode is refused by the kernel: setup, never green",
+	  "[e2e][knobs][vfio]")
+{
+	// Under agreed the kernel boots without vfio.luo_retrieve=unbound, so
+	// the knob has no FINISH rule to break: every case would pass with
+	// the fault asked for and not tested.  The kernel says so, and the
+	// run must stop on it with the kernel's reason.
+	auto e = test::knob_expectation("finish-unbound");
+	e.contract.clear();
+	auto cfg = e2e::knob_config(e, "agreed-finish-unbound");
+	cfg.cases = {"iommufd-vfio/p:iommu,vfio/r:vfio"};
+	auto rep = host::run_suite(cfg);
+	REQUIRE(rep.cases.size() == 1);
+	const auto &c = rep.cases[0];
+	INFO(c.id << ": " << host::to_string(c.verdict) << ": " << c.message);
+	CHECK(c.verdict == host::Verdict::setup);
+	CHECK_THAT(c.message, Catch::Matchers::ContainsSubstring(
+				      "the kernel refused --fault finish-unbound: needs "
+				      "vfio.luo_retrieve=unbound"));
+	CHECK(rep.exit_code == host::kExitSetup);
 }

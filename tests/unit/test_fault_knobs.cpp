@@ -107,6 +107,31 @@ TEST_CASE("every boot must arm every knob", "[unit][knobs]")
 	      std::vector<std::string>{"drop"});
 }
 
+TEST_CASE("a knob the kernel refused in its mode is not armed, and the kernel's reason is said",
+	  "[unit][knobs]")
+{
+	// Built in: the handler refuses before the "armed" report, which then
+	// leaves the knob out.
+	std::string builtin = "[1.0] luo_fault: refused finish-unbound: needs vfio.luo_retrieve=unbound\r\n"
+			      "[2.0] luo_fault: armed drop-contents\r\n";
+	CHECK(host::knob_refusal(builtin, "finish-unbound") == "needs vfio.luo_retrieve=unbound");
+	CHECK_FALSE(host::knob_refusal(builtin, "drop-contents"));
+	CHECK_FALSE(host::knob_refusal(builtin, "unbound"));
+	CHECK(host::unconfirmed_knobs(builtin, {"drop-contents", "finish-unbound"}, 1) ==
+	      std::vector<std::string>{"finish-unbound"});
+	// A module refuses after the report: the "armed" line does not count.
+	std::string module = "[2.0] luo_fault: armed finish-unbound\n"
+			     "[9.0] luo_fault: refused finish-unbound: needs vfio.luo_retrieve=unbound\n";
+	CHECK(host::unconfirmed_knobs(module, {"finish-unbound"}, 1) ==
+	      std::vector<std::string>{"finish-unbound"});
+
+	auto said = host::unconfirmed_knob_message(builtin, "finish-unbound", 1, "vm/console.log");
+	CHECK_THAT(said, ContainsSubstring("the kernel refused --fault finish-unbound: needs "
+					   "vfio.luo_retrieve=unbound (see vm/console.log)"));
+	CHECK_THAT(host::unconfirmed_knob_message("", "drop", 2, "c.log"),
+		   ContainsSubstring("no 'luo_fault: armed drop' in each of its 2 boots"));
+}
+
 TEST_CASE("fault knobs that cannot be honoured stop the run before the kernel is built",
 	  "[unit][knobs]")
 {

@@ -143,14 +143,43 @@ int console_lines_ending(const std::string &console, const std::string &line)
 	return found;
 }
 
+std::optional<std::string> knob_refusal(const std::string &console, const std::string &knob)
+{
+	const std::string mark = "luo_fault: refused " + knob + ": ";
+	for (size_t at = 0; (at = console.find(mark, at)) != std::string::npos; at += mark.size()) {
+		// "refused drop: " is not a line about "...-drop".
+		if (at > 0 && console[at - 1] != ' ' && console[at - 1] != ']' &&
+		    console[at - 1] != '\n')
+			continue;
+		size_t from = at + mark.size();
+		size_t end = console.find_first_of("\r\n", from);
+		return console.substr(from, end == std::string::npos ? end : end - from);
+	}
+	return std::nullopt;
+}
+
 std::vector<std::string> unconfirmed_knobs(const std::string &console,
 					   const std::vector<std::string> &knobs, int boots)
 {
 	std::vector<std::string> missing;
 	for (const auto &k : knobs)
-		if (console_lines_ending(console, "luo_fault: armed " + k) < boots)
+		// A handler built as a module refuses after the "armed" report.
+		if (console_lines_ending(console, "luo_fault: armed " + k) < boots ||
+		    knob_refusal(console, k))
 			missing.push_back(k);
 	return missing;
+}
+
+std::string unconfirmed_knob_message(const std::string &console, const std::string &knob,
+				     int boots, const std::filesystem::path &console_log)
+{
+	if (auto why = knob_refusal(console, knob))
+		return "the kernel refused --fault " + knob + ": " + *why + " (see " +
+		       console_log.string() + "); boot it the way the knob needs, with the "
+		       "contract's kernel block or --append, or drop the knob";
+	return "the kernel did not confirm --fault " + knob + " on its console (no 'luo_fault: "
+	       "armed " + knob + "' in each of its " + std::to_string(boots) + " boots, see " +
+	       console_log.string() + "); its luo_fault= handling does not arm that knob";
 }
 
 } // namespace luo::host

@@ -36,9 +36,20 @@ void check_fault_knobs(const std::filesystem::path &bzimage, const std::vector<s
 // it): how a kernel confirms, once per boot, that it took a parameter.
 int console_lines_ending(const std::string &console, const std::string &line);
 
+// Why a kernel on this console would not arm `knob`: the WHY of its
+// "luo_fault: refused NAME: WHY" line (a handler whose mode gives the knob
+// nothing to break); nullopt when no kernel refused it.
+std::optional<std::string> knob_refusal(const std::string &console, const std::string &knob);
+
 // The knobs that fewer than `boots` kernels on this console confirmed with
-// "luo_fault: armed NAME" (each kernel, kexec'd ones too, must arm them).
+// "luo_fault: armed NAME" (each kernel, kexec'd ones too, must arm them),
+// or that a kernel refused.
 std::vector<std::string> unconfirmed_knobs(const std::string &console,
 					   const std::vector<std::string> &knobs, int boots);
+
+// Why a run whose kernel did not arm `knob` is a setup error, with the
+// kernel's own reason when it gave one.
+std::string unconfirmed_knob_message(const std::string &console, const std::string &knob,
+				     int boots, const std::filesystem::path &console_log);
 
 } // namespace luo::host

@@ -91,11 +91,8 @@ Executed execute_batch(const Batch &batch, const VmContext &ctx, const fs::path 
 	if (!ctx.faults.empty() && boots > 0) {
 		auto missing = unconfirmed_knobs(console, ctx.faults, boots);
 		if (!missing.empty())
-			throw SetupError("the kernel did not confirm --fault " + missing.front() +
-					 " on its console (no 'luo_fault: armed " + missing.front() +
-					 "' in each of its " + std::to_string(boots) + " boots, see " +
-					 ex.vm.console_log.string() +
-					 "); its luo_fault= handling does not arm that knob");
+			throw SetupError(unconfirmed_knob_message(console, missing.front(), boots,
+								  ex.vm.console_log));
 	}
 	// So would a fail-nth run that injected nothing, unless a splat says
 	// why the calls stopped: that report must not be lost under this one.

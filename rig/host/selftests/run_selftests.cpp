@@ -114,8 +114,8 @@ SelftestRun run_selftests(const SelftestBuild &build, const KernelOptions &kerne
 			for (auto &r : judge_selftests(group, vm, console)) {
 				if (!missing.empty()) {
 					r.verdict = Verdict::setup;
-					r.message = "the kernel did not confirm --fault " + missing.front() +
-						    " on its console";
+					r.message = unconfirmed_knob_message(console, missing.front(),
+									     vm_boots, vm.console_log);
 				}
 				r.infra_retried = retried;
 				r.attempts = retried ? 2 : 1;
