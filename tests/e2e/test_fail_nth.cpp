@@ -8,6 +8,7 @@
 #include <map>
 
 #include "e2e_support.hpp"
+#include "host/kernel/kernel_build.hpp"
 #include "host/run/inject_report.hpp"
 
 using namespace luo;
@@ -76,4 +77,27 @@ TEST_CASE("every error path of the Live Update calls returns an errno and change
 			notices += line.find("FAULT_INJECTION: forcing a failure") != std::string::npos;
 	}
 	CHECK(notices > 0);
+}
+
+TEST_CASE("fail-nth on a kernel without fault injection stops the guest: setup, never green",
+	  "[e2e][inject]")
+{
+	// A prebuilt --kernel says nothing of its config before it boots, so
+	// the host lets it through; the mock VMM finds no fail-nth and gives
+	// up before any step.  Were that silence a plain run, every case
+	// would pass with no error path tried.
+	auto image = host::obtain_kernel({}).image;
+	auto cfg = e2e::config_for({"scenarios/deps/kvm-gmem.json"}, "fail-nth-no-injection");
+	cfg.kernel.kernel = image;
+	cfg.inject = "fail-nth";
+	cfg.cases = {"kvm-gmem/p:vm,gmem/r:gmem"};
+	auto rep = host::run_suite(cfg);
+	REQUIRE(rep.cases.size() == 1);
+	const auto &c = rep.cases[0];
+	INFO(c.id << ": " << host::to_string(c.verdict) << ": " << c.message);
+	CHECK(c.verdict == host::Verdict::setup);
+	CHECK(c.message.find("CONFIG_FAULT_INJECTION") != std::string::npos);
+	for (const auto &s : c.steps)
+		CHECK_FALSE(s.executed);
+	CHECK(rep.exit_code == 2);
 }

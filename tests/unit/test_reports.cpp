@@ -89,6 +89,11 @@ TEST_CASE("the kernel's time is reported apart from the cases' time", "[unit][re
 	s.kernel_from_cache = true;
 	s.kernel_seconds = 0.2;
 	CHECK_THAT(summary_table(two_cases(), s), ContainsSubstring("(kernel: cached, cases: 263.2 s)"));
+	// --kernel IMAGE: nothing was built, so no time is said to be spent on it.
+	s.kernel_from_cache = false;
+	s.kernel_prebuilt = true;
+	CHECK(nlohmann::json::parse(json_report(two_cases(), s))["summary"]["kernel"]["prebuilt"] == true);
+	CHECK_THAT(summary_table(two_cases(), s), ContainsSubstring("(kernel: prebuilt, cases: 263.2 s)"));
 }
 
 TEST_CASE("JUnit escapes XML and counts failures", "[unit][report]")

@@ -112,6 +112,7 @@ RunSummary run_summary(const json &s)
 		r.kernel_release = str(s, "kernel_version");
 	r.kernel_key = str(k, "key");
 	r.kernel_from_cache = flag(k, "from_cache");
+	r.kernel_prebuilt = flag(k, "prebuilt");
 	if (!str(k, "flavour").empty())
 		r.kernel_flavour = str(k, "flavour");
 	r.accel = str(s, "accel");

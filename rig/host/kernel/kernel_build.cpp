@@ -248,6 +248,7 @@ KernelArtifact obtain_kernel(const KernelOptions &opts)
 		a.image = fs::absolute(*opts.kernel);
 		a.key = sha256_file(a.image).substr(0, 16);
 		a.source = "prebuilt " + a.image.string();
+		a.prebuilt = true;
 		a.release = image_release(a.image);
 		if (a.release.empty())
 			throw SetupError(opts.kernel->string() +

@@ -32,6 +32,7 @@ struct KernelArtifact {
 	std::string flavour = "default";
 	std::vector<std::string> patches;
 	bool from_cache = false;
+	bool prebuilt = false;         // --kernel: nothing built, nothing cached
 	double build_seconds = 0;
 	std::filesystem::path log;
 };

@@ -109,6 +109,7 @@ std::string json_report(const std::vector<CaseResult> &cases, const RunSummary &
 				 {"key", s.kernel_key},
 				 {"flavour", s.kernel_flavour},
 				 {"from_cache", s.kernel_from_cache},
+				 {"prebuilt", s.kernel_prebuilt},
 				 {"seconds", s.kernel_seconds}}},
 		     {"kernel_version", s.kernel_release},
 		     {"accel", s.accel},
@@ -258,6 +259,8 @@ std::string summary_table(const std::vector<CaseResult> &cases, const RunSummary
 	char kernel_time[64];
 	if (s.kernel_from_cache)
 		std::snprintf(kernel_time, sizeof(kernel_time), "cached");
+	else if (s.kernel_prebuilt)
+		std::snprintf(kernel_time, sizeof(kernel_time), "prebuilt");
 	else
 		std::snprintf(kernel_time, sizeof(kernel_time), "%.0f s (built)", s.kernel_seconds);
 	std::snprintf(line, sizeof(line),

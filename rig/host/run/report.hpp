@@ -15,6 +15,7 @@ namespace luo::host {
 struct RunSummary {
 	std::string kernel_source, kernel_release, kernel_key;
 	bool kernel_from_cache = false;
+	bool kernel_prebuilt = false;
 	std::string accel, accel_reason, contract, fault;
 	std::string qemu_version;
 	std::string kernel_flavour = "default";

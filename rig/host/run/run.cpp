@@ -637,6 +637,7 @@ RunReport summarise(const RunConfig &cfg, const Prepared &p, Judged &&j, const T
 	s.kernel_release = k.release.empty() ? k.source : k.release;
 	s.kernel_key = k.key;
 	s.kernel_from_cache = k.from_cache;
+	s.kernel_prebuilt = k.prebuilt;
 	s.kernel_flavour = k.flavour;
 	s.inject = cfg.inject;
 	s.accel = to_string(p.accel.accel);
