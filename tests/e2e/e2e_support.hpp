@@ -4,6 +4,7 @@
 // kernel (built once, then cached) and look at what the guest reported.
 #pragma once
 
+#include <catch2/catch_test_macros.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include "../knob_expectations.hpp"
 #include "host/util/paths.hpp"
 #include "host/run/run.hpp"
+#include "host/util/errors.hpp"
 #include "protocol/plan.hpp"
 
 namespace luo::e2e {
@@ -79,6 +81,21 @@ inline std::vector<protocol::Event> events_of(const std::filesystem::path &run_d
 		}
 	}
 	return out;
+}
+
+// A run of one case that the rig had to stop once the VM told it why: the
+// case is `setup`, its message says `why`, no step of it ran, and the run
+// exits 2.  Never a pass, never the kernel's failure.
+inline void check_refused_as_setup(const host::RunReport &rep, const std::string &why)
+{
+	REQUIRE(rep.cases.size() == 1);
+	const auto &c = rep.cases[0];
+	INFO(c.id << ": " << host::to_string(c.verdict) << ": " << c.message);
+	CHECK(c.verdict == host::Verdict::setup);
+	CHECK(c.message.find(why) != std::string::npos);
+	for (const auto &s : c.steps)
+		CHECK_FALSE(s.executed);
+	CHECK(rep.exit_code == host::kExitSetup);
 }
 
 } // namespace luo::e2e

@@ -6,10 +6,8 @@
 // agreed suite, which never opens the group path, does not see the first.
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
-#include <catch2/matchers/catch_matchers_string.hpp>
 
 #include "e2e_support.hpp"
-#include "host/util/errors.hpp"
 
 using namespace luo;
 
@@ -52,13 +50,6 @@ TEST_CASE("finish-unbound outside the unbound mode is refused by the kernel: set
 	e.contract.clear();
 	auto cfg = e2e::knob_config(e, "agreed-finish-unbound");
 	cfg.cases = {"iommufd-vfio/p:iommu,vfio/r:vfio"};
-	auto rep = host::run_suite(cfg);
-	REQUIRE(rep.cases.size() == 1);
-	const auto &c = rep.cases[0];
-	INFO(c.id << ": " << host::to_string(c.verdict) << ": " << c.message);
-	CHECK(c.verdict == host::Verdict::setup);
-	CHECK_THAT(c.message, Catch::Matchers::ContainsSubstring(
-				      "the kernel refused --fault finish-unbound: needs "
-				      "vfio.luo_retrieve=unbound"));
-	CHECK(rep.exit_code == host::kExitSetup);
+	e2e::check_refused_as_setup(host::run_suite(cfg), "the kernel refused --fault finish-unbound: "
+							  "needs vfio.luo_retrieve=unbound");
 }

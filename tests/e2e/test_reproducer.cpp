@@ -18,6 +18,8 @@ using Catch::Matchers::ContainsSubstring;
 
 namespace {
 
+constexpr const char *kKvmGmem = "kvm-gmem/p:vm,gmem/r:gmem";
+
 host::ReproConfig repro_config(const std::string &id, const std::string &scenario,
 			       const std::string &knob)
 {
@@ -74,10 +76,7 @@ TEST_CASE("a reproducer passes on a kernel without the bug", "[e2e][reproducer]"
 	// pass: the same case, no knob.
 	fs::path dir = fs::path(LUO_RIG_BINARY_DIR) / "e2e-runs" / "reproducer-clean";
 	fs::remove_all(dir);
-	host::ReproConfig cfg;
-	cfg.id = "kvm-gmem/p:vm,gmem/r:gmem";
-	cfg.run.scenarios = {(host::source_root() / "scenarios/deps/kvm-gmem.json").string()};
-	host::write_reproducer(cfg, dir);
+	host::write_reproducer(repro_config(kKvmGmem, "scenarios/deps/kvm-gmem.json", ""), dir);
 	auto out = host::boot_reproducer(dir, {}, "auto", "", false);
 	INFO(out.console);
 	CHECK(out.passed);
@@ -93,9 +92,7 @@ TEST_CASE("a reproducer armed with fail-nth fails its step's call once, and the 
 	// injected (fail-nth read back as 0), the reboot must come back with
 	// an errno, and the kexec again, unarmed, must carry the case on to a
 	// pass in the next kernel.
-	host::ReproConfig cfg;
-	cfg.id = "kvm-gmem/p:vm,gmem/r:gmem";
-	cfg.run.scenarios = {(host::source_root() / "scenarios/deps/kvm-gmem.json").string()};
+	auto cfg = repro_config(kKvmGmem, "scenarios/deps/kvm-gmem.json", "");
 	auto c = host::resolve_case(cfg.run, cfg.id);
 	int step = 0;
 	for (size_t i = 0; i < c.steps.size() && !step; i++)

@@ -29,6 +29,24 @@ core::Case only(const char *json)
 	return cases[0];
 }
 
+host::ReproConfig kvm_gmem_repro()
+{
+	host::ReproConfig cfg;
+	cfg.id = "kvm-gmem/p:vm,gmem/r:gmem";
+	cfg.run.scenarios = {(host::source_root() / "scenarios/deps/kvm-gmem.json").string()};
+	return cfg;
+}
+
+// The first step of `c` doing `op`, numbered from 1 as the rig's messages
+// number it; 0 when there is none.
+int step_of(const core::Case &c, protocol::Op op)
+{
+	for (size_t i = 0; i < c.steps.size(); i++)
+		if (c.steps[i].op == op)
+			return (int)i + 1;
+	return 0;
+}
+
 } // namespace
 
 TEST_CASE("reproducer tables follow the case step by step", "[unit][reproducer]")
@@ -70,9 +88,7 @@ TEST_CASE("a reproducer tells its kernel what the contract's kernel block says",
 	namespace fs = std::filesystem;
 	auto dir = fs::temp_directory_path() / "luo-rig-reproducer-args";
 	fs::remove_all(dir);
-	host::ReproConfig cfg;
-	cfg.id = "kvm-gmem/p:vm,gmem/r:gmem";
-	cfg.run.scenarios = {(host::source_root() / "scenarios/deps/kvm-gmem.json").string()};
+	auto cfg = kvm_gmem_repro();
 	cfg.run.contract = "posted-2026";
 	host::write_reproducer(cfg, dir);
 	CHECK(host::read_file(dir / "kernel-args") ==
@@ -95,14 +111,7 @@ TEST_CASE("--fail-nth arms one step of the reproducer, and only a step fail-nth 
 {
 	auto c = only(R"({"name": "m", "objects": {"mem": "memfd"},
 		"preserve": [["mem"]], "restore": [["mem"]]})");
-	// Where the case's preserve is, by the numbers the rig's message uses.
-	int preserve = 0, verify = 0;
-	for (size_t i = 0; i < c.steps.size(); i++) {
-		if (c.steps[i].op == protocol::Op::preserve && !preserve)
-			preserve = (int)i + 1;
-		if (c.steps[i].op == protocol::Op::verify && !verify)
-			verify = (int)i + 1;
-	}
+	int preserve = step_of(c, protocol::Op::preserve), verify = step_of(c, protocol::Op::verify);
 	REQUIRE(preserve > 0);
 	REQUIRE(verify > 0);
 
@@ -134,14 +143,8 @@ TEST_CASE("an armed reproducer boots with slab_nomerge and says it needs the deb
 	namespace fs = std::filesystem;
 	auto dir = fs::temp_directory_path() / "luo-rig-reproducer-fail-nth";
 	fs::remove_all(dir);
-	host::ReproConfig cfg;
-	cfg.id = "kvm-gmem/p:vm,gmem/r:gmem";
-	cfg.run.scenarios = {(host::source_root() / "scenarios/deps/kvm-gmem.json").string()};
-	auto c = host::resolve_case(cfg.run, cfg.id);
-	int finish = 0;
-	for (size_t i = 0; i < c.steps.size(); i++)
-		if (c.steps[i].op == protocol::Op::finish)
-			finish = (int)i + 1;
+	auto cfg = kvm_gmem_repro();
+	int finish = step_of(host::resolve_case(cfg.run, cfg.id), protocol::Op::finish);
 	REQUIRE(finish > 0);
 	host::write_reproducer(cfg, dir, std::to_string(finish) + ":2");
 	CHECK(host::read_file(dir / "kernel-args") == "slab_nomerge\n");
