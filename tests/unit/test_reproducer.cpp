@@ -106,7 +106,7 @@ TEST_CASE("a reproducer tells its kernel what the contract's kernel block says",
 	CHECK(host::contract_argument("mine.json") == (fs::current_path() / "mine.json").string());
 }
 
-TEST_CASE("--fail-nth arms one step of the reproducer, and only a step fail-nth arms",
+TEST_CASE("reproducer --fail-nth arms one step, and only a step fail-nth arms",
 	  "[unit][reproducer][inject]")
 {
 	auto c = only(R"({"name": "m", "objects": {"mem": "memfd"},
