@@ -186,7 +186,9 @@ Expect Oracle::open_group(const CaseStep &s)
 	// VFIO's own rule, LUO or not: a device bound through a cdev file (the
 	// VMM's fd, or a file LUO holds for the next kernel) keeps its group
 	// closed; the bind, not the open, counts (vfio_device_block_group(),
-	// cdev_device_open_cnt), so a device handed back unbound (P3) does not.
+	// cdev_device_open_cnt).  A device handed back unbound (P3) is not
+	// asked before its bind (Story::open_paths): how the handler opened
+	// the retrieved file would decide, not a rule.
 	const Obj &o = it->second;
 	if ((o.fd || (o.file && preserved_.count(o.file))) && o.bound)
 		return error("EBUSY", "LUO");
