@@ -146,16 +146,14 @@ int console_lines_ending(const std::string &console, const std::string &line)
 std::optional<std::string> knob_refusal(const std::string &console, const std::string &knob)
 {
 	const std::string mark = "luo_fault: refused " + knob + ": ";
-	for (size_t at = 0; (at = console.find(mark, at)) != std::string::npos; at += mark.size()) {
-		// "refused drop: " is not a line about "...-drop".
-		if (at > 0 && console[at - 1] != ' ' && console[at - 1] != ']' &&
-		    console[at - 1] != '\n')
-			continue;
-		size_t from = at + mark.size();
-		size_t end = console.find_first_of("\r\n", from);
-		return console.substr(from, end == std::string::npos ? end : end - from);
-	}
-	return std::nullopt;
+	// "refused " before the name and ": " after it keep "drop" apart
+	// from "x-drop" and "drop-contents".
+	size_t at = console.find(mark);
+	if (at == std::string::npos)
+		return std::nullopt;
+	size_t from = at + mark.size();
+	size_t end = console.find_first_of("\r\n", from);
+	return console.substr(from, end == std::string::npos ? end : end - from);
 }
 
 std::vector<std::string> unconfirmed_knobs(const std::string &console,
