@@ -84,8 +84,10 @@ inline std::vector<protocol::Event> events_of(const std::filesystem::path &run_d
 }
 
 // A run of one case that the rig had to stop once the VM told it why: the
-// case is `setup`, its message says `why`, no step of it ran, and the run
-// exits 2.  Never a pass, never the kernel's failure.
+// case is `setup`, its message says `why`, and the run exits 2.  Never a
+// pass, never the kernel's failure.  (Whether a step ran is read from the
+// guest's own events by the caller: a `setup` case's step list is empty
+// whatever the guest did.)
 inline void check_refused_as_setup(const host::RunReport &rep, const std::string &why)
 {
 	REQUIRE(rep.cases.size() == 1);
@@ -93,8 +95,6 @@ inline void check_refused_as_setup(const host::RunReport &rep, const std::string
 	INFO(c.id << ": " << host::to_string(c.verdict) << ": " << c.message);
 	CHECK(c.verdict == host::Verdict::setup);
 	CHECK(c.message.find(why) != std::string::npos);
-	for (const auto &s : c.steps)
-		CHECK_FALSE(s.executed);
 	CHECK(rep.exit_code == host::kExitSetup);
 }
 

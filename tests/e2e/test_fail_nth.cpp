@@ -91,5 +91,14 @@ TEST_CASE("fail-nth on a kernel without fault injection stops the guest: setup, 
 	cfg.kernel.kernel = image;
 	cfg.inject = "fail-nth";
 	cfg.cases = {"kvm-gmem/p:vm,gmem/r:gmem"};
-	e2e::check_refused_as_setup(host::run_suite(cfg), "CONFIG_FAULT_INJECTION");
+	auto rep = host::run_suite(cfg);
+	e2e::check_refused_as_setup(rep, "CONFIG_FAULT_INJECTION");
+	// The guest said so before its first step, once, and did nothing else.
+	int fatal = 0, steps = 0;
+	for (const auto &ev : e2e::events_of(rep.summary.run_dir)) {
+		fatal += ev.type == protocol::EventType::fatal;
+		steps += ev.type == protocol::EventType::step;
+	}
+	CHECK(fatal == 1);
+	CHECK(steps == 0);
 }
