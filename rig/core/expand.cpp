@@ -263,6 +263,10 @@ void Story::verify_new()
 			continue;
 		step(Op::verify, "", o.name, 0);
 		verified_.insert(o.name);
+		// What a guest reads of a restored guest_memfd, once per
+		// kernel it crossed into: verify reads it through mmap only.
+		if (crossed_ && o.kind == protocol::ObjectKind::guest_memfd)
+			step(Op::run_vcpu, "", o.name, 0);
 		if (crossed_ && any_fault(Fault::Action::verify_fresh,
 					     [&](const Fault *f) { return f->object == o.name; }))
 			step(Op::verify_fresh, "", o.name, 0);

@@ -118,6 +118,7 @@ Expect Oracle::apply(const CaseStep &s)
 	case Op::open_group: return open_group(s);
 	case Op::bind_device: return bind_device(s);
 	case Op::check_unbound: return check_unbound(s);
+	case Op::run_vcpu: return verify(s); // C3, through the guest fault path
 	}
 	return stale();
 }

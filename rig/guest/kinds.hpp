@@ -26,6 +26,11 @@ Outcome guest_memfd_create(const protocol::ObjectSpec &spec, int vm_fd, int &out
 // late_written: the pages the layout writes after PRESERVE_FD are expected
 // (written in this boot, or restored from the kernel before).
 Outcome guest_memfd_verify(const protocol::ObjectSpec &spec, int fd, int vm_fd, bool late_written);
+// obj_kvm_vcpu.cpp: a new vCPU of `vm_fd` reads every page of the guest_memfd
+// `fd` through its page tables (KVM's guest fault path) and each page's
+// checksum is compared with the layout's, as guest_memfd_verify's are.
+Outcome guest_memfd_run_vcpu(const protocol::ObjectSpec &spec, int fd, int vm_fd,
+			     bool late_written);
 // Right after a successful PRESERVE_FD: the pages to be written between it
 // and the freeze (gmem_layout.hpp).
 Outcome guest_memfd_write_late(const protocol::ObjectSpec &spec, int fd);

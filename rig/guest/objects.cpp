@@ -245,6 +245,15 @@ Outcome Objects::verify_fresh(const ObjectSpec &spec)
 	if (v)
 		return {0, "the checks pass on a new " + what + " (" + fd_str(fresh) +
 			       ") too: they cannot tell it from the restored one"};
+	// run-vcpu is a check of its own: it must tell the new one apart
+	// by itself, not lean on verify's failing first.
+	if (spec.kind == ObjectKind::guest_memfd) {
+		Outcome g = kind::guest_memfd_run_vcpu(spec, fresh, dep, true);
+		if (g)
+			return {0, "the vCPU read passes on a new " + what + " (" + fd_str(fresh) +
+				       ") too: it cannot tell it from the restored one"};
+		v.detail += "; and so does the vCPU read: " + g.detail;
+	}
 	return Outcome::fail(v.result, "a new " + what + " fails the checks, as it must: " + v.detail);
 }
 
@@ -315,6 +324,20 @@ Outcome Objects::check_unbound(const ObjectSpec &spec)
 	if (self < 0)
 		return fail(EBADF, "check-unbound: vfio-cdev '" + spec.name + "' has no fd in this boot");
 	return kind::vfio_check_unbound(spec, self);
+}
+
+Outcome Objects::run_vcpu(const ObjectSpec &spec)
+{
+	if (spec.kind != ObjectKind::guest_memfd)
+		return fail(EINVAL, "run-vcpu: a " + std::string(protocol::to_string(spec.kind)) +
+				    " is no guest_memfd");
+	const int self = fd(spec.name);
+	if (self < 0)
+		return fail(EBADF, "run-vcpu: guest-memfd '" + spec.name + "' has no fd in this boot");
+	int vm = -1;
+	if (auto r = dependency_fd(spec, vm); !r)
+		return r;
+	return kind::guest_memfd_run_vcpu(spec, self, vm, late_written(spec.name));
 }
 
 Outcome Objects::verify_fd(const ObjectSpec &spec, int self, bool late)

@@ -87,6 +87,9 @@ public:
 	Outcome open_group(const protocol::ObjectSpec &spec);
 	// Success if the vfio-cdev `name` holds is bound to no iommufd.
 	Outcome check_unbound(const protocol::ObjectSpec &spec);
+	// A guest_memfd read by a new vCPU of its VM, page by page, through
+	// the guest's page tables: what the guest sees, not what mmap does.
+	Outcome run_vcpu(const protocol::ObjectSpec &spec);
 
 	// After a successful PRESERVE_FD: what the VMM does to the object
 	// between preserving it and the kexec (a guest_memfd gets its late

@@ -55,6 +55,10 @@ enum class Op {
 	                  // iommufd when the guest holds it, else to a new one
 	check_unbound,    // the retrieved `object` (a VFIO cdev) must be bound to
 	                  // no iommufd yet: fails if it is
+	run_vcpu,         // a new vCPU of `object`'s VM (`object` a guest_memfd)
+	                  // reads every page of it through its page tables,
+	                  // so through KVM's guest fault path, and the VMM
+	                  // compares each page's checksum with the pattern
 };
 
 struct ObjectSpec {

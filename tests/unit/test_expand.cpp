@@ -525,11 +525,18 @@ TEST_CASE("verify-fresh follows the restored object's own check, after the kexec
 		seen.push_back(steps[i].object);
 		CHECK(steps[i].expect.kind == Expect::Kind::any_error);
 		CHECK(steps[i].expect.rule == "fresh");
-		// Right after the same object's verify, which must pass.
-		REQUIRE(i > 0);
-		CHECK(steps[i - 1].op == Op::verify);
-		CHECK(steps[i - 1].object == steps[i].object);
-		CHECK(steps[i - 1].expect.kind == Expect::Kind::ok);
+		// Right after the same object's verify, which must pass (and
+		// a guest_memfd's run-vcpu, the other half of its check).
+		std::size_t v = i - (steps[i].object == "gmem" ? 2 : 1);
+		REQUIRE(i > 1);
+		CHECK(steps[v].op == Op::verify);
+		CHECK(steps[v].object == steps[i].object);
+		CHECK(steps[v].expect.kind == Expect::Kind::ok);
+		if (steps[i].object == "gmem") {
+			CHECK(steps[i - 1].op == Op::run_vcpu);
+			CHECK(steps[i - 1].object == "gmem");
+			CHECK(steps[i - 1].expect.kind == Expect::Kind::ok);
+		}
 	}
 	// gmem's check waits for its VM, retrieved last.
 	CHECK(seen == std::vector<std::string>{"mem", "gmem"});
@@ -583,4 +590,36 @@ TEST_CASE("open-device: the node before anything is retrieved, and once more whe
 	CHECK_THROWS_WITH(parse_scenario(R"({"objects": {"mem": "memfd"},
 	  "faults": [{"action": "open-device", "object": "mem"}]})", "t.json"),
 			  ContainsSubstring("'mem' is a memfd, which has no device node; name a vfio-cdev"));
+}
+
+TEST_CASE("run-vcpu follows a restored guest_memfd's first verify, once per kernel crossed", "[expand]")
+{
+	auto cases = expand(load_scenario(std::string(LUO_RIG_SOURCE_DIR) + "/scenarios/deps/kvm-gmem.json"),
+			    Contract::agreed());
+	REQUIRE_FALSE(cases.empty());
+	int with = 0;
+	for (const auto &c : cases) {
+		INFO(c.id);
+		bool crossed = false;
+		int verifies = 0, runs = 0;
+		for (std::size_t i = 0; i < c.steps.size(); i++) {
+			const auto &s = c.steps[i];
+			crossed = crossed || (s.op == Op::kexec && s.expect.kind == Expect::Kind::ok);
+			verifies += crossed && s.op == Op::verify && s.object == "gmem";
+			if (s.op != Op::run_vcpu)
+				continue;
+			runs++;
+			CHECK(crossed);
+			CHECK(s.object == "gmem");
+			CHECK(s.expect.kind == Expect::Kind::ok);
+			CHECK(s.expect.rule == "C3");
+			REQUIRE(i > 0);
+			CHECK(c.steps[i - 1].op == Op::verify);
+			CHECK(c.steps[i - 1].object == "gmem");
+		}
+		// Checked in the new kernel at all: read by a vCPU exactly once.
+		CHECK(runs == (verifies > 0 ? 1 : 0));
+		with += runs;
+	}
+	CHECK(with > 0);
 }

@@ -120,6 +120,7 @@ TEST_CASE("agreed: a FINISH left busy plans no check the guest cannot make", "[o
 		{Op::retrieve, "s", "vm", 1, "ok", "C3"},
 		{Op::verify, "", "vm", 0, "ok", "C3"},
 		{Op::verify, "", "gmem", 0, "ok", "C3"},
+		{Op::run_vcpu, "", "gmem", 0, "ok", "C3"},
 	}));
 }
 
@@ -228,6 +229,7 @@ TEST_CASE("agreed: the retrieve-unwritable story, step by step", "[oracle][agree
 		{Op::retrieve, "s", "vm", 1, "ok", "C3"},
 		{Op::verify, "", "vm", 0, "ok", "C3"},
 		{Op::verify, "", "gmem", 0, "ok", "C3"},
+		{Op::run_vcpu, "", "gmem", 0, "ok", "C3"},
 		{Op::finish, "s", "", 0, "ok", "C4"},
 		{Op::verify, "", "vm", 0, "ok", "C3"},
 		{Op::verify, "", "gmem", 0, "ok", "C3"},
