@@ -6,6 +6,7 @@
 #include <cstring>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "host/image/recipe.hpp"
@@ -22,6 +23,7 @@
 #include "host/vm/accel.hpp"
 #include "host/vm/calibration.hpp"
 #include "host/vm/qemu.hpp"
+#include "guest/vcpu_program.hpp"
 
 namespace luo::host {
 
@@ -89,7 +91,55 @@ struct repro_step {
 	int err;			/* with E_ERRNO */
 	const char *rule;		/* the contract rule that decides it */
 };
+
+/* run-vcpu's guest program for one guest_memfd: its image's non-zero words. */
+struct repro_vcpu {
+	int object;			/* index into objects[], or -1 */
+	unsigned int size, cr3, entry, results, pages, nr_words;
+	const unsigned int (*words)[2];	/* { offset, value } */
+};
 )";
+
+// run-vcpu's program for each guest_memfd a step runs it on, as the mock VMM
+// builds it (vcpu_program.hpp): the same bytes, not a second copy of them.
+std::string vcpu_tables(const core::Case &c, const std::map<std::string, int> &index)
+{
+	std::ostringstream o, list;
+	o << "#define VCPU_GMEM_GPA 0x" << std::hex << guest::vcpu::kGmemGpa << "ULL\n"
+	  << "#define VCPU_DONE_PORT 0x" << guest::vcpu::kDonePort << std::dec << "\n";
+	int n = 0;
+	std::set<std::string> done;
+	for (const auto &s : c.steps) {
+		auto obj = std::find_if(c.objects.begin(), c.objects.end(),
+					[&](const auto &x) { return x.name == s.object; });
+		// verify-fresh runs the program on a new guest_memfd too.
+		if (obj == c.objects.end() || obj->kind != ObjectKind::guest_memfd ||
+		    (s.op != Op::run_vcpu && s.op != Op::verify_fresh) || !done.insert(s.object).second)
+			continue;
+		auto img = guest::vcpu::build(obj->size);
+		std::string name = "vcpu_words_" + std::to_string(n);
+		unsigned words = 0;
+		o << "static const unsigned int " << name << "[][2] = {\n";
+		for (std::size_t at = 0; at + 4 <= img.bytes.size(); at += 4) {
+			std::uint32_t w;
+			std::memcpy(&w, img.bytes.data() + at, 4);
+			if (!w)
+				continue;
+			o << "\t{ " << at << ", " << w << "U },\n";
+			words++;
+		}
+		o << "};\n";
+		list << "\t{ " << index.at(obj->name) << ", " << img.bytes.size() << ", " << img.cr3
+		     << ", " << img.entry << ", " << img.results << ", " << img.pages << ", " << words
+		     << ", " << name << " },\n";
+		n++;
+	}
+	if (!n)
+		list << "\t{ -1, 0, 0, 0, 0, 0, 0, NULL },\n";
+	o << "#define NR_VCPUS " << n << "U\nstatic const struct repro_vcpu vcpus[] = {\n"
+	  << list.str() << "};\n";
+	return o.str();
+}
 
 // A positive decimal that fits, or nothing.
 std::optional<long> positive(const std::string &s)
@@ -184,7 +234,7 @@ std::string reproducer_source(const core::Case &c, const std::string &contract,
 		if (s.op == Op::kexec && s.expect.kind == core::Expect::Kind::ok)
 			stage++;
 	}
-	o << "};\n\n" << runtime;
+	o << "};\n\n" << vcpu_tables(c, index) << "\n" << runtime;
 	return o.str();
 }
 
