@@ -43,6 +43,8 @@ TEST_CASE("a knob's reproducer fails outside the rig at the rig's own wrong step
 		{"preserve-lookup", "kvm-gmem/p:gmem,vm/r:-", "scenarios/deps/kvm-gmem.json"},
 		{"freeze-ignores-deps", "fault-retry-kexec/p:vm,gmem,mem/r:vm,gmem,mem",
 		 "scenarios/faults/retry-kexec.json"},
+		// Found only by a vCPU: repro.c carries the rig's guest program.
+		{"gmem-stays-frozen", "kvm-gmem/p:vm,gmem/r:vm,gmem", "scenarios/deps/kvm-gmem.json"},
 	}));
 	INFO(knob << ": " << id);
 
