@@ -32,6 +32,7 @@ struct CaseObject {
 	std::string depends_on;
 	std::uint64_t size = 0;
 	std::uint32_t seed = 0;
+	std::uint32_t ioas = 1;  // an iommufd's IOAS (ObjectSpec::ioas)
 };
 
 struct CaseStep {

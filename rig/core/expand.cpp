@@ -73,7 +73,7 @@ private:
 			// Per-case data (and a VM's vCPU ID limit), so a file handed
 			// to the wrong case in a batch shows up as wrong state.
 			out.push_back({o.name, o.kind, o.depends_on, o.size,
-				       data ? fnv1a(id + "/" + o.name) : 0});
+				       data ? fnv1a(id + "/" + o.name) : 0, o.ioas});
 		}
 		return out;
 	}

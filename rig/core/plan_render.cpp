@@ -59,6 +59,8 @@ json case_json(const Case &c)
 			jo["size"] = o.size;
 		if (o.seed)
 			jo["seed"] = o.seed;
+		if (o.ioas != 1)
+			jo["ioas"] = o.ioas;
 		objects.push_back(std::move(jo));
 	}
 	json steps = json::array();

@@ -38,6 +38,7 @@ struct ObjectDecl {
 	protocol::ObjectKind kind{};
 	std::string depends_on;
 	std::uint64_t size = 0;
+	std::uint32_t ioas = 1;  // an iommufd's IOAS (protocol::ObjectSpec::ioas)
 	bool pinned = false;   // kept out of the order/subset enumeration
 	// PRESERVE_FD token: "token" if given, else the position in
 	// `objects` (1, 2, ...), so files without one keep their plans.

@@ -199,7 +199,7 @@ void Parser::object(const std::string &name, const json &j, const std::string &p
 	const json *kind = &j;
 	std::string kptr = ptr;
 	if (j.is_object()) {
-		fields(j, ptr, {"kind", "depends_on", "size", "pinned", "token"});
+		fields(j, ptr, {"kind", "depends_on", "size", "pinned", "token", "ioas"});
 		if (!j.contains("kind"))
 			fail(ptr, "missing field 'kind'; kinds are: " + join(kinds));
 		kind = &j["kind"];
@@ -225,6 +225,15 @@ void Parser::object(const std::string &name, const json &j, const std::string &p
 			if (d.kind == ObjectKind::guest_memfd && d.size < 3 * 4096)
 				fail(ptr + "/size", "a guest-memfd needs at least 12288 bytes (3 pages: a "
 						    "hole, a page written before PRESERVE_FD and one after)");
+		}
+		if (j.contains("ioas")) {
+			if (d.kind != ObjectKind::iommufd)
+				fail(ptr + "/ioas", "only iommufd objects have IOAS");
+			auto n = uint(j["ioas"], ptr + "/ioas", "a number of IOAS");
+			if (n < 1 || n > protocol::kMaxIoas)
+				fail(ptr + "/ioas", "an iommufd has 1 to " + std::to_string(protocol::kMaxIoas) +
+						    " IOAS, e.g. 3");
+			d.ioas = static_cast<std::uint32_t>(n);
 		}
 		if (j.contains("pinned")) {
 			if (!j["pinned"].is_boolean())
@@ -328,6 +337,12 @@ void Parser::dependencies()
 		}
 		if (d.pinned != sc_.object(d.depends_on)->pinned)
 			fail(ptr + "/pinned", "an object and its dependency must both be pinned or both not");
+		if (d.kind == ObjectKind::iommufd && d.ioas > 1 &&
+		    sc_.object(d.depends_on)->size > protocol::kMaxLayeredMemfd)
+			fail(ptr + "/ioas", "an iommufd with several IOAS maps a memfd of at most " +
+						    std::to_string(protocol::kMaxLayeredMemfd) + " bytes; '" +
+						    d.depends_on + "' has " +
+						    std::to_string(sc_.object(d.depends_on)->size));
 	}
 }
 

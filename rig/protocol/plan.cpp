@@ -149,6 +149,8 @@ std::string plan_to_json(const Plan &plan, int indent)
 			jo["seed"] = o.seed;
 		if (o.device >= 0)
 			jo["device"] = o.device;
+		if (o.ioas != 1)
+			jo["ioas"] = o.ioas;
 		objects.push_back(std::move(jo));
 	}
 	json steps = json::array();
@@ -212,6 +214,7 @@ Plan plan_from_json(const std::string &text)
 		o.size = field_or<std::uint64_t>(jo, "size", 0);
 		o.seed = field_or<std::uint32_t>(jo, "seed", 0);
 		o.device = field_or<int>(jo, "device", -1);
+		o.ioas = field_or<std::uint32_t>(jo, "ioas", 1);
 		plan.objects.push_back(std::move(o));
 	}
 	for (const auto &js : field<json>(j, "steps", "plan")) {

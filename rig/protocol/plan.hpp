@@ -16,6 +16,11 @@
 namespace luo::protocol {
 
 inline constexpr int kPlanVersion = 1;
+// Most IOAS an iommufd object has (ObjectSpec::ioas), and the largest memfd
+// one with several maps: each IOAS's ranges must fit below the next one's
+// (guest/ioas_layout.hpp).
+inline constexpr std::uint32_t kMaxIoas = 4;
+inline constexpr std::uint64_t kMaxLayeredMemfd = 8ULL << 20;
 
 enum class ObjectKind {
 	memfd,        // memfd filled with a seeded pattern
@@ -68,6 +73,10 @@ struct ObjectSpec {
 	std::uint64_t size = 0;     // bytes, for memfd and guest_memfd
 	std::uint32_t seed = 0;     // pattern seed, for memfd and guest_memfd
 	int device = -1;            // edu device index, for vfio_cdev
+	// IOAS of an iommufd: the first maps its memfd whole, each later
+	// one maps ranges of it elsewhere (guest/ioas_layout.hpp), and a
+	// device bound to it is attached to the last.
+	std::uint32_t ioas = 1;
 };
 
 struct Step {

@@ -35,6 +35,9 @@ TEST_CASE("plans and events survive a JSON round trip", "[unit][protocol]")
 	p.edu_devices = {"0000:00:04.0"};
 	p.objects.push_back({"c0.vm", protocol::ObjectKind::kvm_vm});
 	p.objects.push_back({"c0.gmem", protocol::ObjectKind::guest_memfd, "c0.vm", 8192, 3});
+	protocol::ObjectSpec ictx{"c0.iommu", protocol::ObjectKind::iommufd};
+	ictx.ioas = 3;
+	p.objects.push_back(ictx);
 	protocol::Step s;
 	s.id = 4;
 	s.boot = 1;
@@ -48,9 +51,11 @@ TEST_CASE("plans and events survive a JSON round trip", "[unit][protocol]")
 	p.steps.push_back(s);
 	auto q = protocol::plan_from_json(protocol::plan_to_json(p));
 	CHECK(q.steps[1].token == 0xfffffffffffffff5ull);
-	REQUIRE(q.objects.size() == 2);
+	REQUIRE(q.objects.size() == 3);
 	CHECK(q.objects[1].depends_on == "c0.vm");
 	CHECK(q.objects[1].size == 8192);
+	CHECK(q.objects[1].ioas == 1);
+	CHECK(q.objects[2].ioas == 3);
 	CHECK(q.steps[0].op == protocol::Op::same_object);
 	CHECK(q.steps[0].token == 2);
 	CHECK(q.edu_devices == p.edu_devices);

@@ -340,3 +340,26 @@ TEST_CASE("load_scenario reports a missing file", "[scenario]")
 {
 	CHECK_THROWS_AS(load_scenario("/nonexistent/x.json"), ScenarioError);
 }
+
+TEST_CASE("an iommufd's IOAS: a count of 1 to 4, on an iommufd only, over a small memfd", "[scenario]")
+{
+	auto sc = parse_scenario(R"({"objects": {"m": "memfd", "i": {"kind": "iommufd", "depends_on": "m", "ioas": 3}}})",
+				 "t.json");
+	CHECK(sc.object("i")->ioas == 3);
+	CHECK(sc.object("m")->ioas == 1);
+
+	auto kind = error_of(R"({"objects": {"m": {"kind": "memfd", "ioas": 2}}})");
+	CHECK(kind.pointer() == "/objects/m/ioas");
+	CHECK_THAT(kind.what(), ContainsSubstring("only iommufd objects have IOAS"));
+
+	for (const char *n : {"0", "5"}) {
+		auto range = error_of(std::string(R"({"objects": {"i": {"kind": "iommufd", "ioas": )") + n + "}}}");
+		CHECK(range.pointer() == "/objects/i/ioas");
+		CHECK_THAT(range.what(), ContainsSubstring("1 to 4 IOAS"));
+	}
+
+	auto big = error_of(R"({"objects": {"m": {"kind": "memfd", "size": 16777216},
+	  "i": {"kind": "iommufd", "depends_on": "m", "ioas": 2}}})");
+	CHECK(big.pointer() == "/objects/i/ioas");
+	CHECK_THAT(big.what(), ContainsSubstring("at most 8388608 bytes; 'm' has 16777216"));
+}

@@ -215,6 +215,11 @@ std::string reproducer_source(const core::Case &c, const std::string &contract,
 					 ", which the standalone reproducer cannot create (it needs a "
 					 "device bound to vfio-pci); `luo-rig minimize` may find a "
 					 "smaller case without it");
+		if (obj.ioas > 1)
+			throw SetupError("reproducer " + c.id + ": iommufd '" + obj.name + "' has " +
+					 std::to_string(obj.ioas) + " IOAS, and the standalone "
+					 "reproducer makes an iommufd with one; run the case in the rig "
+					 "(`luo-rig repro`)");
 		int dep = obj.depends_on.empty() ? -1 : index.at(obj.depends_on);
 		o << "\t{ " << c_string(obj.name) << ", " << c_enum("K_", protocol::to_string(obj.kind)) << ", " << dep << ", " << obj.size
 		  << "ULL, " << obj.seed << "U },\n";

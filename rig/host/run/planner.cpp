@@ -146,6 +146,7 @@ Batch make_batch(const std::vector<const core::Case *> &cases, const std::vector
 			spec.kind = o.kind;
 			spec.depends_on = obj(o.depends_on);
 			spec.size = o.size;
+			spec.ioas = o.ioas;
 			// Contents differ from case to case, so a file handed to
 			// the wrong session fails its check.
 			spec.seed = o.seed + 0x9e3779b9u * (k + 1);
