@@ -111,8 +111,11 @@ Outcome Device::identity()
 	return Outcome::ok();
 }
 
-Outcome Device::dma_round_trip(std::uint64_t iova, const protocol::ObjectSpec &mem, int mem_fd)
+Outcome Device::dma_round_trip(std::uint64_t iova, const protocol::ObjectSpec &mem, int mem_fd,
+			       std::uint64_t start, std::uint64_t length)
 {
+	if (!length)
+		length = mem.size - start;
 	std::uint16_t command = 0;
 	if (auto e = config(4, command); !e)
 		return e;
@@ -125,10 +128,11 @@ Outcome Device::dma_round_trip(std::uint64_t iova, const protocol::ObjectSpec &m
 	// check, so that what an earlier check left in the device's buffer is
 	// never this page's pattern (a read that failed quietly cannot pass).
 	static std::atomic<std::uint64_t> checks{0};
-	const std::uint64_t pages = mem.size / kPage;
-	const std::uint64_t off = ((mem.seed + checks++) % pages) * kPage;
+	const std::uint64_t pages = length / kPage;
+	const std::uint64_t off = start + ((mem.seed + checks++) % pages) * kPage;
+	const std::uint64_t at = iova + (off - start);
 	const std::string where = "page at offset " + hex(off) + " of memfd '" + mem.name + "' (IOVA " +
-				  hex(iova + off) + ")";
+				  hex(at) + ")";
 	std::vector<std::uint8_t> want(kPage), got(kPage), clobber(kPage);
 	pattern_fill(mem.seed, off, want.data(), kPage);
 	for (std::size_t i = 0; i < kPage; i++)
@@ -140,11 +144,11 @@ Outcome Device::dma_round_trip(std::uint64_t iova, const protocol::ObjectSpec &m
 		return Outcome::ok();
 	};
 
-	if (auto e = transfer(iova + off, kBuffer, 0); !e)
+	if (auto e = transfer(at, kBuffer, 0); !e)
 		return e;
 	if (auto e = put(clobber, "overwritten between the two transfers"); !e)
 		return e;
-	Outcome res = transfer(kBuffer, iova + off, kCmdToRam);
+	Outcome res = transfer(kBuffer, at, kCmdToRam);
 	if (res) {
 		if (::pread(mem_fd, got.data(), kPage, static_cast<off_t>(off)) != static_cast<ssize_t>(kPage))
 			res = errno_fail("pread " + where);

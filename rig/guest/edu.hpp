@@ -31,7 +31,10 @@ public:
 	// in the memfd, and copied back by the device: the page must hold its
 	// pattern again.  On a mismatch the page is put back, so that the
 	// memfd's own check does not fail for the device's fault.
-	Outcome dma_round_trip(std::uint64_t iova, const protocol::ObjectSpec &mem, int mem_fd);
+	// `iova` maps the memfd's bytes [start, start + length); length 0 is
+	// the rest of the file.
+	Outcome dma_round_trip(std::uint64_t iova, const protocol::ObjectSpec &mem, int mem_fd,
+			       std::uint64_t start = 0, std::uint64_t length = 0);
 
 private:
 	template <typename T> Outcome config(std::uint64_t off, T &v) { return io(false, config_, "config space", off, &v, sizeof(v)); }

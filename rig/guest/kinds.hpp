@@ -50,14 +50,17 @@ Outcome ioas_destroy(int iommufd, const std::string &what, unsigned id, const st
 
 // obj_vfio.cpp
 Outcome vfio_prepare(const std::vector<std::string> &pci_addrs);
+// Attached to a new IOAS of `iommufd`, or to its last one when it has
+// several (mem.ioas > 1).
 Outcome vfio_create(const protocol::ObjectSpec &spec, const std::string &pci_addr,
-		    int iommufd, int &out);
+		    int iommufd, const Mapped &mem, int &out);
 // Bind a retrieved, unbound cdev to `iommufd` and attach it to a new IOAS
 // there; `name` names that iommufd in messages.
 Outcome vfio_bind(const protocol::ObjectSpec &spec, int fd, int iommufd, const std::string &name);
 // Success if the cdev `fd` is bound to no iommufd; EISCONN if it is.
 Outcome vfio_check_unbound(const protocol::ObjectSpec &spec, int fd);
-// With `mem` held, also a DMA by the device through kVmmIoas (edu.hpp).
+// With `mem` held, also a DMA by the device through every mapping of every
+// IOAS (ioas_layout.hpp, edu.hpp); the device is left on the last IOAS.
 Outcome vfio_verify(const protocol::ObjectSpec &spec, int fd, int iommufd, const Mapped &mem);
 
 // New objects of a kind, made without anything the VMM sets on its own

@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "guest/ioas_layout.hpp"
 #include "guest/kinds.hpp"
 #include "guest/sys.hpp"
 #include "guest/uapi_compat.hpp"
@@ -23,45 +24,60 @@ std::string label(const std::string &name, int fd)
 	return "iommufd '" + name + "' (" + fd_str(fd) + ")";
 }
 
-std::string iova_range(std::uint64_t len)
+std::string iova_range(const IoasMapping &m, std::uint64_t len)
 {
-	return "IOVA " + hex(kMapIova) + "+" + hex(len);
+	return "IOVA " + hex(m.iova) + "+" + hex(len) + " of IOAS " + std::to_string(m.ioas);
 }
 
-Outcome map_memfd(int iommufd, const std::string &what, const Mapped &mem)
+std::string file_range(const IoasMapping &m, const Mapped &mem)
+{
+	return "memfd '" + mem.spec->name + "' " + hex(m.start) + "+" + hex(m.length);
+}
+
+Outcome map_memfd(int iommufd, const std::string &what, const Mapped &mem, const IoasMapping &at)
 {
 	iommu_ioas_map_file m{};
 	m.size = sizeof(m);
 	m.flags = kIoasMapFixedIova | kIoasMapReadable | kIoasMapWriteable;
-	m.ioas_id = kVmmIoas;
+	m.ioas_id = at.ioas;
 	m.fd = mem.fd;
-	m.start = 0;
-	m.length = mem.spec->size;
-	m.iova = kMapIova;
+	m.start = at.start;
+	m.length = at.length;
+	m.iova = at.iova;
 	if (::ioctl(iommufd, IOMMU_IOAS_MAP_FILE, &m))
-		return errno_fail("ioctl(" + what + ", IOMMU_IOAS_MAP_FILE, memfd '" + mem.spec->name +
-				  "' " + fd_str(mem.fd) + " at " + iova_range(m.length) + " of IOAS " +
-				  std::to_string(kVmmIoas) + ")");
+		return errno_fail("ioctl(" + what + ", IOMMU_IOAS_MAP_FILE, " + file_range(at, mem) +
+				  " " + fd_str(mem.fd) + " at " + iova_range(at, at.length) + ")");
 	return Outcome::ok();
 }
 
 // IOMMU_IOAS_COPY only succeeds if the source range is mapped through and
 // through: it asks the IOAS about its mappings without touching them.
-Outcome check_mapping(int iommufd, const std::string &what, const Mapped &mem, unsigned scratch)
+int copy_range(int iommufd, unsigned scratch, const IoasMapping &m, std::uint64_t len)
 {
 	iommu_ioas_copy c{};
 	c.size = sizeof(c);
 	c.flags = kIoasMapFixedIova | kIoasMapReadable | kIoasMapWriteable;
 	c.dst_ioas_id = scratch;
-	c.src_ioas_id = kVmmIoas;
-	c.length = mem.spec->size;
-	c.dst_iova = kMapIova;
-	c.src_iova = kMapIova;
-	if (::ioctl(iommufd, IOMMU_IOAS_COPY, &c))
-		return errno_fail("ioctl(" + what + ", IOMMU_IOAS_COPY, " + iova_range(c.length) +
-				  " of IOAS " + std::to_string(kVmmIoas) + ", where memfd '" +
-				  mem.spec->name + "' was mapped) (ENOENT: no such IOAS, or the "
-				  "range is not mapped)");
+	c.src_ioas_id = m.ioas;
+	c.length = len;
+	c.dst_iova = m.iova;
+	c.src_iova = m.iova;
+	return ::ioctl(iommufd, IOMMU_IOAS_COPY, &c);
+}
+
+// The range is mapped, and no further: a page past its end is not, which
+// the layout's gaps guarantee for the VMM's own mappings.
+Outcome check_mapping(int iommufd, const std::string &what, const Mapped &mem, unsigned scratch,
+		      const IoasMapping &m)
+{
+	if (copy_range(iommufd, scratch, m, m.length))
+		return errno_fail("ioctl(" + what + ", IOMMU_IOAS_COPY, " + iova_range(m, m.length) +
+				  ", where " + file_range(m, mem) + " was mapped) (ENOENT: no such "
+				  "IOAS, or the range is not mapped)");
+	if (copy_range(iommufd, scratch, m, m.length + 4096) == 0)
+		return fail(EIO, what + ": " + iova_range(m, m.length + 4096) + " is mapped through and "
+				 "through, but the VMM mapped only " + file_range(m, mem) + " at " +
+				 iova_range(m, m.length) + ": the mapping grew");
 	return Outcome::ok();
 }
 
@@ -112,9 +128,18 @@ Outcome iommufd_create(const protocol::ObjectSpec &spec, const Mapped &mem, int 
 	if (ioas != kVmmIoas)
 		return fail(EINVAL, what + ": the first IOAS of a new iommufd got ID " +
 				    std::to_string(ioas) + ", expected " + std::to_string(kVmmIoas));
-	if (mem.spec)
-		if (auto r = map_memfd(fd.get(), what, mem); !r)
+	// The later IOAS, for a VMM with several address spaces.
+	for (unsigned k = 2; k <= spec.ioas; k++) {
+		if (auto r = ioas_alloc(fd.get(), spec.name, ioas); !r)
 			return r;
+		if (ioas != k)
+			return fail(EINVAL, what + ": IOAS " + std::to_string(k) + " of a new iommufd "
+					    "got ID " + std::to_string(ioas));
+	}
+	if (mem.spec)
+		for (const auto &m : ioas_layout(spec.ioas, mem.spec->size))
+			if (auto r = map_memfd(fd.get(), what, mem, m); !r)
+				return r;
 	out = fd.release();
 	return Outcome::ok();
 }
@@ -125,7 +150,11 @@ Outcome iommufd_verify(const protocol::ObjectSpec &spec, int fd, const Mapped &m
 	unsigned ioas;
 	if (auto r = ioas_alloc(fd, spec.name, ioas); !r)
 		return r;
-	Outcome r = mem.spec ? check_mapping(fd, what, mem, ioas) : Outcome::ok();
+	Outcome r = Outcome::ok();
+	if (mem.spec)
+		for (const auto &m : ioas_layout(spec.ioas, mem.spec->size))
+			if (!(r = check_mapping(fd, what, mem, ioas, m)))
+				break;
 	// Destroy it again (the copied mapping with it) so that repeated
 	// verifies do not grow the context.
 	if (auto d = ioas_destroy(fd, what, ioas, "just allocated"); !d && r)

@@ -5,6 +5,7 @@
 // it sits behind the emulated VT-d, which is all iommufd needs.
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "guest/edu.hpp"
+#include "guest/ioas_layout.hpp"
 #include "guest/kinds.hpp"
 #include "guest/sys.hpp"
 #include "guest/uapi_compat.hpp"
@@ -143,8 +145,10 @@ Outcome vfio_fresh(const protocol::ObjectSpec &spec, const std::string &pci_addr
 }
 
 // Bind the cdev `fd` to `iommufd` and attach it to a new IOAS there, as a
-// VMM does before using a device.  `name` names the iommufd in messages.
-static Outcome bind_attach(const std::string &dev, int fd, int iommufd, const std::string &name)
+// VMM does before using a device, or to IOAS `to` when it is not 0.
+// `name` names the iommufd in messages.
+static Outcome bind_attach(const std::string &dev, int fd, int iommufd, const std::string &name,
+			   unsigned to = 0)
 {
 	const std::string ictx = "iommufd '" + name + "'";
 	vfio_device_bind_iommufd bind;
@@ -155,9 +159,10 @@ static Outcome bind_attach(const std::string &dev, int fd, int iommufd, const st
 		return errno_fail("ioctl(" + dev + ", VFIO_DEVICE_BIND_IOMMUFD, " + ictx + " " +
 				  fd_str(iommufd) + ")");
 
-	unsigned ioas;
-	if (auto r = ioas_alloc(iommufd, name, ioas); !r)
-		return r;
+	unsigned ioas = to;
+	if (!ioas)
+		if (auto r = ioas_alloc(iommufd, name, ioas); !r)
+			return r;
 	if (auto r = attach(fd, ioas); !r)
 		return Outcome::fail(r.result, "ioctl(" + dev + ", VFIO_DEVICE_ATTACH_IOMMUFD_PT, IOAS " +
 				     std::to_string(ioas) + " of " + ictx + ")" + r.detail);
@@ -209,7 +214,7 @@ Outcome vfio_open_group(const protocol::ObjectSpec &spec, const std::string &pci
 }
 
 Outcome vfio_create(const protocol::ObjectSpec &spec, const std::string &pci_addr,
-		    int iommufd, int &out)
+		    int iommufd, const Mapped &mem, int &out)
 {
 	int raw = -1;
 	std::string path;
@@ -217,7 +222,9 @@ Outcome vfio_create(const protocol::ObjectSpec &spec, const std::string &pci_add
 		return r;
 	UniqueFd fd(raw);
 	const std::string dev = label(spec, fd.get()) + " = " + path;
-	if (auto r = bind_attach(dev, fd.get(), iommufd, spec.depends_on); !r)
+	// A device on a later IOAS: a handler that puts it back on the
+	// first, or confuses IOAS, shows in its DMA.
+	if (auto r = bind_attach(dev, fd.get(), iommufd, spec.depends_on, mem.ioas > 1 ? mem.ioas : 0); !r)
 		return r;
 	out = fd.release();
 	return Outcome::ok();
@@ -296,15 +303,31 @@ Outcome vfio_verify(const protocol::ObjectSpec &spec, int fd, int iommufd, const
 		return Outcome::ok();
 	}
 
-	// The guest's address space: the IOAS where the iommufd maps its memfd.
-	// Moving the device there frees the IOAS above.
-	if (auto r = attach(fd, kVmmIoas); !r)
-		return Outcome::fail(r.result, "ioctl(" + dev + ", VFIO_DEVICE_ATTACH_IOMMUFD_PT, IOAS " +
-				     std::to_string(kVmmIoas) + " of " + ictx + ", where memfd '" +
-				     mem.spec->name + "' is mapped)" + r.detail);
-	if (auto r = ioas_destroy(iommufd, ictx, ioas, "the device has left"); !r)
-		return r;
-	return edu.dma_round_trip(kMapIova, *mem.spec, mem.fd);
+	// The guest's address spaces: each IOAS where the iommufd maps its
+	// memfd, and a DMA through each of its mappings.  Moving the device
+	// there frees the IOAS above.
+	bool left = false;
+	const auto layout = ioas_layout(mem.ioas, mem.spec->size);
+	std::string first;
+	for (const auto &m : layout) {
+		if (auto r = attach(fd, m.ioas); !r)
+			return Outcome::fail(r.result, "ioctl(" + dev + ", VFIO_DEVICE_ATTACH_IOMMUFD_PT, IOAS " +
+					     std::to_string(m.ioas) + " of " + ictx + ", where memfd '" +
+					     mem.spec->name + "' is mapped)" + r.detail);
+		if (!std::exchange(left, true))
+			if (auto r = ioas_destroy(iommufd, ictx, ioas, "the device has left"); !r)
+				return r;
+		auto r = edu.dma_round_trip(m.iova, *mem.spec, mem.fd, m.start, m.length);
+		if (!r)
+			return Outcome::fail(r.result, "through IOAS " + std::to_string(m.ioas) + ": " +
+							       r.detail);
+		if (first.empty())
+			first = r.detail;
+	}
+	if (layout.size() > 1)
+		first += "; the same through each of the " + std::to_string(layout.size()) +
+			 " mappings of its " + std::to_string(mem.ioas) + " IOAS";
+	return {0, first};
 }
 
 } // namespace luo::guest::kind

@@ -92,6 +92,8 @@ Mapped Objects::mapped_by(const std::string &iommufd_name) const
 {
 	Mapped mem;
 	const ObjectSpec *ictx = protocol::find_object(plan_, iommufd_name);
+	if (ictx)
+		mem.ioas = ictx->ioas;
 	if (!ictx || ictx->depends_on.empty())
 		return mem;
 	mem.spec = protocol::find_object(plan_, ictx->depends_on);
@@ -143,7 +145,7 @@ Outcome Objects::create(const ObjectSpec &spec)
 			return r;
 		r = dependency_fd(spec, dep);
 		if (r)
-			r = kind::vfio_create(spec, addr, dep, out);
+			r = kind::vfio_create(spec, addr, dep, mapped_by(spec.depends_on), out);
 		break;
 	}
 	case ObjectKind::unsupported:

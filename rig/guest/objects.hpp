@@ -23,10 +23,12 @@ struct Outcome {
 	explicit operator bool() const { return result == 0; }
 };
 
-// The memfd an iommufd maps into its IOAS, when it depends on one.
+// The memfd an iommufd maps into its IOAS, when it depends on one, and how
+// many IOAS the iommufd has (guest/ioas_layout.hpp).
 struct Mapped {
 	const protocol::ObjectSpec *spec = nullptr;  // nullptr: maps nothing
 	int fd = -1;                                  // -1: the VMM does not hold it
+	unsigned ioas = 1;
 };
 
 // Safe from several threads as long as each object is used by one thread
