@@ -58,16 +58,6 @@ Outcome create_vm(UniqueFd &vm)
 	return Outcome::ok();
 }
 
-struct Mapping {
-	void *addr = MAP_FAILED;
-	std::size_t len = 0;
-	~Mapping()
-	{
-		if (addr != MAP_FAILED)
-			::munmap(addr, len);
-	}
-};
-
 Outcome set_gmem_slot(int vm_fd, int gmem_fd, __u64 size, void *uaddr)
 {
 	kvm_userspace_memory_region2 r;
@@ -119,10 +109,7 @@ Outcome check_pages(const protocol::ObjectSpec &spec, const std::string &gm, con
 		GmemPage cls = gmem_page(spec.seed, p);
 		bool written = cls == GmemPage::early || (cls == GmemPage::late && late_written);
 		bool present = in_cache[p] & 1;
-		const char *what = cls == GmemPage::early  ? "written at create"
-				   : cls == GmemPage::late ? (late_written ? "written after PRESERVE_FD"
-									   : "not written yet (it is after PRESERVE_FD)")
-							   : "a hole, never written";
+		const char *what = gmem_page_text(cls, late_written);
 		const unsigned char *page = base + p * kGmemPage;
 		if (!written) {
 			if (!present)

@@ -35,21 +35,6 @@ constexpr __u32 kGmemSlot = 503;
 // Not in Debian 12's <linux/kvm.h>.
 constexpr __u32 kExitMemoryFault = 39;
 
-struct Mmap {
-	void *addr = MAP_FAILED;
-	std::size_t len = 0;
-	Mmap(std::size_t n, int prot, int flags, int fd)
-		: addr(::mmap(nullptr, n, prot, flags, fd, 0)), len(n)
-	{
-	}
-	~Mmap()
-	{
-		if (addr != MAP_FAILED)
-			::munmap(addr, len);
-	}
-	bool ok() const { return addr != MAP_FAILED; }
-};
-
 // A memslot that is deleted again whatever happens after it was added:
 // verify and the next check must find the VM as the VMM left it.
 struct Slot {
@@ -206,13 +191,13 @@ Outcome guest_memfd_run_vcpu(const protocol::ObjectSpec &spec, int fd, int vm_fd
 	std::lock_guard lock(mu);
 
 	const vcpu::Image img = vcpu::build(spec.size);
-	Mmap image(img.bytes.size(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
+	Mapping image(img.bytes.size(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
 	if (!image.ok())
 		return failed(errno_fail("mmap"), "the program's memory");
 	std::memcpy(image.addr, img.bytes.data(), img.bytes.size());
 	// The slot's userspace address must be valid; KVM never reads
 	// through it for a guest_memfd-only slot.
-	Mmap shared(spec.size, PROT_READ, MAP_SHARED, fd);
+	Mapping shared(spec.size, PROT_READ, MAP_SHARED, fd);
 	if (!shared.ok())
 		return failed(errno_fail("mmap"), "the guest_memfd");
 
@@ -249,7 +234,7 @@ Outcome guest_memfd_run_vcpu(const protocol::ObjectSpec &spec, int fd, int vm_fd
 	unsigned id = 0;
 	if (auto c = create_vcpu(vm_fd, vcpu_fd, id); !c)
 		return failed(c, "a vCPU of its VM (" + fd_str(vm_fd) + ")");
-	Mmap run(run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu_fd.get());
+	Mapping run(run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu_fd.get());
 	if (!run.ok())
 		return failed(errno_fail("mmap"), "vCPU " + std::to_string(id) + "'s kvm_run");
 	if (auto e = enter(vcpu_fd.get(), img); !e)
@@ -264,11 +249,7 @@ Outcome guest_memfd_run_vcpu(const protocol::ObjectSpec &spec, int fd, int vm_fd
 		std::uint32_t want = expected_sum(spec, p, late_written);
 		if (got == want)
 			continue;
-		GmemPage cls = gmem_page(spec.seed, p);
-		const char *what = cls == GmemPage::hole    ? "a hole, never written"
-				   : cls == GmemPage::early ? "written at create"
-				   : late_written           ? "written after PRESERVE_FD"
-							    : "not written yet";
+		const char *what = gmem_page_text(gmem_page(spec.seed, p), late_written);
 		return fail(EIO, "vCPU " + std::to_string(id) + " read " + gm + " through its page "
 				 "tables at " + hex(vcpu::kGmemGpa) + ": page " + std::to_string(p) +
 				 " (" + what + ") sums to " + hex(got) + ", expected " + hex(want) +

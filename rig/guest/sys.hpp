@@ -4,9 +4,12 @@
 // conversion of errno into an Outcome a kernel developer can act on.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <utility>
+
+#include <sys/mman.h>
 
 #include "guest/objects.hpp"
 
@@ -36,6 +39,26 @@ public:
 
 private:
 	int fd_ = -1;
+};
+
+// An mmap(2) that is unmapped when it goes out of scope, whatever check
+// failed in between.
+struct Mapping {
+	void *addr = MAP_FAILED;
+	std::size_t len = 0;
+	Mapping() = default;
+	Mapping(std::size_t n, int prot, int flags, int fd)
+		: addr(::mmap(nullptr, n, prot, flags, fd, 0)), len(n)
+	{
+	}
+	~Mapping()
+	{
+		if (addr != MAP_FAILED)
+			::munmap(addr, len);
+	}
+	Mapping(const Mapping &) = delete;
+	Mapping &operator=(const Mapping &) = delete;
+	bool ok() const { return addr != MAP_FAILED; }
 };
 
 // Outcome for a syscall that just failed: -errno and "<what>: <strerror>".
