@@ -21,4 +21,16 @@ GmemPage gmem_page(std::uint32_t seed, std::uint64_t page)
 	}
 }
 
+const char *gmem_page_text(GmemPage cls, bool late_written)
+{
+	switch (cls) {
+	case GmemPage::early: return "written at create";
+	case GmemPage::late:
+		return late_written ? "written after PRESERVE_FD"
+				    : "not written yet (it is after PRESERVE_FD)";
+	case GmemPage::hole: return "a hole, never written";
+	}
+	return "?";
+}
+
 } // namespace luo::guest

@@ -25,4 +25,8 @@ constexpr std::uint64_t kGmemPage = 4096;
 // scenario parser's minimum) has all three and a shift by one folio shows.
 GmemPage gmem_page(std::uint32_t seed, std::uint64_t page);
 
+// What a page of that class is, for messages; a late page is written once
+// `late_written` (after PRESERVE_FD, or restored from the kernel before).
+const char *gmem_page_text(GmemPage cls, bool late_written);
+
 } // namespace luo::guest
