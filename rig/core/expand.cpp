@@ -175,6 +175,7 @@ private:
 	void bind(const std::string &object);
 	void verify_new();
 	void finish_all();
+	void reopen(const SessionDecl &s);
 };
 
 void Story::create_all()
@@ -332,15 +333,29 @@ void Story::retrieve(const std::string &object, bool in_order)
 	verify_new();
 }
 
+// A VMM that closes a session FINISH refused, as a crashed or restarted
+// one does, must find it again as it was: retrievable, each file it had
+// retrieved still the same open file.
+void Story::reopen(const SessionDecl &s)
+{
+	step(Op::session_close, s.name, "", 0);
+	step(Op::session_retrieve, s.name, "", 0);
+	for (const auto &o : s.objects)
+		if (oracle_.has_fd(o))
+			step(Op::same_object, s.name, o, token(o));
+}
+
 void Story::finish_all()
 {
 	for (const auto &s : sc_.sessions) {
 		Expect e = step(Op::finish, s.name, "", 0);
-		if (e.kind == Expect::Kind::ok || !sc_.finish.retrieve_missing)
+		if (e.kind == Expect::Kind::ok || sc_.finish.on_busy == FinishSpec::OnBusy::leave)
 			continue;
 		auto missing = oracle_.finish_blockers(s.name);
 		if (missing.empty())
 			continue;
+		if (sc_.finish.on_busy == FinishSpec::OnBusy::reopen)
+			reopen(s);
 		// P5 names the device itself, which may be retrieved and
 		// still wait for the VMM to bind it.
 		for (const auto &o : missing) {

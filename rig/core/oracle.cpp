@@ -264,12 +264,25 @@ Expect Oracle::session_close(const CaseStep &s)
 		return ok("C8");
 	}
 	// Closing a retrieved incoming session finishes it (luo_session.c:242-
-	// 250).  If FINISH would fail, release() fails but close(2) still
-	// returns 0, and the session is stranded: nothing is torn down.
+	// 250).  If FINISH would fail, close(2) still returns 0 and, by C4,
+	// nothing is torn down: the session stays LUO's, to be retrieved
+	// again and finished once the VMM has what FINISH waits for.  A
+	// session that could never be retrieved again would strand every
+	// file in it until the next reboot.
 	handles_.erase(h);
 	InSession *in_s = in(s.session);
-	if (in_s && !in_s->finished && can_finish(*in_s))
+	if (!in_s)
+		return ok("C4");
+	if (!in_s->finished && !can_finish(*in_s)) {
+		in_s->retrieved = false;
+		in_s->closed_busy = true;
+		return ok("C4");
+	}
+	// Finished, it leaves LUO (luo_session.c:256-257): retrieving it
+	// again finds nothing.
+	if (!in_s->finished)
 		do_finish(*in_s);
+	incoming_.erase(incoming_.begin() + (in_s - incoming_.data()));
 	return ok("C4");
 }
 
@@ -373,7 +386,8 @@ Expect Oracle::session_retrieve(const CaseStep &s)
 		return error("EINVAL", "LUO");
 	is->retrieved = true;
 	handles_[s.session] = Handle::incoming;
-	return ok("LUO");
+	// Retrieving it again after a busy close is C4's "nothing is torn down".
+	return ok(is->closed_busy ? "C4" : "LUO");
 }
 
 std::optional<Expect> Oracle::not_incoming(const CaseStep &s)

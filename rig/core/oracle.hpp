@@ -92,6 +92,7 @@ private:
 		std::vector<InFile> files;
 		bool retrieved = false;  // RETRIEVE_SESSION done (kernel flag)
 		bool finished = false;
+		bool closed_busy = false;  // closed while FINISH would fail
 	};
 
 	Contract contract_;

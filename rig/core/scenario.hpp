@@ -72,7 +72,12 @@ struct FinishSpec {
 	// For At::after: FINISH right after each of these many retrieves,
 	// strictly increasing.  A scalar "at" is a list of one.
 	std::vector<unsigned> after;
-	bool retrieve_missing = true;    // on a failed FINISH, retrieve what it waits for, then retry
+	// On a failed FINISH: retrieve what it waits for and retry; or leave
+	// it busy; or first close the session and retrieve it again, which
+	// must find it as it was (a close cannot finish it, so it tears
+	// nothing down and strands nothing), then retrieve and retry.
+	enum class OnBusy { retrieve_missing, leave, reopen };
+	OnBusy on_busy = OnBusy::retrieve_missing;
 };
 
 struct Fault {

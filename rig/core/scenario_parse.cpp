@@ -469,11 +469,14 @@ void Parser::finish(const json &j, const std::string &ptr)
 	if (j.is_object()) {
 		fields(j, ptr, {"at", "on_busy"});
 		if (j.contains("on_busy")) {
-			const std::string &b = str(j["on_busy"], ptr + "/on_busy", "\"retrieve-missing\" or \"leave\"");
+			const char *choices = "\"retrieve-missing\", \"leave\" or \"reopen\"";
+			const std::string &b = str(j["on_busy"], ptr + "/on_busy", choices);
 			if (b == "leave")
-				f.retrieve_missing = false;
+				f.on_busy = FinishSpec::OnBusy::leave;
+			else if (b == "reopen")
+				f.on_busy = FinishSpec::OnBusy::reopen;
 			else if (b != "retrieve-missing")
-				fail(ptr + "/on_busy", "unknown on_busy '" + b + "'; use \"retrieve-missing\" or \"leave\"");
+				fail(ptr + "/on_busy", "unknown on_busy '" + b + "'; use " + choices);
 		}
 		if (!j.contains("at"))
 			return;

@@ -213,7 +213,7 @@ TEST_CASE("a busy FINISH is retried after retrieving what it waits for", "[expan
 TEST_CASE("no verify is planned without the fds it needs, wherever FINISH is", "[expand]")
 {
 	std::vector<std::string> specs;
-	for (const char *busy : {"leave", "retrieve-missing"}) {
+	for (const char *busy : {"leave", "retrieve-missing", "reopen"}) {
 		for (const char *at : {"0", "1", "2", "3", "4", "5", "\"end\"", "\"never\"", "[0, 2, 4]",
 				       "[1, 2, 3, 4, 5]", "[3, 9]"})
 			specs.push_back(four_with_finish(std::string(R"({"at": )") + at +
@@ -285,6 +285,37 @@ TEST_CASE("finish at a list of positions: FINISH after each, on_busy each time",
 	CHECK(retrieves_and_finishes(expand(parse_scenario(busy, "t.json"), Contract::agreed())[0]) ==
 	      std::vector<std::string>{"retrieve gmem=ok", "finish s=EBUSY", "retrieve vm=ok", "finish s=ok",
 				       "retrieve vm=ENOENT", "finish s=ok"});
+}
+
+TEST_CASE("on_busy reopen: close, retrieve the session again, the same files, then what is missing",
+	  "[expand]")
+{
+	const char *text = R"({"name": "f", "objects": {"vm": "kvm-vm", "gmem": "guest-memfd", "mem": "memfd"},
+	  "preserve": "declared", "restore": [["mem", "gmem"], ["vm"]], "finish": {"at": 2, "on_busy": "reopen"}})";
+	auto cases = expand(parse_scenario(text, "t.json"), Contract::agreed());
+	REQUIRE(cases.size() == 2);
+	auto after_kexec = [](const Case &c) {
+		std::vector<std::string> seq;
+		bool crossed = false;
+		for (const auto &s : c.steps) {
+			crossed = crossed || s.op == Op::kexec;
+			if (crossed && s.op != Op::kexec && s.op != Op::verify && s.op != Op::run_vcpu)
+				seq.push_back(std::string(luo::protocol::to_string(s.op)) + " " +
+					      (s.object.empty() ? s.session : s.object) + "=" +
+					      expect_text(s.expect));
+		}
+		return seq;
+	};
+	// Busy: the close tears nothing down, so the session comes back with
+	// mem and gmem as they were, and FINISH waits for vm only.
+	CHECK(after_kexec(cases[0]) ==
+	      std::vector<std::string>{"session-retrieve s=ok", "retrieve mem=ok", "retrieve gmem=ok",
+				       "finish s=EBUSY", "session-close s=ok", "session-retrieve s=ok",
+				       "same-object gmem=ok", "same-object mem=ok", "retrieve vm=ok",
+				       "finish s=ok"});
+	// FINISH succeeds at once: nothing to reopen.
+	CHECK(after_kexec(cases[1]) ==
+	      std::vector<std::string>{"session-retrieve s=ok", "retrieve vm=ok", "finish s=ok"});
 }
 
 TEST_CASE("finish at one position: a scalar and a list of one are the same story", "[expand]")

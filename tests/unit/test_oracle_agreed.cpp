@@ -379,7 +379,8 @@ TEST_CASE("agreed: an unfinished incoming session does not survive a kexec", "[o
 	       });
 }
 
-TEST_CASE("agreed C4: closing a busy incoming session strands it", "[oracle][agreed]")
+TEST_CASE("agreed C4: a busy incoming session closed is retrieved again, as it was",
+	  "[oracle][agreed]")
 {
 	Oracle o = agreed();
 	run(o, kSetup);
@@ -391,7 +392,34 @@ TEST_CASE("agreed C4: closing a busy incoming session strands it", "[oracle][agr
 		       {Op::retrieve, "s", "gmem", 2, "ok", "C3"},
 		       // close(2) returns 0 even though release() could not finish.
 		       {Op::session_close, "s", "", 0, "ok", "C4"},
-		       {Op::session_retrieve, "s", "", 0, "EINVAL", "LUO"},
+		       {Op::retrieve, "s", "vm", 1, "error", "stale"},  // no session fd
+		       // Nothing was torn down: the session and its files are there.
+		       {Op::session_retrieve, "s", "", 0, "ok", "C4"},
+		       {Op::same_object, "s", "gmem", 2, "ok", "C6"},
+		       {Op::finish, "s", "", 0, "EBUSY", "C4"},
+		       {Op::retrieve, "s", "vm", 1, "ok", "C3"},
+		       {Op::finish, "s", "", 0, "ok", "C4"},
+		       // A finished session is released at its close: gone.
+		       {Op::session_close, "s", "", 0, "ok", "C4"},
+		       {Op::session_retrieve, "s", "", 0, "ENOENT", "LUO"},
+	       });
+}
+
+TEST_CASE("agreed C4: a session that can finish is finished by its close, and gone",
+	  "[oracle][agreed]")
+{
+	Oracle o = agreed();
+	run(o, kSetup);
+	run(o, {
+		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
+		       {Op::preserve, "s", "gmem", 2, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+		       {Op::retrieve, "s", "vm", 1, "ok", "C3"},
+		       {Op::session_close, "s", "", 0, "ok", "C4"},
+		       {Op::session_retrieve, "s", "", 0, "ENOENT", "LUO"},
+		       // gmem was dropped with it (C5); vm is the VMM's.
+		       {Op::verify, "", "vm", 0, "ok", "C3"},
 	       });
 }
 

@@ -293,7 +293,8 @@ TEST_CASE("finish: a position, a list of positions, or end/never", "[scenario]")
 	CHECK(at("2").at == FinishSpec::At::after);
 	CHECK(at("2").after == std::vector<unsigned>{2});
 	CHECK(at(R"({"at": [2, 3, 4], "on_busy": "leave"})").after == std::vector<unsigned>{2, 3, 4});
-	CHECK_FALSE(at(R"({"at": [2, 3, 4], "on_busy": "leave"})").retrieve_missing);
+	CHECK(at(R"({"at": [2, 3, 4], "on_busy": "leave"})").on_busy == FinishSpec::OnBusy::leave);
+	CHECK(at(R"({"on_busy": "reopen"})").on_busy == FinishSpec::OnBusy::reopen);
 	CHECK(at("[0]").after == std::vector<unsigned>{0});
 	CHECK(at(R"("end")").at == FinishSpec::At::end);
 	CHECK(at(R"({"on_busy": "leave"})").at == FinishSpec::At::end);
