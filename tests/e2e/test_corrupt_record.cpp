@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
-// A handover record is input from another kernel: each corrupt-gmem-* and
-// corrupt-iommufd-* knob hands the next kernel a record with one field
-// wrong, and the reference series must refuse every such retrieve with an
-// errno, free what it can, and stay silent, the debug kernel included.
+// A handover record is input from another kernel: each corrupt-* knob
+// hands the next kernel a record (guest_memfd, iommufd, KVM VM, VFIO
+// device) with one field wrong, and the reference series must refuse every
+// such retrieve with an errno, free what it can, and stay silent, the debug
+// kernel included.
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
 
@@ -65,6 +66,19 @@ TEST_CASE("a corrupt iommufd record fails its retrieve cleanly", "[e2e][knobs][s
 			     "corrupt-iommufd-nr-maps", "corrupt-iommufd-ioas-id",
 			     "corrupt-iommufd-map-ioas", "corrupt-iommufd-map-token",
 			     "corrupt-iommufd-map-length", "corrupt-iommufd-map-prot");
+	std::vector<std::string> flavours{"default"};
+	if (e2e::full_size())
+		flavours.push_back("debug");
+	check_refused_at_retrieve(knob, flavours);
+}
+
+// The two other handlers' records, field by field.  Before patch 0028
+// corrupt-vfio-flags was missed: the unknown flag was ignored and every
+// case passed.
+TEST_CASE("a corrupt VM or VFIO device record fails its retrieve cleanly", "[e2e][knobs][sized]")
+{
+	auto knob = GENERATE(as<std::string>{}, "corrupt-vm-type", "corrupt-vm-arch-state",
+			     "corrupt-vfio-devfn", "corrupt-vfio-flags", "corrupt-vfio-iommufd-token");
 	std::vector<std::string> flavours{"default"};
 	if (e2e::full_size())
 		flavours.push_back("debug");
