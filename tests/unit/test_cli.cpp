@@ -112,6 +112,25 @@ TEST_CASE("run refuses a round count below one", "[unit][cli]")
 	CHECK_THAT(r.err, ContainsSubstring("--rounds 0"));
 }
 
+TEST_CASE("a guest size the VM cannot take is refused before anything boots", "[unit][cli]")
+{
+	auto scenario = std::string(LUO_RIG_SOURCE_DIR) + "/scenarios/smoke";
+	for (std::vector<std::string> bad : {std::vector<std::string>{"--vm-cpus", "0"},
+					     {"--vm-cpus", "65"},
+					     {"--memory", "16"},
+					     {"--memory", "-1"}}) {
+		for (const char *cmd : {"run", "repro"}) {
+			std::vector<std::string> args{cmd};
+			args.insert(args.end(), bad.begin(), bad.end());
+			args.push_back(cmd == std::string("run") ? scenario : "smoke-memfd/p:mem/r:mem");
+			auto r = luo_rig(args);
+			INFO(cmd << " " << bad[0] << " " << bad[1] << ": " << r.err);
+			CHECK(r.code == 2);
+			CHECK_THAT(r.err, ContainsSubstring(bad[0]));
+		}
+	}
+}
+
 TEST_CASE("an --append that keeps WARNINGs off the console is refused before anything boots",
 	  "[unit][cli]")
 {

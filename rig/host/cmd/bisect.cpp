@@ -84,6 +84,8 @@ std::vector<std::string> repro_argv(const BisectConfig &cfg, const fs::path &wor
 				   "--contract", contract_argument(run.contract), "--accel", run.accel, "--qemu", run.qemu,
 				   "--memory", std::to_string(run.memory_mb),
 				   "--kernel-flavour", k.flavour};
+	if (run.vm_cpus)
+		a.insert(a.end(), {"--vm-cpus", std::to_string(run.vm_cpus)});
 	if (!run.fault.empty())
 		a.insert(a.end(), {"--fault", run.fault});
 	if (!run.extra_cmdline.empty())

@@ -84,7 +84,15 @@ void case_flags(CLI::App *cmd, RunConfig &run)
 			"failing its Nth allocation (needs --kernel-flavour debug); race: run each "
 			"Live Update call while helper threads change its guest_memfd and iommufd "
 			"objects");
-	cmd->add_option("--memory", run.memory_mb, "guest memory in MiB (default 2048)");
+	// A guest the kernel cannot boot in, or more vCPUs than QEMU's q35
+	// machine takes, would fail every case as if the kernel had.
+	cmd->add_option("--memory", run.memory_mb, "guest memory in MiB, 512-65536 (default 2048)")
+		->check(CLI::Range(512, 65536));
+	cmd->add_option("--vm-cpus", run.vm_cpus,
+			"vCPUs per VM, 1-64 (default 1 under TCG, 2 under KVM); with --inject "
+			"race, more than one lets the racers run during the call, not only "
+			"between its time slices")
+		->check(CLI::Range(1, 64));
 	cmd->add_option("--schedule", run.schedules,
 			"how a VM serves its cases' sessions: sequential, reversed, round-robin, "
 			"random:SEED or threads:N; repeatable, the VMs take them in turn (default: "

@@ -52,6 +52,7 @@ VmSpec vm_spec(const VmContext &ctx, const fs::path &dir, int edu_devices)
 	spec.extra_cmdline = context_cmdline(ctx);
 	spec.edu_devices = edu_devices;
 	spec.memory_mb = ctx.memory_mb;
+	spec.cpus = ctx.cpus;
 	spec.workdir = dir;
 	return spec;
 }

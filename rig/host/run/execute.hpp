@@ -30,6 +30,7 @@ struct VmContext {
 	std::string contract_cmdline;
 	std::vector<std::string> contract_confirms;
 	int memory_mb = 2048;
+	int cpus = 0;                 // VmSpec::cpus
 	int edu_devices = -1;         // >= 0: this many, whatever the plan uses
 	Backend *backend = nullptr;   // nullptr: QEMU as a child of this process
 	// What a step costs against the default kernel's, for the VM's overall

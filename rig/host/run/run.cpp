@@ -549,6 +549,7 @@ Judged boot_and_judge(const RunConfig &cfg, Prepared &p)
 	ctx.contract_cmdline = p.contract.kernel_cmdline;
 	ctx.contract_confirms = p.contract.kernel_confirms;
 	ctx.memory_mb = cfg.memory_mb;
+	ctx.cpus = cfg.vm_cpus;
 	ctx.step_weight = p.kernel.flavour == "debug" ? 15 : 1;
 	ctx.leak_scan = p.kernel.flavour == "debug";
 	ctx.fail_nth = cfg.inject == "fail-nth";

@@ -31,6 +31,7 @@ struct RunConfig {
 	std::vector<std::string> connect;    // libvirt URI[=SLOTS], repeatable
 	int libvirt_answer_seconds = 0;      // BackendOptions::answer_seconds
 	int memory_mb = 2048;
+	int vm_cpus = 0;                     // vCPUs per VM; 0: one under TCG, two under KVM
 	PlanLimits limits;
 	// How VMs serve their cases' sessions, taken in turn by the VMs
 	// ("sequential", "round-robin", "random:SEED", "threads:N", ...);
