@@ -112,19 +112,27 @@ void Racer::gmem(const protocol::ObjectSpec &spec, int fd)
 void Racer::iommufd(int fd)
 {
 	bool first = true, said = false;
+	// An IOAS that lives only from its ALLOC to its DESTROY is rarely
+	// there when a walk looks: keep one alive while the next is made.
+	std::uint32_t kept = 0;
+	auto destroy = [&](std::uint32_t id) {
+		iommu_destroy d{};
+		d.size = sizeof(d);
+		d.id = id;
+		if (!::ioctl(fd, IOMMU_DESTROY, &d))
+			changes_++;
+		else
+			failed(said, "iommufd " + fd_str(fd) + " IOMMU_DESTROY");
+	};
 	auto end = std::chrono::steady_clock::now() + kMaxRace;
 	while (!stop_ && std::chrono::steady_clock::now() < end) {
 		iommu_ioas_alloc a{};
 		a.size = sizeof(a);
 		if (!::ioctl(fd, IOMMU_IOAS_ALLOC, &a)) {
 			changes_++;
-			iommu_destroy d{};
-			d.size = sizeof(d);
-			d.id = a.out_ioas_id;
-			if (!::ioctl(fd, IOMMU_DESTROY, &d))
-				changes_++;
-			else
-				failed(said, "iommufd " + fd_str(fd) + " IOMMU_DESTROY");
+			if (kept)
+				destroy(kept);
+			kept = a.out_ioas_id;
 		} else {
 			failed(said, "iommufd " + fd_str(fd) + " IOMMU_IOAS_ALLOC");
 		}
@@ -133,6 +141,9 @@ void Racer::iommufd(int fd)
 			started_++;
 		}
 	}
+	// The context is left as the racer found it.
+	if (kept)
+		destroy(kept);
 	if (first)
 		started_++;
 }

@@ -13,8 +13,10 @@
 //                fallocate(), and punches them out again once all are in:
 //                holes may be present after restore as long as they read
 //                zero, and every written page must still be there
-//   iommufd      allocates an IOAS and destroys it again: at most one extra,
-//                empty IOAS at any time
+//   iommufd      allocates IOAS and destroys the older of the two it keeps:
+//                one or two extra, empty IOAS at any time, so that a walk
+//                of the context's objects always meets one that is about
+//                to be destroyed
 #pragma once
 
 #include <atomic>

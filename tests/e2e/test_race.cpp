@@ -56,3 +56,67 @@ TEST_CASE("a race run with nothing the racers change stops before any boot", "[e
 	}
 	CHECK_FALSE(std::filesystem::exists(cfg.out_dir / "vm-1"));
 }
+
+namespace {
+
+// The cases the iommufd walk is raced in: each preserves the iommufd, so
+// PRESERVE_FD (iommufd.luo_lookup=preserve under posted-2026) and the
+// reboot's freeze both walk its objects while a racer allocates and
+// destroys IOAS.  ci/test keeps one preserve order; ci/full all six.
+host::RunConfig iommufd_race(const std::string &tag)
+{
+	auto cfg = e2e::config_for({"scenarios/deps/iommufd-memfd-vfio.json"}, tag);
+	cfg.contract = "posted-2026";
+	cfg.kernel.flavour = "debug";
+	cfg.inject = "race";
+	// With one vCPU a racer runs only between the walk's time slices,
+	// and the unheld read is never raced inside.
+	cfg.vm_cpus = 2;
+	cfg.jobs = 1;
+	cfg.cases = {e2e::full_size() ? "iommufd-memfd-vfio/*/r:mem,iommu,vfio"
+				      : "iommufd-memfd-vfio/p:mem,iommu,vfio/r:mem,iommu,vfio"};
+	return cfg;
+}
+
+} // namespace
+
+// Finding 1 of the reference series: iommufd_luo_record() read each object
+// of the context before holding it, so an IOMMU_DESTROY at the same time
+// could free it under the read.  Patch 0029 looks every object up with a
+// reference first; iommufd-walk-unheld (patch 0030) puts the unheld read
+// back, a few milliseconds late.  With two vCPUs the race mode hits it in
+// every VM, and the debug kernel's KASAN names it.
+TEST_CASE("an iommufd walk raced by IOMMU_DESTROY reads nothing it does not hold",
+	  "[e2e][race][debug][sized]")
+{
+	auto unheld = iommufd_race("race-iommufd-unheld");
+	unheld.fault = "iommufd-walk-unheld";
+	// Every VM shows the splat: rerunning each case alone says nothing new.
+	unheld.bisect = false;
+	auto bad = host::run_suite(unheld);
+	int uaf = 0;
+	for (const auto &c : bad.cases) {
+		INFO(c.id << ": " << host::to_string(c.verdict) << ": " << c.message);
+		uaf += c.verdict == host::Verdict::crash &&
+		       c.message.find("KASAN: slab-use-after-free Read in iommufd_luo_record") !=
+			       std::string::npos;
+	}
+	CHECK(uaf > 0);
+	CHECK(bad.exit_code == 1);
+
+	auto rep = host::run_suite(iommufd_race("race-iommufd"));
+	for (const auto &c : rep.cases) {
+		INFO(c.id << ": " << host::to_string(c.verdict) << ": " << c.message << "\n"
+			  << c.diagnostic);
+		CHECK(c.verdict == host::Verdict::pass);
+		// The walks were raced: at the iommufd's PRESERVE_FD and at the
+		// freeze.
+		for (const auto &s : c.steps)
+			if (s.op == protocol::Op::kexec ||
+			    (s.op == protocol::Op::preserve && s.object == "iommu")) {
+				INFO(protocol::to_string(s.op) << " " << s.object);
+				CHECK(s.raced > 0);
+			}
+	}
+	CHECK(rep.exit_code == 0);
+}
