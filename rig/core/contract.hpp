@@ -16,6 +16,18 @@
 
 namespace luo::core {
 
+// Where a rule was read from: the posted patch that has it.  Data only: the
+// parser keeps it so that `plan --diff` and the docs can name the patch a
+// verdict rests on.  Empty when the rule is the agreed one.
+struct RuleSource {
+	std::string message_id;  // "<...@...>"
+	std::string version;     // "v5", "RFC v2"
+	std::string date;        // YYYY-MM-DD, may be empty
+
+	bool empty() const { return message_id.empty(); }
+	bool operator==(const RuleSource &) const = default;
+};
+
 // The rules of one edge.  The defaults are the agreed contract
 // (docs/design.md section 3, C1-C8); scenarios/contracts/agreed.json says the
 // same, and a unit test holds the two together.
@@ -44,6 +56,10 @@ struct EdgeRules {
 	bool finish_needs_user_dependency = true;
 	std::string finish_dependency_err = "EBUSY";
 
+	// The posted patch each section was read from, by section name
+	// ("preserve", "freeze", "retrieve", "finish"); data only.
+	std::map<std::string, RuleSource> sources;
+
 	bool operator==(const EdgeRules &) const = default;
 };
 
@@ -57,18 +73,6 @@ struct DeviceRules {
 	std::string open_err = "EBUSY";
 
 	bool operator==(const DeviceRules &) const = default;
-};
-
-// Where a rule was read from: the posted patch that has it.  Data only: the
-// parser keeps it so that `plan --diff` and the docs can name the patch a
-// verdict rests on.  Empty when the rule is the agreed one.
-struct RuleSource {
-	std::string message_id;  // "<...@...>"
-	std::string version;     // "v5", "RFC v2"
-	std::string date;        // YYYY-MM-DD, may be empty
-
-	bool empty() const { return message_id.empty(); }
-	bool operator==(const RuleSource &) const = default;
 };
 
 // The VFIO device's own rules beyond D1, where the posted series departs
@@ -139,12 +143,6 @@ struct Contract {
 	// --contract (bench, shell).
 	static Contract agreed();
 };
-
-// The rules a contract file can state that the planner and oracle do not
-// judge yet, each as "kinds.vfio-cdev.retrieve.returns: unbound".  A run
-// refuses such a contract before the first boot: a rule the rig reads but
-// ignores would turn a departure from it into a silent green.
-std::vector<std::string> unjudged_rules(const Contract &c);
 
 // `file` names the text in messages and, without a "name" field, gives the
 // name.  Throws ScenarioError (file:line:column, JSON pointer, the fix).

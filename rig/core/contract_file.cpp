@@ -103,7 +103,8 @@ private:
 	}
 
 	void section(const json &j, const std::string &ptr, const Section &s, bool &refuses,
-		     std::string &err) const;
+		     std::string &err,
+		     std::map<std::string, RuleSource> *sources = nullptr) const;
 	void rules(const json &j, const std::string &ptr, EdgeRules &r) const;
 	void kernel(const json &j, const std::string &ptr, Contract &c) const;
 	void kinds(const json &j, const std::string &ptr, Contract &c) const;
@@ -245,9 +246,12 @@ void Reader::gmem(const json &j, const std::string &ptr, GmemRules &g) const
 }
 
 void Reader::section(const json &j, const std::string &ptr, const Section &s, bool &refuses,
-		     std::string &err) const
+		     std::string &err, std::map<std::string, RuleSource> *sources) const
 {
-	fields(j, ptr, {s.when, "error"});
+	fields(j, ptr, sources ? std::vector<std::string>{s.when, "error", "source"}
+			       : std::vector<std::string>{s.when, "error"});
+	if (sources && j.contains("source"))
+		(*sources)[ptr.substr(ptr.rfind('/') + 1)] = source(j["source"], ptr + "/source");
 	if (j.contains(s.when)) {
 		refuses = answer(j[s.when], ptr + "/" + s.when, s.good, s.bad) == s.bad;
 	}
@@ -264,20 +268,20 @@ void Reader::rules(const json &j, const std::string &ptr, EdgeRules &r) const
 	fields(j, ptr, {"preserve", "freeze", "retrieve", "finish"});
 	if (j.contains("preserve"))
 		section(j["preserve"], ptr + "/preserve", kPreserve, r.preserve_needs_dependency,
-			r.preserve_dependency_err);
+			r.preserve_dependency_err, &r.sources);
 	if (j.contains("freeze"))
 		section(j["freeze"], ptr + "/freeze", kFreeze, r.freeze_needs_dependency,
-			r.freeze_dependency_err);
+			r.freeze_dependency_err, &r.sources);
 	if (j.contains("retrieve")) {
 		section(j["retrieve"], ptr + "/retrieve", kRetrieve, r.retrieve_needs_dependency,
-			r.retrieve_dependency_err);
+			r.retrieve_dependency_err, &r.sources);
 		// A dependent refused until its dependency is retrieved leaves the
 		// kernel nothing to retrieve on its behalf.
 		r.retrieve_binds_dependency = !r.retrieve_needs_dependency;
 	}
 	if (j.contains("finish"))
 		section(j["finish"], ptr + "/finish", kFinish, r.finish_needs_user_dependency,
-			r.finish_dependency_err);
+			r.finish_dependency_err, &r.sources);
 }
 
 void Reader::kernel(const json &j, const std::string &ptr, Contract &c) const
