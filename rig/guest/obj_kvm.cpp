@@ -262,8 +262,16 @@ Outcome guest_memfd_create(const protocol::ObjectSpec &spec, int vm_fd, int &out
 	return Outcome::ok();
 }
 
+// Each late page is allocated with fallocate() before it is written: a
+// kernel that froze the mapping at PRESERVE_FD refuses that with an errno
+// the step reports, where a write fault would kill the VMM with SIGBUS.
 Outcome guest_memfd_write_late(const protocol::ObjectSpec &spec, int fd)
 {
+	for (std::uint64_t p = 0; p < spec.size / kGmemPage; p++)
+		if (gmem_page(spec.seed, p) == GmemPage::late &&
+		    ::fallocate(fd, FALLOC_FL_KEEP_SIZE, p * kGmemPage, kGmemPage))
+			return errno_fail("fallocate page " + std::to_string(p) + " of " +
+					  gmem_label(spec, fd) + " after PRESERVE_FD");
 	Mapping m;
 	m.addr = ::mmap(nullptr, spec.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (m.addr == MAP_FAILED)

@@ -270,10 +270,21 @@ static int gmem_check(const struct repro_object *o, const uint8_t *p, int late)
 	return rc;
 }
 
+/*
+ * Each late page is allocated with fallocate() first: a kernel that froze
+ * the mapping at PRESERVE_FD refuses it with an errno, where a write fault
+ * would kill the reproducer with SIGBUS.
+ */
 static int gmem_write_late(const struct repro_object *o, int fd)
 {
-	uint8_t *p = mmap(NULL, o->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	uint8_t *p;
+	uint64_t pg;
 
+	for (pg = 0; pg < o->size / 4096; pg++)
+		if (gmem_page(o->seed, pg) == PAGE_LATE &&
+		    fallocate(fd, FALLOC_FL_KEEP_SIZE, pg * 4096, 4096))
+			return fail_errno("fallocate a late page of guest_memfd after PRESERVE_FD");
+	p = mmap(NULL, o->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		return fail_errno("mmap guest_memfd after PRESERVE_FD");
 	gmem_write(o, p, PAGE_LATE);
