@@ -23,14 +23,6 @@ const EdgeRules &Contract::edge(ObjectKind dependent, ObjectKind dependency) con
 	return it == edges.end() ? rules : it->second;
 }
 
-std::vector<std::string> unjudged_rules(const Contract &c)
-{
-	std::vector<std::string> out;
-	if (c.guest_memfd.preserve_freezes)
-		out.push_back("kinds.guest-memfd.preserve.freezes: true");
-	return out;
-}
-
 Contract Contract::agreed()
 {
 	Contract c;

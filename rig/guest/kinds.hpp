@@ -34,6 +34,10 @@ Outcome guest_memfd_run_vcpu(const protocol::ObjectSpec &spec, int fd, int vm_fd
 // Right after a successful PRESERVE_FD: the pages to be written between it
 // and the freeze (gmem_layout.hpp).
 Outcome guest_memfd_write_late(const protocol::ObjectSpec &spec, int fd);
+// Instead, when the contract freezes a preserved guest_memfd: a new folio
+// (fallocate, and a write fault through a mapping) and a punched hole must
+// each be refused, fallocate with `want` (an errno), the fault with SIGBUS.
+Outcome guest_memfd_check_frozen(const protocol::ObjectSpec &spec, int fd, int want);
 
 // obj_iommufd.cpp
 // The IOAS the VMM allocates first in a new iommufd, where a memfd it depends

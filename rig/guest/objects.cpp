@@ -169,7 +169,10 @@ void Objects::adopt(const std::string &name, int new_fd)
 	if (it != fds_.end() && it->second != new_fd)
 		::close(it->second);
 	fds_[name] = new_fd;
-	late_.insert(name);
+	// The previous boot wrote the late pages, unless the contract froze
+	// the file at PRESERVE_FD (then it wrote none).
+	if (plan_.gmem_frozen_err.empty())
+		late_.insert(name);
 }
 
 int Objects::fd(const std::string &name) const
@@ -184,6 +187,9 @@ Outcome Objects::preserved(const ObjectSpec &spec)
 	if (spec.kind != ObjectKind::guest_memfd)
 		return Outcome::ok();
 	const int self = fd(spec.name);
+	if (!plan_.gmem_frozen_err.empty())
+		return kind::guest_memfd_check_frozen(spec, self,
+						      protocol::errno_from_name(plan_.gmem_frozen_err));
 	if (auto r = kind::guest_memfd_write_late(spec, self); !r)
 		return r;
 	std::lock_guard lock(mu_);

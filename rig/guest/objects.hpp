@@ -95,7 +95,8 @@ public:
 
 	// After a successful PRESERVE_FD: what the VMM does to the object
 	// between preserving it and the kexec (a guest_memfd gets its late
-	// pages), so that the handler must take the state at freeze.
+	// pages), so that the handler must take the state at freeze; or, when
+	// the contract freezes a preserved guest_memfd, checks that it did.
 	Outcome preserved(const protocol::ObjectSpec &spec);
 
 private:

@@ -179,6 +179,8 @@ std::string plan_to_json(const Plan &plan, int indent)
 		j["fail_nth"] = true;
 	if (plan.race)
 		j["race"] = true;
+	if (!plan.gmem_frozen_err.empty())
+		j["gmem_frozen_err"] = plan.gmem_frozen_err;
 	return j.dump(indent);
 }
 
@@ -201,6 +203,10 @@ Plan plan_from_json(const std::string &text)
 	plan.leak_scan = field_or<bool>(j, "leak_scan", false);
 	plan.fail_nth = field_or<bool>(j, "fail_nth", false);
 	plan.race = field_or<bool>(j, "race", false);
+	plan.gmem_frozen_err = field_or<std::string>(j, "gmem_frozen_err", "");
+	if (!plan.gmem_frozen_err.empty() && !errno_from_name(plan.gmem_frozen_err))
+		throw std::runtime_error("plan: gmem_frozen_err '" + plan.gmem_frozen_err +
+					 "' is not an errno name");
 	for (const auto &jo : field<json>(j, "objects", "plan")) {
 		ObjectSpec o;
 		o.name = field<std::string>(jo, "name", "plan object");
@@ -241,6 +247,7 @@ Plan plan_for_boot(const Plan &plan, std::uint32_t boot)
 	out.leak_scan = plan.leak_scan;
 	out.fail_nth = plan.fail_nth;
 	out.race = plan.race;
+	out.gmem_frozen_err = plan.gmem_frozen_err;
 	std::set<std::string> wanted;
 	for (const auto &s : plan.steps) {
 		if (s.boot != boot)

@@ -111,6 +111,11 @@ struct Plan {
 	// helper threads of the mock VMM change the objects it holds open in
 	// ways the contract allows; see guest/racer.hpp.
 	bool race = false;
+	// Non-empty when the contract says PRESERVE_FD freezes a guest_memfd
+	// (kinds.guest-memfd.preserve.freezes): the errno name a change of a
+	// preserved one must get.  The VMM then checks the freeze where it
+	// would write the late pages (guest/gmem_layout.hpp), and writes none.
+	std::string gmem_frozen_err;
 };
 
 // Everything the guest can say.  A closed set: the host judges each kind, and

@@ -163,7 +163,7 @@ TEST_CASE("every knob's expected breaks name real cases at steps of that rule", 
 			paths.push_back((host::source_root() / s).string());
 		const core::Contract contract = e.contract.empty()
 							? core::Contract::agreed()
-							: host::resolve_judged_contract(e.contract);
+							: host::resolve_contract(e.contract);
 		auto cases = host::filter_cases(core::expand_files(paths, contract), e.select);
 		// Each selection pattern names a case: a stale one would run
 		// fewer cases than the entry means.

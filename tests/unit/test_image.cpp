@@ -73,6 +73,27 @@ TEST_CASE("plans and events survive a JSON round trip", "[unit][protocol]")
 	CHECK_THROWS(protocol::plan_from_json("{\"version\": 99}"));
 }
 
+TEST_CASE("a frozen guest_memfd's errno reaches every boot of the plan, and only a real one",
+	  "[unit][protocol]")
+{
+	protocol::Plan p;
+	p.objects.push_back({"c0.vm", protocol::ObjectKind::kvm_vm});
+	protocol::Step s;
+	s.id = 1;
+	s.boot = 1;
+	s.op = protocol::Op::create;
+	s.object = "c0.vm";
+	p.steps.push_back(s);
+	CHECK(protocol::plan_from_json(protocol::plan_to_json(p)).gmem_frozen_err.empty());
+	p.gmem_frozen_err = "EPERM";
+	auto q = protocol::plan_from_json(protocol::plan_to_json(p));
+	CHECK(q.gmem_frozen_err == "EPERM");
+	CHECK(protocol::plan_for_boot(q, 1).gmem_frozen_err == "EPERM");
+	p.gmem_frozen_err = "PERM";
+	CHECK_THROWS_WITH(protocol::plan_from_json(protocol::plan_to_json(p)),
+			  Catch::Matchers::ContainsSubstring("not an errno name"));
+}
+
 TEST_CASE("each boot reads only its own line of the plan", "[unit][guest]")
 {
 	protocol::Plan p;

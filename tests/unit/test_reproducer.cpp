@@ -89,10 +89,19 @@ TEST_CASE("a reproducer tells its kernel what the contract's kernel block says",
 	auto dir = fs::temp_directory_path() / "luo-rig-reproducer-args";
 	fs::remove_all(dir);
 	auto cfg = kvm_gmem_repro();
+	// posted-2026 freezes the guest_memfd, which repro.c does not check.
 	cfg.run.contract = "posted-2026";
+	CHECK_THROWS_WITH(host::write_reproducer(cfg, dir),
+			  ContainsSubstring("freezes guest_memfd 'gmem' at PRESERVE_FD") &&
+				  ContainsSubstring("luo-rig repro"));
+	fs::create_directories(dir);
+	cfg.run.contract = (dir / "lookup.json").string();
+	host::write_file_atomic(cfg.run.contract, R"({"kernel": {
+	  "cmdline": "vfio.luo_lookup=preserve iommufd.luo_lookup=preserve",
+	  "confirms": ["vfio: Live Update looks the iommufd up at PRESERVE_FD"]}})");
 	host::write_reproducer(cfg, dir);
 	CHECK(host::read_file(dir / "kernel-args") ==
-	      "vfio.luo_lookup=preserve iommufd.luo_lookup=preserve vfio.luo_retrieve=unbound\n");
+	      "vfio.luo_lookup=preserve iommufd.luo_lookup=preserve\n");
 	CHECK_THAT(host::read_file(dir / "README"),
 		   ContainsSubstring("booted with: liveupdate=on retain_initrd vfio.luo_lookup=preserve "
 				     "iommufd.luo_lookup=preserve"));

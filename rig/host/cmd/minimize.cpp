@@ -93,7 +93,7 @@ private:
 MinimizeResult minimize(const ReproConfig &cfg)
 {
 	MinimizeResult res;
-	auto contract = resolve_judged_contract(cfg.run.contract);
+	auto contract = resolve_contract(cfg.run.contract);
 	res.id = resolve_case(cfg.run, cfg.id).id;
 	auto orders = parse_case_id(res.id);
 	if (!orders)

@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 
 core::Case resolve_case(const RunConfig &run, const std::string &id)
 {
-	auto contract = resolve_judged_contract(run.contract);
+	auto contract = resolve_contract(run.contract);
 	auto hits = filter_cases(core::expand_files(scenario_files(run.scenarios), contract), {id});
 	if (hits.empty())
 		throw SetupError(id + ": no such case; `luo-rig plan scenarios` lists the ids (the id "

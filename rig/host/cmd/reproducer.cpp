@@ -251,7 +251,15 @@ fs::path write_reproducer(const ReproConfig &cfg, const fs::path &dir, const std
 	// A contract the kernel follows only when told: the reproducer's
 	// kernel must be told too, or its expectations are another contract's.
 	// failslab cannot mark a merged slab cache, as for the rig's own runs.
-	std::string contract_args = resolve_contract(cfg.run.contract).kernel_cmdline;
+	const core::Contract contract = resolve_contract(cfg.run.contract);
+	std::string contract_args = contract.kernel_cmdline;
+	if (contract.guest_memfd.preserve_freezes)
+		for (const auto &obj : c.objects)
+			if (obj.kind == protocol::ObjectKind::guest_memfd)
+				throw SetupError("reproducer " + id + ": contract " + cfg.run.contract +
+						 " freezes guest_memfd '" + obj.name + "' at PRESERVE_FD, "
+						 "which the standalone reproducer does not check; run the "
+						 "case in the rig (`luo-rig repro`)");
 	if (at.step)
 		contract_args += (contract_args.empty() ? "" : " ") + std::string("slab_nomerge");
 	auto knobs = parse_fault_list(cfg.run.fault);

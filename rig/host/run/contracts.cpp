@@ -59,17 +59,4 @@ core::Contract resolve_contract(const std::string &arg)
 	return core::load_contract((contracts_dir() / (arg + ".json")).string());
 }
 
-core::Contract resolve_judged_contract(const std::string &arg)
-{
-	core::Contract c = resolve_contract(arg);
-	auto rules = core::unjudged_rules(c);
-	if (rules.empty())
-		return c;
-	std::string list;
-	for (const auto &r : rules)
-		list += "\n  " + r;
-	throw SetupError("--contract " + arg + ": this rig reads but does not judge yet:" + list +
-			 "\nremove these rules from the contract, or run a rig that judges them");
-}
-
 } // namespace luo::host

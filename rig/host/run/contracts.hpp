@@ -21,11 +21,6 @@ std::vector<std::string> contract_names();
 // own error (file:line:column) for one that does not parse.
 core::Contract resolve_contract(const std::string &name_or_path);
 
-// resolve_contract() for a run that judges outcomes by it: also throws
-// SetupError (exit 2) for a contract with rules the rig does not judge yet
-// (core::unjudged_rules), naming each.
-core::Contract resolve_judged_contract(const std::string &name_or_path);
-
 // The same --contract for a process that runs elsewhere (bisect's steps
 // run in a worktree): a path made absolute, a name as it is.
 std::string contract_argument(const std::string &name_or_path);

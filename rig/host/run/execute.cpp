@@ -70,6 +70,7 @@ Executed execute_batch(const Batch &batch, const VmContext &ctx, const fs::path 
 	plan.leak_scan = ctx.leak_scan;
 	plan.fail_nth = ctx.fail_nth;
 	plan.race = ctx.race;
+	plan.gmem_frozen_err = ctx.gmem_frozen_err;
 	std::string plan_json = protocol::plan_to_json(plan);
 	write_file_atomic(dir / "plan.json", plan_json);
 	write_initramfs(dir / "initrd.cpio",

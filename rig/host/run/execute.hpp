@@ -40,6 +40,9 @@ struct VmContext {
 	// The kernel has kmemleak (the debug flavour): every boot must scan,
 	// and a scan that cannot run is a setup error.
 	bool leak_scan = false;
+	// The contract's errno for a change of a frozen guest_memfd, or empty:
+	// Plan::gmem_frozen_err.
+	std::string gmem_frozen_err;
 	bool fail_nth = false;  // protocol::Plan::fail_nth
 	bool race = false;      // protocol::Plan::race
 };

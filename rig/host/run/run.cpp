@@ -476,7 +476,7 @@ void check_inputs(const RunConfig &cfg, Prepared &p)
 	check_selftest_options(cfg);
 	check_inject_options(cfg);
 	if (!cfg.selftests_only) {
-		p.contract = resolve_judged_contract(cfg.contract);
+		p.contract = resolve_contract(cfg.contract);
 		p.cases = select_cases(cfg, p.contract);
 		if (cfg.inject == "race" && !has_race_target(p.cases))
 			throw SetupError("--inject race: no selected case holds an object the racers "
@@ -552,6 +552,8 @@ Judged boot_and_judge(const RunConfig &cfg, Prepared &p)
 	ctx.cpus = cfg.vm_cpus;
 	ctx.step_weight = p.kernel.flavour == "debug" ? 15 : 1;
 	ctx.leak_scan = p.kernel.flavour == "debug";
+	if (p.contract.guest_memfd.preserve_freezes)
+		ctx.gmem_frozen_err = p.contract.guest_memfd.freeze_err;
 	ctx.fail_nth = cfg.inject == "fail-nth";
 	ctx.race = cfg.inject == "race";
 	// The racers share the guest's one vCPU with the steps.
