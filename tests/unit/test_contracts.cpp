@@ -57,27 +57,43 @@ TEST_CASE("the shipped contracts: agreed is the oracle's defaults, strict its ol
 	CHECK(strict.vfio_cdev == Contract::agreed().vfio_cdev);
 }
 
-TEST_CASE("posted-2026 changes the vfio and iommufd edges and the vfio kind, and tells the reference kernel", "[contract]")
+TEST_CASE("posted-2026 changes every edge and the vfio and guest_memfd kinds, and tells the reference kernel", "[contract]")
 {
 	Contract p = shipped("posted-2026");
 	using protocol::ObjectKind;
 	CHECK(p.rules == Contract::agreed().rules);
-	CHECK(p.edge(ObjectKind::guest_memfd, ObjectKind::kvm_vm) == Contract::agreed().rules);
+	// guest_memfd v3 has no .can_finish(): FINISH never waits for the VM.
+	EdgeRules gmem = p.edge(ObjectKind::guest_memfd, ObjectKind::kvm_vm);
+	CHECK_FALSE(gmem.finish_needs_user_dependency);
+	CHECK(gmem.sources.at("finish").version == "v3");
+	gmem.finish_needs_user_dependency = true;
+	gmem.sources.clear();
+	CHECK(gmem == Contract::agreed().rules);
+	CHECK(p.guest_memfd.preserve_freezes);
+	CHECK(p.guest_memfd.freeze_err == "EPERM");
+	CHECK(p.guest_memfd.source.message_id == p.edge(ObjectKind::guest_memfd, ObjectKind::kvm_vm)
+							 .sources.at("finish").message_id);
 	const EdgeRules &vfio = p.edge(ObjectKind::vfio_cdev, ObjectKind::iommufd);
 	CHECK(vfio.preserve_needs_dependency);
 	CHECK(vfio.preserve_dependency_err == "ENOENT");
 	CHECK(vfio.freeze_needs_dependency);
 	CHECK(vfio.retrieve_binds_dependency);
-	const EdgeRules &iommufd = p.edge(ObjectKind::iommufd, ObjectKind::memfd);
+	// The same rule, read from two patches of the iommufd series.
+	EdgeRules iommufd = p.edge(ObjectKind::iommufd, ObjectKind::memfd);
+	CHECK(iommufd.sources.at("preserve").message_id != vfio.sources.at("preserve").message_id);
+	iommufd.sources = vfio.sources;
 	CHECK(iommufd == vfio);
 	CHECK(p.vfio_cdev.open_needs_retrieve);
 	CHECK(p.vfio_cdev.open_err == "EBUSY");
 	CHECK(p.kernel_cmdline ==
-	      "vfio.luo_lookup=preserve iommufd.luo_lookup=preserve vfio.luo_retrieve=unbound");
+	      "vfio.luo_lookup=preserve iommufd.luo_lookup=preserve vfio.luo_retrieve=unbound "
+	      "kvm.gmem_luo_collect=preserve kvm.gmem_luo_finish=no-wait");
 	CHECK(p.kernel_confirms ==
 	      std::vector<std::string>{"vfio: Live Update looks the iommufd up at PRESERVE_FD",
 				       "iommufd: Live Update looks mapped files up at PRESERVE_FD",
-				       "vfio: Live Update returns devices unbound at RETRIEVE_FD"});
+				       "vfio: Live Update returns devices unbound at RETRIEVE_FD",
+				       "kvm: Live Update freezes guest_memfd at PRESERVE_FD",
+				       "kvm: Live Update finishes guest_memfd without its VM"});
 
 	// The oracle reads the edge: a device before its iommufd is refused
 	// at once, guest_memfd before its VM is not.
@@ -85,11 +101,24 @@ TEST_CASE("posted-2026 changes the vfio and iommufd edges and the vfio kind, and
 	run(o, kSetup);
 	run(o, {
 		       {Op::preserve, "s", "vfio", 4, "ENOENT", "S1"},
-		       {Op::preserve, "s", "gmem", 2, "ok", "C1"},
+		       {Op::preserve, "s", "gmem", 2, "ok", "P6"},
 		       {Op::preserve, "s", "iommu", 3, "ok", "C1"},
 		       {Op::preserve, "s", "vfio", 4, "ok", "S1"},
 		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
 		       {Op::kexec, "", "", 0, "ok", "C2"},
+	       });
+
+	// No FINISH rule for guest_memfd: its VM, retrieved by the kernel
+	// alone, does not hold FINISH.
+	Oracle g(p, objects());
+	run(g, kSetup);
+	run(g, {
+		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
+		       {Op::preserve, "s", "gmem", 2, "ok", "P6"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+		       {Op::retrieve, "s", "gmem", 2, "ok", "C3"},
+		       {Op::finish, "s", "", 0, "ok", "C4"},
 	       });
 }
 
