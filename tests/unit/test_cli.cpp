@@ -164,3 +164,43 @@ TEST_CASE("an --append that keeps WARNINGs off the console is refused before any
 					  ContainsSubstring("Drop it"));
 	}
 }
+
+TEST_CASE("--from-kernel takes a bzImage, and nothing another kernel's boot cannot honour",
+	  "[unit][cli]")
+{
+	const auto dir = fs::temp_directory_path() / "luo-rig-from-kernel";
+	fs::create_directories(dir);
+	// Just enough of the x86 boot protocol header for a release string.
+	std::string image(0x1000, '\0');
+	image.replace(0x202, 4, "HdrS");
+	image[0x20e] = 0x00;
+	image[0x20f] = 0x03;  // version string at 0x200 + 0x300
+	image.replace(0x500, 12, "6.18.0 (old)");
+	std::ofstream(dir / "bzImage", std::ios::binary) << image;
+	std::ofstream(dir / "notakernel") << "hello";
+	const auto smoke = std::string(LUO_RIG_SOURCE_DIR) + "/scenarios/smoke";
+	const auto from = (dir / "bzImage").string();
+
+	struct Bad {
+		std::vector<std::string> args;
+		const char *says;
+	};
+	for (const auto &b : std::vector<Bad>{
+		     {{"--from-kernel", (dir / "missing").string()}, "no such kernel image"},
+		     {{"--from-kernel", (dir / "notakernel").string()}, "not an x86 bzImage"},
+		     {{"--from-kernel", from, "--fault", "drop-contents"}, "with --fault"},
+		     {{"--from-kernel", from, "--contract", "posted-2026"}, "its kernel block"},
+		     {{"--from-kernel", from, "--inject", "fail-nth", "--kernel-flavour", "debug"},
+		      "with --inject fail-nth"},
+		     {{"--from-kernel", from, "--kernel-flavour", "debug"}, "--kernel-flavour debug"},
+	     }) {
+		std::vector<std::string> args{"run"};
+		args.insert(args.end(), b.args.begin(), b.args.end());
+		args.push_back(smoke);
+		auto r = luo_rig(args);
+		INFO(b.args[1] << ": " << r.err);
+		CHECK(r.code == 2);
+		CHECK_THAT(r.err, ContainsSubstring("--from-kernel") && ContainsSubstring(b.says));
+	}
+	fs::remove_all(dir);
+}

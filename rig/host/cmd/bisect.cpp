@@ -86,6 +86,8 @@ std::vector<std::string> repro_argv(const BisectConfig &cfg, const fs::path &wor
 				   "--kernel-flavour", k.flavour};
 	if (run.vm_cpus)
 		a.insert(a.end(), {"--vm-cpus", std::to_string(run.vm_cpus)});
+	if (!run.from_kernel.empty())
+		a.insert(a.end(), {"--from-kernel", fs::absolute(run.from_kernel).string()});
 	if (!run.fault.empty())
 		a.insert(a.end(), {"--fault", run.fault});
 	if (!run.extra_cmdline.empty())

@@ -69,6 +69,10 @@ constexpr const char *kContractHelp =
 void case_flags(CLI::App *cmd, RunConfig &run)
 {
 	cmd->add_option("--contract", run.contract, kContractHelp);
+	cmd->add_option("--from-kernel", run.from_kernel,
+			"boot this bzImage first in every VM and kexec into the kernel under "
+			"test: a live update from another kernel (an older series, the "
+			"distribution's kernel)");
 	cmd->add_option("--accel", run.accel, "kvm, tcg or auto (default)");
 	cmd->add_option("--qemu", run.qemu, "QEMU binary, name or path (default qemu-system-x86_64)");
 	cmd->add_option("--fault", run.fault,

@@ -81,24 +81,6 @@ void make(const fs::path &tree, const fs::path &obj, std::vector<std::string> ta
 				 tail_of(log) + "full log: " + log.string());
 }
 
-// The x86 boot protocol keeps a pointer to the version string at 0x20e of
-// the setup header: "7.3.4 (user@host) #1 ...".  Empty if it is not there.
-std::string image_release(const fs::path &image)
-{
-	std::ifstream in(image, std::ios::binary);
-	unsigned char ptr[2];
-	char magic[4];
-	in.seekg(0x202);
-	if (!in.read(magic, 4) || std::string(magic, 4) != "HdrS")
-		return {};
-	in.seekg(0x20e);
-	if (!in.read(reinterpret_cast<char *>(ptr), 2))
-		return {};
-	in.seekg(0x200 + (ptr[0] | ptr[1] << 8));
-	std::string version;
-	std::getline(in, version, '\0');
-	return version.substr(0, version.find(' '));
-}
 
 struct BuildInputs {
 	const KernelSource &src;
@@ -184,6 +166,31 @@ std::string configure_and_make(Workspace &ws, const fs::path &tree, const BuildI
 }
 
 } // namespace
+
+// The x86 boot protocol keeps a pointer to the version string at 0x20e of
+// the setup header: "7.3.4 (user@host) #1 ...".  Empty if it is not there.
+std::string image_version(const fs::path &image)
+{
+	std::ifstream in(image, std::ios::binary);
+	unsigned char ptr[2];
+	char magic[4];
+	in.seekg(0x202);
+	if (!in.read(magic, 4) || std::string(magic, 4) != "HdrS")
+		return {};
+	in.seekg(0x20e);
+	if (!in.read(reinterpret_cast<char *>(ptr), 2))
+		return {};
+	in.seekg(0x200 + (ptr[0] | ptr[1] << 8));
+	std::string version;
+	std::getline(in, version, '\0');
+	return version;
+}
+
+std::string image_release(const fs::path &image)
+{
+	std::string version = image_version(image);
+	return version.substr(0, version.find(' '));
+}
 
 std::string kernel_key(const std::string &identity, const std::string &compiler,
 		       const std::vector<fs::path> &patches, const std::vector<fs::path> &fragments)

@@ -40,6 +40,13 @@ struct KernelArtifact {
 // Builds (or finds in the cache) the kernel the options describe.
 KernelArtifact obtain_kernel(const KernelOptions &opts);
 
+// What a bzImage says it is, from its boot protocol header: the whole
+// version line the kernel prints at boot after "Linux version " ("7.3.4
+// (user@host) (gcc ...) #1 SMP ..."), and its release ("7.3.4").  Empty if
+// the file is not an x86 bzImage.
+std::string image_version(const std::filesystem::path &image);
+std::string image_release(const std::filesystem::path &image);
+
 // The patches a run applies, in order: the rig's series (when wanted), each
 // --mbox series, each --series series, then each --patches directory (local
 // fixes go on top of what was posted).  Mailboxes are split and checked here,

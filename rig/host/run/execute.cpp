@@ -47,7 +47,7 @@ VmSpec vm_spec(const VmContext &ctx, const fs::path &dir, int edu_devices)
 	VmSpec spec;
 	spec.qemu = ctx.qemu;
 	spec.accel = ctx.accel;
-	spec.kernel = ctx.kernel;
+	spec.kernel = ctx.first_kernel.empty() ? ctx.kernel : ctx.first_kernel;
 	spec.initrd = dir / "initrd.cpio";
 	spec.extra_cmdline = context_cmdline(ctx);
 	spec.edu_devices = edu_devices;

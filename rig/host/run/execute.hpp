@@ -43,6 +43,9 @@ struct VmContext {
 	// The contract's errno for a change of a frozen guest_memfd, or empty:
 	// Plan::gmem_frozen_err.
 	std::string gmem_frozen_err;
+	// The kernel QEMU boots when it is not `kernel` (RunConfig::from_kernel);
+	// `kernel` is still the one every kexec loads.
+	std::filesystem::path first_kernel;
 	bool fail_nth = false;  // protocol::Plan::fail_nth
 	bool race = false;      // protocol::Plan::race
 };

@@ -63,6 +63,7 @@ std::string ktap_report(const std::vector<CaseResult> &cases, const RunSummary &
 	o << "KTAP version 1\n";
 	o << "# luo-rig: kernel " << s.kernel_release << " (" << s.kernel_source
 	  << (s.kernel_flavour == "default" ? "" : ", " + s.kernel_flavour + " flavour") << "), "
+	  << (s.from_kernel.empty() ? "" : "updated from " + s.from_release + " (" + s.from_kernel + "), ")
 	  << s.accel << (s.qemu_version.empty() ? "" : ", " + s.qemu_version) << ", contract "
 	  << s.contract;
 	if (!s.fault.empty())
@@ -111,6 +112,9 @@ std::string json_report(const std::vector<CaseResult> &cases, const RunSummary &
 				 {"from_cache", s.kernel_from_cache},
 				 {"prebuilt", s.kernel_prebuilt},
 				 {"seconds", s.kernel_seconds}}},
+		     {"from_kernel", s.from_kernel.empty() ? json(nullptr)
+							   : json{{"image", s.from_kernel},
+								  {"release", s.from_release}}},
 		     {"kernel_version", s.kernel_release},
 		     {"accel", s.accel},
 		     {"accel_reason", s.accel_reason},

@@ -20,6 +20,8 @@ struct RunSummary {
 	std::string qemu_version;
 	std::string kernel_flavour = "default";
 	std::string inject;      // --inject mode, "" for none
+	// --from-kernel: the image each VM booted first, and its release.
+	std::string from_kernel, from_release;
 	int infra_retried = 0;   // cases whose VM died for infra reasons and ran again
 	bool allow_flaky = false;
 	std::string run_dir;

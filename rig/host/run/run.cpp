@@ -458,6 +458,7 @@ struct Prepared {
 	KernelArtifact kernel;
 	std::optional<SelftestBuild> selftests;
 	fs::path run_dir;
+	std::string from_release;  // --from-kernel's image
 };
 
 // What its VMs gave.
@@ -466,6 +467,44 @@ struct Judged {
 	int vms = 0, boots = 0, infra_retried = 0;
 	std::map<std::string, int> vms_per_host;
 };
+
+// An update from another kernel (--from-kernel).  Whatever the rig checks
+// on every boot's console or asks of every boot's kernel would be asked of
+// that kernel too, which may have none of it: each such option is refused,
+// with what to run instead.
+void check_from_kernel(const RunConfig &cfg, Prepared &p)
+{
+	if (cfg.from_kernel.empty())
+		return;
+	const std::string at = "--from-kernel " + cfg.from_kernel.string();
+	if (!fs::is_regular_file(cfg.from_kernel))
+		throw SetupError(at + ": no such kernel image; pass the bzImage of the kernel "
+				      "to update from");
+	p.from_release = image_release(cfg.from_kernel);
+	if (p.from_release.empty())
+		throw SetupError(at + ": not an x86 bzImage (no boot protocol header); pass "
+				      "arch/x86/boot/bzImage of that build");
+	if (!p.knobs.empty())
+		throw SetupError(at + " with --fault: every boot must confirm a knob on its "
+				      "console, and the first kernel need not know it; run the "
+				      "knob without --from-kernel");
+	if (!p.contract.kernel_cmdline.empty())
+		throw SetupError(at + " with contract " + cfg.contract + ": its kernel block (" +
+				 p.contract.kernel_cmdline + ") must be confirmed by every boot, "
+				 "the first kernel's too; for kernels that follow the contract "
+				 "by themselves, copy it without the block");
+	if (!cfg.inject.empty())
+		throw SetupError(at + " with --inject " + cfg.inject + ": injection needs the "
+				      "debug kernel's fault injection in every boot; run it "
+				      "without --from-kernel");
+	if (cfg.kernel.flavour != "default")
+		throw SetupError(at + " with --kernel-flavour " + cfg.kernel.flavour + ": every "
+				      "boot would have to scan for leaks, the first kernel's "
+				      "too; run the debug flavour without --from-kernel");
+	if (cfg.selftests || cfg.selftests_only)
+		throw SetupError(at + " with the kernel's selftests: they stage their own "
+				      "kexec into the same kernel; run them without --from-kernel");
+}
 
 // Every option that can be checked without a kernel is checked here,
 // before a build that may take minutes: bad input is exit 2 at once.
@@ -484,6 +523,7 @@ void check_inputs(const RunConfig &cfg, Prepared &p)
 					 "scenarios with one (e.g. scenarios/deps/kvm-gmem.json)");
 	}
 	p.knobs = parse_fault_list(cfg.fault);
+	check_from_kernel(cfg, p);
 	if (p.baseline)
 		check_baseline_fits(*p.baseline, p.contract.name.empty() ? cfg.contract : p.contract.name,
 				    p.knobs, cfg.kernel.flavour, cfg.inject);
@@ -554,6 +594,8 @@ Judged boot_and_judge(const RunConfig &cfg, Prepared &p)
 	ctx.leak_scan = p.kernel.flavour == "debug";
 	if (p.contract.guest_memfd.preserve_freezes)
 		ctx.gmem_frozen_err = p.contract.guest_memfd.freeze_err;
+	if (!cfg.from_kernel.empty())
+		ctx.first_kernel = fs::absolute(cfg.from_kernel);
 	ctx.fail_nth = cfg.inject == "fail-nth";
 	ctx.race = cfg.inject == "race";
 	// The racers share the guest's one vCPU with the steps.
@@ -643,6 +685,10 @@ RunReport summarise(const RunConfig &cfg, const Prepared &p, Judged &&j, const T
 	s.kernel_prebuilt = k.prebuilt;
 	s.kernel_flavour = k.flavour;
 	s.inject = cfg.inject;
+	if (!cfg.from_kernel.empty()) {
+		s.from_kernel = fs::absolute(cfg.from_kernel).string();
+		s.from_release = p.from_release;
+	}
 	s.accel = to_string(p.accel.accel);
 	s.accel_reason = p.accel.reason;
 	s.qemu_version = p.qemu;

@@ -48,6 +48,9 @@ struct RunConfig {
 	bool selftests = false;              // the kernel tree's LUO selftests too
 	bool selftests_only = false;         // only them, no scenarios
 	std::string inject;                  // "" or "fail-nth" (--inject)
+	// --from-kernel: every VM boots this bzImage first, and each kexec
+	// goes into the kernel under test: an update from another kernel.
+	std::filesystem::path from_kernel;
 };
 
 struct RunReport {
