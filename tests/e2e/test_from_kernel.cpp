@@ -71,7 +71,7 @@ fs::path series_kernel(int n, const std::vector<std::string> &more, const std::s
 
 } // namespace
 
-TEST_CASE("--from-kernel boots the first kernel and kexecs into the one under test",
+TEST_CASE("a VM under --from-kernel boots the first kernel and kexecs into the one under test",
 	  "[e2e][from-kernel]")
 {
 	// The debug flavour of the same series is another kernel, and one a

@@ -165,7 +165,7 @@ TEST_CASE("an --append that keeps WARNINGs off the console is refused before any
 	}
 }
 
-TEST_CASE("--from-kernel takes a bzImage, and nothing another kernel's boot cannot honour",
+TEST_CASE("run --from-kernel takes a bzImage, and nothing another kernel's boot cannot honour",
 	  "[unit][cli]")
 {
 	const auto dir = fs::temp_directory_path() / "luo-rig-from-kernel";

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "host/run/judge.hpp"
+#include "host/run/luo_lines.hpp"
 #include "guest_reports.hpp"
 #include "host_fixtures.hpp"
 
@@ -312,4 +313,24 @@ TEST_CASE("a case set aside for another's leftovers still carries the splat", "[
 	CHECK_THAT(out.cases[1].diagnostic, ContainsSubstring("where a broke the contract first") &&
 						    ContainsSubstring("luo_file.c:321"));
 	CHECK(host::next_move(out, out.cases[1], 2, false, true) == host::NextMove::bisect);
+}
+
+TEST_CASE("a violation quotes what LUO said about the case's sessions, or about the whole boot",
+	  "[unit][judge]")
+{
+	const std::string console =
+		"[    1.084625] luo: No registered handler for compatible 'kvm-gmem-ref-v1'\r\n"
+		"[    1.090000] luo: Failed to deserialize files for session [c0-s] -2\r\n"
+		"[    2.000000] luo: Freeze failed for token[0x2] handler[kvm-gmem-ref-v1] err[-2]\n"
+		"[    3.000000] luo: Unable to finish session [c4-s] on release\n"
+		"[    3.100000] luo: Unable to finish session [c40-s] on release\n"
+		"[    4.000000] kvm: luo: not LUO's own line [c4-s]\n"
+		"[    1.084625] luo: No registered handler for compatible 'kvm-gmem-ref-v1'\n";
+	using luo::host::luo_lines_about;
+	CHECK(luo_lines_about(console, {"c4-s"}) ==
+	      std::vector<std::string>{"luo: No registered handler for compatible 'kvm-gmem-ref-v1'",
+				       "luo: Failed to deserialize files for session [c0-s] -2",
+				       "luo: Unable to finish session [c4-s] on release"});
+	CHECK(luo_lines_about(console, {"c4-s"}, 1).size() == 1);
+	CHECK(luo_lines_about("[ 1.0] luo: Freeze failed for token[0x2]\n", {"c0-s"}).empty());
 }

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "host/run/console.hpp"
+#include "host/run/luo_lines.hpp"
 #include "host/run/signature.hpp"
 #include "host/run/taint.hpp"
 
@@ -149,6 +150,21 @@ const char *to_string(BatchOutcome::Cause c)
 	}
 	return "?";
 }
+
+namespace {
+
+// The kernel-visible names of the sessions case `k` of the batch uses.
+std::set<std::string> sessions_of(const Batch &batch, size_t k)
+{
+	std::set<std::string> out;
+	for (size_t id = 0; id < batch.refs.size() && id < batch.plan.steps.size(); id++)
+		if (batch.refs[id].case_index == static_cast<int>(k) &&
+		    !batch.plan.steps[id].session.empty())
+			out.insert(batch.plan.steps[id].session);
+	return out;
+}
+
+} // namespace
 
 BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::string &console)
 {
@@ -348,6 +364,8 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 					    ", observed " + describe_observed(sr);
 				if (!sr.detail.empty())
 					r.diagnostic += sr.detail + "\n";
+				for (const auto &l : luo_lines_about(console, sessions_of(batch, k)))
+					r.diagnostic += "kernel: " + l + "\n";
 				break;
 			}
 			all_run &= sr.executed;
