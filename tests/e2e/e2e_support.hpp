@@ -64,6 +64,29 @@ inline std::vector<std::string> knob_mismatches(const test::KnobExpectation &e,
 	return test::knob_run_mismatches(e, results);
 }
 
+// A knob's run as tests/data/knobs.json has it, held to its entry both
+// ways: exactly its cases fail, so, and the run says so with exit 1.
+inline void check_knob_run(const std::string &knob, const std::string &tag)
+{
+	const auto &e = test::knob_expectation(knob);
+	auto rep = host::run_suite(knob_config(e, tag));
+	CHECK(rep.summary.contract == (e.contract.empty() ? "agreed" : e.contract));
+	for (const auto &m : knob_mismatches(e, rep))
+		FAIL_CHECK(m);
+	CHECK(rep.exit_code == 1);
+}
+
+// A run in which every one of its `n` cases passed.
+inline void check_all_pass(const host::RunReport &rep, std::size_t n)
+{
+	REQUIRE(rep.cases.size() == n);
+	for (const auto &c : rep.cases) {
+		INFO(c.id << ": " << host::to_string(c.verdict) << ": " << c.message);
+		CHECK(c.verdict == host::Verdict::pass);
+	}
+	CHECK(rep.exit_code == 0);
+}
+
 // Every event the guests of a run sent, read back from the run directory.
 inline std::vector<protocol::Event> events_of(const std::filesystem::path &run_dir)
 {

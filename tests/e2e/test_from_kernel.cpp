@@ -96,12 +96,7 @@ TEST_CASE("a VM under --from-kernel boots the first kernel and kexecs into the o
 	auto cfg = e2e::config_for({"scenarios/deps/kvm-gmem.json"}, "from-kernel");
 	cfg.from_kernel = first;
 	auto rep = host::run_suite(cfg);
-	REQUIRE(rep.cases.size() == 10);
-	for (const auto &c : rep.cases) {
-		INFO(c.id << ": " << host::to_string(c.verdict) << ": " << c.message);
-		CHECK(c.verdict == host::Verdict::pass);
-	}
-	CHECK(rep.exit_code == 0);
+	e2e::check_all_pass(rep, 10);
 	CHECK(rep.summary.from_kernel == fs::absolute(first).string());
 
 	// Each VM ran the first kernel once, then only the one under test.
