@@ -348,6 +348,8 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 	bool blame = vm.status == VmResult::Status::hang || splat;
 	if (stuck_step >= 0 && batch.refs[stuck_step].teardown && blame && !fatal)
 		stuck_case = batch.refs[stuck_step].case_index;
+	// Read once for every case a violation can quote it to.
+	const std::vector<std::string> luo_said = luo_lines(console);
 	for (size_t k = 0; k < out.cases.size(); k++) {
 		auto &r = out.cases[k];
 		bool all_run = true;
@@ -364,7 +366,7 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 					    ", observed " + describe_observed(sr);
 				if (!sr.detail.empty())
 					r.diagnostic += sr.detail + "\n";
-				for (const auto &l : luo_lines_about(console, sessions_of(batch, k)))
+				for (const auto &l : luo_lines_about(luo_said, sessions_of(batch, k)))
 					r.diagnostic += "kernel: " + l + "\n";
 				break;
 			}

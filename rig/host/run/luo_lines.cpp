@@ -21,25 +21,37 @@ constexpr std::string_view kWholeState[] = {
 
 } // namespace
 
-std::vector<std::string> luo_lines_about(const std::string &console,
-					 const std::set<std::string> &sessions, std::size_t max)
+std::vector<std::string> luo_lines(const std::string &console)
 {
 	std::vector<std::string> out;
 	std::istringstream in(console);
 	std::string raw;
-	while (out.size() < max && std::getline(in, raw)) {
+	while (std::getline(in, raw)) {
 		while (!raw.empty() && (raw.back() == '\r' || raw.back() == ' '))
 			raw.pop_back();
 		std::string_view line = strip_console_prefix(raw);
 		if (line.substr(0, 5) != "luo: ")
 			continue;
+		std::string text(line);
+		if (std::find(out.begin(), out.end(), text) == out.end())
+			out.push_back(std::move(text));
+	}
+	return out;
+}
+
+std::vector<std::string> luo_lines_about(const std::vector<std::string> &lines,
+					 const std::set<std::string> &sessions, std::size_t max)
+{
+	std::vector<std::string> out;
+	for (const auto &line : lines) {
+		if (out.size() == max)
+			break;
 		bool about = std::any_of(std::begin(kWholeState), std::end(kWholeState),
 					 [&](std::string_view m) { return line.find(m) != line.npos; });
 		for (const auto &s : sessions)
 			about = about || line.find("[" + s + "]") != line.npos;
-		std::string text(line);
-		if (about && std::find(out.begin(), out.end(), text) == out.end())
-			out.push_back(std::move(text));
+		if (about)
+			out.push_back(line);
 	}
 	return out;
 }

@@ -12,11 +12,14 @@
 
 namespace luo::host {
 
-// LUO's lines ("luo: ...", prefixes stripped) that name one of `sessions`
-// (kernel session names, as "[name]"), or that concern the whole incoming
-// state of a boot and so every session in it; in console order, each once,
-// at most `max`.
-std::vector<std::string> luo_lines_about(const std::string &console,
+// LUO's own lines of a console ("luo: ...", prefixes stripped), in console
+// order, each once: read once per VM, then asked about each case.
+std::vector<std::string> luo_lines(const std::string &console);
+
+// Of those, the lines that name one of `sessions` (kernel session names, as
+// "[name]"), or that concern the whole incoming state of a boot and so
+// every session in it; at most `max`.
+std::vector<std::string> luo_lines_about(const std::vector<std::string> &lines,
 					 const std::set<std::string> &sessions, std::size_t max = 5);
 
 } // namespace luo::host
