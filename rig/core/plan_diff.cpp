@@ -36,23 +36,14 @@ PlanDiff diff_plans(const std::string &a_name, const std::vector<Case> &a, const
 		for (std::size_t i = 0; i < n; i++) {
 			const CaseStep *sa = i < ca.steps.size() ? &ca.steps[i] : nullptr;
 			const CaseStep *sb = i < cb.steps.size() ? &cb.steps[i] : nullptr;
-			auto bare = [](const CaseStep *s) {
-				if (!s)
-					return std::string();
-				std::string t = step_text(*s);
-				return t.substr(0, t.rfind(':'));
-			};
+			const std::string ta = sa ? step_text(*sa) : "", tb = sb ? step_text(*sb) : "";
+			auto bare = [](const std::string &t) { return t.substr(0, t.rfind(':')); };
 			// Except P6: its "ok" includes the VMM's check that
 			// the guest_memfd is frozen, where C1's writes to it.
-			auto rule = [](const CaseStep *s) {
-				if (!s)
-					return std::string();
-				std::string t = step_text(*s);
-				return t.substr(t.rfind(':') + 1);
-			};
-			bool frozen = rule(sa) != rule(sb) && (rule(sa) == "P6" || rule(sb) == "P6");
-			if (bare(sa) != bare(sb) || frozen)
-				cd.steps.push_back({i, sa ? step_text(*sa) : "", sb ? step_text(*sb) : ""});
+			const std::string ra = sa ? sa->expect.rule : "", rb = sb ? sb->expect.rule : "";
+			bool frozen = ra != rb && (ra == "P6" || rb == "P6");
+			if (bare(ta) != bare(tb) || frozen)
+				cd.steps.push_back({i, ta, tb});
 		}
 		if (!cd.steps.empty()) {
 			d.steps += cd.steps.size();

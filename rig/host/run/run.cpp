@@ -458,7 +458,8 @@ struct Prepared {
 	KernelArtifact kernel;
 	std::optional<SelftestBuild> selftests;
 	fs::path run_dir;
-	std::string from_release;  // --from-kernel's image
+	fs::path from_kernel;      // --from-kernel's image, absolute, and its release
+	std::string from_release;
 };
 
 // What its VMs gave.
@@ -480,7 +481,8 @@ void check_from_kernel(const RunConfig &cfg, Prepared &p)
 	if (!fs::is_regular_file(cfg.from_kernel))
 		throw SetupError(at + ": no such kernel image; pass the bzImage of the kernel "
 				      "to update from");
-	p.from_release = image_release(cfg.from_kernel);
+	p.from_kernel = fs::absolute(cfg.from_kernel);
+	p.from_release = image_release(p.from_kernel);
 	if (p.from_release.empty())
 		throw SetupError(at + ": not an x86 bzImage (no boot protocol header); pass "
 				      "arch/x86/boot/bzImage of that build");
@@ -594,8 +596,7 @@ Judged boot_and_judge(const RunConfig &cfg, Prepared &p)
 	ctx.leak_scan = p.kernel.flavour == "debug";
 	if (p.contract.guest_memfd.preserve_freezes)
 		ctx.gmem_frozen_err = p.contract.guest_memfd.freeze_err;
-	if (!cfg.from_kernel.empty())
-		ctx.first_kernel = fs::absolute(cfg.from_kernel);
+	ctx.first_kernel = p.from_kernel;
 	ctx.fail_nth = cfg.inject == "fail-nth";
 	ctx.race = cfg.inject == "race";
 	// The racers share the guest's one vCPU with the steps.
@@ -685,10 +686,8 @@ RunReport summarise(const RunConfig &cfg, const Prepared &p, Judged &&j, const T
 	s.kernel_prebuilt = k.prebuilt;
 	s.kernel_flavour = k.flavour;
 	s.inject = cfg.inject;
-	if (!cfg.from_kernel.empty()) {
-		s.from_kernel = fs::absolute(cfg.from_kernel).string();
-		s.from_release = p.from_release;
-	}
+	s.from_kernel = p.from_kernel.string();
+	s.from_release = p.from_release;
 	s.accel = to_string(p.accel.accel);
 	s.accel_reason = p.accel.reason;
 	s.qemu_version = p.qemu;
