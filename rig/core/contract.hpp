@@ -115,6 +115,22 @@ struct GmemRules {
 	bool operator==(const GmemRules &) const = default;
 };
 
+// Rules of an iommufd itself.  The agreed contract carries every IOAS and
+// its mappings.  The posted series carries only the HWPTs userspace marked
+// with a token (IOMMU_HWPT_LU_SET_PRESERVE): PRESERVE_FD refuses a marked
+// HWPT whose IOAS maps a file that was not sealed (F_SEAL_SEAL, _GROW,
+// _SHRINK) when it was mapped, with seal_err, and afterwards that IOAS is
+// immutable: a map or unmap fails with immutable_err until the iommufd is
+// unpreserved.
+struct IommufdRules {
+	bool preserve_marked_hwpts = false;
+	std::string seal_err = "EINVAL";
+	std::string immutable_err = "EBUSY";
+	RuleSource source;
+
+	bool operator==(const IommufdRules &) const = default;
+};
+
 using Edge = std::pair<protocol::ObjectKind, protocol::ObjectKind>;  // dependent, dependency
 
 // The dependency edges objects can have ("guest-memfd->kvm-vm", ...).
@@ -129,6 +145,7 @@ struct Contract {
 	DeviceRules vfio_cdev;            // the one kind with a device node
 	VfioRules vfio;                   // its retrieve, FINISH and open paths
 	GmemRules guest_memfd;
+	IommufdRules iommufd;
 
 	// What a kernel built from kernel-config/patches needs on its command
 	// line to behave this way, and the console line each of its boots

@@ -111,6 +111,7 @@ private:
 	RuleSource source(const json &j, const std::string &ptr) const;
 	void vfio(const json &j, const std::string &ptr, Contract &c) const;
 	void gmem(const json &j, const std::string &ptr, GmemRules &g) const;
+	void iommufd(const json &j, const std::string &ptr, IommufdRules &r) const;
 };
 
 RuleSource Reader::source(const json &j, const std::string &ptr) const
@@ -245,6 +246,34 @@ void Reader::gmem(const json &j, const std::string &ptr, GmemRules &g) const
 		g.source = source(p["source"], at + "/source");
 }
 
+void Reader::iommufd(const json &j, const std::string &ptr, IommufdRules &r) const
+{
+	fields(j, ptr, {"preserve"});
+	if (!j.contains("preserve"))
+		return;
+	const json &p = j["preserve"];
+	std::string at = ptr + "/preserve";
+	fields(p, at, {"carries", "seal_error", "immutable_error", "source"});
+	if (p.contains("carries")) {
+		r.preserve_marked_hwpts =
+			answer(p["carries"], at + "/carries", "everything", "marked-hwpts",
+			       "every IOAS and its mappings",
+			       "only HWPTs marked with IOMMU_HWPT_LU_SET_PRESERVE, sealed, then "
+			       "immutable") == "marked-hwpts";
+	}
+	for (const char *key : {"seal_error", "immutable_error"}) {
+		if (!p.contains(key))
+			continue;
+		if (!r.preserve_marked_hwpts)
+			fail(at + "/" + key, "an errno is for marked HWPTs; remove it or say "
+					     "\"carries\": \"marked-hwpts\"", true);
+		(std::string(key) == "seal_error" ? r.seal_err : r.immutable_err) =
+			errno_value(p[key], at + "/" + key);
+	}
+	if (p.contains("source"))
+		r.source = source(p["source"], at + "/source");
+}
+
 void Reader::section(const json &j, const std::string &ptr, const Section &s, bool &refuses,
 		     std::string &err, std::map<std::string, RuleSource> *sources) const
 {
@@ -317,9 +346,14 @@ void Reader::kinds(const json &j, const std::string &ptr, Contract &c) const
 			gmem(v, at, c.guest_memfd);
 			continue;
 		}
+		if (k == "iommufd") {
+			iommufd(v, at, c.iommufd);
+			continue;
+		}
 		if (k != "vfio-cdev")
 			fail(at, "'" + k + "' has no rules of its own; only \"vfio-cdev\" (opening "
-					 "its device node) and \"guest-memfd\" (frozen at PRESERVE_FD) have",
+					 "its device node), \"guest-memfd\" (frozen at PRESERVE_FD) and "
+					 "\"iommufd\" (what PRESERVE_FD carries) have",
 			     true);
 		vfio(v, at, c);
 	}

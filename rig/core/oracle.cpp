@@ -319,12 +319,28 @@ Expect Oracle::preserve(const CaseStep &s)
 	}
 	os.files.push_back({s.token, s.object, o->second.file});
 	preserved_.insert(o->second.file);
+	// P7: the VMM marks an HWPT for each device bound to the iommufd, and
+	// its checks of sealing and immutability are part of this step.
+	if (o->second.kind == ObjectKind::iommufd && contract_.iommufd.preserve_marked_hwpts &&
+	    has_device(s.object))
+		return ok("P7");
 	if (strict)
 		return ok("S1");
 	// P6: the VMM's check of the freeze is part of this step's outcome.
 	if (o->second.kind == ObjectKind::guest_memfd && contract_.guest_memfd.preserve_freezes)
 		return ok("P6");
 	return ok("C1");
+}
+
+bool Oracle::has_device(const std::string &iommufd) const
+{
+	// Bound in this boot to this very iommufd: the VMM marks the HWPT it
+	// attaches the device through when it binds it.
+	return std::any_of(objs_.begin(), objs_.end(), [&](const auto &o) {
+		const Obj &d = o.second;
+		return d.kind == ObjectKind::vfio_cdev && d.dep == iommufd && d.fd && d.bound &&
+		       d.bound_dep;
+	});
 }
 
 std::optional<std::string> Oracle::freeze_failure() const

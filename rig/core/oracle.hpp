@@ -95,6 +95,9 @@ private:
 		bool closed_busy = false;  // closed while FINISH would fail
 	};
 
+	// A VFIO device is bound to `iommufd` in this boot (P7).
+	bool has_device(const std::string &iommufd) const;
+
 	Contract contract_;
 	std::map<std::string, Obj> objs_;
 	std::vector<OutSession> outgoing_;   // creation order = freeze order

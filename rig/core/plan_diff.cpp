@@ -38,11 +38,14 @@ PlanDiff diff_plans(const std::string &a_name, const std::vector<Case> &a, const
 			const CaseStep *sb = i < cb.steps.size() ? &cb.steps[i] : nullptr;
 			const std::string ta = sa ? step_text(*sa) : "", tb = sb ? step_text(*sb) : "";
 			auto bare = [](const std::string &t) { return t.substr(0, t.rfind(':')); };
-			// Except P6: its "ok" includes the VMM's check that
-			// the guest_memfd is frozen, where C1's writes to it.
+			// Except P6 and P7: their "ok" includes the VMM's
+			// checks (the guest_memfd is frozen, where C1 writes to
+			// it; an unsealed mapping is refused and the IOAS is
+			// immutable, where C1 and S1 change nothing).
 			const std::string ra = sa ? sa->expect.rule : "", rb = sb ? sb->expect.rule : "";
-			bool frozen = ra != rb && (ra == "P6" || rb == "P6");
-			if (bare(ta) != bare(tb) || frozen)
+			auto checked = [](const std::string &r) { return r == "P6" || r == "P7"; };
+			bool probed = ra != rb && (checked(ra) || checked(rb));
+			if (bare(ta) != bare(tb) || probed)
 				cd.steps.push_back({i, ta, tb});
 		}
 		if (!cd.steps.empty()) {

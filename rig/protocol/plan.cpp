@@ -181,6 +181,10 @@ std::string plan_to_json(const Plan &plan, int indent)
 		j["race"] = true;
 	if (!plan.gmem_frozen_err.empty())
 		j["gmem_frozen_err"] = plan.gmem_frozen_err;
+	if (!plan.iommufd_seal_err.empty()) {
+		j["iommufd_seal_err"] = plan.iommufd_seal_err;
+		j["iommufd_immutable_err"] = plan.iommufd_immutable_err;
+	}
 	return j.dump(indent);
 }
 
@@ -207,6 +211,13 @@ Plan plan_from_json(const std::string &text)
 	if (!plan.gmem_frozen_err.empty() && !errno_from_name(plan.gmem_frozen_err))
 		throw std::runtime_error("plan: gmem_frozen_err '" + plan.gmem_frozen_err +
 					 "' is not an errno name");
+	plan.iommufd_seal_err = field_or<std::string>(j, "iommufd_seal_err", "");
+	plan.iommufd_immutable_err = field_or<std::string>(j, "iommufd_immutable_err", "");
+	for (const std::string *e : {&plan.iommufd_seal_err, &plan.iommufd_immutable_err})
+		if (!e->empty() && !errno_from_name(*e))
+			throw std::runtime_error("plan: iommufd errno '" + *e + "' is not an errno name");
+	if (plan.iommufd_seal_err.empty() != plan.iommufd_immutable_err.empty())
+		throw std::runtime_error("plan: iommufd_seal_err and iommufd_immutable_err come together");
 	for (const auto &jo : field<json>(j, "objects", "plan")) {
 		ObjectSpec o;
 		o.name = field<std::string>(jo, "name", "plan object");
@@ -248,6 +259,8 @@ Plan plan_for_boot(const Plan &plan, std::uint32_t boot)
 	out.fail_nth = plan.fail_nth;
 	out.race = plan.race;
 	out.gmem_frozen_err = plan.gmem_frozen_err;
+	out.iommufd_seal_err = plan.iommufd_seal_err;
+	out.iommufd_immutable_err = plan.iommufd_immutable_err;
 	std::set<std::string> wanted;
 	for (const auto &s : plan.steps) {
 		if (s.boot != boot)

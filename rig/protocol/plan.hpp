@@ -116,6 +116,14 @@ struct Plan {
 	// preserved one must get.  The VMM then checks the freeze where it
 	// would write the late pages (guest/gmem_layout.hpp), and writes none.
 	std::string gmem_frozen_err;
+	// Non-empty when the contract says PRESERVE_FD of an iommufd carries
+	// only the HWPTs marked with a token (kinds.iommufd.preserve.carries):
+	// the errno names of a refused unsealed mapping and of a change of a
+	// preserved HWPT's IOAS.  The VMM then attaches each device through an
+	// HWPT it marks, seals the memfds it maps, and checks both rules at
+	// PRESERVE_FD (guest/iommufd_hwpt.cpp).
+	std::string iommufd_seal_err;
+	std::string iommufd_immutable_err;
 };
 
 // Everything the guest can say.  A closed set: the host judges each kind, and

@@ -71,6 +71,8 @@ Executed execute_batch(const Batch &batch, const VmContext &ctx, const fs::path 
 	plan.fail_nth = ctx.fail_nth;
 	plan.race = ctx.race;
 	plan.gmem_frozen_err = ctx.gmem_frozen_err;
+	plan.iommufd_seal_err = ctx.iommufd_seal_err;
+	plan.iommufd_immutable_err = ctx.iommufd_immutable_err;
 	std::string plan_json = protocol::plan_to_json(plan);
 	write_file_atomic(dir / "plan.json", plan_json);
 	write_initramfs(dir / "initrd.cpio",

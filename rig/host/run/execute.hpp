@@ -43,6 +43,9 @@ struct VmContext {
 	// The contract's errno for a change of a frozen guest_memfd, or empty:
 	// Plan::gmem_frozen_err.
 	std::string gmem_frozen_err;
+	// Plan::iommufd_seal_err and iommufd_immutable_err.
+	std::string iommufd_seal_err;
+	std::string iommufd_immutable_err;
 	// The kernel QEMU boots when it is not `kernel` (RunConfig::from_kernel);
 	// `kernel` is still the one every kexec loads.
 	std::filesystem::path first_kernel;

@@ -596,6 +596,10 @@ Judged boot_and_judge(const RunConfig &cfg, Prepared &p)
 	ctx.leak_scan = p.kernel.flavour == "debug";
 	if (p.contract.guest_memfd.preserve_freezes)
 		ctx.gmem_frozen_err = p.contract.guest_memfd.freeze_err;
+	if (p.contract.iommufd.preserve_marked_hwpts) {
+		ctx.iommufd_seal_err = p.contract.iommufd.seal_err;
+		ctx.iommufd_immutable_err = p.contract.iommufd.immutable_err;
+	}
 	ctx.first_kernel = p.from_kernel;
 	ctx.fail_nth = cfg.inject == "fail-nth";
 	ctx.race = cfg.inject == "race";
