@@ -52,15 +52,34 @@ Outcome iommufd_fresh(int &out);
 Outcome ioas_alloc(int iommufd, const std::string &iommufd_name, unsigned &ioas_id);
 Outcome ioas_destroy(int iommufd, const std::string &what, unsigned id, const std::string &which);
 
+// iommufd_hwpt.cpp: marked HWPTs, for a contract that preserves only those.
+// Allocate an HWPT for device `devid` (bound to `iommufd`) on `ioas`, attach
+// the device `dev_fd` through it and mark it with a token.
+Outcome hwpt_attach_marked(int dev_fd, const std::string &dev, int iommufd,
+			   const std::string &what, unsigned devid, unsigned ioas, MarkedHwpt &out);
+// Before PRESERVE_FD of `iommufd` as `token` in session `sfd`: map a memfd
+// sealed only after mapping into `ioas`, which a marked HWPT translates, try
+// the PRESERVE_FD (its errno in `preserve_err`, 0 if it went through) and
+// unmap the probe.  Fails if the preserve went through or the unmap did not.
+Outcome iommufd_probe_unsealed(const std::string &what, int iommufd, unsigned ioas, int sfd,
+			       std::uint64_t token, int &preserve_err);
+// After it: a map and an unmap of `ioas` must each fail with `want`.
+Outcome iommufd_check_immutable(const std::string &what, int iommufd, unsigned ioas, int want);
+
+// obj_memfd.cpp, with seals: F_SEAL_SEAL, _GROW and _SHRINK added once the
+// contents are written, before anything maps it.
+Outcome memfd_create_sealed(const protocol::ObjectSpec &spec, int &out);
+
 // obj_vfio.cpp
 Outcome vfio_prepare(const std::vector<std::string> &pci_addrs);
 // Attached to a new IOAS of `iommufd`, or to its last one when it has
-// several (mem.ioas > 1).
+// several (mem.ioas > 1); through an HWPT it marks when `mark` is given.
 Outcome vfio_create(const protocol::ObjectSpec &spec, const std::string &pci_addr,
-		    int iommufd, const Mapped &mem, int &out);
+		    int iommufd, const Mapped &mem, int &out, MarkedHwpt *mark = nullptr);
 // Bind a retrieved, unbound cdev to `iommufd` and attach it to a new IOAS
 // there; `name` names that iommufd in messages.
-Outcome vfio_bind(const protocol::ObjectSpec &spec, int fd, int iommufd, const std::string &name);
+Outcome vfio_bind(const protocol::ObjectSpec &spec, int fd, int iommufd, const std::string &name,
+		  MarkedHwpt *mark = nullptr);
 // Success if the cdev `fd` is bound to no iommufd; EISCONN if it is.
 Outcome vfio_check_unbound(const protocol::ObjectSpec &spec, int fd);
 // With `mem` held, also a DMA by the device through every mapping of every

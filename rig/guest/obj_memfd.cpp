@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <vector>
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -37,12 +38,15 @@ Outcome memfd_fresh(const protocol::ObjectSpec &spec, int &out)
 	return Outcome::ok();
 }
 
-Outcome memfd_create(const protocol::ObjectSpec &spec, int &out)
+namespace {
+
+Outcome create(const protocol::ObjectSpec &spec, unsigned flags, int &out)
 {
-	int raw = -1;
-	if (auto r = memfd_fresh(spec, raw); !r)
-		return r;
-	UniqueFd fd(raw);
+	UniqueFd fd(::memfd_create(spec.name.c_str(), flags));
+	if (!fd.valid())
+		return errno_fail("memfd_create(\"" + spec.name + "\")");
+	if (::ftruncate(fd.get(), static_cast<off_t>(spec.size)))
+		return errno_fail("ftruncate " + label(spec) + " to " + std::to_string(spec.size));
 
 	std::vector<unsigned char> buf(kChunk);
 	for (std::uint64_t off = 0; off < spec.size;) {
@@ -60,8 +64,24 @@ Outcome memfd_create(const protocol::ObjectSpec &spec, int &out)
 				    label(spec) + " wrote nothing");
 		off += w;
 	}
+	if ((flags & MFD_ALLOW_SEALING) &&
+	    ::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_GROW | F_SEAL_SHRINK))
+		return errno_fail("fcntl(" + label(spec) + ", F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_GROW | "
+				  "F_SEAL_SHRINK)");
 	out = fd.release();
 	return Outcome::ok();
+}
+
+} // namespace
+
+Outcome memfd_create(const protocol::ObjectSpec &spec, int &out)
+{
+	return create(spec, MFD_CLOEXEC, out);
+}
+
+Outcome memfd_create_sealed(const protocol::ObjectSpec &spec, int &out)
+{
+	return create(spec, MFD_CLOEXEC | MFD_ALLOW_SEALING, out);
 }
 
 Outcome memfd_verify(const protocol::ObjectSpec &spec, int fd)

@@ -148,7 +148,7 @@ Outcome vfio_fresh(const protocol::ObjectSpec &spec, const std::string &pci_addr
 // VMM does before using a device, or to IOAS `to` when it is not 0.
 // `name` names the iommufd in messages.
 static Outcome bind_attach(const std::string &dev, int fd, int iommufd, const std::string &name,
-			   unsigned to = 0)
+			   unsigned to = 0, MarkedHwpt *mark = nullptr)
 {
 	const std::string ictx = "iommufd '" + name + "'";
 	vfio_device_bind_iommufd bind;
@@ -163,6 +163,9 @@ static Outcome bind_attach(const std::string &dev, int fd, int iommufd, const st
 	if (!ioas)
 		if (auto r = ioas_alloc(iommufd, name, ioas); !r)
 			return r;
+	if (mark)
+		return hwpt_attach_marked(fd, dev, iommufd, ictx + " " + fd_str(iommufd), bind.out_devid,
+					  ioas, *mark);
 	if (auto r = attach(fd, ioas); !r)
 		return Outcome::fail(r.result, "ioctl(" + dev + ", VFIO_DEVICE_ATTACH_IOMMUFD_PT, IOAS " +
 				     std::to_string(ioas) + " of " + ictx + ")" + r.detail);
@@ -214,7 +217,7 @@ Outcome vfio_open_group(const protocol::ObjectSpec &spec, const std::string &pci
 }
 
 Outcome vfio_create(const protocol::ObjectSpec &spec, const std::string &pci_addr,
-		    int iommufd, const Mapped &mem, int &out)
+		    int iommufd, const Mapped &mem, int &out, MarkedHwpt *mark)
 {
 	int raw = -1;
 	std::string path;
@@ -224,15 +227,18 @@ Outcome vfio_create(const protocol::ObjectSpec &spec, const std::string &pci_add
 	const std::string dev = label(spec, fd.get()) + " = " + path;
 	// A device on a later IOAS: a handler that puts it back on the
 	// first, or confuses IOAS, shows in its DMA.
-	if (auto r = bind_attach(dev, fd.get(), iommufd, spec.depends_on, mem.ioas > 1 ? mem.ioas : 0); !r)
+	if (auto r = bind_attach(dev, fd.get(), iommufd, spec.depends_on, mem.ioas > 1 ? mem.ioas : 0,
+				 mark);
+	    !r)
 		return r;
 	out = fd.release();
 	return Outcome::ok();
 }
 
-Outcome vfio_bind(const protocol::ObjectSpec &spec, int fd, int iommufd, const std::string &name)
+Outcome vfio_bind(const protocol::ObjectSpec &spec, int fd, int iommufd, const std::string &name,
+		  MarkedHwpt *mark)
 {
-	return bind_attach(label(spec, fd), fd, iommufd, name);
+	return bind_attach(label(spec, fd), fd, iommufd, name, 0, mark);
 }
 
 Outcome vfio_check_unbound(const protocol::ObjectSpec &spec, int fd)

@@ -4,6 +4,7 @@
 // itself is in obj_*.cpp.
 #include "guest/objects.hpp"
 
+#include <algorithm>
 #include <cerrno>
 
 #include <unistd.h>
@@ -123,9 +124,15 @@ Outcome Objects::create(const ObjectSpec &spec)
 	int out = -1, dep = -1;
 	Outcome r;
 	switch (spec.kind) {
-	case ObjectKind::memfd:
-		r = kind::memfd_create(spec, out);
+	case ObjectKind::memfd: {
+		// Sealed when an iommufd maps it and the contract wants seals.
+		bool mapped = marks_hwpts() &&
+			      std::any_of(plan_.objects.begin(), plan_.objects.end(), [&](const auto &o) {
+				      return o.kind == ObjectKind::iommufd && o.depends_on == spec.name;
+			      });
+		r = mapped ? kind::memfd_create_sealed(spec, out) : kind::memfd_create(spec, out);
 		break;
+	}
 	case ObjectKind::kvm_vm:
 		r = kind::kvm_vm_create(spec, out);
 		break;
@@ -144,8 +151,14 @@ Outcome Objects::create(const ObjectSpec &spec)
 		if (!(r = device_addr(spec, addr)))
 			return r;
 		r = dependency_fd(spec, dep);
+		MarkedHwpt mark;
 		if (r)
-			r = kind::vfio_create(spec, addr, dep, mapped_by(spec.depends_on), out);
+			r = kind::vfio_create(spec, addr, dep, mapped_by(spec.depends_on), out,
+					      marks_hwpts() ? &mark : nullptr);
+		if (r && marks_hwpts()) {
+			std::lock_guard lock(mu_);
+			marked_[spec.depends_on].push_back(mark);
+		}
 		break;
 	}
 	case ObjectKind::unsupported:
@@ -169,6 +182,8 @@ void Objects::adopt(const std::string &name, int new_fd)
 	if (it != fds_.end() && it->second != new_fd)
 		::close(it->second);
 	fds_[name] = new_fd;
+	// Another context now: the HWPTs marked in the old one are not in it.
+	marked_.erase(name);
 	// The previous boot wrote the late pages, unless the contract froze
 	// the file at PRESERVE_FD (then it wrote none).
 	if (plan_.gmem_frozen_err.empty())
@@ -182,8 +197,42 @@ int Objects::fd(const std::string &name) const
 	return it == fds_.end() ? -1 : it->second;
 }
 
+std::vector<MarkedHwpt> Objects::marks(const std::string &iommufd_name) const
+{
+	std::lock_guard lock(mu_);
+	auto it = marked_.find(iommufd_name);
+	return it == marked_.end() ? std::vector<MarkedHwpt>{} : it->second;
+}
+
+Objects::Probe Objects::before_preserve(const ObjectSpec &spec, int sfd, std::uint64_t token)
+{
+	Probe p;
+	if (spec.kind != ObjectKind::iommufd || !marks_hwpts())
+		return p;
+	const auto hwpts = marks(spec.name);
+	if (hwpts.empty())
+		return p;
+	const int self = fd(spec.name);
+	p.ran = true;
+	// The first marked HWPT is the one the kernel walks first.
+	p.outcome = kind::iommufd_probe_unsealed("iommufd '" + spec.name + "' (" + fd_str(self) + ")",
+						 self, hwpts.front().ioas, sfd, token, p.err);
+	return p;
+}
+
 Outcome Objects::preserved(const ObjectSpec &spec)
 {
+	if (spec.kind == ObjectKind::iommufd && marks_hwpts()) {
+		const int self = fd(spec.name);
+		const int want = protocol::errno_from_name(plan_.iommufd_immutable_err);
+		for (const auto &h : marks(spec.name))
+			if (auto r = kind::iommufd_check_immutable("iommufd '" + spec.name + "' (" +
+									   fd_str(self) + ")",
+								   self, h.ioas, want);
+			    !r)
+				return r;
+		return Outcome::ok();
+	}
 	if (spec.kind != ObjectKind::guest_memfd)
 		return Outcome::ok();
 	const int self = fd(spec.name);
@@ -303,9 +352,19 @@ Outcome Objects::bind_device(const ObjectSpec &spec)
 		return fail(EBADF, what + ": no fd in this boot (not retrieved)");
 	int dep = -1;
 	if (Outcome r = dependency_fd(spec, dep); r) {
-		if (auto b = kind::vfio_bind(spec, self, dep, spec.depends_on); !b)
+		MarkedHwpt mark;
+		if (auto b = kind::vfio_bind(spec, self, dep, spec.depends_on,
+					     marks_hwpts() ? &mark : nullptr);
+		    !b)
 			return b;
-		return {0, "bound to the restored iommufd '" + spec.depends_on + "' (" + fd_str(dep) + ")"};
+		std::string how;
+		if (marks_hwpts()) {
+			std::lock_guard lock(mu_);
+			marked_[spec.depends_on].push_back(mark);
+			how = " through HWPT " + std::to_string(mark.hwpt) + ", marked for preservation";
+		}
+		return {0, "bound to the restored iommufd '" + spec.depends_on + "' (" + fd_str(dep) + ")" +
+				   how};
 	}
 	// The iommufd the device depended on is not retrieved: a VMM binds to
 	// one it makes now, as the posted series lets it.  verify needs the
@@ -318,7 +377,8 @@ Outcome Objects::bind_device(const ObjectSpec &spec)
 		spare_iommufds_.push_back(raw);
 	}
 	const std::string name = "new, for '" + spec.name + "'";
-	if (auto b = kind::vfio_bind(spec, self, raw, name); !b)
+	MarkedHwpt unused;
+	if (auto b = kind::vfio_bind(spec, self, raw, name, marks_hwpts() ? &unused : nullptr); !b)
 		return b;
 	return {0, "'" + spec.depends_on + "' not retrieved: bound to a new iommufd (" + fd_str(raw) + ")"};
 }
@@ -386,6 +446,7 @@ int Objects::close(const std::string &name)
 			return 0;
 		fd = it->second;
 		fds_.erase(it);
+		marked_.erase(name);
 	}
 	// Outside the lock: this runs the file's release path, the code under
 	// test, and may never return.

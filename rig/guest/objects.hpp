@@ -9,6 +9,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "protocol/plan.hpp"
 
@@ -29,6 +30,13 @@ struct Mapped {
 	const protocol::ObjectSpec *spec = nullptr;  // nullptr: maps nothing
 	int fd = -1;                                  // -1: the VMM does not hold it
 	unsigned ioas = 1;
+};
+
+// An HWPT the VMM attached a device through and marked for preservation,
+// and the IOAS it translates (guest/iommufd_hwpt.cpp).
+struct MarkedHwpt {
+	unsigned ioas = 0;
+	unsigned hwpt = 0;
 };
 
 // Safe from several threads as long as each object is used by one thread
@@ -99,6 +107,17 @@ public:
 	// the contract freezes a preserved guest_memfd, checks that it did.
 	Outcome preserved(const protocol::ObjectSpec &spec);
 
+	// Right before PRESERVE_FD of an iommufd as `token` in session `sfd`,
+	// when the contract preserves marked HWPTs only: the seal probe
+	// (guest/iommufd_hwpt.cpp).  ran says whether there was a marked HWPT
+	// to probe; err is the errno the probe's PRESERVE_FD got.
+	struct Probe {
+		bool ran = false;
+		int err = 0;
+		Outcome outcome;
+	};
+	Probe before_preserve(const protocol::ObjectSpec &spec, int sfd, std::uint64_t token);
+
 private:
 	Outcome dependency_fd(const protocol::ObjectSpec &spec, int &dep_fd) const;
 	bool late_written(const std::string &name) const;
@@ -113,6 +132,10 @@ private:
 	// Objects whose after-PRESERVE_FD writes are in: done in this boot, or
 	// restored from the kernel before, which had them when it froze.
 	std::set<std::string> late_;
+	// iommufd name -> the HWPTs marked in the context its fd holds now.
+	std::map<std::string, std::vector<MarkedHwpt>> marked_;
+	bool marks_hwpts() const { return !plan_.iommufd_seal_err.empty(); }
+	std::vector<MarkedHwpt> marks(const std::string &iommufd_name) const;
 };
 
 } // namespace luo::guest

@@ -136,6 +136,58 @@ struct iommu_ioas_map_file {
 #define IOMMU_IOAS_MAP_FILE _IO(IOMMUFD_TYPE, 0x8f)
 #endif
 
+#ifndef IOMMU_IOAS_MAP
+struct iommu_ioas_map {
+	__u32 size;
+	__u32 flags;
+	__u32 ioas_id;
+	__u32 __reserved;
+	__aligned_u64 user_va;
+	__aligned_u64 length;
+	__aligned_u64 iova;
+};
+#define IOMMU_IOAS_MAP _IO(IOMMUFD_TYPE, 0x85)
+
+struct iommu_ioas_unmap {
+	__u32 size;
+	__u32 ioas_id;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+};
+#define IOMMU_IOAS_UNMAP _IO(IOMMUFD_TYPE, 0x86)
+#endif
+
+#ifndef IOMMU_HWPT_ALLOC
+struct iommu_hwpt_alloc {
+	__u32 size;
+	__u32 flags;
+	__u32 dev_id;
+	__u32 pt_id;
+	__u32 out_hwpt_id;
+	__u32 __reserved;
+	__u32 data_type;
+	__u32 data_len;
+	__aligned_u64 data_uptr;
+	__u32 fault_id;
+	__u32 __reserved2;
+};
+#define IOMMU_HWPT_ALLOC _IO(IOMMUFD_TYPE, 0x89)
+#endif
+
+/*
+ * Not upstream: the posted iommufd Live Update series (v1, February 2026)
+ * marks an HWPT for preservation with this ioctl.  Its number there (0x95)
+ * is IOMMU_IOAS_NOIOMMU_GET_PA in 7.3, so the reference handler, like any
+ * rebase of the series onto 7.3, takes the next one.  Our names, so that a
+ * system header that has the real thing cannot clash.
+ */
+struct luo_iommu_hwpt_lu_set_preserve {
+	__u32 size;
+	__u32 hwpt_id;
+	__u32 hwpt_token;
+};
+#define LUO_IOMMU_HWPT_LU_SET_PRESERVE _IO(IOMMUFD_TYPE, 0x96)
+
 /* enum iommufd_ioas_map_flags: an enum upstream, so no #ifndef; our names. */
 constexpr __u32 kIoasMapFixedIova = 1 << 0;
 constexpr __u32 kIoasMapWriteable = 1 << 1;
@@ -162,3 +214,11 @@ static_assert(sizeof(struct iommu_ioas_copy) == 40);
 static_assert(sizeof(struct iommu_ioas_map_file) == 40);
 static_assert(IOMMU_IOAS_COPY == 0x3b83);
 static_assert(IOMMU_IOAS_MAP_FILE == 0x3b8f);
+static_assert(sizeof(struct iommu_ioas_map) == 40);
+static_assert(sizeof(struct iommu_ioas_unmap) == 24);
+static_assert(sizeof(struct iommu_hwpt_alloc) >= 24);
+static_assert(IOMMU_IOAS_MAP == 0x3b85);
+static_assert(IOMMU_IOAS_UNMAP == 0x3b86);
+static_assert(IOMMU_HWPT_ALLOC == 0x3b89);
+static_assert(sizeof(struct luo_iommu_hwpt_lu_set_preserve) == 12);
+static_assert(LUO_IOMMU_HWPT_LU_SET_PRESERVE == 0x3b96);
