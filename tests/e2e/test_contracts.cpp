@@ -69,11 +69,14 @@ TEST_CASE("posted-2026 passes on a kernel that takes its parameter, and is broke
 
 	// The same contract without its lookup parameters: the kernel looks
 	// the iommufd up at freeze only, and accepts what posted-2026 refuses.
-	// It still returns devices unbound, so that only the lookup differs.
+	// It still returns devices unbound and preserves marked HWPTs only,
+	// so that only the lookup differs.
 	auto text = nlohmann::ordered_json::parse(
 		std::ifstream(host::contracts_dir() / "posted-2026.json"));
-	text["kernel"]["cmdline"] = "vfio.luo_retrieve=unbound";
-	text["kernel"]["confirms"] = {"vfio: Live Update returns devices unbound at RETRIEVE_FD"};
+	text["kernel"]["cmdline"] = "vfio.luo_retrieve=unbound iommufd.luo_hwpt=token";
+	text["kernel"]["confirms"] = {"vfio: Live Update returns devices unbound at RETRIEVE_FD",
+				      "iommufd: Live Update preserves marked HWPTs only, sealed and "
+				      "immutable"};
 	text["name"] = "posted-2026-untold";
 	auto file = cfg.out_dir.parent_path() / "posted-2026-untold.json";
 	std::ofstream(file) << text.dump(2);

@@ -57,7 +57,7 @@ TEST_CASE("the shipped contracts: agreed is the oracle's defaults, strict its ol
 	CHECK(strict.vfio_cdev == Contract::agreed().vfio_cdev);
 }
 
-TEST_CASE("posted-2026 changes every edge and the vfio and guest_memfd kinds, and tells the reference kernel", "[contract]")
+TEST_CASE("posted-2026 changes every edge and the vfio, guest_memfd and iommufd kinds, and tells the reference kernel", "[contract]")
 {
 	Contract p = shipped("posted-2026");
 	using protocol::ObjectKind;
@@ -85,15 +85,22 @@ TEST_CASE("posted-2026 changes every edge and the vfio and guest_memfd kinds, an
 	CHECK(iommufd == vfio);
 	CHECK(p.vfio_cdev.open_needs_retrieve);
 	CHECK(p.vfio_cdev.open_err == "EBUSY");
+	// iommufd v1 11/14: marked HWPTs only, sealed mappings, immutable IOAS.
+	CHECK(p.iommufd.preserve_marked_hwpts);
+	CHECK(p.iommufd.seal_err == "EINVAL");
+	CHECK(p.iommufd.immutable_err == "EBUSY");
+	CHECK(p.iommufd.source.message_id == "<20260203220948.2176157-12-skhawaja@google.com>");
 	CHECK(p.kernel_cmdline ==
 	      "vfio.luo_lookup=preserve iommufd.luo_lookup=preserve vfio.luo_retrieve=unbound "
-	      "kvm.gmem_luo_collect=preserve kvm.gmem_luo_finish=no-wait");
+	      "kvm.gmem_luo_collect=preserve kvm.gmem_luo_finish=no-wait iommufd.luo_hwpt=token");
 	CHECK(p.kernel_confirms ==
 	      std::vector<std::string>{"vfio: Live Update looks the iommufd up at PRESERVE_FD",
 				       "iommufd: Live Update looks mapped files up at PRESERVE_FD",
 				       "vfio: Live Update returns devices unbound at RETRIEVE_FD",
 				       "kvm: Live Update freezes guest_memfd at PRESERVE_FD",
-				       "kvm: Live Update finishes guest_memfd without its VM"});
+				       "kvm: Live Update finishes guest_memfd without its VM",
+				       "iommufd: Live Update preserves marked HWPTs only, sealed and "
+				       "immutable"});
 
 	// The oracle reads the edge: a device before its iommufd is refused
 	// at once, guest_memfd before its VM is not.
@@ -102,7 +109,7 @@ TEST_CASE("posted-2026 changes every edge and the vfio and guest_memfd kinds, an
 	run(o, {
 		       {Op::preserve, "s", "vfio", 4, "ENOENT", "S1"},
 		       {Op::preserve, "s", "gmem", 2, "ok", "P6"},
-		       {Op::preserve, "s", "iommu", 3, "ok", "C1"},
+		       {Op::preserve, "s", "iommu", 3, "ok", "P7"},
 		       {Op::preserve, "s", "vfio", 4, "ok", "S1"},
 		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
 		       {Op::kexec, "", "", 0, "ok", "C2"},

@@ -20,7 +20,7 @@ namespace {
 // iommu and vfio preserved in the posted order (the device needs its
 // iommufd preserved first), the kexec, the session back.
 const std::vector<Row> kCrossed{
-	{Op::preserve, "s", "iommu", 3, "ok", "C1"},
+	{Op::preserve, "s", "iommu", 3, "ok", "P7"},
 	{Op::preserve, "s", "vfio", 4, "ok", "S1"},
 	{Op::kexec, "", "", 0, "ok", "C2"},
 	{Op::session_retrieve, "s", "", 0, "ok", "LUO"},
@@ -136,7 +136,9 @@ TEST_CASE("posted vfio: an expanded case checks the device unbound and binds it 
 	check_only_case(sc, shipped("posted-2026"),
 			then(create_then_session({"iommu", "vfio"}),
 			     {
-				     {Op::preserve, "s", "iommu", 1, "ok", "C1"},
+				     // P7: the VMM marked the HWPT it bound the device
+				     // through, and checks seals and immutability.
+				     {Op::preserve, "s", "iommu", 1, "ok", "P7"},
 				     {Op::preserve, "s", "vfio", 2, "ok", "S1"},
 				     {Op::kexec, "", "", 0, "ok", "C2"},
 				     {Op::session_retrieve, "s", "", 0, "ok", "LUO"},

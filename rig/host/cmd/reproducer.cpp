@@ -260,6 +260,17 @@ fs::path write_reproducer(const ReproConfig &cfg, const fs::path &dir, const std
 						 " freezes guest_memfd '" + obj.name + "' at PRESERVE_FD, "
 						 "which the standalone reproducer does not check; run the "
 						 "case in the rig (`luo-rig repro`)");
+	// Marked HWPTs: the reproducer attaches devices to an IOAS, marks
+	// nothing and seals nothing, so such a kernel refuses nothing it
+	// checks and carries no HWPT; its verdicts would be another
+	// contract's.
+	if (contract.iommufd.preserve_marked_hwpts)
+		for (const auto &obj : c.objects)
+			if (obj.kind == protocol::ObjectKind::vfio_cdev)
+				throw SetupError("reproducer " + id + ": contract " + cfg.run.contract +
+						 " preserves only the HWPTs userspace marks, which the "
+						 "standalone reproducer does not do for vfio-cdev '" +
+						 obj.name + "'; run the case in the rig (`luo-rig repro`)");
 	if (at.step)
 		contract_args += (contract_args.empty() ? "" : " ") + std::string("slab_nomerge");
 	auto knobs = parse_fault_list(cfg.run.fault);

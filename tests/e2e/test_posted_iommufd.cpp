@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The posted iommufd rules end to end, on the reference series in its posted
+// mode (posted-2026's kernel block, patch 0034): PRESERVE_FD of an iommufd
+// carries only the HWPTs the VMM marked, refuses a mapping that was not
+// sealed when it was mapped, and leaves the IOAS immutable (P7).  Each knob
+// of patch 0035 breaks exactly the cases tests/data/knobs.json lists, and a
+// VMM that marks nothing (the suite before P7) misses both.
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/generators/catch_generators.hpp>
+
+#include <fstream>
+
+#include "e2e_support.hpp"
+#include "host/run/contracts.hpp"
+#include "host/util/atomic_file.hpp"
+
+using namespace luo;
+
+TEST_CASE("the posted iommufd knobs break exactly their cases under posted-2026",
+	  "[e2e][knobs][iommufd]")
+{
+	auto knob = GENERATE(as<std::string>{}, "iommufd-preserve-unsealed", "iommufd-preserve-mutable");
+	REQUIRE(test::knob_expectation(knob).contract == "posted-2026");
+	e2e::check_knob_run(knob, "posted-" + knob);
+}
+
+TEST_CASE("a VMM that marks no HWPT misses the posted iommufd knobs", "[e2e][knobs][iommufd]")
+{
+	auto knob = GENERATE(as<std::string>{}, "iommufd-preserve-unsealed", "iommufd-preserve-mutable");
+	auto e = test::knob_expectation(knob);
+	auto cfg = e2e::knob_config(e, "unmarked-" + knob);
+	// posted-2026 as it was before P7: the same kernel block (the knobs
+	// need iommufd.luo_hwpt=token), no iommufd rules, so the VMM attaches
+	// its devices to an IOAS and the kernel has no marked HWPT to check.
+	std::ifstream in(host::source_root() / "scenarios/contracts/posted-2026.json");
+	auto posted = nlohmann::json::parse(in);
+	posted["kinds"].erase("iommufd");
+	posted["name"] = "posted-2026-unmarked";
+	std::filesystem::create_directories(cfg.out_dir);
+	cfg.contract = (cfg.out_dir / "posted-unmarked.json").string();
+	host::write_file_atomic(cfg.contract, posted.dump(1));
+	cfg.cases = {"iommufd-memfd-vfio/p:mem,iommu,vfio/*"};
+	e2e::check_all_pass(host::run_suite(cfg), 16);
+}
+
+TEST_CASE("iommufd-preserve-mutable outside the HWPT-token mode is refused by the kernel: setup, never green",
+	  "[e2e][knobs][iommufd]")
+{
+	auto e = test::knob_expectation("iommufd-preserve-mutable");
+	e.contract.clear();
+	auto cfg = e2e::knob_config(e, "agreed-iommufd-preserve-mutable");
+	cfg.cases = {"iommufd-memfd-vfio/p:mem,iommu,vfio/r:-"};
+	e2e::check_refused_as_setup(host::run_suite(cfg),
+				    "the kernel refused --fault iommufd-preserve-mutable: "
+				    "needs iommufd.luo_hwpt=token");
+}
