@@ -121,4 +121,19 @@ inline void check_refused_as_setup(const host::RunReport &rep, const std::string
 	CHECK(rep.exit_code == host::kExitSetup);
 }
 
+// A knob of a mode the agreed contract's kernel is not booted in: the
+// knob's entry run under agreed on case `id` must stop as setup with the
+// kernel's reason, "needs <mode>".  Asked for and not tested, the fault
+// would pass every case otherwise.
+inline void check_knob_needs_mode(const std::string &knob, const std::string &id,
+				  const std::string &mode)
+{
+	auto e = test::knob_expectation(knob);
+	e.contract.clear();
+	auto cfg = knob_config(e, "agreed-" + knob);
+	cfg.cases = {id};
+	check_refused_as_setup(host::run_suite(cfg),
+			       "the kernel refused --fault " + knob + ": needs " + mode);
+}
+
 } // namespace luo::e2e

@@ -89,11 +89,6 @@ TEST_CASE("the agreed suite misses gmem-finish-waits: its FINISH rule is the one
 TEST_CASE("gmem-preserve-unfrozen outside the freezing mode is refused by the kernel: setup, never green",
 	  "[e2e][knobs][gmem]")
 {
-	auto e = test::knob_expectation("gmem-preserve-unfrozen");
-	e.contract.clear();
-	auto cfg = e2e::knob_config(e, "agreed-gmem-preserve-unfrozen");
-	cfg.cases = {"kvm-gmem/p:vm,gmem/r:gmem"};
-	e2e::check_refused_as_setup(host::run_suite(cfg),
-				    "the kernel refused --fault gmem-preserve-unfrozen: "
-				    "needs kvm.gmem_luo_collect=preserve");
+	e2e::check_knob_needs_mode("gmem-preserve-unfrozen", "kvm-gmem/p:vm,gmem/r:gmem",
+				   "kvm.gmem_luo_collect=preserve");
 }

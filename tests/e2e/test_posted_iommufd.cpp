@@ -47,11 +47,6 @@ TEST_CASE("a VMM that marks no HWPT misses the posted iommufd knobs", "[e2e][kno
 TEST_CASE("iommufd-preserve-mutable outside the HWPT-token mode is refused by the kernel: setup, never green",
 	  "[e2e][knobs][iommufd]")
 {
-	auto e = test::knob_expectation("iommufd-preserve-mutable");
-	e.contract.clear();
-	auto cfg = e2e::knob_config(e, "agreed-iommufd-preserve-mutable");
-	cfg.cases = {"iommufd-memfd-vfio/p:mem,iommu,vfio/r:-"};
-	e2e::check_refused_as_setup(host::run_suite(cfg),
-				    "the kernel refused --fault iommufd-preserve-mutable: "
-				    "needs iommufd.luo_hwpt=token");
+	e2e::check_knob_needs_mode("iommufd-preserve-mutable", "iommufd-memfd-vfio/p:mem,iommu,vfio/r:-",
+				   "iommufd.luo_hwpt=token");
 }

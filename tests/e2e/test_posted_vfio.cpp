@@ -38,13 +38,7 @@ TEST_CASE("finish-unbound outside the unbound mode is refused by the kernel: set
 	  "[e2e][knobs][vfio]")
 {
 	// Under agreed the kernel boots without vfio.luo_retrieve=unbound, so
-	// the knob has no FINISH rule to break: every case would pass with
-	// the fault asked for and not tested.  The kernel says so, and the
-	// run must stop on it with the kernel's reason.
-	auto e = test::knob_expectation("finish-unbound");
-	e.contract.clear();
-	auto cfg = e2e::knob_config(e, "agreed-finish-unbound");
-	cfg.cases = {"iommufd-vfio/p:iommu,vfio/r:vfio"};
-	e2e::check_refused_as_setup(host::run_suite(cfg), "the kernel refused --fault finish-unbound: "
-							  "needs vfio.luo_retrieve=unbound");
+	// the knob has no FINISH rule to break.
+	e2e::check_knob_needs_mode("finish-unbound", "iommufd-vfio/p:iommu,vfio/r:vfio",
+				   "vfio.luo_retrieve=unbound");
 }
