@@ -86,8 +86,9 @@ Outcome hwpt_attach_marked(int dev_fd, const std::string &dev, int iommufd,
 }
 
 Outcome iommufd_probe_unsealed(const std::string &what, int iommufd, unsigned ioas, int sfd,
-			       std::uint64_t token, int &preserve_err)
+			       std::uint64_t token, int immutable_err, bool &ran, int &preserve_err)
 {
+	ran = false;
 	UniqueFd mem(::memfd_create("luo-rig-unsealed", MFD_CLOEXEC | MFD_ALLOW_SEALING));
 	if (!mem.valid())
 		return errno_fail("memfd_create(\"luo-rig-unsealed\") for the seal probe");
@@ -100,10 +101,17 @@ Outcome iommufd_probe_unsealed(const std::string &what, int iommufd, unsigned io
 	m.fd = mem.get();
 	m.length = kProbeLen;
 	m.iova = kProbeIova;
-	if (::ioctl(iommufd, IOMMU_IOAS_MAP_FILE, &m))
+	// Immutable already: the iommufd is preserved (in this session or
+	// another), and the real PRESERVE_FD is the LUO core's to refuse.
+	// There is nothing to probe, and the IOAS must not be changed.
+	if (::ioctl(iommufd, IOMMU_IOAS_MAP_FILE, &m)) {
+		if (errno == immutable_err)
+			return Outcome::ok();
 		return errno_fail("ioctl(" + what + ", IOMMU_IOAS_MAP_FILE, an unsealed memfd at "
 				  "IOVA " + hex(kProbeIova) + " of " + ioas_text(what, ioas) +
 				  ") for the seal probe");
+	}
+	ran = true;
 	if (::fcntl(mem.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_GROW | F_SEAL_SHRINK))
 		return errno_fail("seal the probe's memfd after mapping it");
 

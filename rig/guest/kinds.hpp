@@ -61,8 +61,11 @@ Outcome hwpt_attach_marked(int dev_fd, const std::string &dev, int iommufd,
 // sealed only after mapping into `ioas`, which a marked HWPT translates, try
 // the PRESERVE_FD (its errno in `preserve_err`, 0 if it went through) and
 // unmap the probe.  Fails if the preserve went through or the unmap did not.
+// `ran` is false, and nothing is tried, when the IOAS refuses the map with
+// `immutable_err`: the iommufd is preserved already.
 Outcome iommufd_probe_unsealed(const std::string &what, int iommufd, unsigned ioas, int sfd,
-			       std::uint64_t token, int &preserve_err);
+			       std::uint64_t token, int immutable_err, bool &ran,
+			       int &preserve_err);
 // After it: a map and an unmap of `ioas` must each fail with `want`.
 Outcome iommufd_check_immutable(const std::string &what, int iommufd, unsigned ioas, int want);
 

@@ -213,10 +213,10 @@ Objects::Probe Objects::before_preserve(const ObjectSpec &spec, int sfd, std::ui
 	if (hwpts.empty())
 		return p;
 	const int self = fd(spec.name);
-	p.ran = true;
 	// The first marked HWPT is the one the kernel walks first.
-	p.outcome = kind::iommufd_probe_unsealed("iommufd '" + spec.name + "' (" + fd_str(self) + ")",
-						 self, hwpts.front().ioas, sfd, token, p.err);
+	p.outcome = kind::iommufd_probe_unsealed(
+		"iommufd '" + spec.name + "' (" + fd_str(self) + ")", self, hwpts.front().ioas, sfd, token,
+		protocol::errno_from_name(plan_.iommufd_immutable_err), p.ran, p.err);
 	return p;
 }
 

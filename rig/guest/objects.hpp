@@ -109,8 +109,9 @@ public:
 
 	// Right before PRESERVE_FD of an iommufd as `token` in session `sfd`,
 	// when the contract preserves marked HWPTs only: the seal probe
-	// (guest/iommufd_hwpt.cpp).  ran says whether there was a marked HWPT
-	// to probe; err is the errno the probe's PRESERVE_FD got.
+	// (guest/iommufd_hwpt.cpp).  ran says whether the probe's PRESERVE_FD
+	// was tried: not without a marked HWPT, nor when its IOAS is immutable
+	// already (the iommufd is preserved); err is the errno it got.
 	struct Probe {
 		bool ran = false;
 		int err = 0;

@@ -50,3 +50,44 @@ TEST_CASE("iommufd-preserve-mutable outside the HWPT-token mode is refused by th
 	e2e::check_knob_needs_mode("iommufd-preserve-mutable", "iommufd-memfd-vfio/p:mem,iommu,vfio/r:-",
 				   "iommufd.luo_hwpt=token");
 }
+
+TEST_CASE("an iommufd preserved again: its IOAS is immutable, the seal probe stands aside and LUO refuses",
+	  "[e2e][iommufd]")
+{
+	// The probe maps into the marked HWPT's IOAS before the PRESERVE_FD;
+	// on an iommufd preserved already that map is refused, and the step
+	// must still be the LUO core's EBUSY (C7), in its own session and in
+	// another, never the probe's failure.
+	auto cfg = e2e::config_for({}, "posted-iommufd-preserve-twice");
+	std::filesystem::create_directories(cfg.out_dir);
+	const auto file = cfg.out_dir / "iommufd-twice.json";
+	host::write_file_atomic(file, R"({
+  "name": "iommufd-twice",
+  "objects": {"mem": "memfd", "iommu": {"kind": "iommufd", "depends_on": "mem"},
+	      "vfio": {"kind": "vfio-cdev", "depends_on": "iommu"}, "other": "memfd"},
+  "sessions": {"s": ["mem", "iommu", "vfio"], "o": ["other"]},
+  "preserve": "declared",
+  "restore": "declared",
+  "faults": [
+    {"action": "preserve-twice", "object": "iommu"},
+    {"action": "preserve-twice", "object": "iommu", "session": "o"}
+  ]
+})");
+	cfg.scenarios = {file.string()};
+	cfg.contract = "posted-2026";
+	auto rep = host::run_suite(cfg);
+	REQUIRE(rep.cases.size() == 1);
+	const auto &c = rep.cases[0];
+	INFO(c.id << ": " << host::to_string(c.verdict) << ": " << c.message);
+	CHECK(c.verdict == host::Verdict::pass);
+	int p7 = 0, refused = 0;
+	for (const auto &s : c.steps) {
+		if (s.op != protocol::Op::preserve || s.object != "iommu")
+			continue;
+		p7 += s.expect.rule == "P7" && s.result == 0;
+		refused += s.expect.rule == "C7" && s.err == "EBUSY";
+	}
+	CHECK(p7 == 1);
+	CHECK(refused == 2);
+	CHECK(rep.exit_code == 0);
+}
