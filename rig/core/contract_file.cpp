@@ -395,6 +395,13 @@ Contract Reader::read(const json &j)
 	}
 	if (j.contains("kinds"))
 		kinds(j["kinds"], "/kinds", c);
+	// The VMM marks the HWPT it binds a device through; a device the
+	// kernel binds inside retrieve has none, and P7 would check nothing.
+	if (c.iommufd.preserve_marked_hwpts && !c.vfio.retrieve_unbound)
+		fail("/kinds/iommufd/preserve/carries",
+		     "marked HWPTs need devices retrieved unbound, which the VMM binds through an "
+		     "HWPT it marks; add \"vfio-cdev\": {\"retrieve\": {\"returns\": \"unbound\"}}",
+		     true);
 	if (j.contains("kernel"))
 		kernel(j["kernel"], "/kernel", c);
 	return c;

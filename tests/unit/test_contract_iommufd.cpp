@@ -23,7 +23,8 @@ namespace {
 
 const auto error_of = &test::contract_error_of;
 
-const char *kMarked = R"({"kinds": {"iommufd": {"preserve": {"carries": "marked-hwpts"}}}})";
+const char *kMarked = R"({"kinds": {"iommufd": {"preserve": {"carries": "marked-hwpts"}},
+			       "vfio-cdev": {"retrieve": {"returns": "unbound"}}}})";
 
 } // namespace
 
@@ -43,7 +44,8 @@ TEST_CASE("iommufd's marked HWPTs: off by default, on with its errnos and source
 
 	auto c = core::parse_contract(R"({"kinds": {"iommufd": {"preserve": {
 	  "carries": "marked-hwpts", "seal_error": "EPERM", "immutable_error": "EROFS",
-	  "source": {"message_id": "<a@b>", "version": "v1", "date": "2026-02-03"}}}}})",
+	  "source": {"message_id": "<a@b>", "version": "v1", "date": "2026-02-03"}}},
+	  "vfio-cdev": {"retrieve": {"returns": "unbound"}}}})",
 				      "c.json");
 	CHECK(c.iommufd.seal_err == "EPERM");
 	CHECK(c.iommufd.immutable_err == "EROFS");
@@ -59,6 +61,9 @@ TEST_CASE("a bad iommufd rule is refused with its place and the fix", "[contract
 	CHECK_THAT(error_of(R"({"kinds": {"iommufd": {"preserve": {"seal_error": "EINVAL"}}}})"),
 		   ContainsSubstring("/kinds/iommufd/preserve/seal_error") &&
 			   ContainsSubstring("\"carries\": \"marked-hwpts\""));
+	CHECK_THAT(error_of(R"({"kinds": {"iommufd": {"preserve": {"carries": "marked-hwpts"}}}})"),
+		   ContainsSubstring("/kinds/iommufd/preserve/carries") &&
+			   ContainsSubstring("\"returns\": \"unbound\""));
 	CHECK_THAT(error_of(R"({"kinds": {"iommufd": {"preserve": {"carries": "marked-hwpts",
 	  "immutable_error": "EWHAT"}}}})"),
 		   ContainsSubstring("/kinds/iommufd/preserve/immutable_error"));
@@ -92,7 +97,7 @@ TEST_CASE("P7 names the preserve of an iommufd a device is bound to, and only th
 	run(a, {{Op::preserve, "s", "iommu", 3, "ok", "C1"}});
 }
 
-TEST_CASE("plan --diff counts P7 against C1 as a disagreement", "[contract][iommufd][diff]")
+TEST_CASE("plan --diff counts P7 against C1 as a disagreement, and P7 alone", "[contract][iommufd][diff]")
 {
 	const char *scenario = R"({
 	  "objects": {"mem": "memfd", "iommu": {"kind": "iommufd", "depends_on": "mem"},
@@ -101,9 +106,12 @@ TEST_CASE("plan --diff counts P7 against C1 as a disagreement", "[contract][iomm
 	  "restore": [["mem", "iommu", "vfio"]]
 	})";
 	const auto sc = core::parse_scenario(scenario, "s.json");
-	auto agreed = core::expand(sc, core::Contract::agreed());
+	// The same contract but for the iommufd rule: only P7 differs.
+	auto unbound = core::parse_contract(R"({"kinds": {"vfio-cdev": {"retrieve": {"returns": "unbound"}}}})",
+					    "u.json");
+	auto plain = core::expand(sc, unbound);
 	auto marked = core::expand(sc, core::parse_contract(kMarked, "c.json"));
-	auto d = core::diff_plans("agreed", agreed, "marked", marked);
+	auto d = core::diff_plans("unbound", plain, "marked", marked);
 	REQUIRE(d.differing.size() == 1);
 	REQUIRE(d.differing[0].steps.size() == 1);
 	CHECK_THAT(d.differing[0].steps[0].b, ContainsSubstring("preserve(s,iommu,") &&
