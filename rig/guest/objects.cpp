@@ -155,10 +155,8 @@ Outcome Objects::create(const ObjectSpec &spec)
 		if (r)
 			r = kind::vfio_create(spec, addr, dep, mapped_by(spec.depends_on), out,
 					      marks_hwpts() ? &mark : nullptr);
-		if (r && marks_hwpts()) {
-			std::lock_guard lock(mu_);
-			marked_[spec.depends_on].push_back(mark);
-		}
+		if (r && marks_hwpts())
+			remember(spec.depends_on, mark);
 		break;
 	}
 	case ObjectKind::unsupported:
@@ -195,6 +193,12 @@ int Objects::fd(const std::string &name) const
 	std::lock_guard lock(mu_);
 	auto it = fds_.find(name);
 	return it == fds_.end() ? -1 : it->second;
+}
+
+void Objects::remember(const std::string &iommufd_name, const MarkedHwpt &mark)
+{
+	std::lock_guard lock(mu_);
+	marked_[iommufd_name].push_back(mark);
 }
 
 std::vector<MarkedHwpt> Objects::marks(const std::string &iommufd_name) const
@@ -359,8 +363,7 @@ Outcome Objects::bind_device(const ObjectSpec &spec)
 			return b;
 		std::string how;
 		if (marks_hwpts()) {
-			std::lock_guard lock(mu_);
-			marked_[spec.depends_on].push_back(mark);
+			remember(spec.depends_on, mark);
 			how = " through HWPT " + std::to_string(mark.hwpt) + ", marked for preservation";
 		}
 		return {0, "bound to the restored iommufd '" + spec.depends_on + "' (" + fd_str(dep) + ")" +

@@ -137,6 +137,7 @@ private:
 	std::map<std::string, std::vector<MarkedHwpt>> marked_;
 	bool marks_hwpts() const { return !plan_.iommufd_seal_err.empty(); }
 	std::vector<MarkedHwpt> marks(const std::string &iommufd_name) const;
+	void remember(const std::string &iommufd_name, const MarkedHwpt &mark);
 };
 
 } // namespace luo::guest
