@@ -3,8 +3,10 @@
 // The incremental build workspace: what it trusts, and which files it makes
 // look new to make.
 #include <catch2/catch_test_macros.hpp>
+#include <atomic>
 #include <chrono>
 #include <fstream>
+#include <thread>
 #include <unistd.h>
 
 #include "host/kernel/workspace.hpp"
@@ -92,6 +94,33 @@ TEST_CASE("a workspace whose last build did not complete is wiped, never trusted
 	// A completed state without objects is no workspace either.
 	fs::remove_all(dir / "obj");
 	CHECK_FALSE(Workspace(dir, root).warm());
+	fs::remove_all(root);
+}
+
+// Two builds of one workspace (two CI jobs, or a build started ahead of
+// the tests that need it) take turns: the second waits for the first to
+// finish, then finds what it left, never a half-written tree.
+TEST_CASE("a second build of a workspace waits until the first lets go", "[unit][kernel]")
+{
+	auto root = scratch("lock");
+	fs::path dir = root / "ws";
+	std::atomic<bool> second_in{false};
+	std::thread second;
+	{
+		Workspace first(dir, root);
+		first.building();
+		put(first.obj() / ".config", "CONFIG_X=y\n");
+		second = std::thread([&] {
+			Workspace ws(dir, root);
+			second_in = true;
+			CHECK(ws.warm());
+		});
+		std::this_thread::sleep_for(std::chrono::milliseconds(300));
+		CHECK_FALSE(second_in);
+		first.completed();
+	}
+	second.join();
+	CHECK(second_in);
 	fs::remove_all(root);
 }
 

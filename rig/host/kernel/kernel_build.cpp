@@ -288,12 +288,17 @@ KernelArtifact obtain_kernel(const KernelOptions &opts)
 		wh.add_file(f);
 	std::string wkey = wh.hex().substr(0, 16);
 
-	fs::path log = root / "logs" / ("kernel-" + key + ".log");
-	fs::create_directories(log.parent_path());
-	fs::remove(log);
 	Progress prog("kernel " + key.substr(0, 8));
 	sweep_orphan_workspaces(root / "objdirs");
 	Workspace ws(root / "objdirs" / wkey, src.tree);
+	// Another luo-rig (a parallel CI job, a build started ahead) may have
+	// built this very kernel while the lock was held: take its result.
+	// Only now is the log ours to clear.
+	if (!opts.rebuild && fs::exists(entry / "kernel.json") && fs::exists(entry / "bzImage"))
+		return from_entry(entry);
+	fs::path log = root / "logs" / ("kernel-" + key + ".log");
+	fs::create_directories(log.parent_path());
+	fs::remove(log);
 	if (opts.rebuild)
 		ws.wipe(); // --rebuild means from scratch, objects included
 	BuildInputs in{src, patches, fragments, opts.jobs, log, &prog};

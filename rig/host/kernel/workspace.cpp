@@ -2,6 +2,7 @@
 #include "host/kernel/workspace.hpp"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <map>
@@ -81,9 +82,22 @@ Workspace::Workspace(fs::path dir, const fs::path &tree) : dir_(std::move(dir))
 {
 	fs::create_directories(dir_.parent_path());
 	lock_fd_ = ::open(lock_path(dir_).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX) != 0)
+	int err = lock_fd_ < 0 ? errno : 0;
+	if (!err && ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+		err = errno;
+		if (err == EWOULDBLOCK) {
+			// Say why nothing happens: another build of this workspace runs.
+			std::fprintf(stderr, "luo-rig: waiting for %s: another kernel build "
+				     "holds it\n", lock_path(dir_).c_str());
+			err = ::flock(lock_fd_, LOCK_EX) == 0 ? 0 : errno;
+		}
+	}
+	if (err) {
+		if (lock_fd_ >= 0)
+			::close(lock_fd_);
 		throw SetupError("cannot lock " + lock_path(dir_).string() + ": " +
-				 std::strerror(errno));
+				 std::strerror(err));
+	}
 	std::string state = state_of(dir_);
 	warm_ = (state == kComplete || state == kFailed) && fs::exists(obj() / ".config");
 	if (!warm_)
