@@ -47,7 +47,8 @@ void check_refused_at_retrieve(const std::string &knob, bool debug = false)
 
 } // namespace
 
-TEST_CASE("a corrupt guest_memfd record fails its retrieve cleanly", "[e2e][knobs][sized]")
+TEST_CASE("a corrupt guest_memfd record fails its retrieve cleanly",
+	  "[e2e][knobs][debug][sized]")
 {
 	auto knob = GENERATE(as<std::string>{}, "corrupt-gmem-size", "corrupt-gmem-nr-folios",
 			     "corrupt-gmem-index", "corrupt-gmem-vm-token");

@@ -72,7 +72,7 @@ fs::path series_kernel(int n, const std::vector<std::string> &more, const std::s
 } // namespace
 
 TEST_CASE("a VM under --from-kernel boots the first kernel and kexecs into the one under test",
-	  "[e2e][from-kernel]")
+	  "[e2e][from-kernel][debug]")
 {
 	// The debug flavour of the same series is another kernel, and one a
 	// test run builds anyway.

@@ -87,7 +87,7 @@ TEST_CASE("a reproducer passes on a kernel without the bug", "[e2e][reproducer]"
 }
 
 TEST_CASE("a reproducer armed with fail-nth fails its step's call once, and the case goes on",
-	  "[e2e][reproducer][inject]")
+	  "[e2e][reproducer][inject][debug]")
 {
 	// The kexec with the first allocation of its freeze failed, as
 	// `--inject fail-nth` walks it: the kernel must say the failure was
