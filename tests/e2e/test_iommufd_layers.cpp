@@ -13,7 +13,7 @@
 using namespace luo;
 
 TEST_CASE("an iommufd with three IOAS comes back whole, and the device DMAs through each mapping",
-	  "[e2e][iommufd]")
+	  "[e2e][iommufd][sized]")
 {
 	auto cfg = e2e::config_for({"scenarios/deps/iommufd-layers.json"}, "iommufd-layers");
 	if (!e2e::full_size())
