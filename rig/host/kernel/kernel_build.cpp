@@ -275,7 +275,11 @@ KernelArtifact obtain_kernel(const KernelOptions &opts)
 
 	fs::path root = cache_root();
 	fs::path entry = root / "kernels" / key;
-	if (!opts.rebuild && fs::exists(entry / "kernel.json") && fs::exists(entry / "bzImage"))
+	auto cached = [&] {
+		return !opts.rebuild && fs::exists(entry / "kernel.json") &&
+		       fs::exists(entry / "bzImage");
+	};
+	if (cached())
 		return from_entry(entry);
 
 	// The workspace is keyed by where the source lives and how it is
@@ -294,7 +298,7 @@ KernelArtifact obtain_kernel(const KernelOptions &opts)
 	// Another luo-rig (a parallel CI job, a build started ahead) may have
 	// built this very kernel while the lock was held: take its result.
 	// Only now is the log ours to clear.
-	if (!opts.rebuild && fs::exists(entry / "kernel.json") && fs::exists(entry / "bzImage"))
+	if (cached())
 		return from_entry(entry);
 	fs::path log = root / "logs" / ("kernel-" + key + ".log");
 	fs::create_directories(log.parent_path());
