@@ -99,6 +99,15 @@ struct VfioRules {
 	bool open_group = false;
 	RuleSource open_source;
 
+	// PRESERVE_FD of a device attached to a page table of its iommufd (P8,
+	// with marked HWPTs).  Agreed: whatever the page table.  Posted: only
+	// the HWPTs userspace marked cross the update, so one that is not
+	// marked fails the preserve with unmarked_err (a device attached to
+	// nothing goes through without its iommufd).
+	bool preserve_needs_marked_hwpt = false;
+	std::string unmarked_err = "EINVAL";
+	RuleSource preserve_source;
+
 	bool operator==(const VfioRules &) const = default;
 };
 

@@ -141,11 +141,31 @@ RuleSource Reader::source(const json &j, const std::string &ptr) const
 	return s;
 }
 
-// kinds.vfio-cdev: D1's open (and the paths it covers), what a retrieve
-// returns, and FINISH with the device preserved.
+// kinds.vfio-cdev: D1's open (and the paths it covers), what PRESERVE_FD
+// needs of the device's page table, what a retrieve returns, and FINISH with
+// the device preserved.
 void Reader::vfio(const json &v, const std::string &at, Contract &c) const
 {
-	fields(v, at, {"open", "retrieve", "finish"});
+	fields(v, at, {"open", "preserve", "retrieve", "finish"});
+	if (v.contains("preserve")) {
+		const std::string ptr = at + "/preserve";
+		const json &p = v["preserve"];
+		fields(p, ptr, {"hwpt", "error", "source"});
+		if (p.contains("hwpt"))
+			c.vfio.preserve_needs_marked_hwpt =
+				answer(p["hwpt"], ptr + "/hwpt", "any", "marked",
+				       "whatever page table the device is attached to",
+				       "a device attached to a page table must be attached to a HWPT "
+				       "marked with IOMMU_HWPT_LU_SET_PRESERVE") == "marked";
+		if (p.contains("error")) {
+			if (!c.vfio.preserve_needs_marked_hwpt)
+				fail(ptr + "/error", "an errno is for a marked HWPT; remove it or say "
+						     "\"hwpt\": \"marked\"", true);
+			c.vfio.unmarked_err = errno_value(p["error"], ptr + "/error");
+		}
+		if (p.contains("source"))
+			c.vfio.preserve_source = source(p["source"], ptr + "/source");
+	}
 	if (v.contains("open")) {
 		const std::string ptr = at + "/open";
 		fields(v["open"], ptr, {"before_retrieve", "error", "paths", "source"});
@@ -401,6 +421,14 @@ Contract Reader::read(const json &j)
 		fail("/kinds/iommufd/preserve/carries",
 		     "marked HWPTs need devices retrieved unbound, which the VMM binds through an "
 		     "HWPT it marks; add \"vfio-cdev\": {\"retrieve\": {\"returns\": \"unbound\"}}",
+		     true);
+	// Without marked HWPTs the VMM marks nothing, and every device would
+	// be refused.
+	if (c.vfio.preserve_needs_marked_hwpt && !c.iommufd.preserve_marked_hwpts)
+		fail("/kinds/vfio-cdev/preserve/hwpt",
+		     "a device can be attached to a marked HWPT only when the iommufd carries marked "
+		     "HWPTs; add \"iommufd\": {\"preserve\": {\"carries\": \"marked-hwpts\"}} or "
+		     "say \"hwpt\": \"any\"",
 		     true);
 	if (j.contains("kernel"))
 		kernel(j["kernel"], "/kernel", c);

@@ -324,12 +324,23 @@ Expect Oracle::preserve(const CaseStep &s)
 	if (o->second.kind == ObjectKind::iommufd && contract_.iommufd.preserve_marked_hwpts &&
 	    has_device(s.object))
 		return ok("P7");
+	// P8: the VMM tries the device on an unmarked HWPT first, when it
+	// holds one it attached through a marked HWPT and its iommufd's fd.
+	if (o->second.kind == ObjectKind::vfio_cdev && contract_.vfio.preserve_needs_marked_hwpt &&
+	    on_marked_hwpt(o->second))
+		return ok("P8");
 	if (strict)
 		return ok("S1");
 	// P6: the VMM's check of the freeze is part of this step's outcome.
 	if (o->second.kind == ObjectKind::guest_memfd && contract_.guest_memfd.preserve_freezes)
 		return ok("P6");
 	return ok("C1");
+}
+
+bool Oracle::on_marked_hwpt(const Obj &device) const
+{
+	auto dep = objs_.find(device.dep);
+	return device.bound && device.bound_dep && dep != objs_.end() && dep->second.fd;
 }
 
 bool Oracle::has_device(const std::string &iommufd) const

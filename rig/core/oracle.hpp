@@ -97,6 +97,9 @@ private:
 
 	// A VFIO device is bound to `iommufd` in this boot (P7).
 	bool has_device(const std::string &iommufd) const;
+	// The VMM attached `device` through an HWPT it marked, in an iommufd
+	// it holds (P8).
+	bool on_marked_hwpt(const Obj &device) const;
 
 	Contract contract_;
 	std::map<std::string, Obj> objs_;

@@ -38,12 +38,15 @@ PlanDiff diff_plans(const std::string &a_name, const std::vector<Case> &a, const
 			const CaseStep *sb = i < cb.steps.size() ? &cb.steps[i] : nullptr;
 			const std::string ta = sa ? step_text(*sa) : "", tb = sb ? step_text(*sb) : "";
 			auto bare = [](const std::string &t) { return t.substr(0, t.rfind(':')); };
-			// Except P6 and P7: their "ok" includes the VMM's
+			// Except P6, P7 and P8: their "ok" includes the VMM's
 			// checks (the guest_memfd is frozen, where C1 writes to
 			// it; an unsealed mapping is refused and the IOAS is
-			// immutable, where C1 and S1 change nothing).
+			// immutable, and a device on an unmarked HWPT is
+			// refused, where C1 and S1 change nothing).
 			const std::string ra = sa ? sa->expect.rule : "", rb = sb ? sb->expect.rule : "";
-			auto checked = [](const std::string &r) { return r == "P6" || r == "P7"; };
+			auto checked = [](const std::string &r) {
+				return r == "P6" || r == "P7" || r == "P8";
+			};
 			bool probed = ra != rb && (checked(ra) || checked(rb));
 			if (bare(ta) != bare(tb) || probed)
 				cd.steps.push_back({i, ta, tb});

@@ -16,6 +16,13 @@
 // After it: the IOAS is immutable, so a map and an unmap must both be
 // refused.  Neither changes anything when refused, and an unmap of a range
 // that was never mapped tells "immutable" from "nothing there".
+//
+// A VFIO device gets a check of its own (Plan::vfio_unmarked_err): its page
+// table must be a marked HWPT, or it would come back with no translation.
+// Right before its PRESERVE_FD the device moves to a new HWPT of the same
+// IOAS that is not marked, the call must be refused, and the device goes
+// back to its marked HWPT.  Allocating an HWPT and attaching to it change no
+// mapping, so an IOAS that is immutable already allows both.
 #include <cerrno>
 #include <cstring>
 
@@ -41,6 +48,15 @@ constexpr std::uint32_t kTokenBase = 0x4c550000;
 std::string ioas_text(const std::string &what, unsigned ioas)
 {
 	return "IOAS " + std::to_string(ioas) + " of " + what;
+}
+
+int attach_pt(int dev_fd, unsigned pt)
+{
+	vfio_device_attach_iommufd_pt at;
+	std::memset(&at, 0, sizeof(at));
+	at.argsz = sizeof(at);
+	at.pt_id = pt;
+	return ::ioctl(dev_fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at) ? errno : 0;
 }
 
 int unmap(int iommufd, unsigned ioas, std::uint64_t iova, std::uint64_t len)
@@ -81,7 +97,7 @@ Outcome hwpt_attach_marked(int dev_fd, const std::string &dev, int iommufd,
 		return errno_fail("ioctl(" + what + ", IOMMU_HWPT_LU_SET_PRESERVE, HWPT " +
 				  std::to_string(m.hwpt_id) + " token " + hex(m.hwpt_token) +
 				  ") (ENOTTY: the kernel cannot mark HWPTs)");
-	out = {ioas, a.out_hwpt_id};
+	out = {ioas, a.out_hwpt_id, devid, {}};
 	return Outcome::ok();
 }
 
@@ -127,6 +143,50 @@ Outcome iommufd_probe_unsealed(const std::string &what, int iommufd, unsigned io
 				 std::strerror(preserve_err) + "), but unmapping the probe from " +
 				 ioas_text(what, ioas) + " then failed (" + std::strerror(err) +
 				 "): a refused preserve left the IOAS immutable");
+	return Outcome::ok();
+}
+
+Outcome vfio_probe_unmarked(int dev_fd, const std::string &dev, int iommufd,
+			    const std::string &what, const MarkedHwpt &mark, int sfd,
+			    std::uint64_t token, int &preserve_err)
+{
+	iommu_hwpt_alloc a{};
+	a.size = sizeof(a);
+	a.dev_id = mark.devid;
+	a.pt_id = mark.ioas;
+	if (::ioctl(iommufd, IOMMU_HWPT_ALLOC, &a))
+		return errno_fail("ioctl(" + what + ", IOMMU_HWPT_ALLOC, device " +
+				  std::to_string(mark.devid) + " on " + ioas_text(what, mark.ioas) +
+				  ") for the unmarked-HWPT probe");
+	const std::string probe = "HWPT " + std::to_string(a.out_hwpt_id) + " of " +
+				  ioas_text(what, mark.ioas) + " (not marked)";
+	int rc = 0;
+	if (int err = attach_pt(dev_fd, a.out_hwpt_id))
+		rc = -err;
+	const bool moved = rc == 0;
+	if (moved)
+		rc = luo::preserve(sfd, dev_fd, token);
+	preserve_err = rc < 0 ? -rc : 0;
+	// Back to the marked HWPT whatever happened, and the probe's goes.
+	int back = moved ? attach_pt(dev_fd, mark.hwpt) : 0;
+	iommu_destroy d{};
+	d.size = sizeof(d);
+	d.id = a.out_hwpt_id;
+	int gone = back ? 0 : (::ioctl(iommufd, IOMMU_DESTROY, &d) ? errno : 0);
+	if (!moved)
+		return Outcome::fail(rc, "ioctl(" + dev + ", VFIO_DEVICE_ATTACH_IOMMUFD_PT, " + probe +
+					 "): " + std::strerror(-rc));
+	if (back)
+		return Outcome::fail(-back, "ioctl(" + dev + ", VFIO_DEVICE_ATTACH_IOMMUFD_PT, marked HWPT " +
+					    std::to_string(mark.hwpt) + ") to put the device back after "
+					    "the unmarked-HWPT probe: " + std::strerror(back));
+	if (rc >= 0)
+		return Outcome::fail(-EPROTO, "PRESERVE_FD " + dev + " succeeded while the device was "
+					      "attached to " + probe + ": the contract refuses a "
+					      "device whose page table is not a marked HWPT");
+	if (gone)
+		return Outcome::fail(-gone, "ioctl(" + what + ", IOMMU_DESTROY, " + probe + "): " +
+					    std::strerror(gone));
 	return Outcome::ok();
 }
 

@@ -66,6 +66,14 @@ Outcome hwpt_attach_marked(int dev_fd, const std::string &dev, int iommufd,
 Outcome iommufd_probe_unsealed(const std::string &what, int iommufd, unsigned ioas, int sfd,
 			       std::uint64_t token, int immutable_err, bool &ran,
 			       int &preserve_err);
+// Before PRESERVE_FD of the VFIO device `dev_fd` as `token` in session
+// `sfd`, attached through the marked HWPT `mark` of `iommufd`: attach it to
+// a new, unmarked HWPT of the same IOAS, try the PRESERVE_FD (its errno in
+// `preserve_err`), put it back on `mark` and destroy the new HWPT.  Fails if
+// the preserve went through or the device could not be moved either way.
+Outcome vfio_probe_unmarked(int dev_fd, const std::string &dev, int iommufd,
+			    const std::string &what, const MarkedHwpt &mark, int sfd,
+			    std::uint64_t token, int &preserve_err);
 // After it: a map and an unmap of `ioas` must each fail with `want`.
 Outcome iommufd_check_immutable(const std::string &what, int iommufd, unsigned ioas, int want);
 

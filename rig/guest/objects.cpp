@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include <unistd.h>
 
@@ -155,8 +156,10 @@ Outcome Objects::create(const ObjectSpec &spec)
 		if (r)
 			r = kind::vfio_create(spec, addr, dep, mapped_by(spec.depends_on), out,
 					      marks_hwpts() ? &mark : nullptr);
-		if (r && marks_hwpts())
+		if (r && marks_hwpts()) {
+			mark.device = spec.name;
 			remember(spec.depends_on, mark);
+		}
 		break;
 	}
 	case ObjectKind::unsupported:
@@ -180,8 +183,11 @@ void Objects::adopt(const std::string &name, int new_fd)
 	if (it != fds_.end() && it->second != new_fd)
 		::close(it->second);
 	fds_[name] = new_fd;
-	// Another context now: the HWPTs marked in the old one are not in it.
+	// Another context now: the HWPTs marked in the old one are not in it,
+	// and a device held by this fd before is bound to nothing yet.
 	marked_.erase(name);
+	on_hwpt_.erase(name);
+	std::erase_if(on_hwpt_, [&](const auto &e) { return e.second.first == name; });
 	// The previous boot wrote the late pages, unless the contract froze
 	// the file at PRESERVE_FD (then it wrote none).
 	if (plan_.gmem_frozen_err.empty())
@@ -199,6 +205,8 @@ void Objects::remember(const std::string &iommufd_name, const MarkedHwpt &mark)
 {
 	std::lock_guard lock(mu_);
 	marked_[iommufd_name].push_back(mark);
+	if (!mark.device.empty())
+		on_hwpt_[mark.device] = {iommufd_name, mark};
 }
 
 std::vector<MarkedHwpt> Objects::marks(const std::string &iommufd_name) const
@@ -210,17 +218,61 @@ std::vector<MarkedHwpt> Objects::marks(const std::string &iommufd_name) const
 
 Objects::Probe Objects::before_preserve(const ObjectSpec &spec, int sfd, std::uint64_t token)
 {
+	if (!marks_hwpts())
+		return {};
+	if (spec.kind == ObjectKind::iommufd)
+		return probe_unsealed(spec, sfd, token);
+	if (spec.kind == ObjectKind::vfio_cdev && !plan_.vfio_unmarked_err.empty())
+		return probe_unmarked(spec, sfd, token);
+	return {};
+}
+
+Objects::Probe Objects::probe_unsealed(const ObjectSpec &spec, int sfd, std::uint64_t token)
+{
 	Probe p;
-	if (spec.kind != ObjectKind::iommufd || !marks_hwpts())
-		return p;
 	const auto hwpts = marks(spec.name);
 	if (hwpts.empty())
 		return p;
 	const int self = fd(spec.name);
+	bool ran = false;
+	int err = 0;
 	// The first marked HWPT is the one the kernel walks first.
 	p.outcome = kind::iommufd_probe_unsealed(
 		"iommufd '" + spec.name + "' (" + fd_str(self) + ")", self, hwpts.front().ioas, sfd, token,
-		protocol::errno_from_name(plan_.iommufd_immutable_err), p.ran, p.err);
+		protocol::errno_from_name(plan_.iommufd_immutable_err), ran, err);
+	if (p.outcome && ran && err != protocol::errno_from_name(plan_.iommufd_seal_err))
+		p.wrong_errno = "with a marked HWPT's IOAS also mapping a memfd sealed only after it was "
+				"mapped it failed with " + std::string(std::strerror(err)) +
+				", not the contract's " + plan_.iommufd_seal_err;
+	return p;
+}
+
+Objects::Probe Objects::probe_unmarked(const ObjectSpec &spec, int sfd, std::uint64_t token)
+{
+	Probe p;
+	std::pair<std::string, MarkedHwpt> on;
+	{
+		std::lock_guard lock(mu_);
+		auto it = on_hwpt_.find(spec.name);
+		// Not attached through a marked HWPT: retrieved and not bound yet,
+		// or bound to an iommufd the VMM made itself.
+		if (it == on_hwpt_.end())
+			return p;
+		on = it->second;
+	}
+	const int self = fd(spec.name), ictx = fd(on.first);
+	// The iommufd's fd is closed: nothing to allocate the probe's HWPT in
+	// (the oracle does not name P8 then).
+	if (ictx < 0)
+		return p;
+	int err = 0;
+	p.outcome = kind::vfio_probe_unmarked(self, "vfio-cdev '" + spec.name + "' (" + fd_str(self) + ")",
+					      ictx, "iommufd '" + on.first + "' (" + fd_str(ictx) + ")",
+					      on.second, sfd, token, err);
+	if (p.outcome && err != protocol::errno_from_name(plan_.vfio_unmarked_err))
+		p.wrong_errno = "attached to a new HWPT that is not marked it failed with " +
+				std::string(std::strerror(err)) + ", not the contract's " +
+				plan_.vfio_unmarked_err;
 	return p;
 }
 
@@ -363,6 +415,7 @@ Outcome Objects::bind_device(const ObjectSpec &spec)
 			return b;
 		std::string how;
 		if (marks_hwpts()) {
+			mark.device = spec.name;
 			remember(spec.depends_on, mark);
 			how = " through HWPT " + std::to_string(mark.hwpt) + ", marked for preservation";
 		}
@@ -450,6 +503,7 @@ int Objects::close(const std::string &name)
 		fd = it->second;
 		fds_.erase(it);
 		marked_.erase(name);
+		on_hwpt_.erase(name);
 	}
 	// Outside the lock: this runs the file's release path, the code under
 	// test, and may never return.

@@ -33,10 +33,13 @@ struct Mapped {
 };
 
 // An HWPT the VMM attached a device through and marked for preservation,
-// and the IOAS it translates (guest/iommufd_hwpt.cpp).
+// the IOAS it translates, and the device: its id in the iommufd and its
+// object's name (guest/iommufd_hwpt.cpp).
 struct MarkedHwpt {
 	unsigned ioas = 0;
 	unsigned hwpt = 0;
+	unsigned devid = 0;
+	std::string device;
 };
 
 // Safe from several threads as long as each object is used by one thread
@@ -107,15 +110,18 @@ public:
 	// the contract freezes a preserved guest_memfd, checks that it did.
 	Outcome preserved(const protocol::ObjectSpec &spec);
 
-	// Right before PRESERVE_FD of an iommufd as `token` in session `sfd`,
-	// when the contract preserves marked HWPTs only: the seal probe
-	// (guest/iommufd_hwpt.cpp).  ran says whether the probe's PRESERVE_FD
-	// was tried: not without a marked HWPT, nor when its IOAS is immutable
-	// already (the iommufd is preserved); err is the errno it got.
+	// Right before PRESERVE_FD of `spec` as `token` in session `sfd`, when
+	// the contract preserves marked HWPTs only (guest/iommufd_hwpt.cpp):
+	// for an iommufd, the seal probe; for a VFIO device attached through a
+	// marked HWPT, the same call on an unmarked one, when the contract
+	// refuses that.  outcome fails when the probe could not run or its
+	// PRESERVE_FD went through.  A probe refused with another errno than
+	// the contract's leaves `wrong_errno` saying so: the LUO core's own
+	// checks (a token in use...) come first and say nothing about the
+	// rule, so it counts only if the real call then succeeds.
 	struct Probe {
-		bool ran = false;
-		int err = 0;
 		Outcome outcome;
+		std::string wrong_errno;
 	};
 	Probe before_preserve(const protocol::ObjectSpec &spec, int sfd, std::uint64_t token);
 
@@ -135,7 +141,12 @@ private:
 	std::set<std::string> late_;
 	// iommufd name -> the HWPTs marked in the context its fd holds now.
 	std::map<std::string, std::vector<MarkedHwpt>> marked_;
+	// VFIO device name -> the iommufd it is bound to and the marked HWPT
+	// it is attached through now: gone with the device's fd.
+	std::map<std::string, std::pair<std::string, MarkedHwpt>> on_hwpt_;
 	bool marks_hwpts() const { return !plan_.iommufd_seal_err.empty(); }
+	Probe probe_unsealed(const protocol::ObjectSpec &spec, int sfd, std::uint64_t token);
+	Probe probe_unmarked(const protocol::ObjectSpec &spec, int sfd, std::uint64_t token);
 	std::vector<MarkedHwpt> marks(const std::string &iommufd_name) const;
 	void remember(const std::string &iommufd_name, const MarkedHwpt &mark);
 };

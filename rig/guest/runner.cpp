@@ -144,18 +144,13 @@ Outcome Runner::execute(const protocol::Step &step)
 		auto probe = objects_.before_preserve(*spec, sfd, step.token);
 		if (!probe.outcome)
 			return Outcome::fail(probe.outcome.result ? probe.outcome.result : -EIO,
-					     call + ", its seal probe: " + probe.outcome.detail);
+					     call + ", its probe: " + probe.outcome.detail);
 		Outcome o = from_rc(luo::preserve(sfd, fd, step.token), call);
-		// A probe refused for another reason than the seals: the LUO
-		// core's own checks (a token in use, ...) come first and say
-		// nothing about them, and then the real call fails the same way.
-		// If the real call goes through, the handler refused the
-		// unsealed mapping with the wrong errno.
-		if (o && probe.ran && probe.err != protocol::errno_from_name(plan_.iommufd_seal_err))
-			return Outcome::fail(-EPROTO, call + " succeeded, but with a marked HWPT's IOAS "
-						       "also mapping a memfd sealed only after it was "
-						       "mapped it failed with " + std::string(strerror(probe.err)) +
-						       ", not the contract's " + plan_.iommufd_seal_err);
+		// A probe refused with another errno than the rule's: if the
+		// real call goes through, the handler broke the rule that way;
+		// if not, the LUO core's own checks came first (objects.hpp).
+		if (o && !probe.wrong_errno.empty())
+			return Outcome::fail(-EPROTO, call + " succeeded, but " + probe.wrong_errno);
 		if (!o)
 			return o;
 		// The kernel said yes; what the VMM does next is part of the step,

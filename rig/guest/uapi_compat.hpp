@@ -91,6 +91,15 @@ struct vfio_device_attach_iommufd_pt {
 #define VFIO_DEVICE_ATTACH_IOMMUFD_PT		_IO(VFIO_TYPE, VFIO_BASE + 19)
 #endif
 
+#ifndef VFIO_DEVICE_DETACH_IOMMUFD_PT
+struct vfio_device_detach_iommufd_pt {
+	__u32	argsz;
+	__u32	flags;
+	__u32	pasid;
+};
+#define VFIO_DEVICE_DETACH_IOMMUFD_PT		_IO(VFIO_TYPE, VFIO_BASE + 20)
+#endif
+
 /* ---- <linux/iommufd.h> ------------------------------------------------ */
 
 #ifndef IOMMU_IOAS_ALLOC
@@ -208,6 +217,8 @@ static_assert(KVM_SET_USER_MEMORY_REGION2 == 0x40a0ae49);
 static_assert(KVM_CREATE_GUEST_MEMFD == 0xc040aed4);
 static_assert(VFIO_DEVICE_BIND_IOMMUFD == 0x3b76);
 static_assert(VFIO_DEVICE_ATTACH_IOMMUFD_PT == 0x3b77);
+static_assert(sizeof(struct vfio_device_detach_iommufd_pt) == 12);
+static_assert(VFIO_DEVICE_DETACH_IOMMUFD_PT == 0x3b78);
 static_assert(IOMMU_IOAS_ALLOC == 0x3b81);
 static_assert(IOMMU_DESTROY == 0x3b80);
 static_assert(sizeof(struct iommu_ioas_copy) == 40);

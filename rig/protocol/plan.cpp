@@ -185,6 +185,8 @@ std::string plan_to_json(const Plan &plan, int indent)
 		j["iommufd_seal_err"] = plan.iommufd_seal_err;
 		j["iommufd_immutable_err"] = plan.iommufd_immutable_err;
 	}
+	if (!plan.vfio_unmarked_err.empty())
+		j["vfio_unmarked_err"] = plan.vfio_unmarked_err;
 	return j.dump(indent);
 }
 
@@ -218,6 +220,13 @@ Plan plan_from_json(const std::string &text)
 			throw std::runtime_error("plan: iommufd errno '" + *e + "' is not an errno name");
 	if (plan.iommufd_seal_err.empty() != plan.iommufd_immutable_err.empty())
 		throw std::runtime_error("plan: iommufd_seal_err and iommufd_immutable_err come together");
+	plan.vfio_unmarked_err = field_or<std::string>(j, "vfio_unmarked_err", "");
+	if (!plan.vfio_unmarked_err.empty() && !errno_from_name(plan.vfio_unmarked_err))
+		throw std::runtime_error("plan: vfio_unmarked_err '" + plan.vfio_unmarked_err +
+					 "' is not an errno name");
+	// Only a VMM that marks HWPTs has a marked one to move the device from.
+	if (!plan.vfio_unmarked_err.empty() && plan.iommufd_seal_err.empty())
+		throw std::runtime_error("plan: vfio_unmarked_err needs iommufd_seal_err (marked HWPTs)");
 	for (const auto &jo : field<json>(j, "objects", "plan")) {
 		ObjectSpec o;
 		o.name = field<std::string>(jo, "name", "plan object");
@@ -261,6 +270,7 @@ Plan plan_for_boot(const Plan &plan, std::uint32_t boot)
 	out.gmem_frozen_err = plan.gmem_frozen_err;
 	out.iommufd_seal_err = plan.iommufd_seal_err;
 	out.iommufd_immutable_err = plan.iommufd_immutable_err;
+	out.vfio_unmarked_err = plan.vfio_unmarked_err;
 	std::set<std::string> wanted;
 	for (const auto &s : plan.steps) {
 		if (s.boot != boot)

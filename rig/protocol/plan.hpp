@@ -124,6 +124,13 @@ struct Plan {
 	// PRESERVE_FD (guest/iommufd_hwpt.cpp).
 	std::string iommufd_seal_err;
 	std::string iommufd_immutable_err;
+	// Non-empty (with the two above) when the contract says a VFIO device
+	// on a page table that is not a marked HWPT cannot be preserved
+	// (kinds.vfio-cdev.preserve.hwpt): the errno name.  Right before the
+	// PRESERVE_FD of a device it attached through a marked HWPT, the VMM
+	// moves it to a new, unmarked HWPT of the same IOAS and tries the call
+	// there (guest/iommufd_hwpt.cpp).
+	std::string vfio_unmarked_err;
 };
 
 // Everything the guest can say.  A closed set: the host judges each kind, and

@@ -87,6 +87,38 @@ inline void check_all_pass(const host::RunReport &rep, std::size_t n)
 	CHECK(rep.exit_code == 0);
 }
 
+// A suite misses the knob in cfg.fault when it judges every case alike with
+// and without it: the same verdict, failing at the same step with the same
+// errno.  Whether the suite passes on that kernel is not the question here;
+// the run with the knob is returned for the caller to ask.
+inline host::RunReport check_knob_unseen(const host::RunConfig &cfg, std::size_t n)
+{
+	REQUIRE_FALSE(cfg.fault.empty());
+	auto clean = cfg;
+	clean.fault.clear();
+	clean.out_dir += "-without";
+	std::filesystem::remove_all(clean.out_dir);
+	const auto with = host::run_suite(cfg), without = host::run_suite(clean);
+	REQUIRE(with.cases.size() == n);
+	REQUIRE(without.cases.size() == n);
+	auto err_at = [](const auto &c) {
+		return c.failed_step >= 0 && c.failed_step < static_cast<int>(c.steps.size())
+			       ? c.steps[c.failed_step].err
+			       : std::string();
+	};
+	for (std::size_t i = 0; i < n; i++) {
+		const auto &a = with.cases[i], &b = without.cases[i];
+		INFO(a.id << " with " << cfg.fault << ": " << host::to_string(a.verdict) << ": " << a.message);
+		INFO(b.id << " without: " << host::to_string(b.verdict) << ": " << b.message);
+		REQUIRE(a.id == b.id);
+		CHECK(a.verdict == b.verdict);
+		CHECK(a.failed_step == b.failed_step);
+		CHECK(err_at(a) == err_at(b));
+	}
+	CHECK(with.exit_code == without.exit_code);
+	return with;
+}
+
 // Every event the guests of a run sent, read back from the run directory.
 inline std::vector<protocol::Event> events_of(const std::filesystem::path &run_dir)
 {

@@ -90,6 +90,10 @@ TEST_CASE("posted-2026 changes every edge and the vfio, guest_memfd and iommufd 
 	CHECK(p.iommufd.seal_err == "EINVAL");
 	CHECK(p.iommufd.immutable_err == "EBUSY");
 	CHECK(p.iommufd.source.message_id == "<20260203220948.2176157-12-skhawaja@google.com>");
+	// iommufd v1 12/14: a device on a page table must be on a marked HWPT.
+	CHECK(p.vfio.preserve_needs_marked_hwpt);
+	CHECK(p.vfio.unmarked_err == "EINVAL");
+	CHECK(p.vfio.preserve_source.message_id == "<20260203220948.2176157-13-skhawaja@google.com>");
 	CHECK(p.kernel_cmdline ==
 	      "vfio.luo_lookup=preserve iommufd.luo_lookup=preserve vfio.luo_retrieve=unbound "
 	      "kvm.gmem_luo_collect=preserve kvm.gmem_luo_finish=no-wait iommufd.luo_hwpt=token");
@@ -110,7 +114,7 @@ TEST_CASE("posted-2026 changes every edge and the vfio, guest_memfd and iommufd 
 		       {Op::preserve, "s", "vfio", 4, "ENOENT", "S1"},
 		       {Op::preserve, "s", "gmem", 2, "ok", "P6"},
 		       {Op::preserve, "s", "iommu", 3, "ok", "P7"},
-		       {Op::preserve, "s", "vfio", 4, "ok", "S1"},
+		       {Op::preserve, "s", "vfio", 4, "ok", "P8"},
 		       {Op::preserve, "s", "vm", 1, "ok", "C1"},
 		       {Op::kexec, "", "", 0, "ok", "C2"},
 	       });

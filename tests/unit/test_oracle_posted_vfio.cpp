@@ -18,10 +18,11 @@ using core::Contract;
 namespace {
 
 // iommu and vfio preserved in the posted order (the device needs its
-// iommufd preserved first), the kexec, the session back.
+// iommufd preserved first, and the VMM tries it on an unmarked HWPT
+// first: P8), the kexec, the session back.
 const std::vector<Row> kCrossed{
 	{Op::preserve, "s", "iommu", 3, "ok", "P7"},
-	{Op::preserve, "s", "vfio", 4, "ok", "S1"},
+	{Op::preserve, "s", "vfio", 4, "ok", "P8"},
 	{Op::kexec, "", "", 0, "ok", "C2"},
 	{Op::session_retrieve, "s", "", 0, "ok", "LUO"},
 };
@@ -139,7 +140,8 @@ TEST_CASE("posted vfio: an expanded case checks the device unbound and binds it 
 				     // P7: the VMM marked the HWPT it bound the device
 				     // through, and checks seals and immutability.
 				     {Op::preserve, "s", "iommu", 1, "ok", "P7"},
-				     {Op::preserve, "s", "vfio", 2, "ok", "S1"},
+				     // P8: refused on an unmarked HWPT first.
+				     {Op::preserve, "s", "vfio", 2, "ok", "P8"},
 				     {Op::kexec, "", "", 0, "ok", "C2"},
 				     {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
 				     {Op::retrieve, "s", "vfio", 2, "ok", "P3"},

@@ -73,6 +73,7 @@ Executed execute_batch(const Batch &batch, const VmContext &ctx, const fs::path 
 	plan.gmem_frozen_err = ctx.gmem_frozen_err;
 	plan.iommufd_seal_err = ctx.iommufd_seal_err;
 	plan.iommufd_immutable_err = ctx.iommufd_immutable_err;
+	plan.vfio_unmarked_err = ctx.vfio_unmarked_err;
 	std::string plan_json = protocol::plan_to_json(plan);
 	write_file_atomic(dir / "plan.json", plan_json);
 	write_initramfs(dir / "initrd.cpio",

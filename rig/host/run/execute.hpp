@@ -46,6 +46,8 @@ struct VmContext {
 	// Plan::iommufd_seal_err and iommufd_immutable_err.
 	std::string iommufd_seal_err;
 	std::string iommufd_immutable_err;
+	// Plan::vfio_unmarked_err.
+	std::string vfio_unmarked_err;
 	// The kernel QEMU boots when it is not `kernel` (RunConfig::from_kernel);
 	// `kernel` is still the one every kexec loads.
 	std::filesystem::path first_kernel;

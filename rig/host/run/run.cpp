@@ -600,6 +600,8 @@ Judged boot_and_judge(const RunConfig &cfg, Prepared &p)
 		ctx.iommufd_seal_err = p.contract.iommufd.seal_err;
 		ctx.iommufd_immutable_err = p.contract.iommufd.immutable_err;
 	}
+	if (p.contract.vfio.preserve_needs_marked_hwpt)
+		ctx.vfio_unmarked_err = p.contract.vfio.unmarked_err;
 	ctx.first_kernel = p.from_kernel;
 	ctx.fail_nth = cfg.inject == "fail-nth";
 	ctx.race = cfg.inject == "race";
