@@ -21,7 +21,8 @@ using namespace luo;
 TEST_CASE("the posted iommufd knobs break exactly their cases under posted-2026",
 	  "[e2e][knobs][iommufd]")
 {
-	auto knob = GENERATE(as<std::string>{}, "iommufd-preserve-unsealed", "iommufd-preserve-mutable");
+	auto knob = GENERATE(as<std::string>{}, "iommufd-preserve-unsealed", "iommufd-preserve-mutable",
+			     "vfio-preserve-unmarked");
 	REQUIRE(test::knob_expectation(knob).contract == "posted-2026");
 	e2e::check_knob_run(knob, "posted-" + knob);
 }
@@ -47,6 +48,26 @@ TEST_CASE("a VMM that marks no HWPT misses the posted iommufd knobs", "[e2e][kno
 	host::write_file_atomic(cfg.contract, posted.dump(1));
 	cfg.cases = {"iommufd-memfd-vfio/p:mem,iommu,vfio/*"};
 	e2e::check_knob_unseen(cfg, 16);
+}
+
+TEST_CASE("a VMM that never tries a device on an unmarked HWPT misses vfio-preserve-unmarked",
+	  "[e2e][knobs][iommufd]")
+{
+	auto e = test::knob_expectation("vfio-preserve-unmarked");
+	auto cfg = e2e::knob_config(e, "no-p8-vfio-preserve-unmarked");
+	// posted-2026 as it was before P8: the VMM marks the HWPT of every
+	// device and never moves one off it, so the kernel's check has nothing
+	// to refuse and the knob nothing to change.
+	std::ifstream in(host::source_root() / "scenarios/contracts/posted-2026.json");
+	auto posted = nlohmann::json::parse(in);
+	posted["kinds"]["vfio-cdev"].erase("preserve");
+	posted["name"] = "posted-2026-no-p8";
+	std::filesystem::create_directories(cfg.out_dir);
+	cfg.contract = (cfg.out_dir / "posted-no-p8.json").string();
+	host::write_file_atomic(cfg.contract, posted.dump(1));
+	cfg.cases = {"iommufd-memfd-vfio/p:mem,iommu,vfio/*"};
+	// Green with the knob, and no different without it.
+	e2e::check_all_pass(e2e::check_knob_unseen(cfg, 16), 16);
 }
 
 TEST_CASE("iommufd-preserve-mutable outside the HWPT-token mode is refused by the kernel: setup, never green",
