@@ -266,6 +266,11 @@ void Runner::emit_fatal(int err, const std::string &detail)
 void Runner::run_one(const protocol::Step &step)
 {
 	protocol::Event ev;
+	// Only steps of the main thread run alone, so only they can be named
+	// by what the kernel logged meanwhile.
+	const bool watch = step.thread == 0;
+	if (watch)
+		kmsg_.take();
 	auto t0 = std::chrono::steady_clock::now();
 	Outcome o = inject_ && protocol::fail_nth_arms(step.op) ? execute_injected(step, ev)
 		    : plan_.race && protocol::races_on(step.op)  ? execute_raced(step, ev)
@@ -279,6 +284,8 @@ void Runner::run_one(const protocol::Step &step)
 	ev.err = protocol::errno_name(o.result);
 	ev.detail = o.detail;
 	ev.usec = std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count();
+	if (watch)
+		ev.kernel_report = kmsg_.take();
 	events_.emit(ev);
 }
 

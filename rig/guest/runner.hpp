@@ -12,6 +12,7 @@
 
 #include "boot.hpp"
 #include "events.hpp"
+#include "kmsg_watch.hpp"
 #include "objects.hpp"
 #include "racer.hpp"
 #include "protocol/plan.hpp"
@@ -72,6 +73,7 @@ private:
 	const BootInfo &boot_;
 	EventChannel &events_;
 	Objects objects_;
+	KmsgWatch kmsg_;
 	std::mutex mu_;  // sessions_ and devfd_
 	std::map<std::string, int> sessions_;
 	int devfd_ = -1;

@@ -357,6 +357,8 @@ std::string event_to_json(const Event &ev)
 		j["absorbed"] = ev.absorbed;
 	if (!ev.inject_broke.empty())
 		j["inject_broke"] = ev.inject_broke;
+	if (!ev.kernel_report.empty())
+		j["kernel_report"] = ev.kernel_report;
 	if (ev.raced)
 		j["raced"] = ev.raced;
 	if (!ev.err.empty())
@@ -403,6 +405,7 @@ Event event_from_json(const std::string &line)
 	ev.injected = field_or<std::uint32_t>(j, "injected", 0);
 	ev.absorbed = field_or<std::uint32_t>(j, "absorbed", 0);
 	ev.inject_broke = field_or<std::string>(j, "inject_broke", "");
+	ev.kernel_report = field_or<std::string>(j, "kernel_report", "");
 	ev.raced = field_or<std::uint32_t>(j, "raced", 0);
 	ev.err = field_or<std::string>(j, "err", "");
 	ev.detail = field_or<std::string>(j, "detail", "");

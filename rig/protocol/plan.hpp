@@ -180,6 +180,10 @@ struct Event {
 	std::uint32_t injected = 0;
 	std::uint32_t absorbed = 0;
 	std::string inject_broke;
+	// type == "step", a step of the main thread: the first line of a
+	// kernel report (WARNING:, BUG:, ...) the kernel logged while the step
+	// ran, or empty.  It names the step; the console has the report.
+	std::string kernel_report;
 	// Under Plan::race: the changes the helper threads made to the objects
 	// while the step's call ran.
 	std::uint32_t raced = 0;

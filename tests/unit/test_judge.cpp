@@ -6,6 +6,7 @@
 
 #include "host/run/judge.hpp"
 #include "host/run/luo_lines.hpp"
+#include "protocol/kernel_report.hpp"
 #include "guest_reports.hpp"
 #include "host_fixtures.hpp"
 
@@ -337,4 +338,58 @@ TEST_CASE("a violation quotes what LUO said about the case's sessions, or about 
 	CHECK(luo_lines_about(lines, {"c4-s"}, 1).size() == 1);
 	CHECK(luo_lines_about(luo_lines("[ 1.0] luo: Freeze failed for token[0x2]\n"), {"c0-s"})
 		      .empty());
+}
+
+TEST_CASE("a splat the guest saw logged during a step names that step, verdict unchanged",
+	  "[unit][judge]")
+{
+	auto a = memfd_case("a");
+	auto batch = host::make_batch({&a});
+	auto vm = guest_reports(batch);
+	// Step 5 of the case (its preserve) saw the report start in /dev/kmsg.
+	vm.events[4].kernel_report =
+		"WARNING: kernel/liveupdate/luo_file.c:321 at liveupdate_get_token_outgoing+0x5a/0x80";
+	auto out = host::judge_batch(batch, vm, kWarn);
+	auto &c = out.cases[0];
+	CHECK(c.verdict == host::Verdict::crash);
+	CHECK(c.failed_step == 4);
+	CHECK_THAT(c.message, ContainsSubstring("kernel crash \"WARNING") &&
+				      ContainsSubstring("logged during step 5 " +
+							std::string(protocol::to_string(a.steps[4].op))));
+	CHECK_THAT(c.diagnostic, ContainsSubstring("the guest saw \"WARNING: kernel/liveupdate"));
+
+	// Seen by no step (logged between steps, or in a thread's step): the
+	// case still crashes, pinned on no step.
+	auto quiet = host::judge_batch(batch, guest_reports(batch), kWarn);
+	CHECK(quiet.cases[0].verdict == host::Verdict::crash);
+	CHECK(quiet.cases[0].failed_step == -1);
+
+	// A violation keeps its own step.
+	auto b = memfd_case("b");
+	b.steps.back().expect = err("EBUSY", "C4");
+	auto vb = host::make_batch({&b});
+	auto seen = guest_reports(vb);
+	seen.events[4].kernel_report = "BUG: KASAN: slab-use-after-free in luo_file_finish+0x1c/0x90";
+	auto both = host::judge_batch(vb, seen, kKasan);
+	CHECK(both.cases[0].failed_step == 7);
+	CHECK_THAT(both.cases[0].message, ContainsSubstring("step 8 finish"));
+}
+
+TEST_CASE("the kernel report starts the guest watches for are the classifier's", "[unit][judge]")
+{
+	for (const char *line : {"WARNING: drivers/vfio/device_cdev.c:851 at vfio_cdev_luo_unpreserve+0x5b/0xa7",
+				 "WARNING: possible circular locking dependency detected",
+				 "BUG: KASAN: slab-use-after-free in luo_file_finish+0x1c/0x90",
+				 "BUG: kernel NULL pointer dereference, address: 0000000000000008",
+				 "UBSAN: array-index-out-of-bounds in kernel/liveupdate/luo_file.c:40:9",
+				 "Oops: general protection fault, probably for non-canonical address",
+				 "kernel BUG at mm/memfd_luo.c:99!",
+				 "INFO: task luo-vmm:1 blocked for more than 10 seconds.",
+				 "Kernel panic - not syncing: Fatal exception"})
+		CHECK(protocol::starts_kernel_report(line));
+	for (const char *line : {"luo_fault: armed vfio-unpreserve-attached",
+				 "vfio-pci 0000:00:04.0: preserved without its iommufd in the same session: -2",
+				 "iommufd: Live Update preserves marked HWPTs only, sealed and immutable",
+				 "FAULT_INJECTION: forcing a failure.", ""})
+		CHECK_FALSE(protocol::starts_kernel_report(line));
 }

@@ -29,6 +29,7 @@ void record(StepResult &sr, const protocol::Event &ev, bool matches, const proto
 	sr.raced = ev.raced + before.raced;
 	sr.absorbed = ev.absorbed;
 	sr.inject_broke = ev.inject_broke;
+	sr.kernel_report = ev.kernel_report;
 	sr.matches = matches && ev.inject_broke.empty();
 }
 
@@ -89,9 +90,26 @@ void charge_splats(CaseResult &r, const std::vector<Splat> &splats, bool alone)
 	if (splats.size() > 1)
 		msg += " (and " + std::to_string(splats.size() - 1) + " more kernel report" +
 		       (splats.size() > 2 ? "s" : "") + ")";
-	std::string story;
+	std::string story, seen;
+	// The step the guest saw the kernel report logged during, unless the
+	// case already failed at a step of its own.  Logged during it is not
+	// caused by it (work the kernel queued earlier), so the verdict below
+	// does not change for it.
+	if (r.failed_step < 0)
+		for (std::size_t s = 0; s < r.steps.size(); s++) {
+			const auto &sr = r.steps[s];
+			if (sr.kernel_report.empty())
+				continue;
+			r.failed_step = static_cast<int>(s);
+			msg += "; logged during step " + std::to_string(s + 1) + " " +
+			       protocol::to_string(sr.op) + (sr.object.empty() ? "" : " " + sr.object) +
+			       (sr.session.empty() ? "" : " in " + sr.session);
+			seen = "the guest saw \"" + sr.kernel_report + "\" logged during step " +
+			       std::to_string(s + 1) + "\n";
+			break;
+		}
 	if (r.verdict == Verdict::pass) {
-	} else if (r.failed_step >= 0) {
+	} else if (r.failed_step >= 0 && seen.empty()) {
 		// A broken step, or a teardown step that never returned, is
 		// part of the report, in both places.
 		msg += "; " + r.message;
@@ -101,7 +119,7 @@ void charge_splats(CaseResult &r, const std::vector<Splat> &splats, bool alone)
 		// what followed the splat, kept for the reader.
 		story = "then: " + r.message + "\n";
 	}
-	r.diagnostic = story + r.diagnostic;
+	r.diagnostic = seen + story + r.diagnostic;
 	for (const auto &s : splats)
 		r.diagnostic += s.excerpt;
 	r.message = msg;

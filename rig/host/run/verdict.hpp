@@ -45,6 +45,10 @@ struct StepResult {
 	std::string inject_broke;
 	// --inject race: the changes the racers made while the step ran.
 	std::uint32_t raced = 0;
+	// The first line of a kernel report the guest saw logged while the
+	// step ran (protocol::Event::kernel_report): the step a crash is
+	// pinned on.
+	std::string kernel_report;
 };
 
 struct CaseResult {
