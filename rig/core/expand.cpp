@@ -226,6 +226,9 @@ void Story::preserve_phase()
 			// (luo_file.c:245,281): the file must cross anyway.
 			step(Op::close_object, "", f.object, 0);
 			break;
+		case Fault::Action::move_device:
+			step(Op::move_device, "", f.object, 0);
+			break;
 		default:
 			break;
 		}

@@ -119,6 +119,7 @@ Expect Oracle::apply(const CaseStep &s)
 	case Op::bind_device: return bind_device(s);
 	case Op::check_unbound: return check_unbound(s);
 	case Op::run_vcpu: return verify(s); // C3, through the guest fault path
+	case Op::move_device: return move_device(s);
 	}
 	return stale();
 }
@@ -134,6 +135,7 @@ Expect Oracle::create(const CaseStep &s)
 	it->second.fd = true;
 	it->second.file = next_file_++;
 	it->second.bound = it->second.bound_dep = true;
+	it->second.moved = false;
 	return ok("setup");
 }
 
@@ -221,11 +223,28 @@ Expect Oracle::bind_device(const CaseStep &s)
 		return error("EINVAL", "P3");
 	o.bound = true;
 	o.bound_dep = has_fd(o.dep);
+	o.moved = false;
 	for (auto &is : incoming_)
 		for (auto &f : is.files)
 			if (f.object == s.object && f.got == Got::user)
 				f.bound = true;
 	return ok("P3");
+}
+
+Expect Oracle::move_device(const CaseStep &s)
+{
+	auto it = objs_.find(s.object);
+	if (it == objs_.end() || it->second.kind != ObjectKind::vfio_cdev || !it->second.fd)
+		return stale();
+	Obj &o = it->second;
+	// The VMM needs the iommufd it bound the device to, to make the new
+	// page table in.
+	if (!o.bound || !o.bound_dep || !has_fd(o.dep))
+		return stale();
+	// Plain VFIO and iommufd: a bound device may change page tables,
+	// preserved or not.  What a preserve then says is P8's.
+	o.moved = true;
+	return ok("LUO");
 }
 
 Expect Oracle::check_unbound(const CaseStep &s)
@@ -308,6 +327,11 @@ Expect Oracle::preserve(const CaseStep &s)
 	// and not yet finished: luo_file.c:602).
 	if (preserved_.count(o->second.file))
 		return error("EBUSY", "C7");
+	// P8: a device on a page table that is not a marked HWPT is refused
+	// before its iommufd is looked up.
+	if (o->second.kind == ObjectKind::vfio_cdev && contract_.vfio.preserve_needs_marked_hwpt &&
+	    o->second.moved)
+		return error(contract_.vfio.unmarked_err, "P8");
 	const std::string &dep = o->second.dep;
 	bool strict = !dep.empty() && rules_of(s.object).preserve_needs_dependency;
 	if (strict) {
@@ -340,7 +364,8 @@ Expect Oracle::preserve(const CaseStep &s)
 bool Oracle::on_marked_hwpt(const Obj &device) const
 {
 	auto dep = objs_.find(device.dep);
-	return device.bound && device.bound_dep && dep != objs_.end() && dep->second.fd;
+	return device.bound && device.bound_dep && !device.moved && dep != objs_.end() &&
+	       dep->second.fd;
 }
 
 bool Oracle::has_device(const std::string &iommufd) const
@@ -505,6 +530,7 @@ Expect Oracle::retrieve(const CaseStep &s)
 		// retrieved again stays as userspace left it.  Otherwise the
 		// kernel bound it to its restored dependency (C3).
 		Obj &o = objs_[s.object];
+		o.moved = false;
 		if (!unbound_kind(s.object)) {
 			o.bound = o.bound_dep = true;
 		} else if (!f->bound) {

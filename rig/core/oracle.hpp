@@ -69,6 +69,9 @@ private:
 		// (not to one the VMM made while the dependency was not back).
 		bool bound = true;
 		bool bound_dep = true;
+		// A VFIO device the VMM moved to a page table it did not mark
+		// (P8); a bind or a retrieve gives it a new one.
+		bool moved = false;
 	};
 	struct OutFile {
 		std::uint64_t token;
@@ -134,6 +137,7 @@ private:
 	// An incoming session still carries `object`'s file unretrieved (D1).
 	bool held_unretrieved(const std::string &object) const;
 	Expect bind_device(const CaseStep &s);
+	Expect move_device(const CaseStep &s);
 	Expect check_unbound(const CaseStep &s);
 	// The device comes back unbound (P3): the VFIO kind under a contract
 	// that says so.

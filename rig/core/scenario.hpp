@@ -95,6 +95,9 @@ struct Fault {
 				   // on a new object of its kind must fail
 		open_device,       // D1: in the new kernel, open the device's node
 				   // before its retrieve, and again once LUO lets go
+		move_device,       // after the preserves, the VMM moves the VFIO
+				   // device to a new page table it does not mark
+				   // (P8 with marked HWPTs)
 	};
 	Action action{};
 	std::string session;

@@ -533,6 +533,7 @@ void Parser::fault(const json &j, const std::string &ptr)
 		{"close-object", Fault::Action::close_object},
 		{"verify-fresh", Fault::Action::verify_fresh},
 		{"open-device", Fault::Action::open_device},
+		{"move-device", Fault::Action::move_device},
 	};
 	auto names = [&] {
 		std::vector<std::string> out;
@@ -636,6 +637,16 @@ void Parser::fault(const json &j, const std::string &ptr)
 						      protocol::to_string(sc_.object(f.object)->kind) +
 						      ", which has no device node; name a vfio-cdev");
 		break;
+	case Fault::Action::move_device:
+		fields(j, ptr, {"action", "object"});
+		f.object = object_ref(need("object"), ptr + "/object");
+		// A VFIO device is the one kind attached to a page table (of the
+		// iommufd it depends on).
+		if (sc_.object(f.object)->kind != ObjectKind::vfio_cdev)
+			fail(ptr + "/object", "'" + f.object + "' is a " +
+						      protocol::to_string(sc_.object(f.object)->kind) +
+						      ", which is attached to no page table; name a vfio-cdev");
+		break;
 	}
 	sc_.faults.push_back(std::move(f));
 }
@@ -666,6 +677,16 @@ void Parser::closed_objects()
 			bool again = (g.action == Fault::Action::close_session && g.session == sc_.session_of(o)) ||
 				     ((g.action == Fault::Action::reuse_token ||
 				       g.action == Fault::Action::preserve_twice) && g.object == o);
+			if (g.action == Fault::Action::move_device &&
+			    sc_.object(g.object)->depends_on == o)
+				fail(g.pointer + "/object", "'" + g.object + "' is bound to '" + o +
+								    "', closed by " + fs[i].pointer +
+								    " before this moves the device: the VMM "
+								    "needs that iommufd for the new page "
+								    "table; put the close-object after it");
+			if (g.action == Fault::Action::move_device && g.object == o)
+				fail(g.pointer + "/object", "'" + o + "' is closed by " + fs[i].pointer +
+								    " before this moves it; put the close-object after it");
 			if (again)
 				fail(ptr, "the fault at " + at + " preserves '" + o +
 						  "' again after this closes its fd; put the close-object after it");

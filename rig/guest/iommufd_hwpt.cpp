@@ -73,7 +73,7 @@ int unmap(int iommufd, unsigned ioas, std::uint64_t iova, std::uint64_t len)
 
 Outcome hwpt_attach_marked(int dev_fd, const std::string &dev, int iommufd,
 			   const std::string &what, unsigned devid, unsigned ioas,
-			   MarkedHwpt &out)
+			   Attachment &out)
 {
 	iommu_hwpt_alloc a{};
 	a.size = sizeof(a);
@@ -97,7 +97,7 @@ Outcome hwpt_attach_marked(int dev_fd, const std::string &dev, int iommufd,
 		return errno_fail("ioctl(" + what + ", IOMMU_HWPT_LU_SET_PRESERVE, HWPT " +
 				  std::to_string(m.hwpt_id) + " token " + hex(m.hwpt_token) +
 				  ") (ENOTTY: the kernel cannot mark HWPTs)");
-	out = {ioas, a.out_hwpt_id, devid, {}};
+	out = {ioas, a.out_hwpt_id, devid, {}, true};
 	return Outcome::ok();
 }
 
@@ -147,7 +147,7 @@ Outcome iommufd_probe_unsealed(const std::string &what, int iommufd, unsigned io
 }
 
 Outcome vfio_probe_unmarked(int dev_fd, const std::string &dev, int iommufd,
-			    const std::string &what, const MarkedHwpt &mark, int sfd,
+			    const std::string &what, const Attachment &mark, int sfd,
 			    std::uint64_t token, int &preserve_err)
 {
 	iommu_hwpt_alloc a{};
@@ -188,6 +188,28 @@ Outcome vfio_probe_unmarked(int dev_fd, const std::string &dev, int iommufd,
 		return Outcome::fail(-gone, "ioctl(" + what + ", IOMMU_DESTROY, " + probe + "): " +
 					    std::strerror(gone));
 	return Outcome::ok();
+}
+
+Outcome vfio_move_unmarked(int dev_fd, const std::string &dev, int iommufd,
+			   const std::string &what, Attachment &at)
+{
+	iommu_hwpt_alloc a{};
+	a.size = sizeof(a);
+	a.dev_id = at.devid;
+	a.pt_id = at.ioas;
+	if (::ioctl(iommufd, IOMMU_HWPT_ALLOC, &a))
+		return errno_fail("ioctl(" + what + ", IOMMU_HWPT_ALLOC, device " +
+				  std::to_string(at.devid) + " on " + ioas_text(what, at.ioas) + ")");
+	if (int err = attach_pt(dev_fd, a.out_hwpt_id))
+		return Outcome::fail(-err, "ioctl(" + dev + ", VFIO_DEVICE_ATTACH_IOMMUFD_PT, HWPT " +
+					   std::to_string(a.out_hwpt_id) + " of " +
+					   ioas_text(what, at.ioas) + "): " + std::strerror(err));
+	const unsigned from = at.hwpt;
+	at.hwpt = a.out_hwpt_id;
+	at.marked = false;
+	return {0, "moved from " + (from ? "HWPT " + std::to_string(from) : std::string("the IOAS itself")) +
+			   " to HWPT " + std::to_string(at.hwpt) + " of " + ioas_text(what, at.ioas) +
+			   ", not marked"};
 }
 
 Outcome iommufd_check_immutable(const std::string &what, int iommufd, unsigned ioas, int want)

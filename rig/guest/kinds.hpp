@@ -56,7 +56,7 @@ Outcome ioas_destroy(int iommufd, const std::string &what, unsigned id, const st
 // Allocate an HWPT for device `devid` (bound to `iommufd`) on `ioas`, attach
 // the device `dev_fd` through it and mark it with a token.
 Outcome hwpt_attach_marked(int dev_fd, const std::string &dev, int iommufd,
-			   const std::string &what, unsigned devid, unsigned ioas, MarkedHwpt &out);
+			   const std::string &what, unsigned devid, unsigned ioas, Attachment &out);
 // Before PRESERVE_FD of `iommufd` as `token` in session `sfd`: map a memfd
 // sealed only after mapping into `ioas`, which a marked HWPT translates, try
 // the PRESERVE_FD (its errno in `preserve_err`, 0 if it went through) and
@@ -72,8 +72,12 @@ Outcome iommufd_probe_unsealed(const std::string &what, int iommufd, unsigned io
 // `preserve_err`), put it back on `mark` and destroy the new HWPT.  Fails if
 // the preserve went through or the device could not be moved either way.
 Outcome vfio_probe_unmarked(int dev_fd, const std::string &dev, int iommufd,
-			    const std::string &what, const MarkedHwpt &mark, int sfd,
+			    const std::string &what, const Attachment &mark, int sfd,
 			    std::uint64_t token, int &preserve_err);
+// Attach the VFIO device `dev_fd`, attached as `at` says, to a new HWPT of
+// the same IOAS that is not marked; `at` then says so.
+Outcome vfio_move_unmarked(int dev_fd, const std::string &dev, int iommufd,
+			   const std::string &what, Attachment &at);
 // After it: a map and an unmap of `ioas` must each fail with `want`.
 Outcome iommufd_check_immutable(const std::string &what, int iommufd, unsigned ioas, int want);
 
@@ -84,13 +88,14 @@ Outcome memfd_create_sealed(const protocol::ObjectSpec &spec, int &out);
 // obj_vfio.cpp
 Outcome vfio_prepare(const std::vector<std::string> &pci_addrs);
 // Attached to a new IOAS of `iommufd`, or to its last one when it has
-// several (mem.ioas > 1); through an HWPT it marks when `mark` is given.
+// several (mem.ioas > 1); through an HWPT it marks when `mark` is set.
+// `at` says what it is attached to.
 Outcome vfio_create(const protocol::ObjectSpec &spec, const std::string &pci_addr,
-		    int iommufd, const Mapped &mem, int &out, MarkedHwpt *mark = nullptr);
+		    int iommufd, const Mapped &mem, int &out, Attachment &at, bool mark);
 // Bind a retrieved, unbound cdev to `iommufd` and attach it to a new IOAS
-// there; `name` names that iommufd in messages.
+// there, as vfio_create() does; `name` names that iommufd in messages.
 Outcome vfio_bind(const protocol::ObjectSpec &spec, int fd, int iommufd, const std::string &name,
-		  MarkedHwpt *mark = nullptr);
+		  Attachment &at, bool mark);
 // Success if the cdev `fd` is bound to no iommufd; EISCONN if it is.
 Outcome vfio_check_unbound(const protocol::ObjectSpec &spec, int fd);
 // With `mem` held, also a DMA by the device through every mapping of every

@@ -145,10 +145,10 @@ Outcome vfio_fresh(const protocol::ObjectSpec &spec, const std::string &pci_addr
 }
 
 // Bind the cdev `fd` to `iommufd` and attach it to a new IOAS there, as a
-// VMM does before using a device, or to IOAS `to` when it is not 0.
-// `name` names the iommufd in messages.
+// VMM does before using a device, or to IOAS `to` when it is not 0; through
+// an HWPT it marks when `mark` is set.  `name` names the iommufd in messages.
 static Outcome bind_attach(const std::string &dev, int fd, int iommufd, const std::string &name,
-			   unsigned to = 0, MarkedHwpt *mark = nullptr)
+			   unsigned to, Attachment &at, bool mark)
 {
 	const std::string ictx = "iommufd '" + name + "'";
 	vfio_device_bind_iommufd bind;
@@ -165,10 +165,11 @@ static Outcome bind_attach(const std::string &dev, int fd, int iommufd, const st
 			return r;
 	if (mark)
 		return hwpt_attach_marked(fd, dev, iommufd, ictx + " " + fd_str(iommufd), bind.out_devid,
-					  ioas, *mark);
+					  ioas, at);
 	if (auto r = attach(fd, ioas); !r)
 		return Outcome::fail(r.result, "ioctl(" + dev + ", VFIO_DEVICE_ATTACH_IOMMUFD_PT, IOAS " +
 				     std::to_string(ioas) + " of " + ictx + ")" + r.detail);
+	at = {ioas, 0, bind.out_devid, {}, false};
 	return Outcome::ok();
 }
 
@@ -217,7 +218,7 @@ Outcome vfio_open_group(const protocol::ObjectSpec &spec, const std::string &pci
 }
 
 Outcome vfio_create(const protocol::ObjectSpec &spec, const std::string &pci_addr,
-		    int iommufd, const Mapped &mem, int &out, MarkedHwpt *mark)
+		    int iommufd, const Mapped &mem, int &out, Attachment &at, bool mark)
 {
 	int raw = -1;
 	std::string path;
@@ -228,7 +229,7 @@ Outcome vfio_create(const protocol::ObjectSpec &spec, const std::string &pci_add
 	// A device on a later IOAS: a handler that puts it back on the
 	// first, or confuses IOAS, shows in its DMA.
 	if (auto r = bind_attach(dev, fd.get(), iommufd, spec.depends_on, mem.ioas > 1 ? mem.ioas : 0,
-				 mark);
+				 at, mark);
 	    !r)
 		return r;
 	out = fd.release();
@@ -236,9 +237,9 @@ Outcome vfio_create(const protocol::ObjectSpec &spec, const std::string &pci_add
 }
 
 Outcome vfio_bind(const protocol::ObjectSpec &spec, int fd, int iommufd, const std::string &name,
-		  MarkedHwpt *mark)
+		  Attachment &at, bool mark)
 {
-	return bind_attach(label(spec, fd), fd, iommufd, name, 0, mark);
+	return bind_attach(label(spec, fd), fd, iommufd, name, 0, at, mark);
 }
 
 Outcome vfio_check_unbound(const protocol::ObjectSpec &spec, int fd)

@@ -152,13 +152,13 @@ Outcome Objects::create(const ObjectSpec &spec)
 		if (!(r = device_addr(spec, addr)))
 			return r;
 		r = dependency_fd(spec, dep);
-		MarkedHwpt mark;
+		Attachment at;
 		if (r)
-			r = kind::vfio_create(spec, addr, dep, mapped_by(spec.depends_on), out,
-					      marks_hwpts() ? &mark : nullptr);
-		if (r && marks_hwpts()) {
-			mark.device = spec.name;
-			remember(spec.depends_on, mark);
+			r = kind::vfio_create(spec, addr, dep, mapped_by(spec.depends_on), out, at,
+					      marks_hwpts());
+		if (r) {
+			at.device = spec.name;
+			remember(spec.depends_on, at);
 		}
 		break;
 	}
@@ -186,8 +186,8 @@ void Objects::adopt(const std::string &name, int new_fd)
 	// Another context now: the HWPTs marked in the old one are not in it,
 	// and a device held by this fd before is bound to nothing yet.
 	marked_.erase(name);
-	on_hwpt_.erase(name);
-	std::erase_if(on_hwpt_, [&](const auto &e) { return e.second.first == name; });
+	attached_.erase(name);
+	std::erase_if(attached_, [&](const auto &e) { return e.second.first == name; });
 	// The previous boot wrote the late pages, unless the contract froze
 	// the file at PRESERVE_FD (then it wrote none).
 	if (plan_.gmem_frozen_err.empty())
@@ -201,19 +201,20 @@ int Objects::fd(const std::string &name) const
 	return it == fds_.end() ? -1 : it->second;
 }
 
-void Objects::remember(const std::string &iommufd_name, const MarkedHwpt &mark)
+void Objects::remember(const std::string &iommufd_name, const Attachment &mark)
 {
 	std::lock_guard lock(mu_);
-	marked_[iommufd_name].push_back(mark);
+	if (mark.marked)
+		marked_[iommufd_name].push_back(mark);
 	if (!mark.device.empty())
-		on_hwpt_[mark.device] = {iommufd_name, mark};
+		attached_[mark.device] = {iommufd_name, mark};
 }
 
-std::vector<MarkedHwpt> Objects::marks(const std::string &iommufd_name) const
+std::vector<Attachment> Objects::marks(const std::string &iommufd_name) const
 {
 	std::lock_guard lock(mu_);
 	auto it = marked_.find(iommufd_name);
-	return it == marked_.end() ? std::vector<MarkedHwpt>{} : it->second;
+	return it == marked_.end() ? std::vector<Attachment>{} : it->second;
 }
 
 Objects::Probe Objects::before_preserve(const ObjectSpec &spec, int sfd, std::uint64_t token)
@@ -250,13 +251,13 @@ Objects::Probe Objects::probe_unsealed(const ObjectSpec &spec, int sfd, std::uin
 Objects::Probe Objects::probe_unmarked(const ObjectSpec &spec, int sfd, std::uint64_t token)
 {
 	Probe p;
-	std::pair<std::string, MarkedHwpt> on;
+	std::pair<std::string, Attachment> on;
 	{
 		std::lock_guard lock(mu_);
-		auto it = on_hwpt_.find(spec.name);
+		auto it = attached_.find(spec.name);
 		// Not attached through a marked HWPT: retrieved and not bound yet,
-		// or bound to an iommufd the VMM made itself.
-		if (it == on_hwpt_.end())
+		// bound to an iommufd the VMM made itself, or moved off it.
+		if (it == attached_.end() || !it->second.second.marked)
 			return p;
 		on = it->second;
 	}
@@ -408,17 +409,14 @@ Outcome Objects::bind_device(const ObjectSpec &spec)
 		return fail(EBADF, what + ": no fd in this boot (not retrieved)");
 	int dep = -1;
 	if (Outcome r = dependency_fd(spec, dep); r) {
-		MarkedHwpt mark;
-		if (auto b = kind::vfio_bind(spec, self, dep, spec.depends_on,
-					     marks_hwpts() ? &mark : nullptr);
-		    !b)
+		Attachment at;
+		if (auto b = kind::vfio_bind(spec, self, dep, spec.depends_on, at, marks_hwpts()); !b)
 			return b;
+		at.device = spec.name;
+		remember(spec.depends_on, at);
 		std::string how;
-		if (marks_hwpts()) {
-			mark.device = spec.name;
-			remember(spec.depends_on, mark);
-			how = " through HWPT " + std::to_string(mark.hwpt) + ", marked for preservation";
-		}
+		if (at.marked)
+			how = " through HWPT " + std::to_string(at.hwpt) + ", marked for preservation";
 		return {0, "bound to the restored iommufd '" + spec.depends_on + "' (" + fd_str(dep) + ")" +
 				   how};
 	}
@@ -433,10 +431,37 @@ Outcome Objects::bind_device(const ObjectSpec &spec)
 		spare_iommufds_.push_back(raw);
 	}
 	const std::string name = "new, for '" + spec.name + "'";
-	MarkedHwpt unused;
-	if (auto b = kind::vfio_bind(spec, self, raw, name, marks_hwpts() ? &unused : nullptr); !b)
+	Attachment unused;
+	if (auto b = kind::vfio_bind(spec, self, raw, name, unused, marks_hwpts()); !b)
 		return b;
 	return {0, "'" + spec.depends_on + "' not retrieved: bound to a new iommufd (" + fd_str(raw) + ")"};
+}
+
+Outcome Objects::move_device(const ObjectSpec &spec)
+{
+	const std::string what = "move-device: vfio-cdev '" + spec.name + "'";
+	if (spec.kind != ObjectKind::vfio_cdev)
+		return fail(EINVAL, "move-device: a " + std::string(protocol::to_string(spec.kind)) +
+				    " is no VFIO device");
+	std::pair<std::string, Attachment> on;
+	{
+		std::lock_guard lock(mu_);
+		auto it = attached_.find(spec.name);
+		if (it == attached_.end())
+			return fail(EBADF, what + ": not bound to an iommufd the VMM holds in this boot");
+		on = it->second;
+	}
+	const int self = fd(spec.name), ictx = fd(on.first);
+	if (self < 0 || ictx < 0)
+		return fail(EBADF, what + ": it or its iommufd '" + on.first + "' has no fd");
+	Outcome r = kind::vfio_move_unmarked(self, "vfio-cdev '" + spec.name + "' (" + fd_str(self) + ")",
+					     ictx, "iommufd '" + on.first + "' (" + fd_str(ictx) + ")",
+					     on.second);
+	if (r) {
+		std::lock_guard lock(mu_);
+		attached_[spec.name] = on;
+	}
+	return r;
 }
 
 Outcome Objects::check_unbound(const ObjectSpec &spec)
@@ -503,7 +528,7 @@ int Objects::close(const std::string &name)
 		fd = it->second;
 		fds_.erase(it);
 		marked_.erase(name);
-		on_hwpt_.erase(name);
+		attached_.erase(name);
 	}
 	// Outside the lock: this runs the file's release path, the code under
 	// test, and may never return.

@@ -32,14 +32,16 @@ struct Mapped {
 	unsigned ioas = 1;
 };
 
-// An HWPT the VMM attached a device through and marked for preservation,
-// the IOAS it translates, and the device: its id in the iommufd and its
-// object's name (guest/iommufd_hwpt.cpp).
-struct MarkedHwpt {
+// What a bound VFIO device is attached to: an IOAS, directly or through an
+// HWPT, which the VMM may have marked for preservation
+// (guest/iommufd_hwpt.cpp); the device's id in the iommufd and its object's
+// name.
+struct Attachment {
 	unsigned ioas = 0;
-	unsigned hwpt = 0;
+	unsigned hwpt = 0;  // 0: the IOAS itself (the kernel's own HWPT)
 	unsigned devid = 0;
 	std::string device;
+	bool marked = false;
 };
 
 // Safe from several threads as long as each object is used by one thread
@@ -98,6 +100,9 @@ public:
 	// The same through the device's VFIO group (VFIO_GROUP_GET_DEVICE_FD),
 	// the path D1 must guard as well as the cdev.
 	Outcome open_group(const protocol::ObjectSpec &spec);
+	// Attach the vfio-cdev to a new HWPT of its IOAS that the VMM does not
+	// mark (a VMM that changes page tables after the preserve, P8).
+	Outcome move_device(const protocol::ObjectSpec &spec);
 	// Success if the vfio-cdev `name` holds is bound to no iommufd.
 	Outcome check_unbound(const protocol::ObjectSpec &spec);
 	// A guest_memfd read by a new vCPU of its VM, page by page, through
@@ -140,15 +145,15 @@ private:
 	// restored from the kernel before, which had them when it froze.
 	std::set<std::string> late_;
 	// iommufd name -> the HWPTs marked in the context its fd holds now.
-	std::map<std::string, std::vector<MarkedHwpt>> marked_;
-	// VFIO device name -> the iommufd it is bound to and the marked HWPT
-	// it is attached through now: gone with the device's fd.
-	std::map<std::string, std::pair<std::string, MarkedHwpt>> on_hwpt_;
+	std::map<std::string, std::vector<Attachment>> marked_;
+	// VFIO device name -> the iommufd it is bound to and what it is
+	// attached to now: gone with the device's fd.
+	std::map<std::string, std::pair<std::string, Attachment>> attached_;
 	bool marks_hwpts() const { return !plan_.iommufd_seal_err.empty(); }
 	Probe probe_unsealed(const protocol::ObjectSpec &spec, int sfd, std::uint64_t token);
 	Probe probe_unmarked(const protocol::ObjectSpec &spec, int sfd, std::uint64_t token);
-	std::vector<MarkedHwpt> marks(const std::string &iommufd_name) const;
-	void remember(const std::string &iommufd_name, const MarkedHwpt &mark);
+	std::vector<Attachment> marks(const std::string &iommufd_name) const;
+	void remember(const std::string &iommufd_name, const Attachment &mark);
 };
 
 } // namespace luo::guest

@@ -114,7 +114,8 @@ Outcome Runner::execute(const protocol::Step &step)
 			    step.op == Op::verify || step.op == Op::verify_fresh ||
 			    step.op == Op::open_device || step.op == Op::open_group ||
 			    step.op == Op::bind_device ||
-			    step.op == Op::check_unbound || step.op == Op::run_vcpu;
+			    step.op == Op::check_unbound || step.op == Op::run_vcpu ||
+			    step.op == Op::move_device;
 	if (needs_object && !spec)
 		return Outcome::fail(-EINVAL, "plan names unknown object '" + step.object + "'");
 
@@ -201,6 +202,8 @@ Outcome Runner::execute(const protocol::Step &step)
 		return objects_.check_unbound(*spec);
 	case Op::run_vcpu:
 		return objects_.run_vcpu(*spec);
+	case Op::move_device:
+		return objects_.move_device(*spec);
 	case Op::kexec: {
 		std::string detail;
 		if (int rc = load_kexec(step, detail))

@@ -25,7 +25,7 @@ constexpr std::array<std::pair<ObjectKind, const char *>, 6> kKinds{{
 	{ObjectKind::unsupported, "unsupported"},
 }};
 
-constexpr std::array<std::pair<Op, const char *>, 18> kOps{{
+constexpr std::array<std::pair<Op, const char *>, 19> kOps{{
 	{Op::create, "create"},
 	{Op::session_create, "session-create"},
 	{Op::session_close, "session-close"},
@@ -44,6 +44,7 @@ constexpr std::array<std::pair<Op, const char *>, 18> kOps{{
 	{Op::bind_device, "bind-device"},
 	{Op::check_unbound, "check-unbound"},
 	{Op::run_vcpu, "run-vcpu"},
+	{Op::move_device, "move-device"},
 }};
 
 constexpr std::array<std::pair<EventType, const char *>, 9> kEventTypes{{

@@ -64,6 +64,8 @@ enum class Op {
 	                  // reads every page of it through its page tables,
 	                  // so through KVM's guest fault path, and the VMM
 	                  // compares each page's checksum with the pattern
+	move_device,      // attach `object` (a bound VFIO cdev) to a new HWPT of
+	                  // the IOAS it is on, one the VMM does not mark
 };
 
 struct ObjectSpec {

@@ -1016,6 +1016,7 @@ static int run_step(const struct repro_step *s, long stage, long failed,
 	case OP_OPEN_GROUP:
 	case OP_BIND_DEVICE:
 	case OP_CHECK_UNBOUND:
+	case OP_MOVE_DEVICE:
 		/* No reproducer is written for a case with a VFIO device. */
 		break;
 	}
