@@ -60,3 +60,18 @@ TEST_CASE("a device moved after its preserve: posted-2026 refuses it again, agre
 	CHECK(preserved == 2);
 	CHECK(verified >= 1);
 }
+
+TEST_CASE("vfio-unpreserve-attached warns at the close after a move, and no other case moves a device",
+	  "[e2e][knobs][vfio][iommufd]")
+{
+	e2e::check_knob_run("vfio-unpreserve-attached", "posted-vfio-unpreserve-attached");
+
+	// The VFIO scenarios of the suite before move-device, the knob armed:
+	// no case unpreserves a device off its marked HWPT, so all pass.
+	auto cfg = e2e::config_for({"scenarios/deps/iommufd-vfio.json",
+				    "scenarios/deps/iommufd-memfd-vfio.json"},
+				   "unmoved-vfio-unpreserve-attached");
+	cfg.contract = "posted-2026";
+	cfg.fault = "vfio-unpreserve-attached";
+	e2e::check_all_pass(host::run_suite(cfg), 106);
+}
