@@ -201,13 +201,13 @@ int Objects::fd(const std::string &name) const
 	return it == fds_.end() ? -1 : it->second;
 }
 
-void Objects::remember(const std::string &iommufd_name, const Attachment &mark)
+void Objects::remember(const std::string &iommufd_name, const Attachment &at)
 {
 	std::lock_guard lock(mu_);
-	if (mark.marked)
-		marked_[iommufd_name].push_back(mark);
-	if (!mark.device.empty())
-		attached_[mark.device] = {iommufd_name, mark};
+	if (at.marked)
+		marked_[iommufd_name].push_back(at);
+	if (!at.device.empty())
+		attached_[at.device] = {iommufd_name, at};
 }
 
 std::vector<Attachment> Objects::marks(const std::string &iommufd_name) const

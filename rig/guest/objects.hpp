@@ -153,7 +153,7 @@ private:
 	Probe probe_unsealed(const protocol::ObjectSpec &spec, int sfd, std::uint64_t token);
 	Probe probe_unmarked(const protocol::ObjectSpec &spec, int sfd, std::uint64_t token);
 	std::vector<Attachment> marks(const std::string &iommufd_name) const;
-	void remember(const std::string &iommufd_name, const Attachment &mark);
+	void remember(const std::string &iommufd_name, const Attachment &at);
 };
 
 } // namespace luo::guest
