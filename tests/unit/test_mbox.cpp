@@ -313,6 +313,9 @@ TEST_CASE("a mailbox patch that does not apply names the mbox, n/k, subject and 
 						       (d / "s.mbx").string()));
 		CHECK_THAT(e.what(), ContainsSubstring("patching file b.c"));
 		CHECK_THAT(e.what(), ContainsSubstring("Hunk #1 FAILED at 1"));
+		// Nothing of the rig's own under it: the fix is the series' base.
+		CHECK_THAT(e.what(), ContainsSubstring("put what it depends on"));
+		CHECK_THAT(e.what(), !ContainsSubstring("--no-default-patches"));
 	}
 	fs::remove_all(d);
 }

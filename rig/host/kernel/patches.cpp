@@ -8,6 +8,7 @@
 #include "host/kernel/mbox.hpp"
 #include "host/util/atomic_file.hpp"
 #include "host/util/errors.hpp"
+#include "host/util/paths.hpp"
 #include "host/util/process.hpp"
 
 namespace luo::host {
@@ -67,6 +68,12 @@ std::vector<fs::path> read_series(const fs::path &dir)
 void apply_patches(const fs::path &tree, const std::vector<fs::path> &patches,
 		   const fs::path &log)
 {
+	// A posted series that fails on top of the rig's own handlers may be
+	// meant to replace them; on the bare tree, it is based elsewhere.
+	const fs::path own = source_root() / "kernel-config" / "patches";
+	const bool own_first = std::any_of(patches.begin(), patches.end(), [&](const fs::path &p) {
+		return p.parent_path() == own;
+	});
 	for (size_t i = 0; i < patches.size(); i++) {
 		const auto &p = patches[i];
 		std::string output;
@@ -87,10 +94,15 @@ void apply_patches(const fs::path &tree, const std::vector<fs::path> &patches,
 						     std::to_string(patches.size()) + " " + p.string();
 			throw PatchError(which + " does not apply to " + tree.string() + ":\n" +
 					 output +
-					 (origin ? "Rebase the series onto this tree, or pass "
-						   "--no-default-patches if it replaces the rig's own "
-						   "kernel-config/patches."
-						 : "Rebase it onto this tree, or drop it from the series."));
+					 (!origin ? "Rebase it onto this tree, or drop it from the series."
+					  : own_first
+						  ? "Rebase the series onto this tree, or pass "
+						    "--no-default-patches if it replaces the rig's own "
+						    "kernel-config/patches."
+						  : "Rebase the series onto this tree, or put what it "
+						    "depends on (its cover letter names its base and "
+						    "prerequisites) before it, each with --mbox or "
+						    "--series in order."));
 		}
 	}
 }
