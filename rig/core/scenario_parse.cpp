@@ -628,25 +628,20 @@ void Parser::fault(const json &j, const std::string &ptr)
 		break;
 	}
 	case Fault::Action::open_device:
+	case Fault::Action::move_device: {
 		fields(j, ptr, {"action", "object"});
 		f.object = object_ref(need("object"), ptr + "/object");
 		// The VFIO cdev is the one kind with a node that names a device
-		// and can be opened again; the others are made anew each time.
+		// and can be opened again (the others are made anew each time),
+		// and the one attached to a page table of its iommufd.
+		const char *lacks = f.action == Fault::Action::open_device ? "has no device node"
+									   : "is attached to no page table";
 		if (sc_.object(f.object)->kind != ObjectKind::vfio_cdev)
 			fail(ptr + "/object", "'" + f.object + "' is a " +
 						      protocol::to_string(sc_.object(f.object)->kind) +
-						      ", which has no device node; name a vfio-cdev");
+						      ", which " + lacks + "; name a vfio-cdev");
 		break;
-	case Fault::Action::move_device:
-		fields(j, ptr, {"action", "object"});
-		f.object = object_ref(need("object"), ptr + "/object");
-		// A VFIO device is the one kind attached to a page table (of the
-		// iommufd it depends on).
-		if (sc_.object(f.object)->kind != ObjectKind::vfio_cdev)
-			fail(ptr + "/object", "'" + f.object + "' is a " +
-						      protocol::to_string(sc_.object(f.object)->kind) +
-						      ", which is attached to no page table; name a vfio-cdev");
-		break;
+	}
 	}
 	sc_.faults.push_back(std::move(f));
 }

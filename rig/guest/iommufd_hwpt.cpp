@@ -59,6 +59,20 @@ int attach_pt(int dev_fd, unsigned pt)
 	return ::ioctl(dev_fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at) ? errno : 0;
 }
 
+// A new HWPT_PAGING for device `devid` on `ioas`, not marked.
+Outcome hwpt_alloc(int iommufd, const std::string &what, unsigned devid, unsigned ioas, unsigned &id)
+{
+	iommu_hwpt_alloc a{};
+	a.size = sizeof(a);
+	a.dev_id = devid;
+	a.pt_id = ioas;
+	if (::ioctl(iommufd, IOMMU_HWPT_ALLOC, &a))
+		return errno_fail("ioctl(" + what + ", IOMMU_HWPT_ALLOC, device " + std::to_string(devid) +
+				  " on " + ioas_text(what, ioas) + ")");
+	id = a.out_hwpt_id;
+	return Outcome::ok();
+}
+
 int unmap(int iommufd, unsigned ioas, std::uint64_t iova, std::uint64_t len)
 {
 	iommu_ioas_unmap u{};
@@ -75,29 +89,21 @@ Outcome hwpt_attach_marked(int dev_fd, const std::string &dev, int iommufd,
 			   const std::string &what, unsigned devid, unsigned ioas,
 			   Attachment &out)
 {
-	iommu_hwpt_alloc a{};
-	a.size = sizeof(a);
-	a.dev_id = devid;
-	a.pt_id = ioas;
-	if (::ioctl(iommufd, IOMMU_HWPT_ALLOC, &a))
-		return errno_fail("ioctl(" + what + ", IOMMU_HWPT_ALLOC, device " +
-				  std::to_string(devid) + " on " + ioas_text(what, ioas) + ")");
-	vfio_device_attach_iommufd_pt at;
-	std::memset(&at, 0, sizeof(at));
-	at.argsz = sizeof(at);
-	at.pt_id = a.out_hwpt_id;
-	if (::ioctl(dev_fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at))
-		return errno_fail("ioctl(" + dev + ", VFIO_DEVICE_ATTACH_IOMMUFD_PT, HWPT " +
-				  std::to_string(a.out_hwpt_id) + " of " + what + ")");
+	unsigned hwpt = 0;
+	if (auto r = hwpt_alloc(iommufd, what, devid, ioas, hwpt); !r)
+		return r;
+	if (int err = attach_pt(dev_fd, hwpt))
+		return Outcome::fail(-err, "ioctl(" + dev + ", VFIO_DEVICE_ATTACH_IOMMUFD_PT, HWPT " +
+					   std::to_string(hwpt) + " of " + what + "): " + std::strerror(err));
 	luo_iommu_hwpt_lu_set_preserve m{};
 	m.size = sizeof(m);
-	m.hwpt_id = a.out_hwpt_id;
-	m.hwpt_token = kTokenBase + a.out_hwpt_id;
+	m.hwpt_id = hwpt;
+	m.hwpt_token = kTokenBase + hwpt;
 	if (::ioctl(iommufd, LUO_IOMMU_HWPT_LU_SET_PRESERVE, &m))
 		return errno_fail("ioctl(" + what + ", IOMMU_HWPT_LU_SET_PRESERVE, HWPT " +
 				  std::to_string(m.hwpt_id) + " token " + hex(m.hwpt_token) +
 				  ") (ENOTTY: the kernel cannot mark HWPTs)");
-	out = {ioas, a.out_hwpt_id, devid, {}, true};
+	out = {ioas, hwpt, devid, {}, true};
 	return Outcome::ok();
 }
 
@@ -150,18 +156,13 @@ Outcome vfio_probe_unmarked(int dev_fd, const std::string &dev, int iommufd,
 			    const std::string &what, const Attachment &mark, int sfd,
 			    std::uint64_t token, int &preserve_err)
 {
-	iommu_hwpt_alloc a{};
-	a.size = sizeof(a);
-	a.dev_id = mark.devid;
-	a.pt_id = mark.ioas;
-	if (::ioctl(iommufd, IOMMU_HWPT_ALLOC, &a))
-		return errno_fail("ioctl(" + what + ", IOMMU_HWPT_ALLOC, device " +
-				  std::to_string(mark.devid) + " on " + ioas_text(what, mark.ioas) +
-				  ") for the unmarked-HWPT probe");
-	const std::string probe = "HWPT " + std::to_string(a.out_hwpt_id) + " of " +
+	unsigned id = 0;
+	if (auto r = hwpt_alloc(iommufd, what, mark.devid, mark.ioas, id); !r)
+		return Outcome::fail(r.result, r.detail + " for the unmarked-HWPT probe");
+	const std::string probe = "HWPT " + std::to_string(id) + " of " +
 				  ioas_text(what, mark.ioas) + " (not marked)";
 	int rc = 0;
-	if (int err = attach_pt(dev_fd, a.out_hwpt_id))
+	if (int err = attach_pt(dev_fd, id))
 		rc = -err;
 	const bool moved = rc == 0;
 	if (moved)
@@ -171,7 +172,7 @@ Outcome vfio_probe_unmarked(int dev_fd, const std::string &dev, int iommufd,
 	int back = moved ? attach_pt(dev_fd, mark.hwpt) : 0;
 	iommu_destroy d{};
 	d.size = sizeof(d);
-	d.id = a.out_hwpt_id;
+	d.id = id;
 	int gone = back ? 0 : (::ioctl(iommufd, IOMMU_DESTROY, &d) ? errno : 0);
 	if (!moved)
 		return Outcome::fail(rc, "ioctl(" + dev + ", VFIO_DEVICE_ATTACH_IOMMUFD_PT, " + probe +
@@ -193,19 +194,15 @@ Outcome vfio_probe_unmarked(int dev_fd, const std::string &dev, int iommufd,
 Outcome vfio_move_unmarked(int dev_fd, const std::string &dev, int iommufd,
 			   const std::string &what, Attachment &at)
 {
-	iommu_hwpt_alloc a{};
-	a.size = sizeof(a);
-	a.dev_id = at.devid;
-	a.pt_id = at.ioas;
-	if (::ioctl(iommufd, IOMMU_HWPT_ALLOC, &a))
-		return errno_fail("ioctl(" + what + ", IOMMU_HWPT_ALLOC, device " +
-				  std::to_string(at.devid) + " on " + ioas_text(what, at.ioas) + ")");
-	if (int err = attach_pt(dev_fd, a.out_hwpt_id))
+	unsigned id = 0;
+	if (auto r = hwpt_alloc(iommufd, what, at.devid, at.ioas, id); !r)
+		return r;
+	if (int err = attach_pt(dev_fd, id))
 		return Outcome::fail(-err, "ioctl(" + dev + ", VFIO_DEVICE_ATTACH_IOMMUFD_PT, HWPT " +
-					   std::to_string(a.out_hwpt_id) + " of " +
-					   ioas_text(what, at.ioas) + "): " + std::strerror(err));
+					   std::to_string(id) + " of " + ioas_text(what, at.ioas) +
+					   "): " + std::strerror(err));
 	const unsigned from = at.hwpt;
-	at.hwpt = a.out_hwpt_id;
+	at.hwpt = id;
 	at.marked = false;
 	return {0, "moved from " + (from ? "HWPT " + std::to_string(from) : std::string("the IOAS itself")) +
 			   " to HWPT " + std::to_string(at.hwpt) + " of " + ioas_text(what, at.ioas) +
