@@ -13,6 +13,22 @@
 
 namespace luo::test {
 
+// Contracts with marked HWPTs (P7), without and with the device's own rule
+// (P8); marked HWPTs need devices retrieved unbound.
+inline constexpr const char *kMarked = R"({"kinds": {"iommufd": {"preserve": {"carries": "marked-hwpts"}},
+	"vfio-cdev": {"retrieve": {"returns": "unbound"}}}})";
+inline constexpr const char *kMarkedDevice = R"({"kinds": {"iommufd": {"preserve": {"carries": "marked-hwpts"}},
+	"vfio-cdev": {"retrieve": {"returns": "unbound"}, "preserve": {"hwpt": "marked"}}}})";
+
+// One case in the posted order: a memfd, the iommufd that maps it, a device
+// bound to that iommufd; for the rules of marked HWPTs.
+inline constexpr const char *kMemIommuVfio = R"({
+  "objects": {"mem": "memfd", "iommu": {"kind": "iommufd", "depends_on": "mem"},
+	      "vfio": {"kind": "vfio-cdev", "depends_on": "iommu"}},
+  "preserve": [["mem", "iommu", "vfio"]],
+  "restore": [["mem", "iommu", "vfio"]]
+})";
+
 inline core::Contract shipped(const std::string &name)
 {
 	return host::resolve_contract(name);

@@ -23,9 +23,6 @@ namespace {
 
 const auto error_of = &test::contract_error_of;
 
-const char *kMarked = R"({"kinds": {"iommufd": {"preserve": {"carries": "marked-hwpts"}},
-			       "vfio-cdev": {"retrieve": {"returns": "unbound"}}}})";
-
 } // namespace
 
 TEST_CASE("iommufd's marked HWPTs: off by default, on with its errnos and source",
@@ -99,13 +96,7 @@ TEST_CASE("P7 names the preserve of an iommufd a device is bound to, and only th
 
 TEST_CASE("plan --diff counts P7 against C1 as a disagreement, and P7 alone", "[contract][iommufd][diff]")
 {
-	const char *scenario = R"({
-	  "objects": {"mem": "memfd", "iommu": {"kind": "iommufd", "depends_on": "mem"},
-		      "vfio": {"kind": "vfio-cdev", "depends_on": "iommu"}},
-	  "preserve": [["mem", "iommu", "vfio"]],
-	  "restore": [["mem", "iommu", "vfio"]]
-	})";
-	const auto sc = core::parse_scenario(scenario, "s.json");
+	const auto sc = core::parse_scenario(kMemIommuVfio, "s.json");
 	// The same contract but for the iommufd rule: only P7 differs.
 	auto unbound = core::parse_contract(R"({"kinds": {"vfio-cdev": {"retrieve": {"returns": "unbound"}}}})",
 					    "u.json");

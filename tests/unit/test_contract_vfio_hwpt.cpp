@@ -25,13 +25,6 @@ namespace {
 
 const auto error_of = &test::contract_error_of;
 
-// Marked HWPTs, with and without the device's own rule.
-const char *kMarked = R"({"kinds": {"iommufd": {"preserve": {"carries": "marked-hwpts"}},
-			       "vfio-cdev": {"retrieve": {"returns": "unbound"}}}})";
-const char *kMarkedDevice = R"({"kinds": {"iommufd": {"preserve": {"carries": "marked-hwpts"}},
-			       "vfio-cdev": {"retrieve": {"returns": "unbound"},
-					     "preserve": {"hwpt": "marked"}}}})";
-
 } // namespace
 
 TEST_CASE("a device's marked HWPT: off by default, on with its errno and source",
@@ -103,13 +96,7 @@ TEST_CASE("P8 names the preserve of a device the VMM attached through a marked H
 
 TEST_CASE("plan --diff counts P8 against C1 as a disagreement, and P8 alone", "[contract][vfio][diff]")
 {
-	const char *scenario = R"({
-	  "objects": {"mem": "memfd", "iommu": {"kind": "iommufd", "depends_on": "mem"},
-		      "vfio": {"kind": "vfio-cdev", "depends_on": "iommu"}},
-	  "preserve": [["mem", "iommu", "vfio"]],
-	  "restore": [["mem", "iommu", "vfio"]]
-	})";
-	const auto sc = core::parse_scenario(scenario, "s.json");
+	const auto sc = core::parse_scenario(kMemIommuVfio, "s.json");
 	auto marked = core::expand(sc, core::parse_contract(kMarked, "m.json"));
 	auto device = core::expand(sc, core::parse_contract(kMarkedDevice, "d.json"));
 	auto d = core::diff_plans("marked", marked, "device", device);

@@ -8,6 +8,7 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
+#include "contracts.hpp"
 #include "core/contract.hpp"
 #include "core/scenario.hpp"
 #include "oracle_table.hpp"
@@ -35,10 +36,6 @@ std::string with_faults(const std::string &faults)
 		   "vfio": {"kind": "vfio-cdev", "depends_on": "iommu"}},
 		   "faults": )" + faults + "}";
 }
-
-const char *kMarkedDevice = R"({"kinds": {"iommufd": {"preserve": {"carries": "marked-hwpts"}},
-			       "vfio-cdev": {"retrieve": {"returns": "unbound"},
-					     "preserve": {"hwpt": "marked"}}}})";
 
 } // namespace
 
