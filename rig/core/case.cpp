@@ -6,6 +6,12 @@
 
 namespace luo::core {
 
+bool runs_probe(const CaseStep &s)
+{
+	return s.op == protocol::Op::preserve && s.expect.kind == Expect::Kind::ok &&
+	       (s.expect.rule == "P7" || s.expect.rule == "P8");
+}
+
 int Case::boots() const
 {
 	return static_cast<int>(std::count_if(steps.begin(), steps.end(), [](const CaseStep &s) {

@@ -43,6 +43,11 @@ struct CaseStep {
 	Expect expect;
 };
 
+// True for a preserve the oracle expects to succeed under P7 or P8: its
+// "ok" also covers the probe the VMM runs around the call, so the plan
+// tells the guest to run it (protocol::Step::probe).
+bool runs_probe(const CaseStep &s);
+
 struct Case {
 	std::string id;        // stable: same scenario file, same id
 	std::string scenario;  // scenario name

@@ -108,9 +108,8 @@ Outcome hwpt_attach_marked(int dev_fd, const std::string &dev, int iommufd,
 }
 
 Outcome iommufd_probe_unsealed(const std::string &what, int iommufd, unsigned ioas, int sfd,
-			       std::uint64_t token, int immutable_err, bool &ran, int &preserve_err)
+			       std::uint64_t token, int immutable_err, int &preserve_err)
 {
-	ran = false;
 	UniqueFd mem(::memfd_create("luo-rig-unsealed", MFD_CLOEXEC | MFD_ALLOW_SEALING));
 	if (!mem.valid())
 		return errno_fail("memfd_create(\"luo-rig-unsealed\") for the seal probe");
@@ -123,17 +122,19 @@ Outcome iommufd_probe_unsealed(const std::string &what, int iommufd, unsigned io
 	m.fd = mem.get();
 	m.length = kProbeLen;
 	m.iova = kProbeIova;
-	// Immutable already: the iommufd is preserved (in this session or
-	// another), and the real PRESERVE_FD is the LUO core's to refuse.
-	// There is nothing to probe, and the IOAS must not be changed.
+	// The probe runs only before a preserve the contract lets through, so
+	// nothing holds the iommufd preserved: an IOAS still immutable was
+	// left so by an earlier preserve that was undone (a closed session, a
+	// failed preserve), and the seal rule could not be tried.
 	if (::ioctl(iommufd, IOMMU_IOAS_MAP_FILE, &m)) {
-		if (errno == immutable_err)
-			return Outcome::ok();
-		return errno_fail("ioctl(" + what + ", IOMMU_IOAS_MAP_FILE, an unsealed memfd at "
-				  "IOVA " + hex(kProbeIova) + " of " + ioas_text(what, ioas) +
-				  ") for the seal probe");
+		const int err = errno;
+		return Outcome::fail(-err, "ioctl(" + what + ", IOMMU_IOAS_MAP_FILE, an unsealed memfd at "
+					   "IOVA " + hex(kProbeIova) + " of " + ioas_text(what, ioas) +
+					   ") for the seal probe: " + std::strerror(err) +
+					   (err == immutable_err ? " (the contract's answer for an immutable "
+								   "IOAS, but the iommufd is not preserved)"
+								 : ""));
 	}
-	ran = true;
 	if (::fcntl(mem.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_GROW | F_SEAL_SHRINK))
 		return errno_fail("seal the probe's memfd after mapping it");
 

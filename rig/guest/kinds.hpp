@@ -60,12 +60,11 @@ Outcome hwpt_attach_marked(int dev_fd, const std::string &dev, int iommufd,
 // Before PRESERVE_FD of `iommufd` as `token` in session `sfd`: map a memfd
 // sealed only after mapping into `ioas`, which a marked HWPT translates, try
 // the PRESERVE_FD (its errno in `preserve_err`, 0 if it went through) and
-// unmap the probe.  Fails if the preserve went through or the unmap did not.
-// `ran` is false, and nothing is tried, when the IOAS refuses the map with
-// `immutable_err`: the iommufd is preserved already.
+// unmap the probe.  Fails if the map, the unmap or the refusal did not
+// happen; an IOAS that refuses the map as immutable (`immutable_err`) is named
+// so, since nothing should hold the iommufd preserved then.
 Outcome iommufd_probe_unsealed(const std::string &what, int iommufd, unsigned ioas, int sfd,
-			       std::uint64_t token, int immutable_err, bool &ran,
-			       int &preserve_err);
+			       std::uint64_t token, int immutable_err, int &preserve_err);
 // Before PRESERVE_FD of the VFIO device `dev_fd` as `token` in session
 // `sfd`, attached through the marked HWPT `mark` of `iommufd`: attach it to
 // a new, unmarked HWPT of the same IOAS, try the PRESERVE_FD (its errno in

@@ -217,31 +217,48 @@ std::vector<Attachment> Objects::marks(const std::string &iommufd_name) const
 	return it == marked_.end() ? std::vector<Attachment>{} : it->second;
 }
 
-Objects::Probe Objects::before_preserve(const ObjectSpec &spec, int sfd, std::uint64_t token)
+Objects::Probe Objects::before_preserve(const ObjectSpec &spec, const protocol::Step &step, int sfd)
 {
-	if (!marks_hwpts())
+	if (!step.probe)
 		return {};
 	if (spec.kind == ObjectKind::iommufd)
-		return probe_unsealed(spec, sfd, token);
+		return probe_unsealed(spec, sfd, step.token);
 	if (spec.kind == ObjectKind::vfio_cdev && !plan_.vfio_unmarked_err.empty())
-		return probe_unmarked(spec, sfd, token);
-	return {};
+		return probe_unmarked(spec, sfd, step.token);
+	return {Outcome::fail(-EINVAL, std::string("the plan asks for a probe around the PRESERVE_FD of ") +
+					       protocol::to_string(spec.kind) + " '" + spec.name +
+					       "', and the contract has none for it"),
+		{}};
 }
+
+namespace {
+
+// The oracle counted on a probe the VMM cannot run: the rule would go
+// unchecked, so the step fails and says which side is wrong.
+Objects::Probe cannot_probe(const std::string &rule, const std::string &why)
+{
+	return {Outcome::fail(-EPROTO, "the contract's " + rule + " probe cannot run: " + why +
+					       " (the oracle and the mock VMM disagree about this "
+					       "object: a rig bug, please report it)"),
+		{}};
+}
+
+} // namespace
 
 Objects::Probe Objects::probe_unsealed(const ObjectSpec &spec, int sfd, std::uint64_t token)
 {
 	Probe p;
 	const auto hwpts = marks(spec.name);
-	if (hwpts.empty())
-		return p;
 	const int self = fd(spec.name);
-	bool ran = false;
+	const std::string what = "iommufd '" + spec.name + "' (" + fd_str(self) + ")";
+	if (hwpts.empty())
+		return cannot_probe("P7", what + " has no HWPT the VMM marked");
 	int err = 0;
 	// The first marked HWPT is the one the kernel walks first.
-	p.outcome = kind::iommufd_probe_unsealed(
-		"iommufd '" + spec.name + "' (" + fd_str(self) + ")", self, hwpts.front().ioas, sfd, token,
-		protocol::errno_from_name(plan_.iommufd_immutable_err), ran, err);
-	if (p.outcome && ran && err != protocol::errno_from_name(plan_.iommufd_seal_err))
+	p.outcome = kind::iommufd_probe_unsealed(what, self, hwpts.front().ioas, sfd, token,
+						 protocol::errno_from_name(plan_.iommufd_immutable_err),
+						 err);
+	if (p.outcome && err != protocol::errno_from_name(plan_.iommufd_seal_err))
 		p.wrong_errno = "with a marked HWPT's IOAS also mapping a memfd sealed only after it was "
 				"mapped it failed with " + std::string(std::strerror(err)) +
 				", not the contract's " + plan_.iommufd_seal_err;
@@ -251,24 +268,25 @@ Objects::Probe Objects::probe_unsealed(const ObjectSpec &spec, int sfd, std::uin
 Objects::Probe Objects::probe_unmarked(const ObjectSpec &spec, int sfd, std::uint64_t token)
 {
 	Probe p;
+	const int self = fd(spec.name);
+	const std::string dev = "vfio-cdev '" + spec.name + "' (" + fd_str(self) + ")";
 	std::pair<std::string, Attachment> on;
 	{
 		std::lock_guard lock(mu_);
 		auto it = attached_.find(spec.name);
-		// Not attached through a marked HWPT: retrieved and not bound yet,
-		// bound to an iommufd the VMM made itself, or moved off it.
-		if (it == attached_.end() || !it->second.second.marked)
-			return p;
+		if (it == attached_.end())
+			return cannot_probe("P8", dev + " is attached to nothing the VMM knows of");
+		if (!it->second.second.marked)
+			return cannot_probe("P8", dev + " is on HWPT " + std::to_string(it->second.second.hwpt) +
+							  ", which the VMM did not mark");
 		on = it->second;
 	}
-	const int self = fd(spec.name), ictx = fd(on.first);
-	// The iommufd's fd is closed: nothing to allocate the probe's HWPT in
-	// (the oracle does not name P8 then).
+	const int ictx = fd(on.first);
 	if (ictx < 0)
-		return p;
+		return cannot_probe("P8", dev + "'s iommufd '" + on.first + "' has no open fd");
 	int err = 0;
-	p.outcome = kind::vfio_probe_unmarked(self, "vfio-cdev '" + spec.name + "' (" + fd_str(self) + ")",
-					      ictx, "iommufd '" + on.first + "' (" + fd_str(ictx) + ")",
+	p.outcome = kind::vfio_probe_unmarked(self, dev, ictx,
+					      "iommufd '" + on.first + "' (" + fd_str(ictx) + ")",
 					      on.second, sfd, token, err);
 	if (p.outcome && err != protocol::errno_from_name(plan_.vfio_unmarked_err))
 		p.wrong_errno = "attached to a new HWPT that is not marked it failed with " +

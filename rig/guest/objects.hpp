@@ -116,19 +116,20 @@ public:
 	Outcome preserved(const protocol::ObjectSpec &spec);
 
 	// Right before PRESERVE_FD of `spec` as `token` in session `sfd`, when
-	// the contract preserves marked HWPTs only (guest/iommufd_hwpt.cpp):
-	// for an iommufd, the seal probe; for a VFIO device attached through a
-	// marked HWPT, the same call on an unmarked one, when the contract
-	// refuses that.  outcome fails when the probe could not run or its
-	// PRESERVE_FD went through.  A probe refused with another errno than
-	// the contract's leaves `wrong_errno` saying so: the LUO core's own
-	// checks (a token in use...) come first and say nothing about the
-	// rule, so it counts only if the real call then succeeds.
+	// the plan's step asks for it (protocol::Step::probe, the oracle's P7
+	// or P8; guest/iommufd_hwpt.cpp): for an iommufd, the seal probe; for
+	// a VFIO device, the same call on an unmarked HWPT.  outcome fails
+	// when the probe could not run (nothing marked to probe through, an
+	// IOAS immutable already) or its PRESERVE_FD went through.  A probe
+	// refused with another errno than the contract's leaves
+	// `wrong_errno` saying so: the LUO core's own checks (a token in
+	// use...) come first and say nothing about the rule, so it counts
+	// only if the real call then succeeds.
 	struct Probe {
 		Outcome outcome;
 		std::string wrong_errno;
 	};
-	Probe before_preserve(const protocol::ObjectSpec &spec, int sfd, std::uint64_t token);
+	Probe before_preserve(const protocol::ObjectSpec &spec, const protocol::Step &step, int sfd);
 
 private:
 	Outcome dependency_fd(const protocol::ObjectSpec &spec, int &dep_fd) const;

@@ -142,7 +142,7 @@ Outcome Runner::execute(const protocol::Step &step)
 		if (fd < 0)
 			return Outcome::fail(-EBADF, "'" + step.object + "' has no open fd");
 		const std::string call = "PRESERVE_FD " + step.object + " as " + std::to_string(step.token);
-		auto probe = objects_.before_preserve(*spec, sfd, step.token);
+		auto probe = objects_.before_preserve(*spec, step, sfd);
 		if (!probe.outcome)
 			return Outcome::fail(probe.outcome.result ? probe.outcome.result : -EIO,
 					     call + ", its probe: " + probe.outcome.detail);

@@ -167,6 +167,8 @@ std::string plan_to_json(const Plan &plan, int indent)
 			js["token"] = s.token;
 		if (s.thread)
 			js["thread"] = s.thread;
+		if (s.probe)
+			js["probe"] = true;
 		steps.push_back(std::move(js));
 	}
 	json j{{"version", plan.version},
@@ -254,6 +256,13 @@ Plan plan_from_json(const std::string &text)
 		s.object = field_or<std::string>(js, "object", "");
 		s.token = field_or<std::uint64_t>(js, "token", 0);
 		s.thread = field_or<std::uint32_t>(js, "thread", 0);
+		s.probe = field_or<bool>(js, "probe", false);
+		if (s.probe && s.op != Op::preserve)
+			throw std::runtime_error("plan step " + std::to_string(s.id) + ": \"probe\" on a " +
+						 to_string(s.op) + " step; only a preserve has one");
+		if (s.probe && plan.iommufd_seal_err.empty())
+			throw std::runtime_error("plan step " + std::to_string(s.id) +
+						 ": \"probe\" needs iommufd_seal_err (marked HWPTs)");
 		plan.steps.push_back(std::move(s));
 	}
 	return plan;

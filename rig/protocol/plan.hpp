@@ -93,6 +93,13 @@ struct Step {
 	// run of consecutive steps naming threads is served by that many
 	// threads at once, thread N its own steps in plan order.
 	std::uint32_t thread = 0;
+	// A PRESERVE_FD whose expected outcome counts on the VMM's probe of
+	// the contract's rule around it (P7: an iommufd's seal and
+	// immutability checks; P8: a device tried on an unmarked HWPT).  The
+	// host sets it from the oracle's verdict; the guest runs the probe
+	// exactly then, and fails the step when it cannot (no marked HWPT,
+	// no fd to probe through) rather than let the rule go unchecked.
+	bool probe = false;
 };
 
 struct Plan {

@@ -171,6 +171,7 @@ Batch make_batch(const std::vector<const core::Case *> &cases, const std::vector
 			st.session = ses(cs.session);
 			st.object = obj(cs.object);
 			st.token = cs.token;
+			st.probe = core::runs_probe(cs);
 			own[k][boot].push_back({st, StepRef{k, (int)s}});
 		}
 	}
