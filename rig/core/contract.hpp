@@ -108,6 +108,17 @@ struct VfioRules {
 	std::string unmarked_err = "EINVAL";
 	RuleSource preserve_source;
 
+	// VFIO_DEVICE_BIND_IOMMUFD (or the group path's bind) in the next
+	// kernel of a device preserved while attached through a marked HWPT
+	// (P10, with marked HWPTs).  Agreed: it binds to any iommufd.  Posted
+	// (iommufd v1): the IOMMU core puts the device back on its preserved
+	// domain at boot with the group owned by that HWPT's token, which only
+	// a later phase reclaims, so every bind fails with bind_err until the
+	// next reboot.
+	bool bind_refused_after_marked = false;
+	std::string bind_err = "EPERM";
+	RuleSource bind_source;
+
 	bool operator==(const VfioRules &) const = default;
 };
 
@@ -136,6 +147,16 @@ struct IommufdRules {
 	std::string seal_err = "EINVAL";
 	std::string immutable_err = "EBUSY";
 	RuleSource source;
+
+	// What the next kernel gives back (P9).  Agreed: RETRIEVE_FD returns
+	// the iommufd with its IOAS and mappings.  Posted (v1) restores no
+	// iommufd: RETRIEVE_FD fails with retrieve_err and can_finish() is
+	// false whatever happened, so FINISH of a session that carries one
+	// fails with finish_err, as long as the kernel runs.
+	bool restores_nothing = false;
+	std::string retrieve_err = "EOPNOTSUPP";
+	std::string finish_err = "EBUSY";
+	RuleSource retrieve_source;
 
 	bool operator==(const IommufdRules &) const = default;
 };

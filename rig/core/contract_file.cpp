@@ -112,6 +112,7 @@ private:
 	void vfio(const json &j, const std::string &ptr, Contract &c) const;
 	void gmem(const json &j, const std::string &ptr, GmemRules &g) const;
 	void iommufd(const json &j, const std::string &ptr, IommufdRules &r) const;
+	void iommufd_retrieve(const json &q, const std::string &at, IommufdRules &r) const;
 };
 
 RuleSource Reader::source(const json &j, const std::string &ptr) const
@@ -146,7 +147,26 @@ RuleSource Reader::source(const json &j, const std::string &ptr) const
 // the device preserved.
 void Reader::vfio(const json &v, const std::string &at, Contract &c) const
 {
-	fields(v, at, {"open", "preserve", "retrieve", "finish"});
+	fields(v, at, {"open", "preserve", "retrieve", "finish", "bind"});
+	if (v.contains("bind")) {
+		const std::string ptr = at + "/bind";
+		const json &b = v["bind"];
+		fields(b, ptr, {"after_marked_hwpt", "error", "source"});
+		if (b.contains("after_marked_hwpt"))
+			c.vfio.bind_refused_after_marked =
+				answer(b["after_marked_hwpt"], ptr + "/after_marked_hwpt", "any", "refuse",
+				       "the device binds to any iommufd in the next kernel",
+				       "its group stays owned by the preserved HWPT: every bind fails") ==
+				"refuse";
+		if (b.contains("error")) {
+			if (!c.vfio.bind_refused_after_marked)
+				fail(ptr + "/error", "an errno is for a refused bind; remove it or say "
+						     "\"after_marked_hwpt\": \"refuse\"", true);
+			c.vfio.bind_err = errno_value(b["error"], ptr + "/error");
+		}
+		if (b.contains("source"))
+			c.vfio.bind_source = source(b["source"], ptr + "/source");
+	}
 	if (v.contains("preserve")) {
 		const std::string ptr = at + "/preserve";
 		const json &p = v["preserve"];
@@ -266,9 +286,34 @@ void Reader::gmem(const json &j, const std::string &ptr, GmemRules &g) const
 		g.source = source(p["source"], at + "/source");
 }
 
+// kinds.iommufd.retrieve: whether the next kernel gives the iommufd back.
+void Reader::iommufd_retrieve(const json &q, const std::string &at, IommufdRules &r) const
+{
+	fields(q, at, {"restores", "error", "finish_error", "source"});
+	if (q.contains("restores"))
+		r.restores_nothing =
+			answer(q["restores"], at + "/restores", "file", "nothing",
+			       "RETRIEVE_FD returns the iommufd with its IOAS and mappings",
+			       "RETRIEVE_FD fails and FINISH never completes (no .can_finish())") ==
+			"nothing";
+	for (const char *key : {"error", "finish_error"}) {
+		if (!q.contains(key))
+			continue;
+		if (!r.restores_nothing)
+			fail(at + "/" + key, "an errno is for an iommufd that is not restored; remove it "
+					     "or say \"restores\": \"nothing\"", true);
+		(std::string(key) == "error" ? r.retrieve_err : r.finish_err) =
+			errno_value(q[key], at + "/" + key);
+	}
+	if (q.contains("source"))
+		r.retrieve_source = source(q["source"], at + "/source");
+}
+
 void Reader::iommufd(const json &j, const std::string &ptr, IommufdRules &r) const
 {
-	fields(j, ptr, {"preserve"});
+	fields(j, ptr, {"preserve", "retrieve"});
+	if (j.contains("retrieve"))
+		iommufd_retrieve(j["retrieve"], ptr + "/retrieve", r);
 	if (!j.contains("preserve"))
 		return;
 	const json &p = j["preserve"];
@@ -372,8 +417,9 @@ void Reader::kinds(const json &j, const std::string &ptr, Contract &c) const
 		}
 		if (k != "vfio-cdev")
 			fail(at, "'" + k + "' has no rules of its own; only \"vfio-cdev\" (opening "
-					 "its device node), \"guest-memfd\" (frozen at PRESERVE_FD) and "
-					 "\"iommufd\" (what PRESERVE_FD carries) have",
+					 "its device node, binding it), \"guest-memfd\" (frozen at "
+					 "PRESERVE_FD) and \"iommufd\" (what PRESERVE_FD carries, what "
+					 "RETRIEVE_FD gives back) have",
 			     true);
 		vfio(v, at, c);
 	}
@@ -429,6 +475,14 @@ Contract Reader::read(const json &j)
 		     "a device can be attached to a marked HWPT only when the iommufd carries marked "
 		     "HWPTs; add \"iommufd\": {\"preserve\": {\"carries\": \"marked-hwpts\"}} or "
 		     "say \"hwpt\": \"any\"",
+		     true);
+	// Only a device the VMM attached through a marked HWPT comes back
+	// owned by it.
+	if (c.vfio.bind_refused_after_marked && !c.iommufd.preserve_marked_hwpts)
+		fail("/kinds/vfio-cdev/bind/after_marked_hwpt",
+		     "a device is attached through a marked HWPT only when the iommufd carries marked "
+		     "HWPTs; add \"iommufd\": {\"preserve\": {\"carries\": \"marked-hwpts\"}} or "
+		     "say \"after_marked_hwpt\": \"any\"",
 		     true);
 	if (j.contains("kernel"))
 		kernel(j["kernel"], "/kernel", c);

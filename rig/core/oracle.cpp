@@ -195,6 +195,10 @@ Expect Oracle::open_group(const CaseStep &s)
 	const Obj &o = it->second;
 	if ((o.fd || (o.file && preserved_.count(o.file))) && o.bound)
 		return error("EBUSY", "LUO");
+	// P10: the group path binds the device to the iommufd given as its
+	// container, and that claim fails as VFIO_DEVICE_BIND_IOMMUFD does.
+	if (o.owned)
+		return error(contract_.vfio.bind_err, "P10");
 	return ok("LUO");
 }
 
@@ -221,6 +225,10 @@ Expect Oracle::bind_device(const CaseStep &s)
 	// vfio_df_ioctl_bind_iommufd(): one bind per open file, EINVAL after.
 	if (o.bound)
 		return error("EINVAL", "P3");
+	// P10: iommufd_device_bind() cannot claim a group a preserved HWPT
+	// owns, whichever iommufd asks.
+	if (o.owned)
+		return error(contract_.vfio.bind_err, "P10");
 	o.bound = true;
 	o.bound_dep = has_fd(o.dep);
 	o.moved = false;
@@ -343,6 +351,12 @@ Expect Oracle::preserve(const CaseStep &s)
 	}
 	os.files.push_back({s.token, s.object, o->second.file});
 	preserved_.insert(o->second.file);
+	// P10: the device crosses on the marked HWPT the VMM attached it
+	// through, fd of its iommufd or not; a moved one is refused above.
+	const Obj &d = o->second;
+	if (d.kind == ObjectKind::vfio_cdev && contract_.vfio.bind_refused_after_marked && d.bound &&
+	    d.bound_dep && !d.moved)
+		os.files.back().owned = true;
 	// P7: the VMM marks an HWPT for each device bound to the iommufd, and
 	// its checks of sealing and immutability are part of this step.
 	if (o->second.kind == ObjectKind::iommufd && contract_.iommufd.preserve_marked_hwpts &&
@@ -409,6 +423,7 @@ Expect Oracle::kexec()
 		InSession is{os.name, {}, false, false};
 		for (const auto &f : os.files) {
 			InFile in_f{f.token, f.object, std::nullopt, Got::no, 0};
+			in_f.owned = f.owned;
 			const std::string &dep = objs_.at(f.object).dep;
 			if (!dep.empty()) {
 				std::uint64_t dep_file = objs_.at(dep).file;
@@ -427,7 +442,14 @@ Expect Oracle::kexec()
 	for (auto &[name, o] : objs_) {
 		o.fd = false;
 		o.file = 0;
+		o.owned = false;
 	}
+	// P10: the IOMMU core hands the device's group to its preserved HWPT
+	// at boot, retrieved or not.
+	for (const auto &is : incoming_)
+		for (const auto &f : is.files)
+			if (f.owned)
+				objs_.at(f.object).owned = true;
 	boot_++;
 	return ok("C2");
 }
@@ -478,6 +500,10 @@ std::optional<Expect> Oracle::lookup(const CaseStep &s, InFile *&f)
 
 std::optional<Expect> Oracle::restore_file(InSession &is, InFile &f)
 {
+	// P9: the handler restores no iommufd and asks nothing of its
+	// dependencies first.
+	if (objs_.at(f.object).kind == ObjectKind::iommufd && contract_.iommufd.restores_nothing)
+		return error(contract_.iommufd.retrieve_err, "P9");
 	// Only a contract without C2's freeze check lets a dependent cross
 	// alone; what its handler then does is not specified.
 	if (!objs_.at(f.object).dep.empty() && !f.dep_token)
@@ -606,6 +632,11 @@ std::vector<Oracle::Block> Oracle::blocking(const InSession &s) const
 	// retrieved for its own dependent (an iommufd for its VFIO device)
 	// holds FINISH for its own dependency just the same.
 	for (const auto &f : s.files) {
+		// P9: an iommufd that is never restored never finishes either.
+		if (objs_.at(f.object).kind == ObjectKind::iommufd && contract_.iommufd.restores_nothing) {
+			out.push_back({&f, &f, contract_.iommufd.finish_err, "P9"});
+			continue;
+		}
 		// P5: the posted handler's can_finish() asks about the device
 		// alone: retrieved (any way, retrieve_status > 0) and, later
 		// versions, bound by userspace.

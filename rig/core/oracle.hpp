@@ -14,7 +14,9 @@
 // Rules in Expect::rule: C1..C8 (docs/design.md section 3), S1/S3 (strict's
 // replacements for C1/C3), P3/P5 (the posted VFIO series' replacements for
 // C3/C5: a device retrieved unbound, FINISH refused until it is retrieved and
-// bound), D1 (opening a device LUO still holds), LUO (plain 7.3 LUO behaviour outside the
+// bound), P6-P10 (the other posted rules: frozen guest_memfd, marked HWPTs,
+// the device's marked HWPT, an iommufd never restored, a device owned by its
+// preserved HWPT), D1 (opening a device LUO still holds), LUO (plain 7.3 LUO behaviour outside the
 // contract), setup (creating objects and sessions), stale (see above).
 #pragma once
 
@@ -72,11 +74,17 @@ private:
 		// A VFIO device the VMM moved to a page table it did not mark
 		// (P8); a bind or a retrieve gives it a new one.
 		bool moved = false;
+		// A VFIO device whose group this kernel gave back to a
+		// preserved HWPT: no bind succeeds until the next reboot (P10).
+		bool owned = false;
 	};
 	struct OutFile {
 		std::uint64_t token;
 		std::string object;
 		std::uint64_t file;
+		// A VFIO device preserved attached through a marked HWPT
+		// (P10): its group comes back owned.
+		bool owned = false;
 	};
 	struct OutSession {
 		std::string name;
@@ -89,6 +97,7 @@ private:
 		Got got = Got::no;
 		std::uint64_t file = 0;
 		bool bound = false;  // a VFIO device userspace bound (P5)
+		bool owned = false;  // OutFile::owned, across the kexec (P10)
 	};
 	struct InSession {
 		std::string name;

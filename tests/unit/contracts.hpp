@@ -10,6 +10,7 @@
 #include "core/contract.hpp"
 #include "core/scenario.hpp"
 #include "host/run/contracts.hpp"
+#include "host/util/paths.hpp"
 
 namespace luo::test {
 
@@ -32,6 +33,14 @@ inline constexpr const char *kMemIommuVfio = R"({
 inline core::Contract shipped(const std::string &name)
 {
 	return host::resolve_contract(name);
+}
+
+// posted-2026 with an iommufd that restores (no P9, no P10): VFIO's own
+// rules decide there, as under posted-2026 they cannot.
+inline core::Contract posted_restoring()
+{
+	return host::resolve_contract(
+		(host::source_root() / "tests/data/contracts/posted-2026-restoring.json").string());
 }
 
 inline std::vector<std::string> shipped_names()

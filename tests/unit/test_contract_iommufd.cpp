@@ -64,8 +64,8 @@ TEST_CASE("a bad iommufd rule is refused with its place and the fix", "[contract
 	CHECK_THAT(error_of(R"({"kinds": {"iommufd": {"preserve": {"carries": "marked-hwpts",
 	  "immutable_error": "EWHAT"}}}})"),
 		   ContainsSubstring("/kinds/iommufd/preserve/immutable_error"));
-	CHECK_THAT(error_of(R"({"kinds": {"iommufd": {"retrieve": {}}}})"),
-		   ContainsSubstring("retrieve"));
+	CHECK_THAT(error_of(R"({"kinds": {"iommufd": {"finish": {}}}})"),
+		   ContainsSubstring("/kinds/iommufd/finish") && ContainsSubstring("preserve, retrieve"));
 	CHECK_THAT(error_of(R"({"kinds": {"memfd": {}}})"), ContainsSubstring("\"iommufd\""));
 }
 

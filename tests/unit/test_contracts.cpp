@@ -96,7 +96,8 @@ TEST_CASE("posted-2026 changes every edge and the vfio, guest_memfd and iommufd 
 	CHECK(p.vfio.preserve_source.message_id == "<20260203220948.2176157-13-skhawaja@google.com>");
 	CHECK(p.kernel_cmdline ==
 	      "vfio.luo_lookup=preserve iommufd.luo_lookup=preserve vfio.luo_retrieve=unbound "
-	      "kvm.gmem_luo_collect=preserve kvm.gmem_luo_finish=no-wait iommufd.luo_hwpt=token");
+	      "kvm.gmem_luo_collect=preserve kvm.gmem_luo_finish=no-wait iommufd.luo_hwpt=token "
+	      "iommufd.luo_restore=none");
 	CHECK(p.kernel_confirms ==
 	      std::vector<std::string>{"vfio: Live Update looks the iommufd up at PRESERVE_FD",
 				       "iommufd: Live Update looks mapped files up at PRESERVE_FD",
@@ -104,7 +105,9 @@ TEST_CASE("posted-2026 changes every edge and the vfio, guest_memfd and iommufd 
 				       "kvm: Live Update freezes guest_memfd at PRESERVE_FD",
 				       "kvm: Live Update finishes guest_memfd without its VM",
 				       "iommufd: Live Update preserves marked HWPTs only, sealed and "
-				       "immutable"});
+				       "immutable",
+				       "iommufd: Live Update restores no iommufd, and devices stay "
+				       "owned by their preserved HWPT"});
 
 	// The oracle reads the edge: a device before its iommufd is refused
 	// at once, guest_memfd before its VM is not.
