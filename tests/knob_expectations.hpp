@@ -74,6 +74,9 @@ inline std::vector<KnobExpectation> load_knob_expectations()
 		e.select = k.value("select", std::vector<std::string>{});
 		e.schedules = k.value("schedules", std::vector<std::string>{});
 		e.contract = k.value("contract", "");
+		// A contract file of the tests' own, by its path in the tree.
+		if (e.contract.find('/') != std::string::npos)
+			e.contract = (std::filesystem::path(LUO_RIG_SOURCE_DIR) / e.contract).string();
 		for (const auto &b : k.at("breaks")) {
 			only_fields(b, {"cases", "op", "object", "rule", "verdict", "title"},
 				    e.knob + " breaks");

@@ -13,6 +13,7 @@
 
 #include "../knob_expectations.hpp"
 #include "host/util/paths.hpp"
+#include "host/run/contracts.hpp"
 #include "host/run/run.hpp"
 #include "host/util/errors.hpp"
 #include "protocol/plan.hpp"
@@ -70,7 +71,8 @@ inline void check_knob_run(const std::string &knob, const std::string &tag)
 {
 	const auto &e = test::knob_expectation(knob);
 	auto rep = host::run_suite(knob_config(e, tag));
-	CHECK(rep.summary.contract == (e.contract.empty() ? "agreed" : e.contract));
+	CHECK(rep.summary.contract ==
+	      (e.contract.empty() ? "agreed" : host::resolve_contract(e.contract).name));
 	for (const auto &m : knob_mismatches(e, rep))
 		FAIL_CHECK(m);
 	CHECK(rep.exit_code == 1);
