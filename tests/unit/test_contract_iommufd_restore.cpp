@@ -48,6 +48,22 @@ std::vector<CaseObject> chain()
 	};
 }
 
+// An oracle under `contract` that has seen the chain preserved in the posted
+// order, the kexec and the session back.
+Oracle crossed(const char *contract)
+{
+	Oracle o(core::parse_contract(contract, "c.json"), chain());
+	run(o, kChainSetup);
+	run(o, {
+		       {Op::preserve, "s", "mem", 1, "ok", "C1"},
+		       {Op::preserve, "s", "iommu", 2, "ok", "P7"},
+		       {Op::preserve, "s", "vfio", 3, "ok", "P8"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+	       });
+	return o;
+}
+
 } // namespace
 
 TEST_CASE("an iommufd restored or not, a device bound or owned: defaults, posted-2026, sources",
@@ -99,14 +115,8 @@ TEST_CASE("a bad restore or bind rule is refused with its place and the fix", "[
 
 TEST_CASE("P9: an iommufd that is not restored fails RETRIEVE_FD and every FINISH", "[contract][iommufd][oracle]")
 {
-	Oracle o(core::parse_contract(kV1, "c.json"), chain());
-	run(o, kChainSetup);
+	Oracle o = crossed(kV1);
 	run(o, {
-		       {Op::preserve, "s", "mem", 1, "ok", "C1"},
-		       {Op::preserve, "s", "iommu", 2, "ok", "P7"},
-		       {Op::preserve, "s", "vfio", 3, "ok", "P8"},
-		       {Op::kexec, "", "", 0, "ok", "C2"},
-		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
 		       {Op::retrieve, "s", "iommu", 2, "EOPNOTSUPP", "P9"},
 		       // The same answer again: nothing was restored the first time.
 		       {Op::retrieve, "s", "iommu", 2, "EOPNOTSUPP", "P9"},
@@ -128,14 +138,8 @@ TEST_CASE("P9: an iommufd that is not restored fails RETRIEVE_FD and every FINIS
 TEST_CASE("P10 binds nothing owned through the group path either, and only a device that crossed on a "
 	  "marked HWPT is owned", "[contract][vfio][oracle]")
 {
-	Oracle o(core::parse_contract(kV1, "c.json"), chain());
-	run(o, kChainSetup);
+	Oracle o = crossed(kV1);
 	run(o, {
-		       {Op::preserve, "s", "mem", 1, "ok", "C1"},
-		       {Op::preserve, "s", "iommu", 2, "ok", "P7"},
-		       {Op::preserve, "s", "vfio", 3, "ok", "P8"},
-		       {Op::kexec, "", "", 0, "ok", "C2"},
-		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
 		       {Op::open_group, "", "vfio", 0, "EBUSY", "D1"},
 		       {Op::retrieve, "s", "vfio", 3, "ok", "P3"},
 		       {Op::open_group, "", "vfio", 0, "EPERM", "P10"},
@@ -158,14 +162,8 @@ TEST_CASE("P10 binds nothing owned through the group path either, and only a dev
 	       });
 
 	// Without the rule the posted VMM binds the device to a new iommufd.
-	Oracle a(core::parse_contract(kMarkedDevice, "c.json"), chain());
-	run(a, kChainSetup);
+	Oracle a = crossed(kMarkedDevice);
 	run(a, {
-		       {Op::preserve, "s", "mem", 1, "ok", "C1"},
-		       {Op::preserve, "s", "iommu", 2, "ok", "P7"},
-		       {Op::preserve, "s", "vfio", 3, "ok", "P8"},
-		       {Op::kexec, "", "", 0, "ok", "C2"},
-		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
 		       {Op::retrieve, "s", "vfio", 3, "ok", "P3"},
 		       {Op::bind_device, "", "vfio", 0, "ok", "P3"},
 	       });
