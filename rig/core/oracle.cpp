@@ -353,9 +353,8 @@ Expect Oracle::preserve(const CaseStep &s)
 	preserved_.insert(o->second.file);
 	// P10: the device crosses on the marked HWPT the VMM attached it
 	// through, fd of its iommufd or not; a moved one is refused above.
-	const Obj &d = o->second;
-	if (d.kind == ObjectKind::vfio_cdev && contract_.vfio.bind_refused_after_marked && d.bound &&
-	    d.bound_dep && !d.moved)
+	if (o->second.kind == ObjectKind::vfio_cdev && contract_.vfio.bind_refused_after_marked &&
+	    attached_marked(o->second))
 		os.files.back().owned = true;
 	// P7: the VMM marks an HWPT for each device bound to the iommufd, and
 	// its checks of sealing and immutability are part of this step.
@@ -375,11 +374,20 @@ Expect Oracle::preserve(const CaseStep &s)
 	return ok("C1");
 }
 
+bool Oracle::attached_marked(const Obj &device) const
+{
+	return device.bound && device.bound_dep && !device.moved;
+}
+
 bool Oracle::on_marked_hwpt(const Obj &device) const
 {
 	auto dep = objs_.find(device.dep);
-	return device.bound && device.bound_dep && !device.moved && dep != objs_.end() &&
-	       dep->second.fd;
+	return attached_marked(device) && dep != objs_.end() && dep->second.fd;
+}
+
+bool Oracle::never_restored(const std::string &object) const
+{
+	return objs_.at(object).kind == ObjectKind::iommufd && contract_.iommufd.restores_nothing;
 }
 
 bool Oracle::has_device(const std::string &iommufd) const
@@ -502,7 +510,7 @@ std::optional<Expect> Oracle::restore_file(InSession &is, InFile &f)
 {
 	// P9: the handler restores no iommufd and asks nothing of its
 	// dependencies first.
-	if (objs_.at(f.object).kind == ObjectKind::iommufd && contract_.iommufd.restores_nothing)
+	if (never_restored(f.object))
 		return error(contract_.iommufd.retrieve_err, "P9");
 	// Only a contract without C2's freeze check lets a dependent cross
 	// alone; what its handler then does is not specified.
@@ -633,7 +641,7 @@ std::vector<Oracle::Block> Oracle::blocking(const InSession &s) const
 	// holds FINISH for its own dependency just the same.
 	for (const auto &f : s.files) {
 		// P9: an iommufd that is never restored never finishes either.
-		if (objs_.at(f.object).kind == ObjectKind::iommufd && contract_.iommufd.restores_nothing) {
+		if (never_restored(f.object)) {
 			out.push_back({&f, &f, contract_.iommufd.finish_err, "P9"});
 			continue;
 		}

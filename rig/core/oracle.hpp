@@ -112,6 +112,11 @@ private:
 	// The VMM attached `device` through an HWPT it marked, in an iommufd
 	// it holds (P8).
 	bool on_marked_hwpt(const Obj &device) const;
+	// The VMM attached `device` through an HWPT it marked and left it
+	// there, whether or not it still holds the iommufd's fd (P10).
+	bool attached_marked(const Obj &device) const;
+	// `object` is an iommufd the next kernel gives nothing back of (P9).
+	bool never_restored(const std::string &object) const;
 
 	Contract contract_;
 	std::map<std::string, Obj> objs_;
