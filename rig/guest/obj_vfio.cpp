@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "guest/edu.hpp"
+#include "guest/pci_bind.hpp"
 #include "guest/ioas_layout.hpp"
 #include "guest/kinds.hpp"
 #include "guest/sys.hpp"
@@ -30,45 +31,10 @@ std::string label(const protocol::ObjectSpec &spec, int fd)
 	return "vfio-cdev '" + spec.name + "' (" + fd_str(fd) + ")";
 }
 
-// The driver a PCI device is bound to, "" if none.
-std::string bound_driver(const std::string &addr)
+Outcome bind_device(const std::string &addr)
 {
-	char buf[256];
-	std::string link = kPciDevices + addr + "/driver";
-	ssize_t n = ::readlink(link.c_str(), buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return "";
-	buf[n] = 0;
-	const char *slash = std::strrchr(buf, '/');
-	return slash ? slash + 1 : buf;
-}
-
-Outcome bind_vfio_pci(const std::string &addr)
-{
-	const std::string dev = kPciDevices + addr;
-
-	if (::access(dev.c_str(), F_OK))
-		return errno_fail("PCI device " + addr + " (" + dev + ")");
-	std::string drv = bound_driver(addr);
-	if (drv == "vfio-pci")
-		return Outcome::ok();
-
-	// driver_override first, so that nothing else grabs the device between
-	// the unbind and the probe.
-	if (auto r = write_text(dev + "/driver_override", "vfio-pci"); !r)
-		return r;
-	if (!drv.empty())
-		if (auto r = write_text(dev + "/driver/unbind", addr); !r)
-			return Outcome::fail(r.result, "unbind " + addr + " from " + drv + ": " + r.detail);
-	if (auto r = write_text("/sys/bus/pci/drivers_probe", addr); !r)
-		return r;
-
-	drv = bound_driver(addr);
-	if (drv != "vfio-pci")
-		return fail(ENODEV, "PCI device " + addr + " is bound to '" + drv +
-			    "' after driver_override=vfio-pci and drivers_probe, not to vfio-pci "
-			    "(CONFIG_VFIO_PCI? IOMMU group? see dmesg)");
-	return Outcome::ok();
+	BindResult r = luo::guest::bind_vfio_pci(addr);
+	return r ? Outcome::ok() : fail(r.err, r.detail);
 }
 
 // "vfioN" from /sys/bus/pci/devices/ADDR/vfio-dev/, which only exists with
@@ -129,7 +95,7 @@ Outcome vfio_prepare(const std::vector<std::string> &pci_addrs)
 	// ones; return the first failure.
 	Outcome first = Outcome::ok();
 	for (const auto &addr : pci_addrs) {
-		Outcome r = bind_vfio_pci(addr);
+		Outcome r = bind_device(addr);
 		if (!r && first)
 			first = r;
 		else if (!r)

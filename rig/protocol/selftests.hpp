@@ -10,7 +10,7 @@
 
 namespace luo::protocol {
 
-inline constexpr int kSelftestPlanVersion = 1;
+inline constexpr int kSelftestPlanVersion = 2;
 
 // Where the runner finds the plan and the programs inside the image.
 inline constexpr const char *kSelftestDir = "/selftests";
@@ -21,11 +21,15 @@ struct SelftestSpec {
 	// Two stages (`-s 1` before the kexec, `-s 2` after it) or one run in
 	// the first kernel.
 	bool two_stage = false;
+	// Runs with the plan's device bound to vfio-pci and named in
+	// VFIO_SELFTESTS_BDF, as the VFIO selftests expect.
+	bool device = false;
 };
 
 struct SelftestPlan {
 	int version = kSelftestPlanVersion;
 	std::vector<SelftestSpec> tests;   // in the order they run
+	std::string device;                // PCI address ("0000:00:04.0") or ""
 };
 
 std::string selftest_plan_to_json(const SelftestPlan &plan);

@@ -14,6 +14,7 @@
 
 #include "guest/boot.hpp"
 #include "guest/events.hpp"
+#include "guest/pci_bind.hpp"
 #include "program.hpp"
 #include "protocol/selftests.hpp"
 
@@ -27,17 +28,29 @@ using luo::protocol::EventType;
 
 constexpr const char *kEventPort = "/dev/ttyS1";
 
-void run_stage(luo::guest::EventChannel &events, const luo::protocol::SelftestSpec &t,
-	       std::uint32_t stage)
+void run_stage(luo::guest::EventChannel &events, const luo::protocol::SelftestPlan &plan,
+	       const luo::protocol::SelftestSpec &t, std::uint32_t stage)
 {
 	std::vector<std::string> argv{std::string(luo::protocol::kSelftestDir) + "/" + t.name};
 	if (stage) {
 		argv.push_back("-s");
 		argv.push_back(std::to_string(stage));
 	}
+	std::vector<std::string> env;
 	std::string tag = t.name + " stage " + std::to_string(stage);
 	luo::guest::console_mark("luo-selftests: begin " + tag);
-	auto r = luo::guest::run_program(argv);
+	luo::guest::ProgramRun r;
+	// The VFIO selftests take a device already bound to vfio-pci, in
+	// each kernel (their own setup script does it by hand); a kernel
+	// that refuses the bind fails the stage with its reason.
+	if (t.device) {
+		if (auto b = luo::guest::bind_vfio_pci(plan.device); !b)
+			r.error = "binding " + plan.device + " to vfio-pci before " + tag + ": " +
+				  b.detail;
+		env.push_back("VFIO_SELFTESTS_BDF=" + plan.device);
+	}
+	if (r.error.empty())
+		r = luo::guest::run_program(argv, env);
 	luo::guest::console_mark("luo-selftests: end " + tag);
 
 	Event ev;
@@ -82,9 +95,9 @@ int main()
 	for (const auto &t : plan.tests) {
 		any_two_stage |= t.two_stage;
 		if (boot.boot == 0)
-			run_stage(events, t, t.two_stage ? 1 : 0);
+			run_stage(events, plan, t, t.two_stage ? 1 : 0);
 		else if (t.two_stage)
-			run_stage(events, t, 2);
+			run_stage(events, plan, t, 2);
 	}
 
 	// Every program's stage 2 runs even when its stage 1 failed: the

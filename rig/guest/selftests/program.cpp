@@ -32,7 +32,7 @@ void console_mark(const std::string &line)
 	close(fd);
 }
 
-ProgramRun run_program(const std::vector<std::string> &argv)
+ProgramRun run_program(const std::vector<std::string> &argv, const std::vector<std::string> &env)
 {
 	ProgramRun r;
 	auto t0 = std::chrono::steady_clock::now();
@@ -57,8 +57,11 @@ ProgramRun run_program(const std::vector<std::string> &argv)
 		for (const auto &a : argv)
 			args.push_back(const_cast<char *>(a.c_str()));
 		args.push_back(nullptr);
-		char *envp[] = {const_cast<char *>("PATH=/selftests"), nullptr};
-		execve(args[0], args.data(), envp);
+		std::vector<char *> envp{const_cast<char *>("PATH=/selftests")};
+		for (const auto &e : env)
+			envp.push_back(const_cast<char *>(e.c_str()));
+		envp.push_back(nullptr);
+		execve(args[0], args.data(), envp.data());
 		dprintf(STDERR_FILENO, "luo-selftests: execve %s: %s\n", args[0], strerror(errno));
 		_exit(127);
 	}

@@ -21,7 +21,9 @@ struct ProgramRun {
 // Runs `argv` (argv[0] a path) with stdout and stderr on one pipe.  The
 // two-stage selftests leave a daemon behind that holds their sessions; it
 // closes the inherited pipe, so reading up to EOF does not wait for it.
-ProgramRun run_program(const std::vector<std::string> &argv);
+// `env` adds NAME=VALUE entries to the runner's PATH=/selftests.
+ProgramRun run_program(const std::vector<std::string> &argv,
+		       const std::vector<std::string> &env = {});
 
 // A line on the kernel console (through /dev/kmsg), so that the host can tell
 // which program was running when the kernel complained.

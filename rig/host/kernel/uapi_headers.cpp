@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "host/kernel/uapi_headers.hpp"
 
+#include "host/kernel/built_source.hpp"
+
 #include "host/kernel/hash.hpp"
 #include "host/util/atomic_file.hpp"
 #include "host/util/errors.hpp"
@@ -16,10 +18,11 @@ KernelSource source_of(const KernelOptions &kernel)
 	return kernel.kernel_src ? local_source(*kernel.kernel_src) : debian_source();
 }
 
-// make headers_install of the kernel's source, once per source identity.
+// make headers_install of the kernel's source as built (its patches
+// applied), once per source identity.
 fs::path uapi_headers(const KernelOptions &kernel)
 {
-	KernelSource src = source_of(kernel);
+	KernelSource src = built_source(kernel);
 	Hasher h;
 	h.add(src.identity);
 	fs::path out = cache_root() / "headers" / h.hex().substr(0, 16);

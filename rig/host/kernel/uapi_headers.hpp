@@ -14,7 +14,8 @@ namespace luo::host {
 // The source `kernel` names: --kernel-src, else Debian's linux-source-7.3.
 KernelSource source_of(const KernelOptions &kernel);
 
-// INSTALL_HDR_PATH of that source, installed once per source identity under
+// INSTALL_HDR_PATH of that source as built (built_source(): with the
+// patches when they change a uapi header), installed once per identity under
 // the cache (headers/<key>); throws SetupError when make fails or the tree
 // has no Live Update uapi.
 std::filesystem::path uapi_headers(const KernelOptions &kernel);

@@ -17,7 +17,7 @@ using nlohmann::json;
 namespace {
 
 // Bumped when the way the programs are compiled changes.
-constexpr const char *kRecipe = "gcc -static -O2 v1";
+constexpr const char *kRecipe = "gcc -static -O2 v1; vfio: make EXTRA_CFLAGS=-static v1";
 
 void hash_tree(Hasher &h, const fs::path &root)
 {
@@ -34,6 +34,12 @@ void hash_tree(Hasher &h, const fs::path &root)
 	}
 }
 
+bool any_device_test(const fs::path &tree)
+{
+	auto all = selftest_catalog(tree);
+	return std::any_of(all.begin(), all.end(), [](const auto &t) { return t.device; });
+}
+
 std::string cache_key(const fs::path &tree, const fs::path &headers)
 {
 	Hasher h;
@@ -44,6 +50,15 @@ std::string cache_key(const fs::path &tree, const fs::path &headers)
 	for (const char *f : {"kselftest.h", "kselftest_harness.h"})
 		if (fs::exists(top / f))
 			h.add(f).add_file(top / f);
+	// What the VFIO directory's Makefile reads besides its own files.
+	if (any_device_test(tree)) {
+		h.add("vfio");
+		hash_tree(h, tree / kVfioSelftestSubdir);
+		hash_tree(h, tree / "tools" / "include");
+		for (const char *f : {"tools/testing/selftests/lib.mk", "scripts/subarch.include"})
+			if (fs::exists(tree / f))
+				h.add(f).add_file(tree / f);
+	}
 	hash_tree(h, headers / "include");
 	h.add(capture({"gcc", "--version"}));
 	return h.hex().substr(0, 16);
@@ -61,16 +76,46 @@ std::string last_error_line(const fs::path &log)
 			   eol == std::string::npos ? std::string::npos : eol - bol - 1);
 }
 
+// A VFIO selftest through its directory's own Makefile, as the series'
+// authors build it: libvfio with its drivers, libliveupdate, -luuid.  Only
+// the output directory, the headers and -static are the rig's.
+BuiltSelftest make_vfio(const SelftestInfo &t, const fs::path &tree, const fs::path &headers,
+			const fs::path &out, const fs::path &final_dir)
+{
+	BuiltSelftest b{t};
+	fs::path objs = out / "obj" / "vfio";
+	fs::create_directories(objs);
+	RunOptions o;
+	o.log = out / "logs" / (t.name + ".log");
+	std::vector<std::string> argv{"make", "-C", (tree / t.subdir).string(),
+				      "OUTPUT=" + objs.string(),
+				      "KHDR_INCLUDES=-isystem " + (headers / "include").string(),
+				      "EXTRA_CFLAGS=-static", (objs / t.name).string()};
+	if (run_command(argv, o) == 0 && fs::exists(objs / t.name)) {
+		fs::copy_file(objs / t.name, out / "bin" / t.name, fs::copy_options::overwrite_existing);
+		b.built = true;
+		return b;
+	}
+	std::string err = last_error_line(o.log);
+	b.skip_reason = "does not build (make -C " + t.subdir + " with EXTRA_CFLAGS=-static " +
+			"against the tree's uapi headers; static libuuid comes from uuid-dev)" +
+			(err.empty() ? std::string() : ": " + err) +
+			"; log: " + (final_dir / "logs" / (t.name + ".log")).string();
+	return b;
+}
+
 // Builds into `out` (a staging directory) what will be published as `final_dir`.
 BuiltSelftest compile(const SelftestInfo &t, const fs::path &tree, const fs::path &headers,
 		      const fs::path &out, const fs::path &final_dir)
 {
 	BuiltSelftest b{t};
-	fs::path dir = tree / kSelftestSubdir;
+	fs::path dir = tree / t.subdir;
 	if (!t.present) {
-		b.skip_reason = "the tree has no " + std::string(kSelftestSubdir) + "/" + t.name + ".c";
+		b.skip_reason = "the tree has no " + t.subdir + "/" + t.name + ".c";
 		return b;
 	}
+	if (t.subdir == kVfioSelftestSubdir)
+		return make_vfio(t, tree, headers, out, final_dir);
 	std::vector<std::string> argv{"gcc", "-static", "-O2", "-Wall", "-Wno-unused-function",
 				      "-D_GNU_SOURCE=", "-isystem", (headers / "include").string()};
 	if (fs::exists(dir / "lib" / "include"))
@@ -97,14 +142,18 @@ BuiltSelftest compile(const SelftestInfo &t, const fs::path &tree, const fs::pat
 
 json to_json(const BuiltSelftest &b)
 {
-	return {{"name", b.info.name}, {"two_stage", b.info.two_stage}, {"present", b.info.present},
-		{"built", b.built}, {"skip_reason", b.skip_reason}};
+	return {{"name", b.info.name},	 {"subdir", b.info.subdir},
+		{"two_stage", b.info.two_stage}, {"present", b.info.present},
+		{"device", b.info.device},	 {"built", b.built},
+		{"skip_reason", b.skip_reason}};
 }
 
 BuiltSelftest from_json(const json &j)
 {
 	BuiltSelftest b;
 	b.info.name = j.at("name").get<std::string>();
+	b.info.subdir = j.at("subdir").get<std::string>();
+	b.info.device = j.at("device").get<bool>();
 	b.info.two_stage = j.at("two_stage").get<bool>();
 	b.info.present = j.at("present").get<bool>();
 	b.built = j.at("built").get<bool>();
@@ -146,6 +195,8 @@ SelftestBuild build_selftests(const fs::path &tree, const fs::path &headers,
 		tests.push_back(to_json(b));
 		out.tests.push_back(std::move(b));
 	}
+	// The objects of make-built programs are only a means.
+	fs::remove_all(stage.path() / "obj");
 	write_file_atomic(stage.path() / "build.json", json{{"tests", tests}}.dump(1));
 	stage.publish();
 	return out;

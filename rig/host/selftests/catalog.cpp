@@ -62,20 +62,28 @@ std::set<std::string> session_names(const fs::path &source)
 
 std::vector<SelftestInfo> selftest_catalog(const fs::path &tree)
 {
-	fs::path dir = tree / kSelftestSubdir;
-	std::vector<std::string> names = makefile_programs(dir);
-	for (const char *k : kKnown)
-		if (std::find(names.begin(), names.end(), k) == names.end())
-			names.push_back(k);
 	std::vector<SelftestInfo> out;
-	for (const auto &n : names) {
+	auto add = [&](const std::string &subdir, const std::string &name, bool device) {
 		SelftestInfo t;
-		t.name = n;
-		fs::path src = dir / (n + ".c");
+		t.name = name;
+		t.subdir = subdir;
+		t.device = device;
+		fs::path src = tree / subdir / (name + ".c");
 		t.present = fs::exists(src);
 		t.two_stage = t.present && read_file(src).find("luo_test(") != std::string::npos;
 		out.push_back(std::move(t));
-	}
+	};
+	std::vector<std::string> names = makefile_programs(tree / kSelftestSubdir);
+	for (const char *k : kKnown)
+		if (std::find(names.begin(), names.end(), k) == names.end())
+			names.push_back(k);
+	for (const auto &n : names)
+		add(kSelftestSubdir, n, false);
+	// Upstream's VFIO selftests without the series have none: nothing is
+	// listed as missing there.
+	for (const auto &n : makefile_programs(tree / kVfioSelftestSubdir))
+		if (n.find("liveupdate") != std::string::npos)
+			add(kVfioSelftestSubdir, n, true);
 	std::stable_partition(out.begin(), out.end(), [](const auto &t) { return !t.two_stage; });
 	return out;
 }
@@ -86,7 +94,7 @@ std::vector<std::vector<SelftestInfo>> selftest_groups(const std::vector<Selftes
 	std::vector<std::vector<SelftestInfo>> groups;
 	std::vector<std::set<std::string>> taken;
 	for (const auto &t : tests) {
-		auto names = t.two_stage ? session_names(tree / kSelftestSubdir / (t.name + ".c"))
+		auto names = t.two_stage ? session_names(tree / t.subdir / (t.name + ".c"))
 					 : std::set<std::string>{};
 		size_t g = 0;
 		for (; g < groups.size(); g++) {

@@ -233,7 +233,9 @@ std::vector<CaseResult> judge_selftests(const std::vector<SelftestInfo> &tests, 
 			const auto &ev = *it->second;
 			auto j = judge_stage(ev.exit_code, ev.signal, ev.detail);
 			r.verdict = j.verdict;
-			r.message = (t.two_stage ? "stage " + std::to_string(s) + ": " : "") + j.message;
+			r.message = t.two_stage && !j.message.empty()
+					    ? "stage " + std::to_string(s) + ": " + j.message
+					    : j.message;
 			r.diagnostic = tail(ev.detail);
 			judged = s == stages.back() || j.verdict != Verdict::pass;
 			if (judged)

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "host/selftests/run_selftests.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 
 #include "host/image/recipe.hpp"
+#include "host/kernel/built_source.hpp"
 #include "host/kernel/fault_knobs.hpp"
 #include "host/kernel/uapi_headers.hpp"
 #include "host/selftests/judge.hpp"
@@ -33,8 +35,15 @@ VmResult boot_group(const std::vector<SelftestInfo> &group, const SelftestBuild 
 		    const VmContext &ctx, const fs::path &dir, int &boots)
 {
 	protocol::SelftestPlan plan;
-	for (const auto &t : group)
-		plan.tests.push_back({t.name, t.two_stage});
+	int devices = 0;
+	for (const auto &t : group) {
+		plan.tests.push_back({t.name, t.two_stage, t.device});
+		if (t.device)
+			devices = 1;
+	}
+	// One edu device stands in for the assigned device, as in the suite.
+	if (devices)
+		plan.device = edu_addresses(devices).front();
 	std::string plan_json = protocol::selftest_plan_to_json(plan);
 	fs::create_directories(dir);
 	write_file_atomic(dir / "selftests.json", plan_json);
@@ -43,7 +52,7 @@ VmResult boot_group(const std::vector<SelftestInfo> &group, const SelftestBuild 
 						 {"runner", ImageInput::host(selftest_runner_binary())},
 						 {"selftests", ImageInput::host(build.bin_dir)},
 						 {"plan", ImageInput::literal(plan_json)}}));
-	VmSpec spec = vm_spec(ctx, dir, 0);
+	VmSpec spec = vm_spec(ctx, dir, devices);
 	auto count = [&](const protocol::Event &ev) { boots += ev.type == protocol::EventType::boot; };
 	Timeouts t = selftest_timeouts(ctx.accel);
 	auto vm = boot_vm(ctx, spec, t, count);
@@ -55,7 +64,13 @@ VmResult boot_group(const std::vector<SelftestInfo> &group, const SelftestBuild 
 
 SelftestBuild prepare_selftests(const KernelOptions &kernel)
 {
-	KernelSource src = source_of(kernel);
+	KernelSource src;
+	try {
+		src = built_source(kernel);
+	} catch (const SetupError &e) {
+		return all_skipped(source_of(kernel).tree,
+				   std::string("the selftests' source could not be patched: ") + e.what());
+	}
 	if (!fs::is_directory(src.tree / kSelftestSubdir))
 		return all_skipped(src.tree, src.label + " has no " + kSelftestSubdir);
 	fs::path headers;
@@ -86,7 +101,7 @@ SelftestRun run_selftests(const SelftestBuild &build, const KernelOptions &kerne
 		else
 			by_name[t.info.name] = skipped_selftest(t.info.name, t.skip_reason);
 	}
-	fs::path tree = source_of(kernel).tree;
+	fs::path tree = built_source(kernel).tree;
 	for (const auto &group : selftest_groups(runnable, tree)) {
 		bool retried = false;
 		for (;;) {
