@@ -56,3 +56,44 @@ TEST_CASE("the kernel tree's LUO selftests pass across one kexec", "[e2e][selfte
 		CHECK(ran[name][2].detail.find("PASSED") != std::string::npos);
 	}
 }
+
+// A series that adds a VFIO Live Update selftest: the rig builds it from
+// the patched tree with the VFIO directory's own Makefile, gives it the edu
+// device bound to vfio-pci in both kernels, and judges what it printed.
+// The test program (tests/data/series/vfio-device-selftest) fails unless it
+// finds that device in each kernel.  Its patch touches only tools/, so the
+// kernel is the default one rebuilt incrementally.
+TEST_CASE("a series' VFIO selftest gets the edu device on both sides of the kexec",
+	  "[e2e][selftests]")
+{
+	auto cfg = e2e::config_for({}, "selftests-vfio");
+	cfg.selftests_only = true;
+	cfg.kernel.patch_dirs = {host::source_root() / "tests/data/series/vfio-device-selftest"};
+	auto rep = host::run_suite(cfg);
+	CHECK(rep.exit_code == 0);
+
+	auto doc = nlohmann::json::parse(
+		host::read_file(std::filesystem::path(rep.summary.run_dir) / "results.json"));
+	std::map<std::string, std::string> verdict;
+	for (const auto &c : doc["cases"])
+		verdict[c["id"].get<std::string>()] = c["verdict"].get<std::string>();
+	CHECK(verdict["selftests/vfio_pci_liveupdate_device_test"] == "pass");
+	// The tree's own five still run beside it, in the same VM.
+	CHECK(verdict.size() == 6);
+	CHECK(doc["summary"]["vms"] == 1);
+
+	std::map<std::uint32_t, protocol::Event> ran;
+	for (const auto &ev : e2e::events_of(rep.summary.run_dir))
+		if (ev.type == protocol::EventType::selftest &&
+		    ev.selftest == "vfio_pci_liveupdate_device_test")
+			ran[ev.stage] = ev;
+	REQUIRE(ran.count(1));
+	REQUIRE(ran.count(2));
+	CHECK(ran[1].boot == 0);
+	CHECK(ran[2].boot == 1);
+	// The program names the device it set up, in each kernel.
+	CHECK(ran[1].detail.find("before kexec: 0000:00:02.0 set up through iommufd") !=
+	      std::string::npos);
+	CHECK(ran[2].detail.find("after kexec: 0000:00:02.0 set up through iommufd") !=
+	      std::string::npos);
+}
