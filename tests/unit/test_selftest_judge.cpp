@@ -212,3 +212,31 @@ TEST_CASE("a selftest's own KTAP decides over an exit status of 0", "[unit][self
 	CHECK(all_skip.message == "no /dev/liveupdate");
 	CHECK(judge_stage(0, 0, "1..2\nok 1 a # SKIP x\nok 2 b # SKIP y\n").verdict == Verdict::skip);
 }
+
+TEST_CASE("a selftest the guest's OOM killer ended is incomplete, not the kernel's failure",
+	  "[unit][selftests]")
+{
+	std::vector<SelftestInfo> one = {{"vfio_pci_liveupdate_kexec_test", true, true}};
+	auto vm = vm_with({stage("vfio_pci_liveupdate_kexec_test", 1, 0, "Preserving device\n", 9)});
+	const std::string begin = "[   80.1] luo-selftests: begin vfio_pci_liveupdate_kexec_test stage 1\n";
+	const std::string oom = "[   85.9] Out of memory: Killed process 103 (vfio_pci_liveup) "
+				"total-vm:2256kB, anon-rss:72kB\n";
+	const std::string end = "[   86.0] luo-selftests: end vfio_pci_liveupdate_kexec_test stage 1\n";
+
+	auto r = judge_selftests(one, vm, begin + oom + end);
+	REQUIRE(r.size() == 1);
+	CHECK(r[0].verdict == Verdict::incomplete);
+	CHECK_THAT(r[0].message, ContainsSubstring("OOM killer"));
+	CHECK_THAT(r[0].message, ContainsSubstring("Killed process 103 (vfio_pci_liveup)"));
+	CHECK_THAT(r[0].message, ContainsSubstring("--memory"));
+
+	// SIGKILL without the OOM killer's word is the program's failure.
+	auto plain = judge_selftests(one, vm, begin + end);
+	CHECK(plain[0].verdict == Verdict::fail);
+	CHECK_THAT(plain[0].message, ContainsSubstring("killed by SIGKILL"));
+
+	// An OOM kill during another program's stage is not this one's.
+	auto other = judge_selftests(one, vm, "[1] luo-selftests: begin other stage 1\n" + oom +
+						      "[2] luo-selftests: end other stage 1\n" + begin + end);
+	CHECK(other[0].verdict == Verdict::fail);
+}

@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <csignal>
 #include <map>
 #include <sstream>
 
@@ -66,6 +67,24 @@ std::string owner_of_line(const std::string &console, int line_no)
 			open.clear();
 	}
 	return open;
+}
+
+// The guest's OOM killer's line about a process it killed during `stage`
+// (a runner tag, "NAME stage N"), "" when there is none.
+std::string oom_kill_during(const std::string &console, const std::string &stage)
+{
+	static const std::string kOom = "Out of memory: Killed process";
+	std::istringstream in(console);
+	std::string l, open;
+	while (std::getline(in, l)) {
+		if (auto at = l.find(kBegin); at != std::string::npos)
+			open = trim(l.substr(at + strlen(kBegin)));
+		else if (l.find(kEnd) != std::string::npos)
+			open.clear();
+		else if (open == stage && l.find(kOom) != std::string::npos)
+			return trim(l.substr(l.find(kOom)));
+	}
+	return "";
 }
 
 std::string last_begun(const std::string &console)
@@ -232,6 +251,19 @@ std::vector<CaseResult> judge_selftests(const std::vector<SelftestInfo> &tests, 
 				break;
 			const auto &ev = *it->second;
 			auto j = judge_stage(ev.exit_code, ev.signal, ev.detail);
+			// Killed for memory the VM does not have: the program could
+			// not finish here, which says nothing yet about the kernel
+			// (a debug kernel's KASAN shadow alone takes an eighth).
+			std::string oom;
+			if (ev.signal == SIGKILL)
+				oom = oom_kill_during(console, t.name + " stage " + std::to_string(s));
+			if (!oom.empty()) {
+				j.verdict = Verdict::incomplete;
+				j.message = "the guest's OOM killer ended it (\"" + oom +
+					    "\"): the VM's memory is too small for this program; rerun "
+					    "with a larger --memory (e.g. 4096); a kernel that leaks "
+					    "would still run out then";
+			}
 			r.verdict = j.verdict;
 			r.message = t.two_stage && !j.message.empty()
 					    ? "stage " + std::to_string(s) + ": " + j.message
