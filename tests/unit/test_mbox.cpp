@@ -385,3 +385,29 @@ TEST_CASE("subjects posted as RFC 2047 encoded words are decoded before parsing"
 	CHECK(ps[1].version == 2);
 	fs::remove_all(d);
 }
+
+TEST_CASE("a hunk whose context differs is refused, not applied with fuzz", "[unit][mbox]")
+{
+	auto d = scratch("fuzz");
+	// The patch's first context line is "a"; the tree has "A".  patch(1)'s
+	// default fuzz would drop that line and apply the change anyway.
+	put(d / "tree/f.c", "A\nb\nc\nd\ne\nf\ng\n");
+	put(d / "s.mbx",
+	    mbox({message("[PATCH 1/1] f: change d",
+			  "---\n f.c | 2 +-\n\ndiff --git a/f.c b/f.c\n--- a/f.c\n+++ b/f.c\n"
+			  "@@ -1,7 +1,7 @@\n a\n b\n c\n-d\n+D\n e\n f\n g\n-- \n2.47.0\n")}));
+	auto patches = split_mailbox(d / "s.mbx", d / "out");
+	try {
+		apply_patches(d / "tree", patches, d / "log");
+		FAIL("applied with fuzz");
+	} catch (const PatchError &e) {
+		CHECK_THAT(e.what(), ContainsSubstring("Hunk #1 FAILED at 1"));
+	}
+	CHECK(read_file(d / "tree/f.c") == "A\nb\nc\nd\ne\nf\ng\n");
+
+	// The same hunk two lines further down, context intact, still applies.
+	put(d / "tree/f.c", "x\ny\na\nb\nc\nd\ne\nf\ng\n");
+	apply_patches(d / "tree", patches, d / "log");
+	CHECK(read_file(d / "tree/f.c") == "x\ny\na\nb\nc\nD\ne\nf\ng\n");
+	fs::remove_all(d);
+}

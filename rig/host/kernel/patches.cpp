@@ -84,7 +84,10 @@ void apply_patches(const fs::path &tree, const std::vector<fs::path> &patches,
 		// patch(1) for mailbox patches too: the workspace copy never has a
 		// .git (it is copied and synced without one), so `git am` has no
 		// repository to commit into, and patch reports the failing hunk.
-		int rc = run_command({"patch", "-p1", "--forward", "--batch", "-i",
+		// No fuzz, as git am: a hunk whose context has moved may land at
+		// another line, but one whose context differs is refused, never
+		// placed by guesswork into code its author did not see.
+		int rc = run_command({"patch", "-p1", "--forward", "--batch", "--fuzz=0", "-i",
 				      fs::absolute(p).string()},
 				     o);
 		if (rc != 0) {

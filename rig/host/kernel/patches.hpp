@@ -27,7 +27,8 @@ std::vector<std::filesystem::path> read_series(const std::filesystem::path &dir)
 std::vector<std::string> parse_series(const std::filesystem::path &series_file,
 				      const std::string &text);
 
-// Applies the patches to `tree` in order with `patch -p1`.  The first one that
+// Applies the patches to `tree` in order with `patch -p1 --fuzz=0` (as strict
+// as `git am`: offsets are taken, differing context is not).  The first one that
 // does not apply stops everything with a PatchError naming it (for a patch
 // split from a mailbox: the mailbox, n/k and subject) and quoting what patch
 // reported (the file, "Hunk #2 FAILED at 120").
