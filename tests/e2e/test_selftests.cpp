@@ -11,6 +11,25 @@
 
 using namespace luo;
 
+namespace {
+
+// Verdicts as results.json has them, not as the run returned them.
+nlohmann::json results_of(const host::RunReport &rep)
+{
+	return nlohmann::json::parse(
+		host::read_file(std::filesystem::path(rep.summary.run_dir) / "results.json"));
+}
+
+std::map<std::string, std::string> verdicts_of(const nlohmann::json &doc)
+{
+	std::map<std::string, std::string> verdict;
+	for (const auto &c : doc["cases"])
+		verdict[c["id"].get<std::string>()] = c["verdict"].get<std::string>();
+	return verdict;
+}
+
+} // namespace
+
 TEST_CASE("the kernel tree's LUO selftests pass across one kexec", "[e2e][selftests]")
 {
 	auto cfg = e2e::config_for({}, "selftests");
@@ -18,12 +37,8 @@ TEST_CASE("the kernel tree's LUO selftests pass across one kexec", "[e2e][selfte
 	auto rep = host::run_suite(cfg);
 	CHECK(rep.exit_code == 0);
 
-	// Verdicts as results.json has them, not as the run returned them.
-	auto doc = nlohmann::json::parse(
-		host::read_file(std::filesystem::path(rep.summary.run_dir) / "results.json"));
-	std::map<std::string, std::string> verdict;
-	for (const auto &c : doc["cases"])
-		verdict[c["id"].get<std::string>()] = c["verdict"].get<std::string>();
+	auto doc = results_of(rep);
+	auto verdict = verdicts_of(doc);
 	const char *upstream[] = {"liveupdate", "luo_kexec_simple", "luo_multi_session",
 				  "luo_stress_files", "luo_stress_sessions"};
 	CHECK(verdict.size() == 5);
@@ -72,11 +87,8 @@ TEST_CASE("a series' VFIO selftest gets the edu device on both sides of the kexe
 	auto rep = host::run_suite(cfg);
 	CHECK(rep.exit_code == 0);
 
-	auto doc = nlohmann::json::parse(
-		host::read_file(std::filesystem::path(rep.summary.run_dir) / "results.json"));
-	std::map<std::string, std::string> verdict;
-	for (const auto &c : doc["cases"])
-		verdict[c["id"].get<std::string>()] = c["verdict"].get<std::string>();
+	auto doc = results_of(rep);
+	auto verdict = verdicts_of(doc);
 	CHECK(verdict["selftests/vfio_pci_liveupdate_device_test"] == "pass");
 	// The tree's own five still run beside it, in the same VM.
 	CHECK(verdict.size() == 6);

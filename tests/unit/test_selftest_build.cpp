@@ -9,41 +9,15 @@
 
 #include "host/selftests/build.hpp"
 #include "host/selftests/judge.hpp"
+#include "selftest_tree.hpp"
 
 using namespace luo::host;
 using Catch::Matchers::ContainsSubstring;
 namespace fs = std::filesystem;
 
+using luo::test::FakeTree;
+
 namespace {
-
-struct FakeTree {
-	fs::path root = fs::temp_directory_path() / ("luo-rig-selftests-" + std::to_string(getpid()));
-	fs::path dir = root / "tree" / kSelftestSubdir;
-	fs::path headers = root / "headers";
-	fs::path cache = root / "cache";
-
-	FakeTree()
-	{
-		fs::remove_all(root);
-		fs::create_directories(dir / "lib" / "include");
-		fs::create_directories(headers / "include" / "linux");
-		write(headers / "include" / "linux" / "liveupdate.h", "#define LU 1\n");
-		write(dir / "Makefile", "TEST_GEN_PROGS += good\n"
-					"TEST_GEN_PROGS_EXTENDED += staged\n"
-					"TEST_GEN_PROGS_EXTENDED += broken\n"
-					"TEST_GEN_PROGS_EXTENDED += listed_only\n");
-		write(dir / "lib" / "include" / "helpers.h", "int luo_test(void);\n");
-		write(dir / "lib" / "helpers.c", "int luo_test(void) { return 0; }\n");
-		write(dir / "good.c", "#include <linux/liveupdate.h>\nint main(void) { return LU - 1; }\n");
-		write(dir / "staged.c", "#include <helpers.h>\n#define TEST_SESSION_NAME \"s\"\n"
-					"int main(void) { return luo_test(); }\n");
-		write(dir / "broken.c", "int main(void) { return undeclared_thing; }\n");
-	}
-	~FakeTree() { fs::remove_all(root); }
-
-	static void write(const fs::path &p, const std::string &text) { std::ofstream(p) << text; }
-	fs::path tree() const { return root / "tree"; }
-};
 
 const BuiltSelftest &find(const SelftestBuild &b, const std::string &name)
 {

@@ -14,10 +14,12 @@
 #include "host/kernel/built_source.hpp"
 #include "host/selftests/build.hpp"
 #include "protocol/selftests.hpp"
+#include "selftest_tree.hpp"
 
 using namespace luo::host;
 using Catch::Matchers::ContainsSubstring;
 namespace fs = std::filesystem;
+using luo::test::FakeTree;
 
 namespace {
 
@@ -26,37 +28,6 @@ void write(const fs::path &p, const std::string &text)
 	fs::create_directories(p.parent_path());
 	std::ofstream(p) << text;
 }
-
-// A VFIO directory whose Makefile builds the way the real one does as far
-// as the rig can tell: OUTPUT, KHDR_INCLUDES and EXTRA_CFLAGS from the
-// command line, one program per target.
-struct VfioTree {
-	fs::path root = fs::temp_directory_path() / ("luo-rig-vfio-st-" + std::to_string(getpid()));
-	fs::path vfio = root / "tree" / kVfioSelftestSubdir;
-	fs::path headers = root / "headers";
-	fs::path cache = root / "cache";
-
-	VfioTree()
-	{
-		fs::remove_all(root);
-		write(headers / "include" / "linux" / "vfio.h", "#define VFIO_MAGIC 3\n");
-		write(vfio / "Makefile",
-		      "CFLAGS = $(KHDR_INCLUDES) $(EXTRA_CFLAGS)\n"
-		      "TEST_GEN_PROGS += vfio_dma_mapping_test\n"
-		      "TEST_GEN_PROGS += vfio_pci_liveupdate_uapi_test\n"
-		      "TEST_GEN_PROGS_EXTENDED += vfio_pci_liveupdate_kexec_test\n"
-		      "TEST_GEN_PROGS_EXTENDED += vfio_pci_liveupdate_broken_test\n"
-		      "$(OUTPUT)/%: %.c\n\t$(CC) $(CFLAGS) $< -o $@\n");
-		write(vfio / "vfio_dma_mapping_test.c", "int main(void) { return 0; }\n");
-		write(vfio / "vfio_pci_liveupdate_uapi_test.c",
-		      "#include <linux/vfio.h>\nint main(void) { return VFIO_MAGIC - 3; }\n");
-		write(vfio / "vfio_pci_liveupdate_kexec_test.c",
-		      "int luo_test(void) { return 0; }\nint main(void) { return luo_test(); }\n");
-		write(vfio / "vfio_pci_liveupdate_broken_test.c", "int main(void) { return nope; }\n");
-	}
-	~VfioTree() { fs::remove_all(root); }
-	fs::path tree() const { return root / "tree"; }
-};
 
 // Whether an ELF64 program asks for a dynamic loader (a PT_INTERP header).
 bool has_interpreter(const fs::path &p)
@@ -90,7 +61,8 @@ const SelftestInfo *find(const std::vector<SelftestInfo> &all, const std::string
 TEST_CASE("the VFIO directory contributes its Live Update programs, each taking a device",
 	  "[unit][selftests]")
 {
-	VfioTree f;
+	FakeTree f;
+	f.add_vfio();
 	auto all = selftest_catalog(f.tree());
 	CHECK(find(all, "vfio_dma_mapping_test") == nullptr);   // not a Live Update test
 	const auto *uapi = find(all, "vfio_pci_liveupdate_uapi_test");
@@ -113,8 +85,9 @@ TEST_CASE("the VFIO directory contributes its Live Update programs, each taking 
 TEST_CASE("a tree whose VFIO selftests have no Live Update program lists none as missing",
 	  "[unit][selftests]")
 {
-	VfioTree f;
-	write(f.vfio / "Makefile", "TEST_GEN_PROGS += vfio_dma_mapping_test\n");
+	FakeTree f;
+	f.add_vfio();
+	write(f.vfio() / "Makefile", "TEST_GEN_PROGS += vfio_dma_mapping_test\n");
 	for (const auto &t : selftest_catalog(f.tree()))
 		CHECK_FALSE(t.device);
 }
@@ -122,7 +95,8 @@ TEST_CASE("a tree whose VFIO selftests have no Live Update program lists none as
 TEST_CASE("VFIO selftests are built with their directory's Makefile, static",
 	  "[unit][selftests]")
 {
-	VfioTree f;
+	FakeTree f;
+	f.add_vfio();
 	auto b = build_selftests(f.tree(), f.headers, f.cache);
 	auto built = [&](const std::string &name) -> const BuiltSelftest & {
 		for (const auto &t : b.tests)
@@ -155,7 +129,7 @@ TEST_CASE("VFIO selftests are built with their directory's Makefile, static",
 		}
 
 	// A change to the VFIO library is a new build.
-	write(f.vfio / "lib" / "libvfio.c", "/* changed */\n");
+	write(f.vfio() / "lib" / "libvfio.c", "/* changed */\n");
 	CHECK(build_selftests(f.tree(), f.headers, f.cache).key != b.key);
 }
 
