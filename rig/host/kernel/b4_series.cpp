@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "host/kernel/b4_series.hpp"
 
+#include <map>
+
 #include <cctype>
 #include <cstdlib>
 #include <sstream>
@@ -105,6 +107,11 @@ fs::path fetch_series(const std::string &msgid, const fs::path &series_root)
 	if (!on_path("b4"))
 		throw SetupError("--series " + msgid +
 				 ": b4 is not installed; apt-get install b4, or " + elsewhere);
+	// Once per run: the kernel, its uapi headers and its selftests must
+	// come from the same fetch, and the archive may change between two.
+	static std::map<std::pair<fs::path, std::string>, fs::path> fetched;
+	if (auto it = fetched.find({series_root, msgid}); it != fetched.end())
+		return it->second;
 	fs::path dir = series_root / dir_name(msgid);
 	std::error_code ec;
 	fs::remove_all(dir, ec);
@@ -129,6 +136,7 @@ fs::path fetch_series(const std::string &msgid, const fs::path &series_root)
 		throw SetupError("--series " + msgid + ": b4 am wrote " +
 				 std::to_string(mboxes.size()) + " mbox files (*.mbx) into " +
 				 dir.string() + ", expected one; " + elsewhere);
+	fetched[{series_root, msgid}] = mboxes.front();
 	return mboxes.front();
 }
 

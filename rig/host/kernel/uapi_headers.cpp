@@ -22,7 +22,11 @@ KernelSource source_of(const KernelOptions &kernel)
 // applied), once per source identity.
 fs::path uapi_headers(const KernelOptions &kernel)
 {
-	KernelSource src = built_source(kernel);
+	return uapi_headers(built_source(kernel));
+}
+
+fs::path uapi_headers(const KernelSource &src)
+{
 	Hasher h;
 	h.add(src.identity);
 	fs::path out = cache_root() / "headers" / h.hex().substr(0, 16);

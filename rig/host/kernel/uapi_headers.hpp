@@ -19,5 +19,7 @@ KernelSource source_of(const KernelOptions &kernel);
 // the cache (headers/<key>); throws SetupError when make fails or the tree
 // has no Live Update uapi.
 std::filesystem::path uapi_headers(const KernelOptions &kernel);
+// The same for a source already resolved (built_source() once per run).
+std::filesystem::path uapi_headers(const KernelSource &src);
 
 } // namespace luo::host

@@ -645,7 +645,7 @@ Judged boot_and_judge(const RunConfig &cfg, Prepared &p)
 				sctx.backend = b.get();
 				break;
 			}
-		st = run_selftests(*p.selftests, cfg.kernel, sctx, p.run_dir);
+		st = run_selftests(*p.selftests, sctx, p.run_dir);
 	}
 
 	Judged j;

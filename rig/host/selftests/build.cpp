@@ -34,13 +34,8 @@ void hash_tree(Hasher &h, const fs::path &root)
 	}
 }
 
-bool any_device_test(const fs::path &tree)
-{
-	auto all = selftest_catalog(tree);
-	return std::any_of(all.begin(), all.end(), [](const auto &t) { return t.device; });
-}
-
-std::string cache_key(const fs::path &tree, const fs::path &headers)
+std::string cache_key(const std::vector<SelftestInfo> &catalog, const fs::path &tree,
+		      const fs::path &headers)
 {
 	Hasher h;
 	h.add(kRecipe);
@@ -51,7 +46,7 @@ std::string cache_key(const fs::path &tree, const fs::path &headers)
 		if (fs::exists(top / f))
 			h.add(f).add_file(top / f);
 	// What the VFIO directory's Makefile reads besides its own files.
-	if (any_device_test(tree)) {
+	if (std::any_of(catalog.begin(), catalog.end(), [](const auto &t) { return t.device; })) {
 		h.add("vfio");
 		hash_tree(h, tree / kVfioSelftestSubdir);
 		hash_tree(h, tree / "tools" / "include");
@@ -166,6 +161,7 @@ BuiltSelftest from_json(const json &j)
 SelftestBuild all_skipped(const fs::path &tree, const std::string &reason)
 {
 	SelftestBuild out;
+	out.tree = tree;
 	for (auto &t : selftest_catalog(tree))
 		out.tests.push_back({t, false, reason});
 	return out;
@@ -175,7 +171,9 @@ SelftestBuild build_selftests(const fs::path &tree, const fs::path &headers,
 			      const fs::path &cache_dir)
 {
 	SelftestBuild out;
-	out.key = cache_key(tree, headers);
+	out.tree = tree;
+	auto catalog = selftest_catalog(tree);
+	out.key = cache_key(catalog, tree, headers);
 	fs::path final_dir = cache_dir / out.key;
 	out.bin_dir = final_dir / "bin";
 	if (fs::exists(final_dir / "build.json")) {
@@ -190,7 +188,7 @@ SelftestBuild build_selftests(const fs::path &tree, const fs::path &headers,
 	fs::create_directories(stage.path() / "bin");
 	fs::create_directories(stage.path() / "logs");
 	json tests = json::array();
-	for (const auto &t : selftest_catalog(tree)) {
+	for (const auto &t : catalog) {
 		auto b = compile(t, tree, headers, stage.path(), final_dir);
 		tests.push_back(to_json(b));
 		out.tests.push_back(std::move(b));

@@ -19,6 +19,7 @@ struct BuiltSelftest {
 };
 
 struct SelftestBuild {
+	std::filesystem::path tree;      // the source they come from (built_source())
 	std::filesystem::path bin_dir;   // the programs, one file per built test
 	std::vector<BuiltSelftest> tests;
 	std::string key;

@@ -75,15 +75,10 @@ std::string oom_kill_during(const std::string &console, const std::string &stage
 {
 	static const std::string kOom = "Out of memory: Killed process";
 	std::istringstream in(console);
-	std::string l, open;
-	while (std::getline(in, l)) {
-		if (auto at = l.find(kBegin); at != std::string::npos)
-			open = trim(l.substr(at + strlen(kBegin)));
-		else if (l.find(kEnd) != std::string::npos)
-			open.clear();
-		else if (open == stage && l.find(kOom) != std::string::npos)
-			return trim(l.substr(l.find(kOom)));
-	}
+	std::string l;
+	for (int n = 1; std::getline(in, l); n++)
+		if (auto at = l.find(kOom); at != std::string::npos && owner_of_line(console, n) == stage)
+			return trim(l.substr(at));
 	return "";
 }
 

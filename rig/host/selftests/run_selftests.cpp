@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "host/selftests/run_selftests.hpp"
 
-#include <algorithm>
 #include <cstdio>
 #include <map>
 
@@ -35,15 +34,14 @@ VmResult boot_group(const std::vector<SelftestInfo> &group, const SelftestBuild 
 		    const VmContext &ctx, const fs::path &dir, int &boots)
 {
 	protocol::SelftestPlan plan;
-	int devices = 0;
+	bool device = false;
 	for (const auto &t : group) {
 		plan.tests.push_back({t.name, t.two_stage, t.device});
-		if (t.device)
-			devices = 1;
+		device |= t.device;
 	}
 	// One edu device stands in for the assigned device, as in the suite.
-	if (devices)
-		plan.device = edu_addresses(devices).front();
+	if (device)
+		plan.device = edu_addresses(1).front();
 	std::string plan_json = protocol::selftest_plan_to_json(plan);
 	fs::create_directories(dir);
 	write_file_atomic(dir / "selftests.json", plan_json);
@@ -52,7 +50,7 @@ VmResult boot_group(const std::vector<SelftestInfo> &group, const SelftestBuild 
 						 {"runner", ImageInput::host(selftest_runner_binary())},
 						 {"selftests", ImageInput::host(build.bin_dir)},
 						 {"plan", ImageInput::literal(plan_json)}}));
-	VmSpec spec = vm_spec(ctx, dir, devices);
+	VmSpec spec = vm_spec(ctx, dir, device ? 1 : 0);
 	auto count = [&](const protocol::Event &ev) { boots += ev.type == protocol::EventType::boot; };
 	Timeouts t = selftest_timeouts(ctx.accel);
 	auto vm = boot_vm(ctx, spec, t, count);
@@ -75,7 +73,7 @@ SelftestBuild prepare_selftests(const KernelOptions &kernel)
 		return all_skipped(src.tree, src.label + " has no " + kSelftestSubdir);
 	fs::path headers;
 	try {
-		headers = uapi_headers(kernel);
+		headers = uapi_headers(src);
 	} catch (const SetupError &e) {
 		return all_skipped(src.tree, std::string("no uapi headers to build against: ") + e.what());
 	}
@@ -89,8 +87,8 @@ SelftestBuild prepare_selftests(const KernelOptions &kernel)
 	return b;
 }
 
-SelftestRun run_selftests(const SelftestBuild &build, const KernelOptions &kernel,
-			  const VmContext &ctx, const fs::path &run_dir)
+SelftestRun run_selftests(const SelftestBuild &build, const VmContext &ctx,
+			  const fs::path &run_dir)
 {
 	SelftestRun out;
 	std::vector<SelftestInfo> runnable;
@@ -101,8 +99,7 @@ SelftestRun run_selftests(const SelftestBuild &build, const KernelOptions &kerne
 		else
 			by_name[t.info.name] = skipped_selftest(t.info.name, t.skip_reason);
 	}
-	fs::path tree = built_source(kernel).tree;
-	for (const auto &group : selftest_groups(runnable, tree)) {
+	for (const auto &group : selftest_groups(runnable, build.tree)) {
 		bool retried = false;
 		for (;;) {
 			fs::path dir = run_dir / ("selftests-" + std::to_string(++out.vms));

@@ -29,7 +29,7 @@ struct SelftestRun {
 // Boots one VM per group of the built selftests under run_dir/selftests-N;
 // a VM that QEMU lost, or that stalled before the runner's first event, runs
 // once more on a fresh QEMU.
-SelftestRun run_selftests(const SelftestBuild &build, const KernelOptions &kernel,
-			  const VmContext &ctx, const std::filesystem::path &run_dir);
+SelftestRun run_selftests(const SelftestBuild &build, const VmContext &ctx,
+			  const std::filesystem::path &run_dir);
 
 } // namespace luo::host
