@@ -375,6 +375,27 @@ TEST_CASE("a splat the guest saw logged during a step names that step, verdict u
 	CHECK_THAT(both.cases[0].message, ContainsSubstring("step 8 finish"));
 }
 
+TEST_CASE("a splat that stopped the VM during a case's step names that step", "[unit][judge]")
+{
+	auto a = memfd_case("a");
+	auto batch = host::make_batch({&a});
+	// Steps 1-5 reported; the report took the guest down in step 6.
+	auto vm = guest_reports(batch, {}, 5);
+	vm.status = host::VmResult::Status::exited;
+	auto out = host::judge_batch(batch, vm, kKasan);
+	auto &c = out.cases[0];
+	CHECK(c.verdict == host::Verdict::crash);
+	CHECK(c.failed_step == 5);
+	CHECK_THAT(c.message, ContainsSubstring("the VM stopped during step 6 " +
+						std::string(protocol::to_string(a.steps[5].op))));
+	CHECK_THAT(c.diagnostic, ContainsSubstring("which never reported"));
+
+	// Every step reported: the splat came after them, pinned on none.
+	auto after = guest_reports(batch);
+	after.status = host::VmResult::Status::exited;
+	CHECK(host::judge_batch(batch, after, kKasan).cases[0].failed_step == -1);
+}
+
 TEST_CASE("the kernel report starts the guest watches for are the classifier's", "[unit][judge]")
 {
 	for (const char *line : {"WARNING: drivers/vfio/device_cdev.c:851 at vfio_cdev_luo_unpreserve+0x5b/0xa7",

@@ -28,6 +28,7 @@ void record(StepResult &sr, const protocol::Event &ev, bool matches, const proto
 	sr.injected = ev.injected + before.injected;
 	sr.raced = ev.raced + before.raced;
 	sr.absorbed = ev.absorbed;
+	sr.points = ev.points;
 	sr.inject_broke = ev.inject_broke;
 	sr.kernel_report = ev.kernel_report;
 	sr.matches = matches && ev.inject_broke.empty();
@@ -84,7 +85,7 @@ std::string splat_message(const ConsoleFinding &f)
 // What a case's report says about the VM's splats: the first one as the
 // message (and how many more), every excerpt in the diagnostic, and what
 // else happened to the case, so that no finding hides another.
-void charge_splats(CaseResult &r, const std::vector<Splat> &splats, bool alone)
+void charge_splats(CaseResult &r, const std::vector<Splat> &splats, bool alone, int died_in)
 {
 	std::string msg = splats.front().message;
 	if (splats.size() > 1)
@@ -108,6 +109,17 @@ void charge_splats(CaseResult &r, const std::vector<Splat> &splats, bool alone)
 			       std::to_string(s + 1) + "\n";
 			break;
 		}
+	// Else the step the VM stopped in: the guest never got to say what the
+	// kernel logged while it ran, because the report took the guest down.
+	if (r.failed_step < 0 && died_in >= 0) {
+		const auto &sr = r.steps[died_in];
+		r.failed_step = died_in;
+		std::string step = "step " + std::to_string(died_in + 1) + " " + protocol::to_string(sr.op) +
+				   (sr.object.empty() ? "" : " " + sr.object) +
+				   (sr.session.empty() ? "" : " in " + sr.session);
+		msg += "; the VM stopped during " + step;
+		seen = "the VM stopped during " + step + ", which never reported\n";
+	}
 	if (r.verdict == Verdict::pass) {
 	} else if (r.failed_step >= 0 && seen.empty()) {
 		// A broken step, or a teardown step that never returned, is
@@ -243,6 +255,9 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 	// on the main thread alone, so when it is one, everything after it
 	// waited on it.
 	int stuck_step = -1;
+	// A case's own step of the main thread that never reported: the one
+	// in flight when the VM stopped, by case.
+	std::map<int, std::size_t> died_in;
 	for (size_t id = 0; id < batch.refs.size(); id++) {
 		const auto &ref = batch.refs[id];
 		const protocol::Event *ev = by_step.count(id) ? by_step[id] : nullptr;
@@ -274,6 +289,8 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 			continue;
 		}
 		auto &sr = out.cases[ref.case_index].steps[ref.case_step];
+		if ((int)id == stuck_step && batch.plan.steps[id].thread == 0)
+			died_in[ref.case_index] = ref.case_step;
 		if (!ev)
 			continue;
 		// A kexec the case expected to be refused that went through took
@@ -497,8 +514,11 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 	// keeps the splat: if no rerun reproduces it, it is still reported).
 	if (splat) {
 		const bool alone = batch.cases.size() == 1;
-		for (auto &r : out.cases)
-			charge_splats(r, out.splats, alone);
+		for (size_t k = 0; k < out.cases.size(); k++) {
+			auto it = died_in.find((int)k);
+			charge_splats(out.cases[k], out.splats, alone,
+				      it == died_in.end() || fatal ? -1 : (int)it->second);
+		}
 		if (!alone) {
 			out.batch_failed = true;
 			out.why = "kernel report during the batch: " + out.splats.front().message;
