@@ -20,6 +20,7 @@ struct Armed {
 	unsigned n = 0;
 	bool hit = false;
 	std::string error;
+	unsigned left = 0;
 };
 
 thread_local Armed armed;
@@ -99,7 +100,7 @@ void arm(unsigned n)
 
 Result take()
 {
-	Result r{armed.hit, armed.error};
+	Result r{armed.hit, armed.error, armed.left};
 	armed = Armed{};
 	return r;
 }
@@ -130,8 +131,10 @@ Window::~Window()
 	if (len <= 0)
 		armed.error = std::string("read back ") + kFailNth + ": " +
 			      (len < 0 ? strerror(errno) : "empty");
-	else
-		armed.hit = std::strtoul(buf, nullptr, 10) == 0;
+	else {
+		armed.left = std::strtoul(buf, nullptr, 10);
+		armed.hit = armed.left == 0;
+	}
 	// Left armed, the count would carry over into the thread's next
 	// syscall and fail it in the VMM's own code.
 	if (write(fd_, "0", 1) < 0 && armed.error.empty())

@@ -29,7 +29,14 @@ void arm(unsigned n);
 struct Result {
 	bool hit = false;
 	std::string error;
+	// What the count was when read back: a call that was not hit passed
+	// (armed n - left) injection points.
+	unsigned left = 0;
 };
+
+// An N no call reaches: armed with it, a call counts the injection points
+// it passes (Result::left) and fails at none.
+inline constexpr unsigned kCountOnly = 1000000;
 Result take();
 
 // Around one syscall under test: writes the armed N to fail-nth before it,

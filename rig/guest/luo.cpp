@@ -66,6 +66,7 @@ int retrieve(int sessionfd, std::uint64_t token)
 	uapi::retrieve_fd arg{};
 	arg.size = sizeof(arg);
 	arg.token = token;
+	fail_nth::Window armed;
 	int rc = ioctl(sessionfd, uapi::kRetrieveFd, &arg);
 	return rc < 0 ? -errno : arg.fd;
 }

@@ -176,6 +176,29 @@ Outcome Objects::create(const ObjectSpec &spec)
 	return r;
 }
 
+Outcome Objects::make_copy(const ObjectSpec &spec, int &out)
+{
+	int dep = -1;
+	Outcome r;
+	switch (spec.kind) {
+	case ObjectKind::memfd:
+		// A copy nobody maps: no seals, whatever the original needs.
+		return kind::memfd_create(spec, out);
+	case ObjectKind::kvm_vm:
+		return kind::kvm_vm_create(spec, out);
+	case ObjectKind::guest_memfd:
+		if (!(r = dependency_fd(spec, dep)))
+			return r;
+		return kind::guest_memfd_create(spec, dep, out);
+	case ObjectKind::iommufd:
+		if (!(r = dependency_fd(spec, dep)))
+			return r;
+		return kind::iommufd_create(spec, mapped_by(spec.name), out);
+	default:
+		return fail(EINVAL, std::string("no copies of a ") + protocol::to_string(spec.kind));
+	}
+}
+
 void Objects::adopt(const std::string &name, int new_fd)
 {
 	std::lock_guard lock(mu_);

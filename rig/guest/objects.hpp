@@ -62,6 +62,12 @@ public:
 	// dependency must have been created first.
 	Outcome create(const protocol::ObjectSpec &spec);
 
+	// A new object made as `create` makes spec's (same kind, size, pattern
+	// and dependency, which must be open), its fd in `out`, remembered
+	// under no name: the copies a retrieve's error paths are walked on
+	// (Plan::retrieve_copies).  Only kinds protocol::retrieve_copyable().
+	Outcome make_copy(const protocol::ObjectSpec &spec, int &out);
+
 	// Remember an fd that RETRIEVE_FD returned for `name` (takes ownership).
 	// An fd already bound to `name` is closed, unless it is the same number.
 	void adopt(const std::string &name, int fd);

@@ -275,7 +275,9 @@ void Runner::run_one(const protocol::Step &step)
 	if (watch)
 		kmsg_.take();
 	auto t0 = std::chrono::steady_clock::now();
-	Outcome o = inject_ && protocol::fail_nth_arms(step.op) ? execute_injected(step, ev)
+	const bool armed = protocol::fail_nth_arms(step.op) ||
+			   (step.op == Op::retrieve && plan_.retrieve_copies);
+	Outcome o = inject_ && armed ? execute_injected(step, ev)
 		    : plan_.race && protocol::races_on(step.op)  ? execute_raced(step, ev)
 								 : execute(step);
 	auto t1 = std::chrono::steady_clock::now();

@@ -59,6 +59,10 @@ private:
 	Outcome execute_injected(const protocol::Step &step, protocol::Event &ev);
 	Outcome preserve_injected(const protocol::Step &step, protocol::Event &ev);
 	Outcome kexec_injected(const protocol::Step &step);
+	Outcome retrieve_injected(const protocol::Step &step, protocol::Event &ev);
+	// The object whose copies the step's retrieve is walked on, or null.
+	const protocol::ObjectSpec *walked_on_copies(const protocol::Step &step) const;
+	void preserve_copies(const protocol::Step &step);
 	// runner_race.cpp
 	static std::map<std::string, std::set<std::string>> case_objects(const protocol::Plan &plan);
 	std::vector<Racer::Target> race_targets(const protocol::Step &step);
@@ -78,6 +82,10 @@ private:
 	std::map<std::string, int> sessions_;
 	int devfd_ = -1;
 	bool inject_ = false;  // the plan's fail_nth, once its setup worked
+	// Copies of each token this boot's walks retrieved: a second retrieve
+	// step of the same token walks on the ones left.
+	// By session and token.
+	std::map<std::pair<std::string, std::uint64_t>, std::uint32_t> copies_used_;
 	// Under the plan's race: each case's object names, by case id, so that
 	// a raced step does not walk the whole plan to find them.
 	const std::map<std::string, std::set<std::string>> case_objects_;

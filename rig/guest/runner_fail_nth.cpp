@@ -15,6 +15,7 @@
 
 #include "fail_nth.hpp"
 #include "luo.hpp"
+#include "retrieve_points.hpp"
 #include "runner.hpp"
 
 namespace luo::guest {
@@ -26,6 +27,21 @@ namespace {
 // An injected failure the kernel never returns from is a hang; one that
 // keeps failing past this many points is a loop the mode must not follow.
 constexpr unsigned kMaxPoints = 5000;
+
+// What an injected failure at point n broke, or empty: it must come back as
+// an errno and leave no file open (before/after: the process's open files,
+// -1 when another thread's count would be in them).
+std::string injected_broke(unsigned n, const Outcome &o, int before, int after)
+{
+	if (o.result < -4095)
+		return "fail-nth " + std::to_string(n) + ": the call failed without an errno (" +
+		       std::to_string(o.result) + ")";
+	if (after != before)
+		return "fail-nth " + std::to_string(n) + ": " + protocol::errno_name(o.result) +
+		       ", but " + std::to_string(after - before) +
+		       " file(s) more are open than before the call (" + o.detail + ")";
+	return "";
+}
 
 } // namespace
 
@@ -66,20 +82,9 @@ Outcome Runner::walk(const protocol::Step &step, protocol::Event &ev, const Walk
 			continue;
 		}
 		ev.injected++;
-		if (o.result < -4095) {
-			ev.inject_broke = "fail-nth " + std::to_string(n) +
-					  ": the call failed without an errno (" +
-					  std::to_string(o.result) + ")";
+		ev.inject_broke = injected_broke(n, o, before, count_fds ? fail_nth::open_fds() : -1);
+		if (!ev.inject_broke.empty())
 			return o;
-		}
-		int after = count_fds ? fail_nth::open_fds() : -1;
-		if (after != before) {
-			ev.inject_broke = "fail-nth " + std::to_string(n) + ": " +
-					  protocol::errno_name(o.result) + ", but " +
-					  std::to_string(after - before) +
-					  " file(s) more are open than before the call (" + o.detail + ")";
-			return o;
-		}
 	}
 	ev.inject_broke = "fail-nth: the call still reached an injected failure after " +
 			  std::to_string(kMaxPoints) + " tries";
@@ -92,6 +97,8 @@ Outcome Runner::execute_injected(const protocol::Step &step, protocol::Event &ev
 		return kexec_injected(step);
 	if (step.op == Op::preserve)
 		return preserve_injected(step, ev);
+	if (step.op == Op::retrieve)
+		return retrieve_injected(step, ev);
 	Walk w;
 	w.attempt = [&] { return execute(step); };
 	// A session made despite an injected failure is closed again (an
@@ -149,6 +156,108 @@ Outcome Runner::preserve_injected(const protocol::Step &step, protocol::Event &e
 		walk(step, ev, w);
 		drop();
 	}
+	Outcome o = execute(step);
+	if (o)
+		preserve_copies(step);
+	return o;
+}
+
+const protocol::ObjectSpec *Runner::walked_on_copies(const protocol::Step &step) const
+{
+	if (!plan_.retrieve_copies || step.object.empty())
+		return nullptr;
+	const protocol::ObjectSpec *spec = protocol::find_object(plan_, step.object);
+	if (!spec || !protocol::retrieve_copyable(spec->kind))
+		return nullptr;
+	// An iommufd crosses by the HWPTs its devices are attached through,
+	// and a copy has no device: its preserve would prove nothing.
+	if (spec->kind == protocol::ObjectKind::iommufd && !plan_.iommufd_seal_err.empty())
+		return nullptr;
+	return spec;
+}
+
+void Runner::preserve_copies(const protocol::Step &step)
+{
+	const protocol::ObjectSpec *spec = walked_on_copies(step);
+	if (!spec)
+		return;
+	int sfd;
+	if (!with_session(step, sfd))
+		return;
+	// Unarmed, after the step's own event is settled: a copy that cannot
+	// be made or preserved is the rig's problem, and says so.
+	for (std::uint32_t i = 1; i <= plan_.retrieve_copies; i++) {
+		int fd = -1;
+		if (Outcome o = objects_.make_copy(*spec, fd); !o)
+			throw RigFault{o.result, "fail-nth: copy " + std::to_string(i) + " of " +
+							 step.object + " for its retrieve's walk: " + o.detail};
+		int rc = luo::preserve(sfd, fd, protocol::copy_token(step.token, i));
+		close(fd);
+		if (rc < 0)
+			throw RigFault{rc, "fail-nth: PRESERVE_FD of copy " + std::to_string(i) + " of " +
+						   step.object + " (its own PRESERVE_FD succeeded): " +
+						   protocol::errno_name(rc)};
+	}
+}
+
+Outcome Runner::retrieve_injected(const protocol::Step &step, protocol::Event &ev)
+{
+	// The copies are retrieved, one per try; the step then retrieves the
+	// object itself unarmed, and that is the outcome the oracle judges.
+	// A copy that crossed is one more file of the session at FINISH, as
+	// the object itself: unretrieved, failed, or retrieved and closed.
+	int sfd;
+	if (!walked_on_copies(step) || !with_session(step, sfd))
+		return execute(step);
+	std::uint32_t *counter;
+	{
+		std::lock_guard lock(mu_);
+		counter = &copies_used_[{step.session, step.token}];
+	}
+	std::uint32_t &used = *counter;
+	const bool count_fds = step.thread == 0;
+	// One armed try on the next copy: its outcome and what fail-nth said.
+	auto attempt = [&](unsigned n, fail_nth::Result &r) {
+		std::uint64_t t = protocol::copy_token(step.token, ++used);
+		fail_nth::arm(n);
+		int fd = luo::retrieve(sfd, t);
+		r = fail_nth::take();
+		if (!r.error.empty())
+			throw RigFault{-EIO, "fail-nth " + std::to_string(n) + ": " + r.error};
+		if (fd >= 0)
+			close(fd);
+		return fd < 0 ? Outcome::fail(fd, "RETRIEVE_FD of copy " + std::to_string(used) +
+							  " of " + step.object)
+			      : Outcome::ok();
+	};
+	// The first copy counts the points one retrieve passes; the others
+	// fail at each of them, or at a spread of them when they are fewer.
+	if (used >= plan_.retrieve_copies)
+		return execute(step);
+	fail_nth::Result r;
+	Outcome counted = attempt(fail_nth::kCountOnly, r);
+	// A copy that fails unhit fails for a reason of the kernel's (its
+	// dependency not retrieved yet, no such copy): so would each try.
+	if (!counted || r.hit)
+		return execute(step);
+	PointWalk points(fail_nth::kCountOnly - r.left, plan_.retrieve_copies - used);
+	for (unsigned n; (n = points.next());) {
+		int before = count_fds ? fail_nth::open_fds() : -1;
+		Outcome o = attempt(n, r);
+		points.tried(n, r.hit, n - r.left);
+		if (!r.hit || o) {
+			// Fewer points this time, or a failure the kernel got over.
+			ev.absorbed += r.hit ? 1 : 0;
+			continue;
+		}
+		ev.injected++;
+		if (std::string broke = injected_broke(n, o, before, count_fds ? fail_nth::open_fds() : -1);
+		    !broke.empty()) {
+			ev.inject_broke = broke;
+			break;
+		}
+	}
+	ev.points = points.points();
 	return execute(step);
 }
 

@@ -180,6 +180,8 @@ std::string plan_to_json(const Plan &plan, int indent)
 		j["leak_scan"] = true;
 	if (plan.fail_nth)
 		j["fail_nth"] = true;
+	if (plan.retrieve_copies)
+		j["retrieve_copies"] = plan.retrieve_copies;
 	if (plan.race)
 		j["race"] = true;
 	if (!plan.gmem_frozen_err.empty())
@@ -211,6 +213,12 @@ Plan plan_from_json(const std::string &text)
 	plan.edu_devices = field_or<std::vector<std::string>>(j, "edu_devices", {});
 	plan.leak_scan = field_or<bool>(j, "leak_scan", false);
 	plan.fail_nth = field_or<bool>(j, "fail_nth", false);
+	plan.retrieve_copies = field_or<std::uint32_t>(j, "retrieve_copies", 0);
+	if (plan.retrieve_copies && !plan.fail_nth)
+		throw std::runtime_error("plan: retrieve_copies without fail_nth");
+	if (plan.retrieve_copies > kMaxRetrieveCopies)
+		throw std::runtime_error("plan: retrieve_copies " + std::to_string(plan.retrieve_copies) +
+					 ", at most " + std::to_string(kMaxRetrieveCopies));
 	plan.race = field_or<bool>(j, "race", false);
 	plan.gmem_frozen_err = field_or<std::string>(j, "gmem_frozen_err", "");
 	if (!plan.gmem_frozen_err.empty() && !errno_from_name(plan.gmem_frozen_err))
@@ -276,6 +284,7 @@ Plan plan_for_boot(const Plan &plan, std::uint32_t boot)
 	out.edu_devices = plan.edu_devices;
 	out.leak_scan = plan.leak_scan;
 	out.fail_nth = plan.fail_nth;
+	out.retrieve_copies = plan.retrieve_copies;
 	out.race = plan.race;
 	out.gmem_frozen_err = plan.gmem_frozen_err;
 	out.iommufd_seal_err = plan.iommufd_seal_err;
@@ -365,6 +374,8 @@ std::string event_to_json(const Event &ev)
 		j["injected"] = ev.injected;
 	if (ev.absorbed)
 		j["absorbed"] = ev.absorbed;
+	if (ev.points)
+		j["points"] = ev.points;
 	if (!ev.inject_broke.empty())
 		j["inject_broke"] = ev.inject_broke;
 	if (!ev.kernel_report.empty())
@@ -414,6 +425,7 @@ Event event_from_json(const std::string &line)
 		ev.step = field<std::uint32_t>(j, "step", "event");
 	ev.injected = field_or<std::uint32_t>(j, "injected", 0);
 	ev.absorbed = field_or<std::uint32_t>(j, "absorbed", 0);
+	ev.points = field_or<std::uint32_t>(j, "points", 0);
 	ev.inject_broke = field_or<std::string>(j, "inject_broke", "");
 	ev.kernel_report = field_or<std::string>(j, "kernel_report", "");
 	ev.raced = field_or<std::uint32_t>(j, "raced", 0);

@@ -116,6 +116,12 @@ struct Plan {
 	// Update call of a step runs again with fail-nth = 1, 2, 3... until
 	// no injected failure is hit; see guest/fail_nth.hpp.
 	bool fail_nth = false;
+	// Under fail_nth, RETRIEVE_FD too: how many copies of each object whose
+	// kind can be copied (retrieve_copyable()) the VMM preserves next to
+	// it, the error paths of its retrieve walked on them in the next
+	// kernel, one copy per injected failure (see copy_token()).  0: the
+	// retrieves run once, unarmed.
+	std::uint32_t retrieve_copies = 0;
 	// Races (luo-rig run --inject race): while a step that races_on() runs,
 	// helper threads of the mock VMM change the objects it holds open in
 	// ways the contract allows; see guest/racer.hpp.
@@ -189,6 +195,10 @@ struct Event {
 	std::uint32_t injected = 0;
 	std::uint32_t absorbed = 0;
 	std::string inject_broke;
+	// A RETRIEVE_FD walked on copies: the injection points the kernel
+	// counted in one retrieve (0: not walked).  More than the copies can
+	// cover and the walk tries a spread of them, not each.
+	std::uint32_t points = 0;
 	// type == "step", a step of the main thread: the first line of a
 	// kernel report (WARNING:, BUG:, ...) the kernel logged while the step
 	// ran, or empty.  It names the step; the console has the report.
@@ -206,14 +216,34 @@ std::optional<ObjectKind> object_kind_from(const std::string &s);
 std::optional<Op> op_from(const std::string &s);
 // Under Plan::fail_nth the mock VMM walks this op's Live Update call through
 // its error paths.  Left out: a close, whose fd is gone whatever the release
-// did; and RETRIEVE_FD, because LUO keeps the error of a failed retrieve as
-// the file's answer for good (retrieve_status in kernel/liveupdate/
-// luo_file.c), so after one injected failure no retry can succeed and the
-// rest of the case could not be judged.
+// did; and RETRIEVE_FD, walked on copies instead (Plan::retrieve_copies),
+// because after one injected failure no retry of the file itself can
+// succeed and the rest of the case could not be judged.
 inline bool fail_nth_arms(Op op)
 {
 	return op == Op::session_create || op == Op::session_retrieve || op == Op::preserve ||
 	       op == Op::finish || op == Op::kexec;
+}
+// A failed RETRIEVE_FD is final: LUO keeps its error as the file's answer
+// for good (retrieve_status in kernel/liveupdate/luo_file.c).  So the walk of
+// a retrieve's error paths spends one preserved file per injected failure:
+// copies of the object, made like it (same kind, size, pattern and
+// dependency) and preserved in its session right after it, each under a
+// token of its own.  Not a VFIO device (there is one edu device per
+// object) nor the kind no handler takes.
+inline constexpr std::uint32_t kMaxRetrieveCopies = 255;
+// Copy tokens have the top bit set and the object's token above the copy's
+// index, so they meet neither a plan token (the host keeps those below
+// kMaxWalkedToken under fail-nth) nor another object's copies.
+inline constexpr std::uint64_t kMaxWalkedToken = 1ULL << 40;
+inline std::uint64_t copy_token(std::uint64_t token, std::uint32_t index)
+{
+	return (1ULL << 63) | (token << 8) | index;
+}
+inline bool retrieve_copyable(ObjectKind k)
+{
+	return k == ObjectKind::memfd || k == ObjectKind::kvm_vm ||
+	       k == ObjectKind::guest_memfd || k == ObjectKind::iommufd;
 }
 // Under Plan::race the helper threads change objects while this op runs:
 // every Live Update call (the freeze runs inside the kexec), not the VMM's

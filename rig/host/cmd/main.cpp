@@ -88,6 +88,12 @@ void case_flags(CLI::App *cmd, RunConfig &run)
 			"failing its Nth allocation (needs --kernel-flavour debug); race: run each "
 			"Live Update call while helper threads change its guest_memfd and iommufd "
 			"objects");
+	cmd->add_option("--retrieve-copies", run.retrieve_copies,
+			"with --inject fail-nth: copies of each memfd, KVM VM, guest_memfd and "
+			"iommufd preserved beside it, on which the next kernel walks its "
+			"RETRIEVE_FD's error paths, one copy per injected failure (default 32, "
+			"0-255; 0: RETRIEVE_FD runs once, unarmed)")
+		->check(CLI::Range(0, 255));
 	// A guest the kernel cannot boot in, or more vCPUs than QEMU's q35
 	// machine takes, would fail every case as if the kernel had.
 	cmd->add_option("--memory", run.memory_mb, "guest memory in MiB, 512-65536 (default 2048)")

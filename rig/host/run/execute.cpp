@@ -69,6 +69,7 @@ Executed execute_batch(const Batch &batch, const VmContext &ctx, const fs::path 
 	protocol::Plan plan = batch.plan;
 	plan.leak_scan = ctx.leak_scan;
 	plan.fail_nth = ctx.fail_nth;
+	plan.retrieve_copies = ctx.fail_nth ? ctx.retrieve_copies : 0;
 	plan.race = ctx.race;
 	plan.gmem_frozen_err = ctx.gmem_frozen_err;
 	plan.iommufd_seal_err = ctx.iommufd_seal_err;

@@ -52,6 +52,7 @@ struct VmContext {
 	// `kernel` is still the one every kexec loads.
 	std::filesystem::path first_kernel;
 	bool fail_nth = false;  // protocol::Plan::fail_nth
+	std::uint32_t retrieve_copies = 0;  // protocol::Plan::retrieve_copies
 	bool race = false;      // protocol::Plan::race
 };
 

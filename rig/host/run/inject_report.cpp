@@ -16,7 +16,11 @@ std::map<std::string, InjectTotals> inject_totals(const std::vector<CaseResult> 
 		for (const auto &s : c.steps) {
 			// The other ops never carry a count, and listing them
 			// at 0 would read as "tried, found none".
-			if (!s.executed || !protocol::fail_nth_arms(s.op))
+			// A retrieve is walked on copies only when its
+			// object's kind can be copied: those say how many
+			// points one retrieve passes.
+			bool walked = s.op == protocol::Op::retrieve && s.points;
+			if (!s.executed || !(protocol::fail_nth_arms(s.op) || walked))
 				continue;
 			auto &t = out[protocol::to_string(s.op)];
 			t.steps++;
@@ -24,6 +28,10 @@ std::map<std::string, InjectTotals> inject_totals(const std::vector<CaseResult> 
 			t.most = std::max(t.most, s.injected);
 			t.absorbed += s.absorbed;
 			t.untouched += s.injected == 0 && !s.absorbed ? 1 : 0;
+			if (walked) {
+				t.points += s.points;
+				t.sampled += s.injected + s.absorbed < s.points ? 1 : 0;
+			}
 		}
 	return out;
 }
@@ -138,6 +146,11 @@ std::string inject_summary(const std::vector<CaseResult> &cases)
 			o << "; " << t.absorbed << " more that the call got over";
 		if (t.untouched)
 			o << "; " << t.untouched << " steps reached none";
+		if (t.points)
+			o << "; " << t.points << " points the calls pass";
+		if (t.sampled)
+			o << ", of which " << t.sampled
+			  << " steps tried a spread, having more than --retrieve-copies";
 		o << ")";
 		sep = "; ";
 	}

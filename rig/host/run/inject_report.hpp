@@ -21,6 +21,11 @@ struct InjectTotals {
 	unsigned most = 0;   // the most one step reached
 	long absorbed = 0;   // injected failures a call got over (a fallback)
 	int untouched = 0;   // steps whose call reached no injection point
+	// RETRIEVE_FD, walked on copies: the points its calls pass, summed
+	// over the steps, and the steps with more of them than copies (a
+	// spread of points tried, not each).
+	long points = 0;
+	int sampled = 0;
 };
 
 // Per op name ("preserve", "retrieve"...), over the executed steps of the

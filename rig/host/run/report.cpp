@@ -156,6 +156,8 @@ std::string json_report(const std::vector<CaseResult> &cases, const RunSummary &
 				js["injected"] = st.injected;
 			if (st.absorbed)
 				js["absorbed"] = st.absorbed;
+			if (st.points)
+				js["points"] = st.points;
 			if (!st.inject_broke.empty())
 				js["inject_broke"] = st.inject_broke;
 			if (st.raced)

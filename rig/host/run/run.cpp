@@ -352,8 +352,27 @@ void write_reports(const RunConfig &cfg, RunReport &rep, const fs::path &run_dir
 
 } // namespace
 
+void check_walked_tokens(const std::vector<core::Case> &cases)
+{
+	for (const auto &c : cases)
+		for (const auto &s : c.steps)
+			if (protocol::has_token(s.op) && s.token >= protocol::kMaxWalkedToken)
+				throw SetupError("case " + c.id + ": token " + std::to_string(s.token) +
+						 " of '" + s.object + "' is 2^40 or more, where fail-nth's "
+						 "RETRIEVE_FD walk puts its copies' tokens; give the "
+						 "scenario's objects smaller tokens, or add "
+						 "--retrieve-copies 0");
+}
+
 void check_inject_options(const RunConfig &cfg)
 {
+	if (cfg.retrieve_copies >= 0 && cfg.inject != "fail-nth")
+		throw SetupError("--retrieve-copies sets how many copies fail-nth's RETRIEVE_FD walks "
+				 "spend: add --inject fail-nth, or drop it");
+	if (cfg.retrieve_copies > (int)protocol::kMaxRetrieveCopies)
+		throw SetupError("--retrieve-copies " + std::to_string(cfg.retrieve_copies) +
+				 ": at most " + std::to_string(protocol::kMaxRetrieveCopies) +
+				 " (0 runs every RETRIEVE_FD once, unarmed)");
 	if (cfg.inject.empty())
 		return;
 	if (cfg.inject != "fail-nth" && cfg.inject != "race")
@@ -523,6 +542,8 @@ void check_inputs(const RunConfig &cfg, Prepared &p)
 			throw SetupError("--inject race: no selected case holds an object the racers "
 					 "change (guest-memfd, iommufd), so nothing would race; pick "
 					 "scenarios with one (e.g. scenarios/deps/kvm-gmem.json)");
+		if (cfg.inject == "fail-nth" && cfg.retrieve_copies != 0)
+			check_walked_tokens(p.cases);
 	}
 	p.knobs = parse_fault_list(cfg.fault);
 	check_from_kernel(cfg, p);
@@ -604,6 +625,7 @@ Judged boot_and_judge(const RunConfig &cfg, Prepared &p)
 		ctx.vfio_unmarked_err = p.contract.vfio.unmarked_err;
 	ctx.first_kernel = p.from_kernel;
 	ctx.fail_nth = cfg.inject == "fail-nth";
+	ctx.retrieve_copies = cfg.retrieve_copies < 0 ? kDefaultRetrieveCopies : cfg.retrieve_copies;
 	ctx.race = cfg.inject == "race";
 	// The racers share the guest's one vCPU with the steps.
 	if (ctx.race)

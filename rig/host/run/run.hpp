@@ -48,6 +48,9 @@ struct RunConfig {
 	bool selftests = false;              // the kernel tree's LUO selftests too
 	bool selftests_only = false;         // only them, no scenarios
 	std::string inject;                  // "" or "fail-nth" (--inject)
+	// --retrieve-copies: copies per object a retrieve's fail-nth walk
+	// spends (protocol::Plan::retrieve_copies); -1: the default.
+	int retrieve_copies = -1;
 	// --from-kernel: every VM boots this bzImage first, and each kexec
 	// goes into the kernel under test: an update from another kernel.
 	std::filesystem::path from_kernel;
@@ -67,6 +70,14 @@ void check_selftest_options(const RunConfig &cfg);
 // Refuses an --inject mode the rig does not have, or one the kernel asked
 // for cannot serve (SetupError).
 void check_inject_options(const RunConfig &cfg);
+// Under fail-nth with retrieve copies: refuses a case token that could meet
+// a copy's (protocol::copy_token), naming the case.
+void check_walked_tokens(const std::vector<core::Case> &cases);
+// What --retrieve-copies gives fail-nth's RETRIEVE_FD walks when not set:
+// enough for every point of a guest_memfd's retrieve (about 20 on the debug
+// kernel), a spread of a KVM VM's (about 230), and no slower a run than 16
+// (README, "Error paths").
+inline constexpr int kDefaultRetrieveCopies = 32;
 
 // Does everything; reports are written as the config asks.  Setup errors
 // throw SetupError before any VM starts.

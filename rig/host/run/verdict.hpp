@@ -42,6 +42,7 @@ struct StepResult {
 	// the step whatever its last outcome.
 	std::uint32_t injected = 0;
 	std::uint32_t absorbed = 0;
+	std::uint32_t points = 0;  // a retrieve walked on copies
 	std::string inject_broke;
 	// --inject race: the changes the racers made while the step ran.
 	std::uint32_t raced = 0;
