@@ -37,6 +37,9 @@ struct KnobExpectation {
 	// The contract the run judges by; empty: agreed.  A knob that breaks a
 	// rule only another contract states is caught only under it.
 	std::string contract;
+	// A knob whose bug only an error path reaches: the kernel flavour and
+	// --inject mode its run needs (empty: the default kernel, no injection).
+	std::string flavour, inject;
 	std::vector<KnobBreak> breaks;
 };
 
@@ -67,8 +70,11 @@ inline std::vector<KnobExpectation> load_knob_expectations()
 	for (const auto &k : j.at("knobs")) {
 		KnobExpectation e;
 		e.knob = k.at("knob").get<std::string>();
-		only_fields(k, {"knob", "bug", "scenarios", "select", "schedules", "contract", "breaks"},
+		only_fields(k, {"knob", "bug", "scenarios", "select", "schedules", "contract", "flavour",
+				"inject", "breaks"},
 			    e.knob);
+		e.flavour = k.value("flavour", "");
+		e.inject = k.value("inject", "");
 		e.bug = k.at("bug").get<std::string>();
 		e.scenarios = k.at("scenarios").get<std::vector<std::string>>();
 		e.select = k.value("select", std::vector<std::string>{});

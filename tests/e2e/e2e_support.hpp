@@ -52,6 +52,9 @@ inline host::RunConfig knob_config(const test::KnobExpectation &e, const std::st
 		cfg.schedules = e.schedules;
 	if (!e.contract.empty())
 		cfg.contract = e.contract;
+	if (!e.flavour.empty())
+		cfg.kernel.flavour = e.flavour;
+	cfg.inject = e.inject;
 	return cfg;
 }
 

@@ -60,7 +60,7 @@ TEST_CASE("every error path of the Live Update calls returns an errno and change
 	// The arming took: every op the mode covers that these cases run
 	// reached error paths in the kernel, as the guest counted them.
 	auto totals = host::inject_totals(rep.cases);
-	for (const char *op : {"session-create", "preserve", "kexec", "session-retrieve"}) {
+	for (const char *op : {"session-create", "preserve", "kexec", "session-retrieve", "retrieve"}) {
 		INFO(op << ": " << host::inject_summary(rep.cases));
 		REQUIRE(totals.count(op));
 		CHECK(totals[op].paths > 0);
@@ -77,6 +77,26 @@ TEST_CASE("every error path of the Live Update calls returns an errno and change
 			notices += line.find("FAULT_INJECTION: forcing a failure") != std::string::npos;
 	}
 	CHECK(notices > 0);
+}
+
+TEST_CASE("a retrieve error path that loses its errno is caught by the walk on copies alone",
+	  "[e2e][debug][inject][knobs]")
+{
+	// The knob's run as tests/data/knobs.json has it: fail-nth with the
+	// retrieve walked on copies, a KASAN report at the retrieve.
+	e2e::check_knob_run("gmem-retrieve-loses-err", "knob-gmem-retrieve-loses-err");
+
+	// The same case under fail-nth with RETRIEVE_FD unarmed, as the mode
+	// was before the walk: no allocation in the retrieve fails, so the
+	// broken path never runs and the case passes.
+	const auto &e = test::knob_expectation("gmem-retrieve-loses-err");
+	auto cfg = e2e::knob_config(e, "knob-gmem-retrieve-loses-err-unarmed");
+	cfg.retrieve_copies = 0;
+	auto rep = host::run_suite(cfg);
+	REQUIRE(rep.cases.size() == 1);
+	INFO(rep.cases[0].message);
+	CHECK(rep.cases[0].verdict == host::Verdict::pass);
+	CHECK(host::inject_totals(rep.cases).count("retrieve") == 0);
 }
 
 TEST_CASE("fail-nth on a kernel without fault injection stops the guest: setup, never green",
