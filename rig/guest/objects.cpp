@@ -131,21 +131,13 @@ Outcome Objects::create(const ObjectSpec &spec)
 			      std::any_of(plan_.objects.begin(), plan_.objects.end(), [&](const auto &o) {
 				      return o.kind == ObjectKind::iommufd && o.depends_on == spec.name;
 			      });
-		r = mapped ? kind::memfd_create_sealed(spec, out) : kind::memfd_create(spec, out);
+		r = mapped ? kind::memfd_create_sealed(spec, out) : make_copy(spec, out);
 		break;
 	}
 	case ObjectKind::kvm_vm:
-		r = kind::kvm_vm_create(spec, out);
-		break;
 	case ObjectKind::guest_memfd:
-		r = dependency_fd(spec, dep);
-		if (r)
-			r = kind::guest_memfd_create(spec, dep, out);
-		break;
 	case ObjectKind::iommufd:
-		r = dependency_fd(spec, dep);
-		if (r)
-			r = kind::iommufd_create(spec, mapped_by(spec.name), out);
+		r = make_copy(spec, out);
 		break;
 	case ObjectKind::vfio_cdev: {
 		std::string addr;
@@ -182,7 +174,8 @@ Outcome Objects::make_copy(const ObjectSpec &spec, int &out)
 	Outcome r;
 	switch (spec.kind) {
 	case ObjectKind::memfd:
-		// A copy nobody maps: no seals, whatever the original needs.
+		// Unsealed: create() seals the one an iommufd maps when the
+		// contract wants seals; a copy nobody maps needs none.
 		return kind::memfd_create(spec, out);
 	case ObjectKind::kvm_vm:
 		return kind::kvm_vm_create(spec, out);

@@ -62,10 +62,11 @@ public:
 	// dependency must have been created first.
 	Outcome create(const protocol::ObjectSpec &spec);
 
-	// A new object made as `create` makes spec's (same kind, size, pattern
-	// and dependency, which must be open), its fd in `out`, remembered
-	// under no name: the copies a retrieve's error paths are walked on
-	// (Plan::retrieve_copies).  Only kinds protocol::retrieve_copyable().
+	// A new object of spec's kind, size, pattern and dependency (which
+	// must be open), its fd in `out`, remembered under no name: what
+	// create() makes of every kind protocol::retrieve_copyable() allows,
+	// and the copies a retrieve's error paths are walked on
+	// (Plan::retrieve_copies).
 	Outcome make_copy(const protocol::ObjectSpec &spec, int &out);
 
 	// Remember an fd that RETRIEVE_FD returned for `name` (takes ownership).
