@@ -39,15 +39,19 @@ std::string output_of(const std::string &cmd)
 	return out;
 }
 
+// A daemon that stopped answering must fail the test that asked, not hang
+// the whole CI run: every virsh here gives up after this long.
+constexpr const char *kVirsh = "timeout 60 virsh -c '";
+
 // Names of the rig's domains (or volumes) on a connection, one per line.
 std::string rig_domains(const std::string &uri)
 {
-	return output_of("virsh -c '" + uri + "' list --all --name 2>/dev/null | grep '^luo-rig-' || true");
+	return output_of(kVirsh + uri + "' list --all --name 2>/dev/null | grep '^luo-rig-' || true");
 }
 
 std::string rig_volumes(const std::string &uri)
 {
-	return output_of("virsh -c '" + uri + "' vol-list luo-rig 2>/dev/null | awk '{print $1}' | "
+	return output_of(kVirsh + uri + "' vol-list luo-rig 2>/dev/null | awk '{print $1}' | "
 			 "grep '^luo-rig-' || true");
 }
 
@@ -124,9 +128,19 @@ host::RunConfig over_two_hosts(const SecondDaemon &second, const std::string &ta
 bool run_acting_on(const host::RunConfig &cfg, const SecondDaemon &second,
 		   const std::function<void()> &act, host::RunReport &rep)
 {
-	std::thread run([&] { rep = host::run_suite(cfg); });
+	// What run_suite threw: on the test's thread it fails the test and
+	// says what, where escaping the run's thread would abort the process.
+	std::string thrown;
+	std::thread run([&] {
+		try {
+			rep = host::run_suite(cfg);
+		} catch (const std::exception &e) {
+			thrown = e.what();
+		}
+	});
 	bool acted = false;
-	for (int i = 0; i < 600 && !acted; i++) {
+	auto until = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+	while (!acted && std::chrono::steady_clock::now() < until) {
 		if (!rig_domains(second.uri()).empty()) {
 			act();
 			acted = true;
@@ -134,6 +148,8 @@ bool run_acting_on(const host::RunConfig &cfg, const SecondDaemon &second,
 		std::this_thread::sleep_for(std::chrono::milliseconds(100));
 	}
 	run.join();
+	INFO("the run threw: " << thrown);
+	REQUIRE(thrown.empty());
 	return acted;
 }
 
@@ -323,7 +339,8 @@ TEST_CASE("Ctrl-C during a libvirt run leaves no domain and no volume behind", "
 	}
 	std::string mine = hostname_prefix() + std::to_string(pid) + "-";
 	bool seen = false;
-	for (int i = 0; i < 900 && !seen; i++) {
+	auto until = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+	while (!seen && std::chrono::steady_clock::now() < until) {
 		seen = rig_domains("qemu:///system").find(mine) != std::string::npos;
 		if (!seen)
 			std::this_thread::sleep_for(std::chrono::milliseconds(100));
