@@ -237,9 +237,25 @@ Outcome Runner::retrieve_injected(const protocol::Step &step, protocol::Event &e
 	fail_nth::Result r;
 	Outcome counted = attempt(fail_nth::kCountOnly, r);
 	// A copy that fails unhit fails for a reason of the kernel's (its
-	// dependency not retrieved yet, no such copy): so would each try.
-	if (!counted || r.hit)
-		return execute(step);
+	// dependency not retrieved yet): so would each try, and the object's
+	// own retrieve should fail alike.  When it does not, the copies were
+	// not the object's equal and its error paths went unwalked: said, so
+	// that a run never passes for one that walked them.
+	if (!counted || r.hit) {
+		Outcome own = execute(step);
+		if (own && !counted) {
+			protocol::Event w;
+			w.type = protocol::EventType::warning;
+			w.step = step.id;
+			w.case_id = step.case_id;
+			w.err = protocol::errno_name(counted.result);
+			w.detail = "fail-nth: step " + std::to_string(step.id) + " (" + step.object +
+				   "): " + counted.detail + " failed where the object's own retrieve " +
+				   "succeeded; its RETRIEVE_FD error paths were not walked";
+			events_.emit(w);
+		}
+		return own;
+	}
 	PointWalk points(fail_nth::kCountOnly - r.left, plan_.retrieve_copies - used);
 	for (unsigned n; (n = points.next());) {
 		int before = count_fds ? fail_nth::open_fds() : -1;
@@ -258,6 +274,7 @@ Outcome Runner::retrieve_injected(const protocol::Step &step, protocol::Event &e
 		}
 	}
 	ev.points = points.points();
+	ev.untried = points.untried();
 	return execute(step);
 }
 

@@ -376,6 +376,8 @@ std::string event_to_json(const Event &ev)
 		j["absorbed"] = ev.absorbed;
 	if (ev.points)
 		j["points"] = ev.points;
+	if (ev.untried)
+		j["untried"] = ev.untried;
 	if (!ev.inject_broke.empty())
 		j["inject_broke"] = ev.inject_broke;
 	if (!ev.kernel_report.empty())
@@ -426,6 +428,7 @@ Event event_from_json(const std::string &line)
 	ev.injected = field_or<std::uint32_t>(j, "injected", 0);
 	ev.absorbed = field_or<std::uint32_t>(j, "absorbed", 0);
 	ev.points = field_or<std::uint32_t>(j, "points", 0);
+	ev.untried = field_or<std::uint32_t>(j, "untried", 0);
 	ev.inject_broke = field_or<std::string>(j, "inject_broke", "");
 	ev.kernel_report = field_or<std::string>(j, "kernel_report", "");
 	ev.raced = field_or<std::uint32_t>(j, "raced", 0);

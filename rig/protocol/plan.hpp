@@ -199,6 +199,8 @@ struct Event {
 	// counted in one retrieve (0: not walked).  More than the copies can
 	// cover and the walk tries a spread of them, not each.
 	std::uint32_t points = 0;
+	// Of those points, the ones no copy was spent on (0: each was tried).
+	std::uint32_t untried = 0;
 	// type == "step", a step of the main thread: the first line of a
 	// kernel report (WARNING:, BUG:, ...) the kernel logged while the step
 	// ran, or empty.  It names the step; the console has the report.

@@ -42,7 +42,10 @@ TEST_CASE("the plan carries the retrieve copies with fail-nth only", "[unit][inj
 	ev.op = protocol::Op::retrieve;
 	ev.points = 211;
 	ev.injected = 15;
-	CHECK(protocol::event_from_json(protocol::event_to_json(ev)).points == 211);
+	ev.untried = 196;
+	auto back = protocol::event_from_json(protocol::event_to_json(ev));
+	CHECK(back.points == 211);
+	CHECK(back.untried == 196);
 }
 
 TEST_CASE("copy tokens meet neither a plan token nor another object's copies", "[unit][inject]")
@@ -141,13 +144,14 @@ TEST_CASE("the summary counts a retrieve walked on copies, and says when it was 
 	whole.points = 3;
 	auto spread = ran_step(protocol::Op::retrieve, 14, 1);
 	spread.points = 211;
+	spread.untried = 211 - 15;
 	// A retrieve of a VFIO device: not walked, so not "reached none".
 	auto device = ran_step(protocol::Op::retrieve);
 	c.steps = {whole, spread, device};
 	auto line = host::inject_summary({c});
 	CHECK_THAT(line, ContainsSubstring("retrieve 17 in 2 steps (at most 14 in one; 1 more that the "
-					   "call got over; 214 points the calls pass, of which 1 steps "
-					   "tried a spread"));
+					   "call got over; 214 points the calls pass, 196 of them untried "
+					   "in 1 steps that had more than --retrieve-copies)"));
 	auto totals = host::inject_totals({c});
 	CHECK(totals["retrieve"].untouched == 0);
 }

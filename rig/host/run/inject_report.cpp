@@ -30,7 +30,8 @@ std::map<std::string, InjectTotals> inject_totals(const std::vector<CaseResult> 
 			t.untouched += s.injected == 0 && !s.absorbed ? 1 : 0;
 			if (walked) {
 				t.points += s.points;
-				t.sampled += s.injected + s.absorbed < s.points ? 1 : 0;
+				t.untried += s.untried;
+				t.sampled += s.untried ? 1 : 0;
 			}
 		}
 	return out;
@@ -149,8 +150,8 @@ std::string inject_summary(const std::vector<CaseResult> &cases)
 		if (t.points)
 			o << "; " << t.points << " points the calls pass";
 		if (t.sampled)
-			o << ", of which " << t.sampled
-			  << " steps tried a spread, having more than --retrieve-copies";
+			o << ", " << t.untried << " of them untried in " << t.sampled
+			  << " steps that had more than --retrieve-copies";
 		o << ")";
 		sep = "; ";
 	}

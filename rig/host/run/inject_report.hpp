@@ -22,9 +22,10 @@ struct InjectTotals {
 	long absorbed = 0;   // injected failures a call got over (a fallback)
 	int untouched = 0;   // steps whose call reached no injection point
 	// RETRIEVE_FD, walked on copies: the points its calls pass, summed
-	// over the steps, and the steps with more of them than copies (a
-	// spread of points tried, not each).
+	// over the steps, those of them no copy was spent on, and the steps
+	// that left some (more points than copies: a spread tried, not each).
 	long points = 0;
+	long untried = 0;
 	int sampled = 0;
 };
 

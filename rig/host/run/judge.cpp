@@ -29,6 +29,7 @@ void record(StepResult &sr, const protocol::Event &ev, bool matches, const proto
 	sr.raced = ev.raced + before.raced;
 	sr.absorbed = ev.absorbed;
 	sr.points = ev.points;
+	sr.untried = ev.untried;
 	sr.inject_broke = ev.inject_broke;
 	sr.kernel_report = ev.kernel_report;
 	sr.matches = matches && ev.inject_broke.empty();

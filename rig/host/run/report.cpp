@@ -158,6 +158,8 @@ std::string json_report(const std::vector<CaseResult> &cases, const RunSummary &
 				js["absorbed"] = st.absorbed;
 			if (st.points)
 				js["points"] = st.points;
+			if (st.untried)
+				js["untried"] = st.untried;
 			if (!st.inject_broke.empty())
 				js["inject_broke"] = st.inject_broke;
 			if (st.raced)

@@ -43,6 +43,7 @@ struct StepResult {
 	std::uint32_t injected = 0;
 	std::uint32_t absorbed = 0;
 	std::uint32_t points = 0;  // a retrieve walked on copies
+	std::uint32_t untried = 0; // of its points, those no copy was spent on
 	std::string inject_broke;
 	// --inject race: the changes the racers made while the step ran.
 	std::uint32_t raced = 0;
