@@ -33,6 +33,7 @@ struct CaseObject {
 	std::uint64_t size = 0;
 	std::uint32_t seed = 0;
 	std::uint32_t ioas = 1;  // an iommufd's IOAS (ObjectSpec::ioas)
+	std::vector<std::string> also_maps;  // ObjectSpec::also_maps
 };
 
 struct CaseStep {

@@ -73,7 +73,7 @@ private:
 			// Per-case data (and a VM's vCPU ID limit), so a file handed
 			// to the wrong case in a batch shows up as wrong state.
 			out.push_back({o.name, o.kind, o.depends_on, o.size,
-				       data ? fnv1a(id + "/" + o.name) : 0, o.ioas});
+				       data ? fnv1a(id + "/" + o.name) : 0, o.ioas, o.also_maps});
 		}
 		return out;
 	}
@@ -188,6 +188,8 @@ void Story::create_all()
 		const ObjectDecl *o = sc_.object(name);
 		if (!o->depends_on.empty())
 			self(o->depends_on, self);
+		for (const auto &m : o->also_maps)
+			self(m, self);
 		done.insert(name);
 		step(Op::create, "", name, 0);
 	};

@@ -36,8 +36,14 @@ Expect stale()
 Oracle::Oracle(Contract contract, const std::vector<CaseObject> &objects)
 	: contract_(std::move(contract))
 {
-	for (const auto &o : objects)
-		objs_[o.name] = Obj{o.kind, o.depends_on, false, 0};
+	for (const auto &o : objects) {
+		Obj &obj = objs_[o.name];
+		obj.kind = o.kind;
+		obj.dep = o.depends_on;
+		if (!o.depends_on.empty())
+			obj.deps.push_back(o.depends_on);
+		obj.deps.insert(obj.deps.end(), o.also_maps.begin(), o.also_maps.end());
+	}
 }
 
 const EdgeRules &Oracle::rules_of(const std::string &object) const
@@ -129,9 +135,11 @@ Expect Oracle::create(const CaseStep &s)
 	auto it = objs_.find(s.object);
 	if (it == objs_.end())
 		return stale();
-	// KVM_CREATE_GUEST_MEMFD and the VFIO bind need their dependency's fd.
-	if (!it->second.dep.empty() && !has_fd(it->second.dep))
-		return stale();
+	// KVM_CREATE_GUEST_MEMFD, the VFIO bind and the IOAS maps need their
+	// dependencies' fds.
+	for (const auto &d : it->second.deps)
+		if (!has_fd(d))
+			return stale();
 	it->second.fd = true;
 	it->second.file = next_file_++;
 	it->second.bound = it->second.bound_dep = true;
@@ -340,15 +348,15 @@ Expect Oracle::preserve(const CaseStep &s)
 	if (o->second.kind == ObjectKind::vfio_cdev && contract_.vfio.preserve_needs_marked_hwpt &&
 	    o->second.moved)
 		return error(contract_.vfio.unmarked_err, "P8");
-	const std::string &dep = o->second.dep;
-	bool strict = !dep.empty() && rules_of(s.object).preserve_needs_dependency;
-	if (strict) {
-		std::uint64_t dep_file = objs_[dep].file;
-		bool found = std::any_of(os.files.begin(), os.files.end(),
-					 [&](const OutFile &f) { return f.file == dep_file; });
-		if (!found)
-			return error(rules_of(s.object).preserve_dependency_err, "S1");
-	}
+	bool strict = !o->second.deps.empty() && rules_of(s.object).preserve_needs_dependency;
+	if (strict)
+		for (const auto &dep : o->second.deps) {
+			std::uint64_t dep_file = objs_[dep].file;
+			bool found = std::any_of(os.files.begin(), os.files.end(),
+						 [&](const OutFile &f) { return f.file == dep_file; });
+			if (!found)
+				return error(rules_of(s.object).preserve_dependency_err, "S1");
+		}
 	os.files.push_back({s.token, s.object, o->second.file});
 	preserved_.insert(o->second.file);
 	// P10: the device crosses on the marked HWPT the VMM attached it
@@ -407,14 +415,16 @@ std::optional<std::string> Oracle::freeze_failure() const
 	// order, files in preservation order, first failure aborts and unfreezes.
 	for (const auto &os : outgoing_)
 		for (const auto &f : os.files) {
-			const std::string &dep = objs_.at(f.object).dep;
-			if (dep.empty() || !rules_of(f.object).freeze_needs_dependency)
+			const auto &deps = objs_.at(f.object).deps;
+			if (deps.empty() || !rules_of(f.object).freeze_needs_dependency)
 				continue;
-			std::uint64_t dep_file = objs_.at(dep).file;
-			bool found = std::any_of(os.files.begin(), os.files.end(),
-						 [&](const OutFile &g) { return g.file == dep_file; });
-			if (!found)
-				return rules_of(f.object).freeze_dependency_err;
+			for (const auto &dep : deps) {
+				std::uint64_t dep_file = objs_.at(dep).file;
+				bool found = std::any_of(os.files.begin(), os.files.end(),
+							 [&](const OutFile &g) { return g.file == dep_file; });
+				if (!found)
+					return rules_of(f.object).freeze_dependency_err;
+			}
 		}
 	return std::nullopt;
 }
@@ -430,14 +440,13 @@ Expect Oracle::kexec()
 	for (const auto &os : outgoing_) {
 		InSession is{os.name, {}, false, false};
 		for (const auto &f : os.files) {
-			InFile in_f{f.token, f.object, std::nullopt, Got::no, 0};
+			InFile in_f{f.token, f.object, {}, Got::no, 0};
 			in_f.owned = f.owned;
-			const std::string &dep = objs_.at(f.object).dep;
-			if (!dep.empty()) {
+			for (const auto &dep : objs_.at(f.object).deps) {
 				std::uint64_t dep_file = objs_.at(dep).file;
 				for (const auto &g : os.files)
 					if (g.file == dep_file)
-						in_f.dep_token = g.token;
+						in_f.dep_tokens.push_back(g.token);
 			}
 			is.files.push_back(in_f);
 		}
@@ -514,21 +523,29 @@ std::optional<Expect> Oracle::restore_file(InSession &is, InFile &f)
 		return error(contract_.iommufd.retrieve_err, "P9");
 	// Only a contract without C2's freeze check lets a dependent cross
 	// alone; what its handler then does is not specified.
-	if (!objs_.at(f.object).dep.empty() && !f.dep_token)
+	if (f.dep_tokens.size() != objs_.at(f.object).deps.size())
 		return Expect{Expect::Kind::any_error, "", "C3"};
-	auto dep = f.dep_token ? std::find_if(is.files.begin(), is.files.end(),
-					      [&](const InFile &x) { return x.token == *f.dep_token; })
-			       : is.files.end();
-	if (dep != is.files.end() && rules_of(f.object).retrieve_needs_dependency && dep->got != Got::user)
-		return error(rules_of(f.object).retrieve_dependency_err, "S3");
+	std::vector<InFile *> deps;
+	for (std::uint64_t t : f.dep_tokens) {
+		auto dep = std::find_if(is.files.begin(), is.files.end(),
+					[&](const InFile &x) { return x.token == t; });
+		if (dep != is.files.end())
+			deps.push_back(&*dep);
+	}
+	for (InFile *dep : deps)
+		if (rules_of(f.object).retrieve_needs_dependency && dep->got != Got::user)
+			return error(rules_of(f.object).retrieve_dependency_err, "S3");
 	// P3: a device handed back unbound leaves its dependency alone.
-	if (dep != is.files.end() && dep->got == Got::no && !unbound_kind(f.object)) {
+	for (InFile *dep : deps) {
+		if (dep->got != Got::no || unbound_kind(f.object))
+			continue;
 		if (!rules_of(f.object).retrieve_binds_dependency)
 			return Expect{Expect::Kind::any_error, "", "C3"};
 		// C3: liveupdate_get_file_incoming() from the dependent's
 		// .retrieve() runs luo_retrieve_file() for the dependency, whose
 		// own .retrieve() may go on down the chain; its failure is the
-		// dependent's.
+		// dependent's.  Several dependencies (an iommufd's memfds) are
+		// retrieved in turn, and those done stay retrieved.
 		if (auto failed = restore_file(is, *dep))
 			return failed;
 		dep->got = Got::internal;
@@ -554,7 +571,8 @@ Expect Oracle::retrieve(const CaseStep &s)
 	} else {
 		if (auto failed = restore_file(*in(s.session), *f))
 			return *failed;
-		rule = f->dep_token && rules_of(f->object).retrieve_needs_dependency ? "S3" : "C3";
+		rule = !f->dep_tokens.empty() && rules_of(f->object).retrieve_needs_dependency ? "S3"
+												 : "C3";
 	}
 	// Now userspace holds it.
 	f->got = Got::user;
@@ -612,7 +630,8 @@ bool Oracle::checkable(const std::string &object) const
 	// to that iommufd, not to one the VMM made in its absence.
 	if (it->second.kind == ObjectKind::vfio_cdev && !(it->second.bound && it->second.bound_dep))
 		return false;
-	return it->second.dep.empty() || has_fd(it->second.dep);
+	return std::all_of(it->second.deps.begin(), it->second.deps.end(),
+			   [&](const std::string &d) { return has_fd(d); });
 }
 
 Expect Oracle::verify(const CaseStep &s)
@@ -657,11 +676,13 @@ std::vector<Oracle::Block> Oracle::blocking(const InSession &s) const
 		// dependency: C4 has nothing to hold for it (P3).
 		if (unbound_kind(f.object))
 			continue;
-		if (f.got == Got::no || !f.dep_token || !rules_of(f.object).finish_needs_user_dependency)
+		if (f.got == Got::no || f.dep_tokens.empty() ||
+		    !rules_of(f.object).finish_needs_user_dependency)
 			continue;
-		for (const auto &g : s.files)
-			if (g.token == *f.dep_token && g.got != Got::user)
-				out.push_back({&f, &g, rules_of(f.object).finish_dependency_err, "C4"});
+		for (std::uint64_t t : f.dep_tokens)
+			for (const auto &g : s.files)
+				if (g.token == t && g.got != Got::user)
+					out.push_back({&f, &g, rules_of(f.object).finish_dependency_err, "C4"});
 	}
 	return out;
 }

@@ -65,6 +65,9 @@ private:
 	struct Obj {
 		protocol::ObjectKind kind{};
 		std::string dep;
+		// Every dependency, dep first: an iommufd that maps several
+		// memfds has one per memfd, all under the same edge's rules.
+		std::vector<std::string> deps;
 		bool fd = false;           // the guest holds an fd in this boot
 		std::uint64_t file = 0;    // kernel file identity in this boot, 0 = none
 		// A VFIO device: bound to an iommufd, and to its dependency's
@@ -93,7 +96,9 @@ private:
 	struct InFile {
 		std::uint64_t token;
 		std::string object;
-		std::optional<std::uint64_t> dep_token;
+		// The tokens of its dependencies' files in the session, as
+		// many as the object has dependencies only when each crossed.
+		std::vector<std::uint64_t> dep_tokens;
 		Got got = Got::no;
 		std::uint64_t file = 0;
 		bool bound = false;  // a VFIO device userspace bound (P5)

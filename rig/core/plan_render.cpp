@@ -55,6 +55,8 @@ json case_json(const Case &c)
 		json jo{{"name", o.name}, {"kind", protocol::to_string(o.kind)}};
 		if (!o.depends_on.empty())
 			jo["depends_on"] = o.depends_on;
+		if (!o.also_maps.empty())
+			jo["also_maps"] = o.also_maps;
 		if (o.size)
 			jo["size"] = o.size;
 		if (o.seed)

@@ -37,6 +37,9 @@ struct ObjectDecl {
 	std::string name;
 	protocol::ObjectKind kind{};
 	std::string depends_on;
+	// An iommufd that maps several memfds: those after depends_on
+	// (protocol::ObjectSpec::also_maps).
+	std::vector<std::string> also_maps;
 	std::uint64_t size = 0;
 	std::uint32_t ioas = 1;  // an iommufd's IOAS (protocol::ObjectSpec::ioas)
 	bool pinned = false;   // kept out of the order/subset enumeration

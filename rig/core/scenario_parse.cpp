@@ -116,6 +116,8 @@ private:
 	void closed_objects();
 	void object(const std::string &name, const json &j, const std::string &ptr);
 	void dependencies();
+	void also_mapped(const ObjectDecl &d, std::size_t index, const std::string &name,
+			 const std::vector<std::string> &memfds);
 	void sessions(const json *j, const std::string &ptr);
 	OrderSpec order(const json &j, const std::string &ptr, bool restore);
 	std::vector<std::string> one_order(const json &j, const std::string &ptr, bool restore);
@@ -212,8 +214,27 @@ void Parser::object(const std::string &name, const json &j, const std::string &p
 		fail(kptr, "unknown kind '" + kind->get<std::string>() + "'; kinds are: " + join(kinds));
 	d.kind = *k;
 	if (j.is_object()) {
-		if (j.contains("depends_on"))
-			d.depends_on = str(j["depends_on"], ptr + "/depends_on", "an object name");
+		if (j.contains("depends_on") && j["depends_on"].is_array() &&
+		    d.kind == ObjectKind::iommufd) {
+			// An iommufd that maps several memfds names them all.
+			const json &a = j["depends_on"];
+			if (a.empty() || a.size() > protocol::kMaxMappedMemfds)
+				fail(ptr + "/depends_on", "an iommufd maps 1 to " +
+								  std::to_string(protocol::kMaxMappedMemfds) +
+								  " memfds, e.g. [\"mem\", \"mem2\"]");
+			for (std::size_t i = 0; i < a.size(); i++) {
+				std::string at = ptr + "/depends_on/" + std::to_string(i);
+				std::string name = str(a[i], at, "a memfd object's name");
+				if (name == d.depends_on ||
+				    std::find(d.also_maps.begin(), d.also_maps.end(), name) != d.also_maps.end())
+					fail(at, "'" + name + "' is named twice; an iommufd maps each memfd once");
+				(i ? d.also_maps.push_back(name) : void(d.depends_on = name));
+			}
+		} else if (j.contains("depends_on")) {
+			d.depends_on = str(j["depends_on"], ptr + "/depends_on",
+					   d.kind == ObjectKind::iommufd ? "a memfd object's name, or a list of them"
+									 : "an object name");
+		}
 		if (j.contains("size")) {
 			if (d.kind != ObjectKind::memfd && d.kind != ObjectKind::guest_memfd)
 				fail(ptr + "/size", "only memfd and guest-memfd objects have a size");
@@ -298,6 +319,24 @@ void Parser::tokens()
 	}
 }
 
+// The further memfd `name`, at `index` of an iommufd's depends_on list: a
+// memfd like the first, pinned alike, and small enough for its IOVA slot;
+// the first then is too.
+void Parser::also_mapped(const ObjectDecl &d, std::size_t index, const std::string &name,
+			 const std::vector<std::string> &memfds)
+{
+	std::string ptr = "/objects/" + pointer_escape(d.name) + "/depends_on/" + std::to_string(index);
+	if (std::find(memfds.begin(), memfds.end(), name) == memfds.end())
+		fail(ptr, "'" + name + "' is not a memfd object; memfd objects are: " + join(memfds));
+	if (d.pinned != sc_.object(name)->pinned)
+		fail(ptr, "an object and its dependencies must all be pinned or all not");
+	for (const std::string &m : {d.depends_on, name})
+		if (sc_.object(m)->size > protocol::kMaxLayeredMemfd)
+			fail(ptr, "an iommufd that maps several memfds maps each of at most " +
+					  std::to_string(protocol::kMaxLayeredMemfd) + " bytes; '" + m +
+					  "' has " + std::to_string(sc_.object(m)->size));
+}
+
 void Parser::dependencies()
 {
 	for (auto &d : sc_.objects) {
@@ -343,6 +382,8 @@ void Parser::dependencies()
 						    std::to_string(protocol::kMaxLayeredMemfd) + " bytes; '" +
 						    d.depends_on + "' has " +
 						    std::to_string(sc_.object(d.depends_on)->size));
+		for (std::size_t i = 0; i < d.also_maps.size(); i++)
+			also_mapped(d, i + 1, d.also_maps[i], candidates);
 	}
 }
 

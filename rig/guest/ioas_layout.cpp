@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "guest/ioas_layout.hpp"
 
+#include "protocol/plan.hpp"
+
 namespace luo::guest {
 
 namespace {
@@ -10,9 +12,14 @@ constexpr std::uint64_t kFirstIova = 0x100000;
 // device's DMA mask (QEMU's hw/misc/edu.c clamps addresses above it).
 constexpr std::uint64_t kIoasStride = 32ULL << 20;
 constexpr std::uint64_t kAlign = 2ULL << 20;
-} // namespace
+// A memfd of at most 8 MiB spans at most 14 MiB of an IOAS (its two halves
+// and the gap between); two slots fit in one IOAS's stride.
+constexpr std::uint64_t kSlot = 16ULL << 20;
+static_assert(protocol::kMaxMappedMemfds * kSlot <= kIoasStride);
+static_assert(protocol::kMaxLayeredMemfd + kAlign + protocol::kMaxLayeredMemfd / 2 < kSlot);
 
-std::vector<IoasMapping> ioas_layout(unsigned ioas, std::uint64_t size)
+// The layout of slot 0.
+std::vector<IoasMapping> base_layout(unsigned ioas, std::uint64_t size)
 {
 	std::vector<IoasMapping> out{{1, kFirstIova, 0, size}};
 	const std::uint64_t half = size / 2 / kPage * kPage;
@@ -27,6 +34,16 @@ std::vector<IoasMapping> ioas_layout(unsigned ioas, std::uint64_t size)
 		out.push_back({k, base, half, size - half});
 		out.push_back({k, base + gap, 0, half});
 	}
+	return out;
+}
+
+} // namespace
+
+std::vector<IoasMapping> ioas_layout(unsigned ioas, std::uint64_t size, unsigned slot)
+{
+	std::vector<IoasMapping> out = base_layout(ioas, size);
+	for (auto &m : out)
+		m.iova += slot * kSlot;
 	return out;
 }
 

@@ -22,9 +22,11 @@ struct IoasMapping {
 
 // Every mapping of an iommufd with `ioas` IOAS over a memfd of `size` bytes
 // (a non-zero multiple of 4 KiB, at most protocol::kMaxLayeredMemfd when
-// ioas > 1),
-// IOAS by IOAS.  IOAS 1 maps it whole at 0x100000, as an iommufd with one
-// IOAS always has.  Ranges of different IOAS may share IOVAs.
-std::vector<IoasMapping> ioas_layout(unsigned ioas, std::uint64_t size);
+// ioas > 1 or the iommufd maps several memfds), IOAS by IOAS.  IOAS 1 maps
+// it whole at 0x100000, as an iommufd with one IOAS always has.  Ranges of
+// different IOAS may share IOVAs.  The iommufd's memfd `slot` (its place
+// among the memfds it maps, from 0) has every IOVA 16 MiB * slot higher, so
+// that the memfds' ranges never meet and each has its unmapped gap after it.
+std::vector<IoasMapping> ioas_layout(unsigned ioas, std::uint64_t size, unsigned slot = 0);
 
 } // namespace luo::guest

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
 // iommufd: the context a VFIO cdev is bound to.  Its first IOAS (kVmmIoas)
-// stands for the guest's address space; when the iommufd depends on a memfd,
-// that memfd is mapped whole into it at kMapIova with IOMMU_IOAS_MAP_FILE, and
-// a restored iommufd must still have the IOAS and the mapping.
+// stands for the guest's address space; when the iommufd depends on memfds,
+// each is mapped into its IOAS with IOMMU_IOAS_MAP_FILE where ioas_layout()
+// says, and a restored iommufd must still have every IOAS and mapping.
 #include <cerrno>
 
 #include <fcntl.h>
@@ -29,12 +29,12 @@ std::string iova_range(const IoasMapping &m, std::uint64_t len)
 	return "IOVA " + hex(m.iova) + "+" + hex(len) + " of IOAS " + std::to_string(m.ioas);
 }
 
-std::string file_range(const IoasMapping &m, const Mapped &mem)
+std::string file_range(const IoasMapping &m, const MappedFile &mem)
 {
 	return "memfd '" + mem.spec->name + "' " + hex(m.start) + "+" + hex(m.length);
 }
 
-Outcome map_memfd(int iommufd, const std::string &what, const Mapped &mem, const IoasMapping &at)
+Outcome map_memfd(int iommufd, const std::string &what, const MappedFile &mem, const IoasMapping &at)
 {
 	iommu_ioas_map_file m{};
 	m.size = sizeof(m);
@@ -67,7 +67,7 @@ int copy_range(int iommufd, unsigned scratch, const IoasMapping &m, std::uint64_
 
 // The range is mapped, and no further: a page past its end is not, which
 // the layout's gaps guarantee for the VMM's own mappings.
-Outcome check_mapping(int iommufd, const std::string &what, const Mapped &mem, unsigned scratch,
+Outcome check_mapping(int iommufd, const std::string &what, const MappedFile &mem, unsigned scratch,
 		      const IoasMapping &m)
 {
 	if (copy_range(iommufd, scratch, m, m.length))
@@ -136,9 +136,9 @@ Outcome iommufd_create(const protocol::ObjectSpec &spec, const Mapped &mem, int 
 			return fail(EINVAL, what + ": IOAS " + std::to_string(k) + " of a new iommufd "
 					    "got ID " + std::to_string(ioas));
 	}
-	if (mem.spec)
-		for (const auto &m : ioas_layout(spec.ioas, mem.spec->size))
-			if (auto r = map_memfd(fd.get(), what, mem, m); !r)
+	for (const auto &file : mem.files)
+		for (const auto &m : ioas_layout(spec.ioas, file.spec->size, file.slot))
+			if (auto r = map_memfd(fd.get(), what, file, m); !r)
 				return r;
 	out = fd.release();
 	return Outcome::ok();
@@ -151,10 +151,13 @@ Outcome iommufd_verify(const protocol::ObjectSpec &spec, int fd, const Mapped &m
 	if (auto r = ioas_alloc(fd, spec.name, ioas); !r)
 		return r;
 	Outcome r = Outcome::ok();
-	if (mem.spec)
-		for (const auto &m : ioas_layout(spec.ioas, mem.spec->size))
-			if (!(r = check_mapping(fd, what, mem, ioas, m)))
+	for (const auto &file : mem.files) {
+		for (const auto &m : ioas_layout(spec.ioas, file.spec->size, file.slot))
+			if (!(r = check_mapping(fd, what, file, ioas, m)))
 				break;
+		if (!r)
+			break;
+	}
 	// Destroy it again (the copied mapping with it) so that repeated
 	// verifies do not grow the context.
 	if (auto d = ioas_destroy(fd, what, ioas, "just allocated"); !d && r)

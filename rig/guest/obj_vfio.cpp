@@ -270,35 +270,38 @@ Outcome vfio_verify(const protocol::ObjectSpec &spec, int fd, int iommufd, const
 		return r;
 	if (auto r = edu.identity(); !r)
 		return r;
-	if (!mem.spec || mem.fd < 0) {
-		// The device stays attached to this IOAS, as create() leaves it
-		// attached to one: a later preserve sees the same kind of state.
-		return Outcome::ok();
-	}
-
-	// The guest's address spaces: each IOAS where the iommufd maps its
-	// memfd, and a DMA through each of its mappings.  Moving the device
-	// there frees the IOAS above.
+	// The guest's address spaces: each IOAS where the iommufd maps a
+	// memfd the VMM holds, and a DMA through each of those mappings.
+	// Moving the device there frees the IOAS above.  With none held, the
+	// device stays attached to that IOAS, as create() leaves it attached
+	// to one: a later preserve sees the same kind of state.
 	bool left = false;
-	const auto layout = ioas_layout(mem.ioas, mem.spec->size);
 	std::string first;
-	for (const auto &m : layout) {
-		if (auto r = attach(fd, m.ioas); !r)
-			return Outcome::fail(r.result, "ioctl(" + dev + ", VFIO_DEVICE_ATTACH_IOMMUFD_PT, IOAS " +
-					     std::to_string(m.ioas) + " of " + ictx + ", where memfd '" +
-					     mem.spec->name + "' is mapped)" + r.detail);
-		if (!std::exchange(left, true))
-			if (auto r = ioas_destroy(iommufd, ictx, ioas, "the device has left"); !r)
-				return r;
-		auto r = edu.dma_round_trip(m.iova, *mem.spec, mem.fd, m.start, m.length);
-		if (!r)
-			return Outcome::fail(r.result, "through IOAS " + std::to_string(m.ioas) + ": " +
-							       r.detail);
-		if (first.empty())
-			first = r.detail;
+	std::size_t mappings = 0;
+	for (const auto &file : mem.files) {
+		if (file.fd < 0)
+			continue;
+		for (const auto &m : ioas_layout(mem.ioas, file.spec->size, file.slot)) {
+			if (auto r = attach(fd, m.ioas); !r)
+				return Outcome::fail(r.result, "ioctl(" + dev +
+								       ", VFIO_DEVICE_ATTACH_IOMMUFD_PT, IOAS " +
+								       std::to_string(m.ioas) + " of " + ictx +
+								       ", where memfd '" + file.spec->name +
+								       "' is mapped)" + r.detail);
+			if (!std::exchange(left, true))
+				if (auto r = ioas_destroy(iommufd, ictx, ioas, "the device has left"); !r)
+					return r;
+			auto r = edu.dma_round_trip(m.iova, *file.spec, file.fd, m.start, m.length);
+			if (!r)
+				return Outcome::fail(r.result, "through IOAS " + std::to_string(m.ioas) +
+								       ": " + r.detail);
+			if (first.empty())
+				first = r.detail;
+			mappings++;
+		}
 	}
-	if (layout.size() > 1)
-		first += "; the same through each of the " + std::to_string(layout.size()) +
+	if (mappings > 1)
+		first += "; the same through each of the " + std::to_string(mappings) +
 			 " mappings of its " + std::to_string(mem.ioas) + " IOAS";
 	return {0, first};
 }

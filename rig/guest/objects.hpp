@@ -24,11 +24,18 @@ struct Outcome {
 	explicit operator bool() const { return result == 0; }
 };
 
-// The memfd an iommufd maps into its IOAS, when it depends on one, and how
-// many IOAS the iommufd has (guest/ioas_layout.hpp).
+// One memfd an iommufd maps into its IOAS, in the IOVA slot of its place
+// among the iommufd's dependencies (guest/ioas_layout.hpp).
+struct MappedFile {
+	const protocol::ObjectSpec *spec = nullptr;
+	int fd = -1;  // -1: the VMM does not hold it
+	unsigned slot = 0;
+};
+
+// The memfds an iommufd maps (none, one, or several), and how many IOAS
+// it has.
 struct Mapped {
-	const protocol::ObjectSpec *spec = nullptr;  // nullptr: maps nothing
-	int fd = -1;                                  // -1: the VMM does not hold it
+	std::vector<MappedFile> files;
 	unsigned ioas = 1;
 };
 

@@ -144,6 +144,8 @@ std::string plan_to_json(const Plan &plan, int indent)
 		json jo{{"name", o.name}, {"kind", to_string(o.kind)}};
 		if (!o.depends_on.empty())
 			jo["depends_on"] = o.depends_on;
+		if (!o.also_maps.empty())
+			jo["also_maps"] = o.also_maps;
 		if (o.size)
 			jo["size"] = o.size;
 		if (o.seed)
@@ -248,6 +250,12 @@ Plan plan_from_json(const std::string &text)
 						 kind + "'");
 		o.kind = *k;
 		o.depends_on = field_or<std::string>(jo, "depends_on", "");
+		o.also_maps = field_or<std::vector<std::string>>(jo, "also_maps", {});
+		if (o.also_maps.size() + 1 > kMaxMappedMemfds || (!o.also_maps.empty() && o.kind != ObjectKind::iommufd))
+			throw std::runtime_error("plan object " + o.name + ": also_maps of " +
+						 std::to_string(o.also_maps.size()) + " on a " + kind +
+						 " (only an iommufd, at most " +
+						 std::to_string(kMaxMappedMemfds) + " memfds in all)");
 		o.size = field_or<std::uint64_t>(jo, "size", 0);
 		o.seed = field_or<std::uint32_t>(jo, "seed", 0);
 		o.device = field_or<int>(jo, "device", -1);
@@ -302,8 +310,12 @@ Plan plan_for_boot(const Plan &plan, std::uint32_t boot)
 	for (bool grew = true; grew;) {
 		grew = false;
 		for (const auto &o : plan.objects)
-			if (wanted.count(o.name) && !o.depends_on.empty())
-				grew |= wanted.insert(o.depends_on).second;
+			if (wanted.count(o.name)) {
+				if (!o.depends_on.empty())
+					grew |= wanted.insert(o.depends_on).second;
+				for (const auto &m : o.also_maps)
+					grew |= wanted.insert(m).second;
+			}
 	}
 	for (const auto &o : plan.objects)
 		if (wanted.count(o.name))

@@ -21,6 +21,9 @@ inline constexpr int kPlanVersion = 1;
 // (guest/ioas_layout.hpp).
 inline constexpr std::uint32_t kMaxIoas = 4;
 inline constexpr std::uint64_t kMaxLayeredMemfd = 8ULL << 20;
+// The memfds one iommufd may map: each takes a 16 MiB slot of every IOAS's
+// IOVA range (guest/ioas_layout.hpp).
+inline constexpr std::uint32_t kMaxMappedMemfds = 2;
 
 enum class ObjectKind {
 	memfd,        // memfd filled with a seeded pattern
@@ -79,6 +82,11 @@ struct ObjectSpec {
 	// one maps ranges of it elsewhere (guest/ioas_layout.hpp), and a
 	// device bound to it is attached to the last.
 	std::uint32_t ioas = 1;
+	// An iommufd's further memfds, after depends_on: it maps each at IOVAs
+	// of its own (guest/ioas_layout.hpp), and each is a dependency as
+	// depends_on is.  At most kMaxMappedMemfds in all, each of at most
+	// kMaxLayeredMemfd bytes.
+	std::vector<std::string> also_maps;
 };
 
 struct Step {

@@ -64,3 +64,27 @@ TEST_CASE("each later IOAS maps both halves, swapped, with gaps, below the DMA m
 			}
 	}
 }
+
+TEST_CASE("an iommufd's second memfd takes IOVAs of its own in every IOAS", "[iommufd]")
+{
+	const std::uint64_t size = luo::protocol::kMaxLayeredMemfd;
+	std::vector<IoasMapping> all;
+	for (unsigned slot = 0; slot < luo::protocol::kMaxMappedMemfds; slot++) {
+		auto l = ioas_layout(luo::protocol::kMaxIoas, size, slot);
+		CHECK(l.size() == ioas_layout(luo::protocol::kMaxIoas, size).size());
+		all.insert(all.end(), l.begin(), l.end());
+	}
+	CHECK(ioas_layout(1, 65536, 0)[0].iova == 0x100000);
+	// Within an IOAS no two ranges of any memfd touch (a page past each
+	// stays unmapped), and every IOVA is within the DMA mask.
+	for (std::size_t i = 0; i < all.size(); i++) {
+		CHECK(all[i].iova + all[i].length <= (1ULL << 28));
+		for (std::size_t j = i + 1; j < all.size(); j++) {
+			if (all[i].ioas != all[j].ioas)
+				continue;
+			INFO("IOAS " << all[i].ioas << ": " << all[i].iova << " and " << all[j].iova);
+			CHECK((all[i].iova + all[i].length + 4096 <= all[j].iova ||
+			       all[j].iova + all[j].length + 4096 <= all[i].iova));
+		}
+	}
+}

@@ -562,3 +562,41 @@ TEST_CASE("agreed C4 down a chain: a link the kernel retrieved holds FINISH for 
 		       {Op::finish, "s", "", 0, "ok", "C5"},
 	       });
 }
+
+TEST_CASE("agreed C2-C4: each memfd an iommufd maps is a dependency of its own", "[oracle][agreed]")
+{
+	std::vector<CaseObject> objs = {
+		{"a", ObjectKind::memfd, "", 65536, 1},
+		{"b", ObjectKind::memfd, "", 65536, 2},
+		{"iommu", ObjectKind::iommufd, "a", 0, 0, 1, {"b"}},
+	};
+	Oracle o(Contract::agreed(), objs);
+	run(o, create_then_session({"a", "b", "iommu"}));
+	// C2: the second memfd alone missing refuses the freeze.
+	run(o, {
+		       {Op::preserve, "s", "a", 1, "ok", "C1"},
+		       {Op::preserve, "s", "iommu", 3, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ENOENT", "C2"},
+		       {Op::preserve, "s", "b", 2, "ok", "C1"},
+		       {Op::kexec, "", "", 0, "ok", "C2"},
+		       {Op::session_retrieve, "s", "", 0, "ok", "LUO"},
+		       // C3: both memfds come back inside the kernel.
+		       {Op::retrieve, "s", "iommu", 3, "ok", "C3"},
+	       });
+	check_kernel_only(o, "a");
+	check_kernel_only(o, "b");
+	// Checked through both memfds' fds: not before the VMM holds each.
+	CHECK_FALSE(o.checkable("iommu"));
+	run(o, {
+		       {Op::retrieve, "s", "a", 1, "ok", "C3"},
+		       {Op::verify, "", "iommu", 0, "error", "stale"},
+		       // C4: the second memfd alone holds FINISH.
+		       {Op::finish, "s", "", 0, "EBUSY", "C4"},
+	       });
+	CHECK(o.finish_blockers("s") == std::vector<std::string>{"b"});
+	run(o, {
+		       {Op::retrieve, "s", "b", 2, "ok", "C3"},
+		       {Op::verify, "", "iommu", 0, "ok", "C3"},
+		       {Op::finish, "s", "", 0, "ok", "C4"},
+	       });
+}

@@ -2,6 +2,9 @@
 #include <catch2/catch_test_macros.hpp>
 #include <set>
 
+#include "core/contract.hpp"
+#include "core/expand.hpp"
+#include "core/scenario.hpp"
 #include "host/run/planner.hpp"
 #include "host_fixtures.hpp"
 
@@ -77,4 +80,31 @@ TEST_CASE("batches respect the VFIO device and case limits", "[unit][planner]")
 	lim.max_edu = 100;
 	lim.max_cases = 5;
 	CHECK(host::split_cases(ptrs, lim).size() == 2);
+}
+
+TEST_CASE("an iommufd's further memfds cross the plan and each boot's part of it", "[unit][planner]")
+{
+	auto cases = core::expand(core::parse_scenario(R"({"name": "m", "objects": {"a": "memfd",
+		"b": "memfd", "io": {"kind": "iommufd", "depends_on": ["a", "b"]}},
+		"preserve": [["a", "b", "io"]], "restore": [["io"]]})", "t.json"),
+				  core::Contract::agreed());
+	REQUIRE(cases.size() == 1);
+	auto batch = host::make_batch({&cases[0]});
+	const protocol::ObjectSpec *io = nullptr;
+	for (const auto &o : batch.plan.objects)
+		if (o.kind == protocol::ObjectKind::iommufd)
+			io = &o;
+	REQUIRE(io);
+	REQUIRE(io->also_maps.size() == 1);
+	// Named as the planner names every object of the case.
+	CHECK(io->also_maps[0] == io->depends_on.substr(0, io->depends_on.size() - 1) + "b");
+	auto back = protocol::plan_from_json(protocol::plan_to_json(batch.plan));
+	// The next kernel retrieves only the iommufd, yet gets both memfds'
+	// specs: the checks go through them.
+	auto next = protocol::plan_for_boot(back, 1);
+	std::set<std::string> names;
+	for (const auto &o : next.objects)
+		names.insert(o.name);
+	CHECK(names.count(io->depends_on));
+	CHECK(names.count(io->also_maps[0]));
 }

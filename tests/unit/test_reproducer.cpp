@@ -81,6 +81,12 @@ TEST_CASE("a refused kexec keeps the stage; VFIO objects are refused", "[unit][r
 		"preserve": [["io", "dev"]], "restore": [[]]})");
 	CHECK_THROWS_WITH(host::reproducer_source(v, "agreed", "", ""),
 			  ContainsSubstring("'dev' is a vfio-cdev"));
+
+	auto two = only(R"({"name": "m", "objects": {"a": "memfd", "b": "memfd",
+		"io": {"kind": "iommufd", "depends_on": ["a", "b"]}},
+		"preserve": [["a", "b", "io"]], "restore": [[]]})");
+	CHECK_THROWS_WITH(host::reproducer_source(two, "agreed", "", ""),
+			  ContainsSubstring("iommufd 'io' maps 2 memfds"));
 }
 
 TEST_CASE("a reproducer tells its kernel what the contract's kernel block says", "[unit][reproducer]")

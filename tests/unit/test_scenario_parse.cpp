@@ -364,3 +364,39 @@ TEST_CASE("an iommufd's IOAS: a count of 1 to 4, on an iommufd only, over a smal
 	CHECK(big.pointer() == "/objects/i/ioas");
 	CHECK_THAT(big.what(), ContainsSubstring("at most 8388608 bytes; 'm' has 16777216"));
 }
+
+TEST_CASE("an iommufd maps a list of memfds, each a small memfd named once", "[scenario]")
+{
+	auto sc = parse_scenario(R"({"objects": {"a": "memfd", "b": "memfd",
+	  "i": {"kind": "iommufd", "depends_on": ["a", "b"], "ioas": 2}}})", "t.json");
+	CHECK(sc.object("i")->depends_on == "a");
+	CHECK(sc.object("i")->also_maps == std::vector<std::string>{"b"});
+	auto one = parse_scenario(R"({"objects": {"a": "memfd", "i": {"kind": "iommufd", "depends_on": ["a"]}}})",
+				  "t.json");
+	CHECK(one.object("i")->depends_on == "a");
+	CHECK(one.object("i")->also_maps.empty());
+
+	auto three = error_of(R"({"objects": {"a": "memfd", "b": "memfd", "c": "memfd",
+	  "i": {"kind": "iommufd", "depends_on": ["a", "b", "c"]}}})");
+	CHECK(three.pointer() == "/objects/i/depends_on");
+	CHECK_THAT(three.what(), ContainsSubstring("maps 1 to 2 memfds"));
+
+	auto twice = error_of(R"({"objects": {"a": "memfd", "i": {"kind": "iommufd", "depends_on": ["a", "a"]}}})");
+	CHECK(twice.pointer() == "/objects/i/depends_on/1");
+	CHECK_THAT(twice.what(), ContainsSubstring("named twice"));
+
+	auto vm = error_of(R"({"objects": {"a": "memfd", "v": "kvm-vm",
+	  "i": {"kind": "iommufd", "depends_on": ["a", "v"]}}})");
+	CHECK(vm.pointer() == "/objects/i/depends_on/1");
+	CHECK_THAT(vm.what(), ContainsSubstring("'v' is not a memfd object; memfd objects are: a"));
+
+	auto big = error_of(R"({"objects": {"a": {"kind": "memfd", "size": 16777216}, "b": "memfd",
+	  "i": {"kind": "iommufd", "depends_on": ["a", "b"]}}})");
+	CHECK(big.pointer() == "/objects/i/depends_on/1");
+	CHECK_THAT(big.what(), ContainsSubstring("each of at most 8388608 bytes; 'a' has 16777216"));
+
+	// Only an iommufd has several dependencies.
+	auto gmem = error_of(R"({"objects": {"v": "kvm-vm", "g": {"kind": "guest-memfd", "depends_on": ["v"]}}})");
+	CHECK(gmem.pointer() == "/objects/g/depends_on");
+	CHECK_THAT(gmem.what(), ContainsSubstring("an object name"));
+}

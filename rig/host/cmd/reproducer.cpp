@@ -220,6 +220,11 @@ std::string reproducer_source(const core::Case &c, const std::string &contract,
 					 std::to_string(obj.ioas) + " IOAS, and the standalone "
 					 "reproducer makes an iommufd with one; run the case in the rig "
 					 "(`luo-rig repro`)");
+		if (!obj.also_maps.empty())
+			throw SetupError("reproducer " + c.id + ": iommufd '" + obj.name + "' maps " +
+					 std::to_string(obj.also_maps.size() + 1) + " memfds, and the "
+					 "standalone reproducer maps one; run the case in the rig "
+					 "(`luo-rig repro`)");
 		int dep = obj.depends_on.empty() ? -1 : index.at(obj.depends_on);
 		o << "\t{ " << c_string(obj.name) << ", " << c_enum("K_", protocol::to_string(obj.kind)) << ", " << dep << ", " << obj.size
 		  << "ULL, " << obj.seed << "U },\n";

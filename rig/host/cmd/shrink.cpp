@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "host/cmd/shrink.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include "core/scenario.hpp"
@@ -20,7 +21,10 @@ std::set<std::string> with_dependents(const core::Scenario &sc, const std::strin
 	for (bool grew = true; grew;) {
 		grew = false;
 		for (const auto &o : sc.objects)
-			if (!out.count(o.name) && out.count(o.depends_on)) {
+			if (!out.count(o.name) &&
+			    (out.count(o.depends_on) ||
+			     std::any_of(o.also_maps.begin(), o.also_maps.end(),
+					 [&](const std::string &m) { return out.count(m) > 0; }))) {
 				out.insert(o.name);
 				grew = true;
 			}

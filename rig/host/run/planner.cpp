@@ -145,6 +145,8 @@ Batch make_batch(const std::vector<const core::Case *> &cases, const std::vector
 			spec.name = obj(o.name);
 			spec.kind = o.kind;
 			spec.depends_on = obj(o.depends_on);
+			for (const auto &m : o.also_maps)
+				spec.also_maps.push_back(obj(m));
 			spec.size = o.size;
 			spec.ioas = o.ioas;
 			// Contents differ from case to case, so a file handed to
