@@ -129,6 +129,7 @@ std::string json_report(const std::vector<CaseResult> &cases, const RunSummary &
 		     {"vms", s.vms},
 		     {"boots", s.boots},
 		     {"hosts", s.vms_per_host},
+		     {"hints", s.hints},
 		     {"run_dir", s.run_dir}};
 	json jc = json::array();
 	for (const auto &c : cases) {
@@ -294,6 +295,8 @@ std::string summary_table(const std::vector<CaseResult> &cases, const RunSummary
 		o << (reached.empty() ? "fail-nth: no call reached an injection point" : reached)
 		  << "\n";
 	}
+	for (const auto &h : s.hints)
+		o << "hint: " << h << "\n";
 	return o.str();
 }
 

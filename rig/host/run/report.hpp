@@ -33,6 +33,9 @@ struct RunSummary {
 	int vms = 0;
 	int boots = 0;        // kernels booted, counting kexecs
 	std::map<std::string, int> vms_per_host;  // where the VMs ran
+	// What the run suspects of the kernel beyond the verdicts
+	// (run/handler_hint.hpp): said once, after the table.
+	std::vector<std::string> hints;
 };
 
 std::string ktap_report(const std::vector<CaseResult> &cases, const RunSummary &s);

@@ -15,6 +15,7 @@
 #include "host/kernel/fault_knobs.hpp"
 #include "host/run/contracts.hpp"
 #include "host/run/execute.hpp"
+#include "host/run/handler_hint.hpp"
 #include "host/run/inject_report.hpp"
 #include "host/run/history.hpp"
 #include "host/run/judge.hpp"
@@ -730,6 +731,7 @@ RunReport summarise(const RunConfig &cfg, const Prepared &p, Judged &&j, const T
 	s.wall_seconds = t.wall;
 	s.kernel_seconds = t.kernel;
 	s.cases_seconds = t.cases;
+	s.hints = missing_handler_hints(p.cases, rep.cases);
 	rep.exit_code = exit_code_for(rep.cases, cfg.allow_flaky);
 	if (p.baseline) {
 		rep.baseline = compare_to_baseline(*p.baseline, rep.cases, cfg.allow_flaky);
