@@ -293,6 +293,166 @@ static int gmem_write_late(const struct repro_object *o, int fd)
 	return 0;
 }
 
+#if RACE
+/*
+ * Races, as luo-rig's --inject race has them: while a Live Update call runs,
+ * a helper thread per guest_memfd allocates its hole pages one at a time
+ * from both ends inwards and punches them out again, and one per iommufd
+ * makes a new IOAS and destroys the one before it (one is kept alive while
+ * the next is made, so a walk of the context always meets one about to go).
+ * The call starts once every racer has made a change.  Holes may come back
+ * present if they read zero, and the racers touch nothing else, so every
+ * check still holds.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <linux/falloc.h>
+
+/* A call that never returns is a hang; racers that outlive it only load the machine. */
+#define RACE_SECONDS 30
+
+struct racer_arg {
+	unsigned int obj;
+	int fd;
+};
+
+static atomic_int race_stop;
+static atomic_uint race_started, race_changes;
+static pthread_t racer[NR_OBJECTS];
+static struct racer_arg racer_arg[NR_OBJECTS];
+static unsigned int nr_racers;
+
+static int race_over(time_t end)
+{
+	return atomic_load(&race_stop) || time(NULL) >= end;
+}
+
+static void race_ready(int *first)
+{
+	if (*first) {
+		*first = 0;
+		atomic_fetch_add(&race_started, 1);
+	}
+}
+
+static void *race_gmem(void *arg)
+{
+	const struct racer_arg *a = arg;
+	const struct repro_object *o = &objects[a->obj];
+	uint64_t pages = o->size / 4096, nr = 0, lo = 0, hi = 0, i;
+	uint64_t *holes = calloc(pages ? pages : 1, sizeof(*holes));
+	uint64_t *order = calloc(pages ? pages : 1, sizeof(*order));
+	time_t end = time(NULL) + RACE_SECONDS;
+	int first = 1;
+
+	for (i = 0; holes && i < pages; i++)
+		if (gmem_page(o->seed, i) == PAGE_HOLE)
+			holes[hi++] = i;
+	while (order && lo < hi) {
+		order[nr++] = holes[--hi];
+		if (lo < hi)
+			order[nr++] = holes[lo++];
+	}
+	while (nr && !race_over(end)) {
+		for (i = 0; i < nr && !atomic_load(&race_stop); i++) {
+			if (!fallocate(a->fd, FALLOC_FL_KEEP_SIZE, order[i] * 4096, 4096))
+				atomic_fetch_add(&race_changes, 1);
+			race_ready(&first);
+		}
+		for (i = 0; i < nr && !atomic_load(&race_stop); i++)
+			if (!fallocate(a->fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
+				       order[i] * 4096, 4096))
+				atomic_fetch_add(&race_changes, 1);
+	}
+	race_ready(&first);
+	free(holes);
+	free(order);
+	return NULL;
+}
+
+static void race_destroy(int fd, uint32_t id)
+{
+	struct iommu_destroy d;
+
+	memset(&d, 0, sizeof(d));
+	d.size = sizeof(d);
+	d.id = id;
+	if (!ioctl(fd, IOMMU_DESTROY, &d))
+		atomic_fetch_add(&race_changes, 1);
+}
+
+static void *race_iommufd(void *arg)
+{
+	const struct racer_arg *a = arg;
+	time_t end = time(NULL) + RACE_SECONDS;
+	uint32_t kept = 0;
+	int first = 1;
+
+	while (!race_over(end)) {
+		struct iommu_ioas_alloc al;
+
+		memset(&al, 0, sizeof(al));
+		al.size = sizeof(al);
+		if (!ioctl(a->fd, IOMMU_IOAS_ALLOC, &al)) {
+			atomic_fetch_add(&race_changes, 1);
+			if (kept)
+				race_destroy(a->fd, kept);
+			kept = al.out_ioas_id;
+		}
+		race_ready(&first);
+	}
+	/* The context is left as the racer found it. */
+	if (kept)
+		race_destroy(a->fd, kept);
+	race_ready(&first);
+	return NULL;
+}
+
+/* The Live Update calls luo-rig races. */
+static int races(int op)
+{
+	return op == OP_SESSION_CREATE || op == OP_SESSION_RETRIEVE || op == OP_SESSION_CLOSE ||
+	       op == OP_PRESERVE || op == OP_RETRIEVE || op == OP_FINISH || op == OP_KEXEC;
+}
+
+static void race_begin(void)
+{
+	unsigned int i;
+
+	atomic_store(&race_stop, 0);
+	atomic_store(&race_started, 0);
+	atomic_store(&race_changes, 0);
+	nr_racers = 0;
+	for (i = 0; i < NR_OBJECTS; i++) {
+		void *(*fn)(void *) = objects[i].kind == K_GUEST_MEMFD ? race_gmem
+				    : objects[i].kind == K_IOMMUFD     ? race_iommufd
+								       : NULL;
+
+		if (!fn || obj_fd[i] < 0)
+			continue;
+		racer_arg[nr_racers].obj = i;
+		racer_arg[nr_racers].fd = obj_fd[i];
+		if (!pthread_create(&racer[nr_racers], NULL, fn, &racer_arg[nr_racers]))
+			nr_racers++;
+	}
+	while (atomic_load(&race_started) < nr_racers)
+		sched_yield();
+}
+
+/* How many changes the racers made; 0 racers: -1. */
+static long race_end(void)
+{
+	unsigned int i;
+
+	atomic_store(&race_stop, 1);
+	for (i = 0; i < nr_racers; i++)
+		pthread_join(racer[i], NULL);
+	return nr_racers ? (long)atomic_load(&race_changes) : -1;
+}
+#endif
+
 static int size_check(const struct repro_object *o, int fd)
 {
 	struct stat st;
@@ -1114,6 +1274,18 @@ int main(int argc, char **argv)
 			continue;
 		if (i + 1 == FAIL_NTH_STEP)
 			fail_nth_armed = FAIL_NTH_N;
+#if RACE
+		if (races(s->op)) {
+			long changes;
+
+			race_begin();
+			rc = run_step(s, stage, failed, kernel, initrd, i + 1);
+			changes = race_end();
+			if (changes >= 0)
+				printf("repro: step %u: the racers made %ld changes during the call\n",
+				       i + 1, changes);
+		} else
+#endif
 		rc = run_step(s, stage, failed, kernel, initrd, i + 1);
 		/* A step that stopped before its call leaves nothing armed. */
 		fail_nth_armed = 0;

@@ -10,6 +10,7 @@
 
 #include "e2e_support.hpp"
 #include "host/cmd/reproducer.hpp"
+#include "host/util/atomic_file.hpp"
 #include "host/util/paths.hpp"
 
 using namespace luo;
@@ -124,4 +125,44 @@ TEST_CASE("a reproducer armed with fail-nth fails its step's call once, and the 
 	CHECK_THAT(out.console, !ContainsSubstring("the armed kexec went through"));
 	CHECK(out.passed);
 	CHECK(out.crash.empty());
+}
+
+// Finding 1 of the reference series, outside the rig: helper threads of
+// the reproducer allocate and destroy IOAS while the freeze walks the
+// iommufd.  With iommufd-walk-unheld (the walk's read a few milliseconds
+// before it holds the object) the debug kernel's KASAN names the walk, as
+// in the rig's own race run; without it, the case passes with the calls
+// raced.
+TEST_CASE("a racing reproducer hits the unheld iommufd walk, and passes without it",
+	  "[e2e][reproducer][race][debug]")
+{
+	fs::path dir = fs::path(LUO_RIG_BINARY_DIR) / "e2e-runs" / "reproducer-race";
+	fs::remove_all(dir);
+	fs::create_directories(dir);
+	const fs::path scenario = dir / "race-iommufd.json";
+	host::write_file_atomic(scenario, R"({"name": "race-iommufd",
+  "objects": {"mem": "memfd", "iommu": {"kind": "iommufd", "depends_on": "mem"}},
+  "preserve": [["mem", "iommu"]], "restore": [["mem", "iommu"]]})");
+	host::ReproConfig cfg;
+	cfg.id = "race-iommufd/p:mem,iommu/r:mem,iommu";
+	cfg.run.scenarios = {scenario.string()};
+	host::KernelOptions debug;
+	debug.flavour = "debug";
+	for (const std::string knob : {"iommufd-walk-unheld", ""}) {
+		cfg.run.fault = knob;
+		fs::path out_dir = dir / (knob.empty() ? "clean" : knob);
+		host::write_reproducer(cfg, out_dir, "", true);
+		// Two vCPUs: with one, a racer runs only between the walk's
+		// time slices.
+		auto out = host::boot_reproducer(out_dir, debug, "auto", knob, false, 2);
+		INFO(knob << ":\n" << out.console);
+		CHECK_THAT(out.console, ContainsSubstring("the racers made "));
+		if (knob.empty()) {
+			CHECK(out.passed);
+			CHECK(out.crash.empty());
+		} else {
+			CHECK_THAT(out.crash, ContainsSubstring("KASAN: slab-use-after-free Read in "
+								"iommufd_luo_record"));
+		}
+	}
 }

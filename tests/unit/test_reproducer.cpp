@@ -173,3 +173,34 @@ TEST_CASE("an armed reproducer boots with slab_nomerge and says it needs the deb
 	CHECK_FALSE(fs::exists(dir / "kernel-args"));
 	fs::remove_all(dir);
 }
+
+TEST_CASE("reproducer --race races what the racers change, and alone", "[unit][reproducer][race]")
+{
+	namespace fs = std::filesystem;
+	auto c = only(R"({"name": "m", "objects": {"mem": "memfd"},
+		"preserve": [["mem"]], "restore": [["mem"]]})");
+	CHECK_THAT(host::reproducer_source(c, "agreed", "", ""), ContainsSubstring("#define RACE 0\n"));
+	auto raced = host::reproducer_source(c, "agreed", "", "", {}, true);
+	CHECK_THAT(raced, ContainsSubstring("#define RACE 1\n"));
+	CHECK_THAT(raced, ContainsSubstring("Helper threads race each Live Update call"));
+
+	auto dir = fs::temp_directory_path() / "luo-rig-reproducer-race";
+	fs::remove_all(dir);
+	auto cfg = kvm_gmem_repro();
+	host::write_reproducer(cfg, dir, "", true);
+	auto readme = host::read_file(dir / "README");
+	CHECK_THAT(readme, ContainsSubstring("--vm-cpus 2"));
+	CHECK_THAT(readme, ContainsSubstring("-pthread"));
+	int finish = step_of(host::resolve_case(cfg.run, cfg.id), protocol::Op::finish);
+	CHECK_THROWS_WITH(host::write_reproducer(cfg, dir, std::to_string(finish) + ":2", true),
+			  ContainsSubstring("--race and --fail-nth together"));
+	fs::remove_all(dir);
+
+	// Nothing the racers change: refused, as a race run of it is.
+	host::ReproConfig mem;
+	mem.id = "smoke-memfd/p:mem/r:mem";
+	mem.run.scenarios = {(host::source_root() / "scenarios/smoke/memfd.json").string()};
+	CHECK_THROWS_WITH(host::write_reproducer(mem, dir, "", true),
+			  ContainsSubstring("holds no guest-memfd or iommufd"));
+	CHECK_FALSE(fs::exists(dir / "repro.c"));
+}

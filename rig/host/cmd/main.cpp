@@ -234,6 +234,10 @@ int main(int argc, char **argv)
 	reproducer_cmd->add_option("--fail-nth", rep_fail_nth,
 				   "STEP:N: run STEP's Live Update call with fail-nth N, as a --inject "
 				   "fail-nth run found it (\"step 4 ...: observed fail-nth 3\" is 4:3)");
+	bool rep_race = false;
+	reproducer_cmd->add_flag("--race", rep_race,
+				 "race each Live Update call with helper threads on the guest_memfd "
+				 "and iommufd objects, as --inject race does");
 
 	BisectConfig bis;
 	auto *bisect_cmd = app.add_subcommand(
@@ -285,6 +289,11 @@ int main(int argc, char **argv)
 	std::string shell_reproducer;
 	shell_cmd->add_option("--reproducer", shell_reproducer,
 			      "boot DIR/repro.c (from luo-rig reproducer) as /init instead");
+	int shell_cpus = 0;
+	shell_cmd->add_option("--vm-cpus", shell_cpus,
+			      "vCPUs of the reproducer's VM (default 1 under TCG; 2 lets a racing "
+			      "reproducer race inside a call)")
+		->check(CLI::Range(1, 8));
 	kernel_flags(shell_cmd, shell.kernel);
 
 	BenchConfig bench;
@@ -392,13 +401,17 @@ int main(int argc, char **argv)
 			    shell_cmd->count("--devices"))
 				throw SetupError("shell --reproducer boots only the reproducer; drop "
 						 "the scenario, --case and --devices");
-			boot_reproducer(shell_reproducer, shell.kernel, shell.accel, shell.fault, true);
+			boot_reproducer(shell_reproducer, shell.kernel, shell.accel, shell.fault, true,
+					shell_cpus);
 			return kExitPass;
 		}
+		if (*shell_cmd && shell_cpus)
+			throw SetupError("shell --vm-cpus sets the reproducer's VM; add --reproducer "
+					 "DIR, or drop it");
 		if (*shell_cmd)
 			return run_shell(shell);
 		if (*reproducer_cmd) {
-			auto file = write_reproducer(rep, rep_out, rep_fail_nth);
+			auto file = write_reproducer(rep, rep_out, rep_fail_nth, rep_race);
 			std::cout << file.string() << "\n";
 			return kExitPass;
 		}

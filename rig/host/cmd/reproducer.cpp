@@ -184,7 +184,7 @@ FailNthAt parse_fail_nth_at(const std::string &spec, const core::Case &c)
 
 std::string reproducer_source(const core::Case &c, const std::string &contract,
 			      const std::string &fault, const std::string &runtime,
-			      FailNthAt fail_nth)
+			      FailNthAt fail_nth, bool race)
 {
 	std::map<std::string, int> index;
 	for (size_t i = 0; i < c.objects.size(); i++)
@@ -198,6 +198,9 @@ std::string reproducer_source(const core::Case &c, const std::string &contract,
 	  << (fail_nth.step ? " * Step " + std::to_string(fail_nth.step) + " runs with fail-nth " +
 				      std::to_string(fail_nth.n) + ", then again unarmed.\n"
 			    : std::string())
+	  << (race ? " * Helper threads race each Live Update call on the guest_memfd and\n"
+		     " * iommufd objects.\n"
+		   : "")
 	  << " * Written by `luo-rig reproducer`; build and run: see README.\n"
 	     " */\n"
 	     "#define _GNU_SOURCE\n#include <errno.h>\n#include <stddef.h>\n\n"
@@ -206,6 +209,7 @@ std::string reproducer_source(const core::Case &c, const std::string &contract,
 	     "#define NR_STEPS " << c.steps.size() << "\n"
 	  << kFailNthDefine << fail_nth.step << "\n"
 	  << "#define FAIL_NTH_N " << fail_nth.n << "U\n"
+	  << "#define RACE " << (race ? 1 : 0) << "\n"
 	  << c_enums() << kTables << "\nstatic const struct repro_object objects[NR_OBJECTS] = {\n";
 	for (const auto &obj : c.objects) {
 		if (std::find(std::begin(kReproducible), std::end(kReproducible), obj.kind) ==
@@ -248,11 +252,22 @@ std::string reproducer_source(const core::Case &c, const std::string &contract,
 	return o.str();
 }
 
-fs::path write_reproducer(const ReproConfig &cfg, const fs::path &dir, const std::string &fail_nth)
+fs::path write_reproducer(const ReproConfig &cfg, const fs::path &dir, const std::string &fail_nth,
+			  bool race)
 {
 	core::Case c = resolve_case(cfg.run, cfg.id);
 	const std::string &id = c.id;
 	FailNthAt at = fail_nth.empty() ? FailNthAt{} : parse_fail_nth_at(fail_nth, c);
+	// One mode at a time, as luo-rig run's --inject takes one.
+	if (race && at.step)
+		throw SetupError("reproducer " + id + ": --race and --fail-nth together; a run "
+				 "finds a bug under one --inject mode, reproduce it under that one");
+	if (race && std::none_of(c.objects.begin(), c.objects.end(), [](const auto &o) {
+		    return o.kind == protocol::ObjectKind::guest_memfd ||
+			   o.kind == protocol::ObjectKind::iommufd;
+	    }))
+		throw SetupError("reproducer " + id + " --race: the case holds no guest-memfd or "
+				 "iommufd, the objects the racers change; drop --race");
 	// A contract the kernel follows only when told: the reproducer's
 	// kernel must be told too, or its expectations are another contract's.
 	// failslab cannot mark a merged slab cache, as for the rig's own runs.
@@ -284,7 +299,7 @@ fs::path write_reproducer(const ReproConfig &cfg, const fs::path &dir, const std
 		fault += (fault.empty() ? "" : ",") + k;
 	std::string src = reproducer_source(
 		c, cfg.run.contract, fault,
-		read_file(source_root() / "rig" / "reproducer" / "runtime.c"), at);
+		read_file(source_root() / "rig" / "reproducer" / "runtime.c"), at, race);
 	fs::create_directories(dir);
 	write_file_atomic(dir / "repro.c", src);
 	std::string boot = "liveupdate=on retain_initrd" +
@@ -299,7 +314,7 @@ fs::path write_reproducer(const ReproConfig &cfg, const fs::path &dir, const std
 		"Reproducer of " + id + " (contract " + cfg.run.contract + ")\n\n"
 		"Build it against the uapi headers of the kernel under test:\n\n"
 		"    make -C LINUX O=HDR headers_install INSTALL_HDR_PATH=HDR\n"
-		"    gcc -static -O2 -Wall -I HDR/include repro.c -o repro\n\n"
+		"    gcc -static -O2 -Wall -pthread -I HDR/include repro.c -o repro\n\n"
 		"Run it as /init of an initramfs that holds the same kernel at /boot/bzImage,\n"
 		"booted with: " + boot + "\n"
 		"(or from a shell: ./repro KERNEL INITRD). Each stage runs its steps and kexecs\n"
@@ -311,14 +326,21 @@ fs::path write_reproducer(const ReproConfig &cfg, const fs::path &dir, const std
 				   "unarmed if the injected failure failed it. The kernel needs the fault\n"
 				   "injection options of kernel-config/debug/55-fault-injection.config.\n\n"
 			 : std::string()) +
+		(race ? "Each Live Update call runs while helper threads change the case's\n"
+			"guest_memfd (its hole pages allocated and punched again) and iommufd\n"
+			"(IOAS made and destroyed) objects, and the step says how many changes\n"
+			"they made; give the machine two CPUs, or they race only between the\n"
+			"call's time slices. Link with -pthread.\n\n"
+		      : std::string()) +
 		"In luo-rig's VM:  luo-rig shell --reproducer " + dir.string() +
 		(fault.empty() ? "" : " --fault " + fault) +
-		(at.step ? " --kernel-flavour debug" : "") + "\n");
+		(at.step ? " --kernel-flavour debug" : "") + (race ? " --vm-cpus 2" : "") + "\n");
 	return dir / "repro.c";
 }
 
 ReproducerRun boot_reproducer(const fs::path &dir, const KernelOptions &kernel_opts,
-			      const std::string &accel_name, const std::string &fault, bool interactive)
+			      const std::string &accel_name, const std::string &fault, bool interactive,
+			      int cpus)
 {
 	if (!fs::exists(dir / "repro.c"))
 		throw SetupError(dir.string() + "/repro.c: no such file; write it with luo-rig "
@@ -343,7 +365,7 @@ ReproducerRun boot_reproducer(const fs::path &dir, const KernelOptions &kernel_o
 	RunOptions o;
 	o.log = run.workdir / "build.log";
 	fs::remove(o.log);
-	if (run_command({"gcc", "-static", "-O2", "-Wall", "-I", (hdr / "include").string(),
+	if (run_command({"gcc", "-static", "-O2", "-Wall", "-pthread", "-I", (hdr / "include").string(),
 			 (dir / "repro.c").string(), "-o", (run.workdir / "repro").string()},
 			o) != 0)
 		throw SetupError("the reproducer does not build:\n" + tail_of(o.log) +
@@ -354,6 +376,7 @@ ReproducerRun boot_reproducer(const fs::path &dir, const KernelOptions &kernel_o
 						  {"repro", ImageInput::host(run.workdir / "repro")}}));
 	VmSpec spec;
 	spec.accel = accel.accel;
+	spec.cpus = cpus;
 	spec.kernel = kernel.image;
 	spec.initrd = run.workdir / "initrd.cpio";
 	spec.workdir = run.workdir;

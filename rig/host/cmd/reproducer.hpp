@@ -27,14 +27,17 @@ FailNthAt parse_fail_nth_at(const std::string &spec, const core::Case &c);
 
 // The C source: the case's tables, then rig/reproducer/runtime.c.  Throws
 // SetupError for objects the reproducer cannot make (VFIO devices).
+// `race`: helper threads change the case's guest_memfd and iommufd objects
+// during each Live Update call, as --inject race does.
 std::string reproducer_source(const core::Case &c, const std::string &contract,
 			      const std::string &fault, const std::string &runtime,
-			      FailNthAt fail_nth = {});
+			      FailNthAt fail_nth = {}, bool race = false);
 
 // Writes DIR/repro.c and DIR/README for the case `cfg.id`; `fail_nth`
-// as for --fail-nth, empty for none.
+// as for --fail-nth, empty for none; `race` as for --race.  Throws
+// SetupError for a race with nothing to race, or beside --fail-nth.
 std::filesystem::path write_reproducer(const ReproConfig &cfg, const std::filesystem::path &dir,
-				       const std::string &fail_nth = "");
+				       const std::string &fail_nth = "", bool race = false);
 
 struct ReproducerRun {
 	std::string console;    // everything the VM printed
@@ -47,7 +50,10 @@ struct ReproducerRun {
 
 // Builds DIR/repro.c statically against the uapi headers of the kernel's
 // source and boots it as /init; `interactive`: console on the terminal.
+// `cpus`: the VM's vCPUs, 0 for the rig's default (a racing reproducer
+// races inside a call only with two).
 ReproducerRun boot_reproducer(const std::filesystem::path &dir, const KernelOptions &kernel,
-			      const std::string &accel, const std::string &fault, bool interactive);
+			      const std::string &accel, const std::string &fault, bool interactive,
+			      int cpus = 0);
 
 } // namespace luo::host
