@@ -119,6 +119,13 @@ TEST_CASE("report.html carries the summary", "[unit][report][html]")
 	CHECK_THAT(h, ContainsSubstring("data-verdict=\"contract-violation\" data-count=\"1\""));
 	CHECK_THAT(h, ContainsSubstring("data-verdict=\"hang\" data-count=\"1\""));
 	CHECK_THAT(h, ContainsSubstring("data-verdict=\"flaky\" data-count=\"0\""));
+
+	// The run's hints, one row each, after the run's own facts.
+	auto s = a_summary();
+	s.hints = {"every PRESERVE_FD of a vfio-cdev (3 in 3 cases) failed with ENOENT"};
+	auto hinted = html_report(json::parse(json_report(small_run(), s)));
+	CHECK_THAT(hinted, ContainsSubstring("<tr><th>hint</th><td>every PRESERVE_FD of a vfio-cdev"));
+	CHECK(count(h, "<th>hint</th>") == 0);
 }
 
 TEST_CASE("report.html escapes hostile text and fetches nothing", "[unit][report][html]")

@@ -298,6 +298,10 @@ private:
 			row("merged from", from);
 		}
 		row("run directory", text_of(s, "run_dir"));
+		if (s.contains("hints") && s["hints"].is_array())
+			for (const auto &h : s["hints"])
+				if (h.is_string())
+					row("hint", h.get<std::string>());
 		o_ << "</table>\n";
 
 		// Counted here rather than trusted from summary.counts, so the
