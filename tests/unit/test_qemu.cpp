@@ -6,6 +6,7 @@
 #include "host/vm/accel.hpp"
 #include "host/util/errors.hpp"
 #include "host/vm/calibration.hpp"
+#include "host/vm/host_load.hpp"
 #include "host/vm/qemu.hpp"
 
 using namespace luo::host;
@@ -157,4 +158,14 @@ TEST_CASE("under TCG the delay loop is preset from the host clock, under KVM it 
 	CHECK(luo::host::lpj_arg(luo::host::Accel::kvm, cpuinfo, 250).empty());
 	CHECK(luo::host::lpj_arg(luo::host::Accel::tcg, "processor\t: 0\n", 250).empty());
 	CHECK(luo::host::kernel_hz("/nonexistent/bzImage") == 250);
+}
+
+TEST_CASE("a hang's message carries the host's CPU pressure when the kernel has PSI", "[unit][qemu]")
+{
+	CHECK(luo::host::cpu_pressure_note("some avg10=4.38 avg60=37.72 avg300=46.69 total=7534798535\n"
+					   "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n") ==
+	      "; host CPU pressure then: 37.7 % of the last minute, 46.7 % of the last five "
+	      "(tasks waiting for a CPU)");
+	CHECK(luo::host::cpu_pressure_note("").empty());
+	CHECK(luo::host::cpu_pressure_note("full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n").empty());
 }

@@ -15,6 +15,7 @@
 #include "host/util/errors.hpp"
 #include "host/util/host.hpp"
 #include "host/util/process.hpp"
+#include "host/vm/host_load.hpp"
 #include "host/vm/watch.hpp"
 
 namespace luo::host {
@@ -176,7 +177,11 @@ VmResult run_vm(const VmSpec &spec, const Timeouts &t, const EventFn &on_event)
 		throw InfraError("QEMU could not be started: " + std::string(e.what()));
 	}
 	QemuMachine m(vm, spec);
-	return watch_vm(spec, t, m, on_event);
+	VmResult r = watch_vm(spec, t, m, on_event);
+	// QEMU runs here, so this host's load is the guest's.
+	if (r.status == VmResult::Status::hang)
+		r.why += host_cpu_pressure_note();
+	return r;
 }
 
 int run_interactive(const VmSpec &spec)

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "host/vm/host_load.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+namespace luo::host {
+
+std::string cpu_pressure_note(const std::string &psi)
+{
+	static const std::regex some(R"(^some avg10=[0-9.]+ avg60=([0-9.]+) avg300=([0-9.]+))",
+				     std::regex::multiline);
+	std::smatch m;
+	if (!std::regex_search(psi, m, some))
+		return "";
+	char buf[160];
+	std::snprintf(buf, sizeof(buf),
+		      "; host CPU pressure then: %.1f %% of the last minute, %.1f %% of the last "
+		      "five (tasks waiting for a CPU)",
+		      std::stod(m[1].str()), std::stod(m[2].str()));
+	return buf;
+}
+
+std::string host_cpu_pressure_note()
+{
+	std::ifstream in("/proc/pressure/cpu");
+	if (!in)
+		return "";
+	std::ostringstream text;
+	text << in.rdbuf();
+	return cpu_pressure_note(text.str());
+}
+
+} // namespace luo::host
