@@ -30,7 +30,11 @@ std::vector<std::string> missing_handler_hints(const std::vector<core::Case> &ca
 		for (const auto &o : c->second->objects)
 			kind_of[o.name] = o.kind;
 		for (const auto &s : r.steps) {
-			if (!s.executed || s.teardown || s.op != protocol::Op::preserve)
+			// Only preserves the contract expects to succeed: an ENOENT
+			// it asks for (S1, a dependency not preserved first) says
+			// nothing of the handler.
+			if (!s.executed || s.teardown || s.op != protocol::Op::preserve ||
+			    s.expect.kind != core::Expect::Kind::ok)
 				continue;
 			auto k = kind_of.find(s.object);
 			if (k == kind_of.end())
@@ -47,7 +51,8 @@ std::vector<std::string> missing_handler_hints(const std::vector<core::Case> &ca
 		if (kind == protocol::ObjectKind::unsupported || !t.ran || t.enoent != t.ran)
 			continue;
 		const std::string k = protocol::to_string(kind);
-		out.push_back("every PRESERVE_FD of a " + k + " (" + std::to_string(t.ran) + " in " +
+		out.push_back("every PRESERVE_FD of a " + k + " that was to succeed (" +
+			      std::to_string(t.ran) + " in " +
 			      std::to_string(t.cases.size()) +
 			      " cases) failed with ENOENT, what LUO answers when no handler takes "
 			      "the file: does this kernel build and register a Live Update handler "

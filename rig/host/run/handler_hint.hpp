@@ -17,7 +17,8 @@
 
 namespace luo::host {
 
-// One line per kind whose every PRESERVE_FD that ran failed with ENOENT.
+// One line per kind whose every PRESERVE_FD that ran, and that the
+// contract expected to succeed, failed with ENOENT.
 std::vector<std::string> missing_handler_hints(const std::vector<core::Case> &cases,
 					       const std::vector<CaseResult> &results);
 
