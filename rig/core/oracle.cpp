@@ -39,7 +39,6 @@ Oracle::Oracle(Contract contract, const std::vector<CaseObject> &objects)
 	for (const auto &o : objects) {
 		Obj &obj = objs_[o.name];
 		obj.kind = o.kind;
-		obj.dep = o.depends_on;
 		if (!o.depends_on.empty())
 			obj.deps.push_back(o.depends_on);
 		obj.deps.insert(obj.deps.end(), o.also_maps.begin(), o.also_maps.end());
@@ -49,7 +48,7 @@ Oracle::Oracle(Contract contract, const std::vector<CaseObject> &objects)
 const EdgeRules &Oracle::rules_of(const std::string &object) const
 {
 	const Obj &o = objs_.at(object);
-	return contract_.edge(o.kind, objs_.at(o.dep).kind);
+	return contract_.edge(o.kind, objs_.at(o.dep()).kind);
 }
 
 bool Oracle::has_fd(const std::string &object) const
@@ -238,7 +237,7 @@ Expect Oracle::bind_device(const CaseStep &s)
 	if (o.owned)
 		return error(contract_.vfio.bind_err, "P10");
 	o.bound = true;
-	o.bound_dep = has_fd(o.dep);
+	o.bound_dep = has_fd(o.dep());
 	o.moved = false;
 	for (auto &is : incoming_)
 		for (auto &f : is.files)
@@ -255,7 +254,7 @@ Expect Oracle::move_device(const CaseStep &s)
 	Obj &o = it->second;
 	// The VMM needs the iommufd it bound the device to, to make the new
 	// page table in.
-	if (!o.bound || !o.bound_dep || !has_fd(o.dep))
+	if (!o.bound || !o.bound_dep || !has_fd(o.dep()))
 		return stale();
 	// Plain VFIO and iommufd: a bound device may change page tables,
 	// preserved or not.  What a preserve then says is P8's.
@@ -389,7 +388,7 @@ bool Oracle::attached_marked(const Obj &device) const
 
 bool Oracle::on_marked_hwpt(const Obj &device) const
 {
-	auto dep = objs_.find(device.dep);
+	auto dep = objs_.find(device.dep());
 	return attached_marked(device) && dep != objs_.end() && dep->second.fd;
 }
 
@@ -404,7 +403,7 @@ bool Oracle::has_device(const std::string &iommufd) const
 	// attaches the device through when it binds it.
 	return std::any_of(objs_.begin(), objs_.end(), [&](const auto &o) {
 		const Obj &d = o.second;
-		return d.kind == ObjectKind::vfio_cdev && d.dep == iommufd && d.fd && d.bound &&
+		return d.kind == ObjectKind::vfio_cdev && d.dep() == iommufd && d.fd && d.bound &&
 		       d.bound_dep;
 	});
 }

@@ -64,10 +64,16 @@ private:
 
 	struct Obj {
 		protocol::ObjectKind kind{};
-		std::string dep;
-		// Every dependency, dep first: an iommufd that maps several
-		// memfds has one per memfd, all under the same edge's rules.
+		// Every dependency: an iommufd that maps several memfds has one
+		// per memfd, all under the same edge's rules.
 		std::vector<std::string> deps;
+		// The first, or empty: the one a VM, a VFIO device or an edge
+		// is named by.
+		const std::string &dep() const
+		{
+			static const std::string none;
+			return deps.empty() ? none : deps.front();
+		}
 		bool fd = false;           // the guest holds an fd in this boot
 		std::uint64_t file = 0;    // kernel file identity in this boot, 0 = none
 		// A VFIO device: bound to an iommufd, and to its dependency's

@@ -96,10 +96,9 @@ Mapped Objects::mapped_by(const std::string &iommufd_name) const
 	const ObjectSpec *ictx = protocol::find_object(plan_, iommufd_name);
 	if (ictx)
 		mem.ioas = ictx->ioas;
-	if (!ictx || ictx->depends_on.empty())
+	if (!ictx)
 		return mem;
-	std::vector<std::string> names{ictx->depends_on};
-	names.insert(names.end(), ictx->also_maps.begin(), ictx->also_maps.end());
+	const std::vector<std::string> names = protocol::dependencies(*ictx);
 	for (unsigned slot = 0; slot < names.size(); slot++)
 		if (const ObjectSpec *m = protocol::find_object(plan_, names[slot]))
 			mem.files.push_back({m, fd(m->name), slot});
@@ -132,9 +131,9 @@ Outcome Objects::create(const ObjectSpec &spec)
 		// Sealed when an iommufd maps it and the contract wants seals.
 		bool mapped = marks_hwpts() &&
 			      std::any_of(plan_.objects.begin(), plan_.objects.end(), [&](const auto &o) {
+				      const auto deps = protocol::dependencies(o);
 				      return o.kind == ObjectKind::iommufd &&
-					     (o.depends_on == spec.name ||
-					      std::count(o.also_maps.begin(), o.also_maps.end(), spec.name));
+					     std::count(deps.begin(), deps.end(), spec.name);
 			      });
 		r = mapped ? kind::memfd_create_sealed(spec, out) : make_copy(spec, out);
 		break;

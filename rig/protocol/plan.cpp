@@ -137,6 +137,15 @@ std::optional<Op> op_from(const std::string &s)
 	return value_in(kOps, s);
 }
 
+std::vector<std::string> dependencies(const ObjectSpec &o)
+{
+	std::vector<std::string> out;
+	if (!o.depends_on.empty())
+		out.push_back(o.depends_on);
+	out.insert(out.end(), o.also_maps.begin(), o.also_maps.end());
+	return out;
+}
+
 std::string plan_to_json(const Plan &plan, int indent)
 {
 	json objects = json::array();
@@ -310,12 +319,9 @@ Plan plan_for_boot(const Plan &plan, std::uint32_t boot)
 	for (bool grew = true; grew;) {
 		grew = false;
 		for (const auto &o : plan.objects)
-			if (wanted.count(o.name)) {
-				if (!o.depends_on.empty())
-					grew |= wanted.insert(o.depends_on).second;
-				for (const auto &m : o.also_maps)
-					grew |= wanted.insert(m).second;
-			}
+			if (wanted.count(o.name))
+				for (const auto &d : dependencies(o))
+					grew |= wanted.insert(d).second;
 	}
 	for (const auto &o : plan.objects)
 		if (wanted.count(o.name))

@@ -89,6 +89,9 @@ struct ObjectSpec {
 	std::vector<std::string> also_maps;
 };
 
+// Every dependency of `o`, depends_on first, then also_maps.
+std::vector<std::string> dependencies(const ObjectSpec &o);
+
 struct Step {
 	std::uint32_t id = 0;       // unique in the plan; events refer to it
 	std::uint32_t boot = 0;     // 0 = first kernel, 1 after the first kexec...

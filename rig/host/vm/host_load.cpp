@@ -2,9 +2,10 @@
 #include "host/vm/host_load.hpp"
 
 #include <cstdio>
-#include <fstream>
+#include <filesystem>
 #include <regex>
-#include <sstream>
+
+#include "host/util/atomic_file.hpp"
 
 namespace luo::host {
 
@@ -25,12 +26,16 @@ std::string cpu_pressure_note(const std::string &psi)
 
 std::string host_cpu_pressure_note()
 {
-	std::ifstream in("/proc/pressure/cpu");
-	if (!in)
+	constexpr const char *kPsi = "/proc/pressure/cpu";
+	std::error_code ec;
+	if (!std::filesystem::exists(kPsi, ec))
 		return "";
-	std::ostringstream text;
-	text << in.rdbuf();
-	return cpu_pressure_note(text.str());
+	try {
+		return cpu_pressure_note(read_file(kPsi));
+	} catch (const std::exception &) {
+		// A note on a hang's message: never worth losing the verdict for.
+		return "";
+	}
 }
 
 } // namespace luo::host
