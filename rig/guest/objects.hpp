@@ -82,6 +82,9 @@ public:
 
 	// The fd bound to `name`, or -1.
 	int fd(const std::string &name) const;
+	// The memfds the iommufd `iommufd_name` maps, with the fds the VMM
+	// holds of them now.
+	Mapped mapped_by(const std::string &iommufd_name) const;
 
 	// Prove the object bound to `name` works: contents match the pattern,
 	// a guest_memfd is accepted by its VM and refused by an unrelated one, a
@@ -149,7 +152,6 @@ private:
 	Outcome dependency_fd(const protocol::ObjectSpec &spec, int &dep_fd) const;
 	bool late_written(const std::string &name) const;
 	Outcome device_addr(const protocol::ObjectSpec &spec, std::string &addr) const;
-	Mapped mapped_by(const std::string &iommufd_name) const;
 	Outcome verify_fd(const protocol::ObjectSpec &spec, int fd, bool late);
 
 	const protocol::Plan &plan_;

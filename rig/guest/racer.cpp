@@ -7,10 +7,15 @@
 #include <cstring>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <linux/kvm.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "guest/gmem_layout.hpp"
+#include "guest/ioas_layout.hpp"
 #include "guest/kinds.hpp"
+#include "guest/luo.hpp"
 #include "guest/sys.hpp"
 #include "guest/uapi_compat.hpp"
 
@@ -22,18 +27,35 @@ namespace {
 // it by this much only load the guest.
 constexpr auto kMaxRace = std::chrono::seconds(30);
 
+constexpr std::uint64_t kPage = 4096;
+// Where the racer's IOAS gets its pages: far above every IOVA the VMM's
+// layout uses (guest/ioas_layout.hpp), one 16 MiB slot per memfd.
+constexpr std::uint64_t kRaceIova = 1ull << 32;
+constexpr std::uint64_t kRaceSlot = 16ull << 20;
+
+// The memslot the guest_memfd racer binds: neither the check's nor the
+// vCPU run's (obj_kvm.cpp, obj_kvm_vcpu.cpp), at a GPA of its own.
+constexpr __u32 kRaceMemslot = 510;
+constexpr __u64 kRaceGpa = 0x1000000000ULL;
+
+// Session names of every racer of this boot: two raced steps of different
+// cases may run at once.
+std::atomic<std::uint32_t> next_session{0};
+
 } // namespace
 
-Racer::Racer(const std::vector<Target> &targets)
+Racer::Racer(const std::vector<Target> &targets, int luo_device)
 {
 	for (const auto &t : targets) {
 		if (t.fd < 0)
 			continue;
 		if (t.spec->kind == protocol::ObjectKind::guest_memfd)
-			threads_.emplace_back([this, t] { gmem(*t.spec, t.fd); });
+			threads_.emplace_back([this, t] { gmem(*t.spec, t.fd, t.vm_fd); });
 		else if (t.spec->kind == protocol::ObjectKind::iommufd)
-			threads_.emplace_back([this, fd = t.fd] { iommufd(fd); });
+			threads_.emplace_back([this, t] { iommufd(t.fd, t.mapped); });
 	}
+	if (luo_device >= 0)
+		threads_.emplace_back([this, luo_device] { sessions(luo_device); });
 }
 
 Racer::~Racer()
@@ -65,7 +87,32 @@ std::uint32_t Racer::stop()
 	return changes_.load();
 }
 
-void Racer::gmem(const protocol::ObjectSpec &spec, int fd)
+void Racer::rebind(const protocol::ObjectSpec &spec, int fd, int vm_fd, void *map, bool &said)
+{
+	const std::string what = "guest_memfd '" + spec.name + "' memslot " +
+				 std::to_string(kRaceMemslot) + " of its VM " + fd_str(vm_fd);
+	kvm_userspace_memory_region2 r;
+	std::memset(&r, 0, sizeof(r));
+	r.slot = kRaceMemslot;
+	r.flags = KVM_MEM_GUEST_MEMFD;
+	r.guest_phys_addr = kRaceGpa;
+	r.memory_size = spec.size;
+	r.userspace_addr = reinterpret_cast<__u64>(map);
+	r.guest_memfd = static_cast<__u32>(fd);
+	if (::ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION2, &r)) {
+		failed(said, what + " KVM_SET_USER_MEMORY_REGION2");
+		return;
+	}
+	changes_++;
+	std::memset(&r, 0, sizeof(r));
+	r.slot = kRaceMemslot;
+	if (!::ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION2, &r))
+		changes_++;
+	else
+		failed(said, what + " KVM_SET_USER_MEMORY_REGION2 deleting it");
+}
+
+void Racer::gmem(const protocol::ObjectSpec &spec, int fd, int vm_fd)
 {
 	std::vector<std::uint64_t> holes;
 	for (std::uint64_t p = 0; p < spec.size / kGmemPage; p++)
@@ -79,8 +126,26 @@ void Racer::gmem(const protocol::ObjectSpec &spec, int fd)
 		if (lo < hi)
 			order.push_back(holes[lo++]);
 	}
-	bool first = true, said = false;
-	const std::string what = "guest_memfd '" + spec.name + "' fallocate";
+	// A guest's fault adds folios by another path than fallocate(), one a
+	// handler's freeze must order itself against as well.  The populate
+	// fails where a fault would be a SIGBUS (a frozen file), so the VMM
+	// lives on.
+	void *map = ::mmap(nullptr, spec.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	bool first = true, said = false, said_fault = false, said_punch = false, said_slot = false;
+	const std::string what = "guest_memfd '" + spec.name + "'";
+	if (map == MAP_FAILED)
+		failed(said_fault, what + " mmap");
+	auto punch = [&] {
+		for (auto p : order) {
+			if (stop_)
+				break;
+			if (!::fallocate(fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
+					 p * kGmemPage, kGmemPage))
+				changes_++;
+			else
+				failed(said_punch, what + " fallocate punch-hole");
+		}
+	};
 	auto end = std::chrono::steady_clock::now() + kMaxRace;
 	while (!stop_ && std::chrono::steady_clock::now() < end && !order.empty()) {
 		for (auto p : order) {
@@ -89,31 +154,90 @@ void Racer::gmem(const protocol::ObjectSpec &spec, int fd)
 			if (!::fallocate(fd, FALLOC_FL_KEEP_SIZE, p * kGmemPage, kGmemPage))
 				changes_++;
 			else
-				failed(said, what);
+				failed(said, what + " fallocate");
 			if (first) {
 				first = false;
 				started_++;
 			}
 		}
+		punch();
+		if (map == MAP_FAILED)
+			continue;
+		if (vm_fd >= 0 && !stop_)
+			rebind(spec, fd, vm_fd, map, said_slot);
 		for (auto p : order) {
 			if (stop_)
 				break;
-			if (!::fallocate(fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
-					 p * kGmemPage, kGmemPage))
+			if (!::madvise(static_cast<char *>(map) + p * kGmemPage, kGmemPage,
+				       MADV_POPULATE_WRITE))
 				changes_++;
 			else
-				failed(said, what + " punch-hole");
+				failed(said_fault, what + " write fault (MADV_POPULATE_WRITE)");
 		}
+		punch();
 	}
+	if (map != MAP_FAILED)
+		::munmap(map, spec.size);
 	if (first)
 		started_++;
 }
 
-void Racer::iommufd(int fd)
+void Racer::reshape(int fd, unsigned ioas, const Mapped &mapped, bool &said)
 {
-	bool first = true, said = false;
+	const std::string what = "iommufd " + fd_str(fd);
+	for (const auto &f : mapped.files) {
+		if (f.fd < 0 || f.spec->size < 2 * kPage)
+			continue;
+		const std::uint64_t base = kRaceIova + f.slot * kRaceSlot;
+		// The file's last page, at an offset no VMM mapping starts at.
+		iommu_ioas_map_file m{};
+		m.size = sizeof(m);
+		m.flags = kIoasMapFixedIova | kIoasMapReadable | kIoasMapWriteable;
+		m.ioas_id = ioas;
+		m.fd = f.fd;
+		m.start = f.spec->size - kPage;
+		m.length = kPage;
+		m.iova = base;
+		const bool mapped_one = !::ioctl(fd, IOMMU_IOAS_MAP_FILE, &m);
+		if (mapped_one)
+			changes_++;
+		else
+			failed(said, what + " IOMMU_IOAS_MAP_FILE");
+		// The second page of the VMM's whole-file mapping in IOAS 1: a
+		// copy shares the VMM's pages from the middle of its range.
+		const IoasMapping vmm = ioas_layout(1, f.spec->size, f.slot).front();
+		iommu_ioas_copy c{};
+		c.size = sizeof(c);
+		c.flags = kIoasMapFixedIova | kIoasMapReadable | kIoasMapWriteable;
+		c.dst_ioas_id = ioas;
+		c.src_ioas_id = kind::kVmmIoas;
+		c.length = kPage;
+		c.dst_iova = base + 2 * kPage;
+		c.src_iova = vmm.iova + kPage;
+		if (!::ioctl(fd, IOMMU_IOAS_COPY, &c))
+			changes_++;
+		else
+			failed(said, what + " IOMMU_IOAS_COPY out of IOAS " + std::to_string(kind::kVmmIoas));
+		if (!mapped_one)
+			continue;
+		iommu_ioas_unmap u{};
+		u.size = sizeof(u);
+		u.ioas_id = ioas;
+		u.iova = base;
+		u.length = kPage;
+		if (!::ioctl(fd, IOMMU_IOAS_UNMAP, &u))
+			changes_++;
+		else
+			failed(said, what + " IOMMU_IOAS_UNMAP");
+	}
+}
+
+void Racer::iommufd(int fd, const Mapped &mapped)
+{
+	bool first = true, said = false, said_map = false;
 	// An IOAS that lives only from its ALLOC to its DESTROY is rarely
 	// there when a walk looks: keep one alive while the next is made.
+	// The copy it may still hold goes with it.
 	std::uint32_t kept = 0;
 	auto destroy = [&](std::uint32_t id) {
 		iommu_destroy d{};
@@ -133,6 +257,7 @@ void Racer::iommufd(int fd)
 			if (kept)
 				destroy(kept);
 			kept = a.out_ioas_id;
+			reshape(fd, kept, mapped, said_map);
 		} else {
 			failed(said, "iommufd " + fd_str(fd) + " IOMMU_IOAS_ALLOC");
 		}
@@ -144,6 +269,43 @@ void Racer::iommufd(int fd)
 	// The context is left as the racer found it.
 	if (kept)
 		destroy(kept);
+	if (first)
+		started_++;
+}
+
+void Racer::sessions(int luo_device)
+{
+	bool first = true, said = false;
+	auto end = std::chrono::steady_clock::now() + kMaxRace;
+	while (!stop_ && std::chrono::steady_clock::now() < end) {
+		const std::uint32_t n = next_session++;
+		const std::string name = "luo-rig-race-" + std::to_string(n);
+		int s = luo::create_session(luo_device, name);
+		if (s >= 0) {
+			session_changes_++;
+			int m = ::memfd_create("luo-rig-race", MFD_CLOEXEC);
+			if (m >= 0 && !::ftruncate(m, kPage)) {
+				if (int rc = luo::preserve(s, m, n); rc == 0) {
+					session_changes_++;
+				} else {
+					errno = -rc;
+					failed(said, "session racer PRESERVE_FD in " + name);
+				}
+			}
+			if (m >= 0)
+				::close(m);
+			// Unpreserves the memfd and frees the session.
+			if (!::close(s))
+				session_changes_++;
+		} else {
+			errno = -s;
+			failed(said, "session racer CREATE_SESSION " + name);
+		}
+		if (first) {
+			first = false;
+			started_++;
+		}
+	}
 	if (first)
 		started_++;
 }

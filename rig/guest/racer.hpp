@@ -9,14 +9,29 @@
 // an object without holding it still loses what the racers shifted, and a
 // walk over freed objects shows on the debug kernel's console.
 //
-//   guest-memfd  allocates the layout's hole pages one at a time with
-//                fallocate(), and punches them out again once all are in:
-//                holes may be present after restore as long as they read
-//                zero, and every written page must still be there
-//   iommufd      allocates IOAS and destroys the older of the two it keeps:
-//                one or two extra, empty IOAS at any time, so that a walk
-//                of the context's objects always meets one that is about
-//                to be destroyed
+//   guest-memfd  allocates the layout's hole pages one at a time, with
+//                fallocate() and then through the fault path (a write
+//                fault by MADV_POPULATE_WRITE on a shared mapping), and
+//                punches them out again after each pass: holes may be
+//                present after restore as long as they read zero, and
+//                every written page must still be there.  Between passes
+//                it binds the whole file to a memslot of its VM and
+//                deletes the slot again (bindings are not preserved)
+//   iommufd      allocates IOAS and destroys the older of the two it keeps,
+//                so that a walk of the context's objects always meets one
+//                that is about to be destroyed; into the one it keeps it
+//                maps a page of each memfd the iommufd maps, copies a page
+//                of the VMM's own mapping of it (IOMMU_IOAS_COPY out of
+//                IOAS 1) and unmaps the first again.  Only ranges of files
+//                the iommufd already maps: an anonymous or foreign one
+//                would make a handler refuse the freeze, an outcome of the
+//                racer's own making.  The VMM's IOAS are never touched.
+//   sessions     on every call but the kexec's, creates a session of its
+//                own, preserves a memfd of its own in it and closes the
+//                session again, so that the session list and a handler's
+//                global state change under the call.  Not at the kexec: a
+//                session alive at the reboot would cross into the next
+//                kernel, where no one retrieves it.
 #pragma once
 
 #include <atomic>
@@ -25,6 +40,7 @@
 #include <thread>
 #include <vector>
 
+#include "guest/objects.hpp"
 #include "protocol/plan.hpp"
 
 namespace luo::guest {
@@ -34,10 +50,15 @@ public:
 	struct Target {
 		const protocol::ObjectSpec *spec;
 		int fd;
+		// An iommufd's: the memfds it maps, those the VMM holds.
+		Mapped mapped;
+		// A guest_memfd's: its VM, if the VMM holds it, or -1.
+		int vm_fd = -1;
 	};
 
 	// The kinds above get a thread each; the others are left alone.
-	explicit Racer(const std::vector<Target> &targets);
+	// `luo_device` >= 0: a /dev/liveupdate fd the session racer uses.
+	Racer(const std::vector<Target> &targets, int luo_device);
 	~Racer();
 	Racer(const Racer &) = delete;
 	Racer &operator=(const Racer &) = delete;
@@ -45,20 +66,29 @@ public:
 	// Returns once every thread has tried its first change: a call that
 	// ran before its racers got going was not raced.
 	void wait_started();
-	// The changes made so far.
+	// The changes made to the objects so far.
 	std::uint32_t changes() const { return changes_.load(); }
-	// Stops and joins the threads; the changes they made in all.
+	// The session racer's: counted apart, so that a run whose object
+	// racers all failed is not taken for a raced one.
+	std::uint32_t session_changes() const { return session_changes_.load(); }
+	// Stops and joins the threads; the changes they made to the objects.
 	std::uint32_t stop();
 
 private:
-	void gmem(const protocol::ObjectSpec &spec, int fd);
-	void iommufd(int fd);
+	void gmem(const protocol::ObjectSpec &spec, int fd, int vm_fd);
+	// Adds a memslot of the VM over the whole guest_memfd, deletes it.
+	void rebind(const protocol::ObjectSpec &spec, int fd, int vm_fd, void *map, bool &said);
+	void iommufd(int fd, const Mapped &mapped);
+	// One round of map, copy and unmap in the racer's own IOAS.
+	void reshape(int fd, unsigned ioas, const Mapped &mapped, bool &said);
+	void sessions(int luo_device);
 	// Says a racer's first failed change on the console, where the host's
 	// "the racers changed nothing" points; later ones would flood it.
 	void failed(bool &said, const std::string &what);
 
 	std::atomic<bool> stop_{false};
 	std::atomic<std::uint32_t> changes_{0};
+	std::atomic<std::uint32_t> session_changes_{0};
 	std::atomic<unsigned> started_{0};
 	std::vector<std::thread> threads_;
 };

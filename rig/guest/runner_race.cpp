@@ -30,23 +30,40 @@ std::vector<Racer::Target> Runner::race_targets(const protocol::Step &step)
 	std::vector<Racer::Target> out;
 	for (const auto &o : plan_.objects)
 		if (step.case_id.empty() || (it != case_objects_.end() && it->second.count(o.name)))
-			out.push_back({&o, objects_.fd(o.name)});
+		{
+			Racer::Target t{&o, objects_.fd(o.name)};
+			if (o.kind == protocol::ObjectKind::iommufd)
+				t.mapped = objects_.mapped_by(o.name);
+			if (o.kind == protocol::ObjectKind::guest_memfd)
+				t.vm_fd = objects_.fd(o.depends_on);
+			out.push_back(t);
+		}
 	return out;
 }
 
 Outcome Runner::execute_raced(const protocol::Step &step, protocol::Event &ev)
 {
 	if (step.op != Op::kexec) {
-		Racer racer(race_targets(step));
+		// The session racer needs the device open; a step that opens it
+		// (the first CREATE_SESSION) is raced by the object racers only.
+		int dev = -1;
+		{
+			std::lock_guard lock(mu_);
+			dev = devfd_;
+		}
+		Racer racer(race_targets(step), dev);
 		racer.wait_started();
 		Outcome o = execute(step);
 		ev.raced = racer.stop();
+		ev.raced_sessions = racer.session_changes();
 		return o;
 	}
 	std::string detail;
 	if (int rc = load_kexec(step, detail))
 		return Outcome::fail(rc, detail);
-	Racer racer(race_targets(step));
+	// No session racer: a session it left open at the reboot would
+	// cross into the next kernel.
+	Racer racer(race_targets(step), -1);
 	racer.wait_started();
 	// The next kernel reports the kexec's own event, so the racers' work
 	// before the reboot is said from this side.

@@ -402,6 +402,8 @@ std::string event_to_json(const Event &ev)
 		j["kernel_report"] = ev.kernel_report;
 	if (ev.raced)
 		j["raced"] = ev.raced;
+	if (ev.raced_sessions)
+		j["raced_sessions"] = ev.raced_sessions;
 	if (!ev.err.empty())
 		j["err"] = ev.err;
 	if (!ev.detail.empty())
@@ -450,6 +452,7 @@ Event event_from_json(const std::string &line)
 	ev.inject_broke = field_or<std::string>(j, "inject_broke", "");
 	ev.kernel_report = field_or<std::string>(j, "kernel_report", "");
 	ev.raced = field_or<std::uint32_t>(j, "raced", 0);
+	ev.raced_sessions = field_or<std::uint32_t>(j, "raced_sessions", 0);
 	ev.err = field_or<std::string>(j, "err", "");
 	ev.detail = field_or<std::string>(j, "detail", "");
 	return ev;

@@ -219,6 +219,9 @@ struct Event {
 	// Under Plan::race: the changes the helper threads made to the objects
 	// while the step's call ran.
 	std::uint32_t raced = 0;
+	// And those of the session racer (guest/racer.hpp), apart: they say
+	// nothing of whether the case's objects were raced.
+	std::uint32_t raced_sessions = 0;
 };
 
 const char *to_string(ObjectKind k);

@@ -33,9 +33,11 @@ TEST_CASE("the plan carries race to every boot, and events the racers' count bac
 	ev.type = protocol::EventType::injected;
 	ev.step = 4;
 	ev.raced = 812;
+	ev.raced_sessions = 17;
 	auto back = protocol::event_from_json(protocol::event_to_json(ev));
 	CHECK(back.step == 4);
 	CHECK(back.raced == 812);
+	CHECK(back.raced_sessions == 17);
 }
 
 TEST_CASE("a kexec's racing, said before its reboot, is counted on the step", "[unit][race][judge]")
@@ -93,8 +95,13 @@ TEST_CASE("a race batch whose racers changed nothing is refused", "[unit][race][
 	CHECK_THAT(host::nothing_raced(plan, {idle, plain}),
 		   ContainsSubstring("3 steps ran with racers on their guest_memfd and iommufd "
 				     "objects, and the racers changed nothing"));
+	// The session racer's changes are not the objects': still refused.
+	host::CaseResult sessions_only = idle;
+	sessions_only.steps[1].raced_sessions = 9;
+	CHECK_FALSE(host::nothing_raced(plan, {sessions_only, plain}).empty());
 	host::CaseResult busy = idle;
 	busy.steps[2].raced = 3;
+	busy.steps[1].raced_sessions = 9;
 	CHECK(host::nothing_raced(plan, {idle, busy}).empty());
 
 	// Nothing of a kind the racers change: a plain run, nothing to say.
@@ -105,6 +112,7 @@ TEST_CASE("a race batch whose racers changed nothing is refused", "[unit][race][
 	auto line = host::race_summary({busy});
 	CHECK_THAT(line, ContainsSubstring("race: 3 changes by the racers while 2 steps ran"));
 	CHECK_THAT(line, ContainsSubstring("kexec 1 steps, 3 changes; preserve 1 steps, 0 changes"));
+	CHECK_THAT(line, ContainsSubstring("the session racer made 9 changes"));
 
 	CHECK_FALSE(host::has_race_target({memfd_case("a")}));
 }

@@ -105,7 +105,7 @@ std::string nothing_raced(const protocol::Plan &plan, const std::vector<CaseResu
 std::string race_summary(const std::vector<CaseResult> &cases)
 {
 	std::map<std::string, std::pair<int, long>> per_op;  // steps, changes
-	long all = 0;
+	long all = 0, sessions = 0;
 	int steps = 0;
 	for (const auto &c : cases)
 		for (const auto &s : c.steps) {
@@ -115,6 +115,7 @@ std::string race_summary(const std::vector<CaseResult> &cases)
 			t.first++;
 			t.second += s.raced;
 			all += s.raced;
+			sessions += s.raced_sessions;
 			steps++;
 		}
 	std::ostringstream o;
@@ -126,6 +127,7 @@ std::string race_summary(const std::vector<CaseResult> &cases)
 	}
 	if (!per_op.empty())
 		o << ")";
+	o << "; the session racer made " << sessions << " changes";
 	return o.str();
 }
 

@@ -27,6 +27,7 @@ void record(StepResult &sr, const protocol::Event &ev, bool matches, const proto
 	sr.detail = ev.detail;
 	sr.injected = ev.injected + before.injected;
 	sr.raced = ev.raced + before.raced;
+	sr.raced_sessions = ev.raced_sessions;
 	sr.absorbed = ev.absorbed;
 	sr.points = ev.points;
 	sr.untried = ev.untried;

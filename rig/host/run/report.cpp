@@ -165,6 +165,8 @@ std::string json_report(const std::vector<CaseResult> &cases, const RunSummary &
 				js["inject_broke"] = st.inject_broke;
 			if (st.raced)
 				js["raced"] = st.raced;
+			if (st.raced_sessions)
+				js["raced_sessions"] = st.raced_sessions;
 			steps.push_back(std::move(js));
 		}
 		json one{{"id", c.id},

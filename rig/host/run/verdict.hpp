@@ -45,8 +45,10 @@ struct StepResult {
 	std::uint32_t points = 0;  // a retrieve walked on copies
 	std::uint32_t untried = 0; // of its points, those no copy was spent on
 	std::string inject_broke;
-	// --inject race: the changes the racers made while the step ran.
+	// --inject race: the changes the racers made to the case's objects
+	// while the step ran, and the session racer's.
 	std::uint32_t raced = 0;
+	std::uint32_t raced_sessions = 0;
 	// The first line of a kernel report the guest saw logged while the
 	// step ran (protocol::Event::kernel_report): the step a crash is
 	// pinned on.
