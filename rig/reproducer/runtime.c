@@ -293,16 +293,29 @@ static int gmem_write_late(const struct repro_object *o, int fd)
 	return 0;
 }
 
+/*
+ * As the rig's mock VMM does: an iommufd that depends on a memfd maps it whole
+ * at MAP_IOVA of its first IOAS, and a restored one must still map it there.
+ */
+#define VMM_IOAS 1
+#define MAP_IOVA 0x100000
+#define MAP_FLAGS (IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
+
 #if RACE
 /*
  * Races, as luo-rig's --inject race has them: while a Live Update call runs,
  * a helper thread per guest_memfd allocates its hole pages one at a time
- * from both ends inwards and punches them out again, and one per iommufd
- * makes a new IOAS and destroys the one before it (one is kept alive while
- * the next is made, so a walk of the context always meets one about to go).
- * The call starts once every racer has made a change.  Holes may come back
- * present if they read zero, and the racers touch nothing else, so every
- * check still holds.
+ * from both ends inwards, by fallocate() and then by a write fault
+ * (MADV_POPULATE_WRITE), punching them out again after each pass, and binds
+ * the whole file to a memslot of its VM and deletes it again; one per
+ * iommufd makes a new IOAS and destroys the one before it (one is kept
+ * alive while the next is made, so a walk of the context always meets one
+ * about to go), and in the one it keeps maps the memfd's last page, copies
+ * the second page of the VMM's mapping out of IOAS 1 and unmaps the first;
+ * and, on every call but the kexec, one creates a session of its own,
+ * preserves a memfd of its own in it and closes it again.  The call starts
+ * once every racer has made a change.  Holes may come back present if they
+ * read zero, and the racers touch nothing else, so every check still holds.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -312,6 +325,8 @@ static int gmem_write_late(const struct repro_object *o, int fd)
 
 /* A call that never returns is a hang; racers that outlive it only load the machine. */
 #define RACE_SECONDS 30
+/* The racer's own IOAS maps far above MAP_IOVA. */
+#define RACE_IOVA (1ULL << 32)
 
 struct racer_arg {
 	unsigned int obj;
@@ -319,9 +334,9 @@ struct racer_arg {
 };
 
 static atomic_int race_stop;
-static atomic_uint race_started, race_changes;
-static pthread_t racer[NR_OBJECTS];
-static struct racer_arg racer_arg[NR_OBJECTS];
+static atomic_uint race_started, race_changes, race_session_changes;
+static pthread_t racer[NR_OBJECTS + 1];
+static struct racer_arg racer_arg[NR_OBJECTS + 1];
 static unsigned int nr_racers;
 
 static int race_over(time_t end)
@@ -337,6 +352,39 @@ static void race_ready(int *first)
 	}
 }
 
+static void race_punch(int fd, const uint64_t *order, uint64_t nr)
+{
+	uint64_t i;
+
+	for (i = 0; i < nr && !atomic_load(&race_stop); i++)
+		if (!fallocate(fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, order[i] * 4096, 4096))
+			atomic_fetch_add(&race_changes, 1);
+}
+
+/* The guest_memfd racer's memslot: neither the check's nor the vCPU run's. */
+#define RACE_MEMSLOT 510
+#define RACE_GPA 0x1000000000ULL
+
+static void race_rebind(int vm, int fd, uint64_t size, void *map)
+{
+	struct kvm_userspace_memory_region2 r;
+
+	memset(&r, 0, sizeof(r));
+	r.slot = RACE_MEMSLOT;
+	r.flags = KVM_MEM_GUEST_MEMFD;
+	r.guest_phys_addr = RACE_GPA;
+	r.memory_size = size;
+	r.userspace_addr = (uint64_t)(uintptr_t)map;
+	r.guest_memfd = fd;
+	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &r))
+		return;
+	atomic_fetch_add(&race_changes, 1);
+	memset(&r, 0, sizeof(r));
+	r.slot = RACE_MEMSLOT;
+	if (!ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &r))
+		atomic_fetch_add(&race_changes, 1);
+}
+
 static void *race_gmem(void *arg)
 {
 	const struct racer_arg *a = arg;
@@ -345,6 +393,7 @@ static void *race_gmem(void *arg)
 	uint64_t *holes = calloc(pages ? pages : 1, sizeof(*holes));
 	uint64_t *order = calloc(pages ? pages : 1, sizeof(*order));
 	time_t end = time(NULL) + RACE_SECONDS;
+	char *map = mmap(NULL, o->size, PROT_READ | PROT_WRITE, MAP_SHARED, a->fd, 0);
 	int first = 1;
 
 	for (i = 0; holes && i < pages; i++)
@@ -361,12 +410,20 @@ static void *race_gmem(void *arg)
 				atomic_fetch_add(&race_changes, 1);
 			race_ready(&first);
 		}
+		race_punch(a->fd, order, nr);
+		if (map == MAP_FAILED)
+			continue;
+		if (o->dep >= 0 && obj_fd[o->dep] >= 0 && !atomic_load(&race_stop))
+			race_rebind(obj_fd[o->dep], a->fd, o->size, map);
+		/* A refused fault is an errno here, where a write would be a SIGBUS. */
 		for (i = 0; i < nr && !atomic_load(&race_stop); i++)
-			if (!fallocate(a->fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
-				       order[i] * 4096, 4096))
+			if (!madvise(map + order[i] * 4096, 4096, MADV_POPULATE_WRITE))
 				atomic_fetch_add(&race_changes, 1);
+		race_punch(a->fd, order, nr);
 	}
 	race_ready(&first);
+	if (map != MAP_FAILED)
+		munmap(map, o->size);
 	free(holes);
 	free(order);
 	return NULL;
@@ -383,9 +440,54 @@ static void race_destroy(int fd, uint32_t id)
 		atomic_fetch_add(&race_changes, 1);
 }
 
+/* Only ranges of the memfd the iommufd maps already, into the racer's own IOAS. */
+static void race_reshape(int fd, uint32_t ioas, int memfd, uint64_t size)
+{
+	struct iommu_ioas_map_file m;
+	struct iommu_ioas_copy c;
+	struct iommu_ioas_unmap u;
+	int mapped;
+
+	if (memfd < 0 || size < 2 * 4096)
+		return;
+	memset(&m, 0, sizeof(m));
+	m.size = sizeof(m);
+	m.flags = MAP_FLAGS;
+	m.ioas_id = ioas;
+	m.fd = memfd;
+	m.start = size - 4096;
+	m.length = 4096;
+	m.iova = RACE_IOVA;
+	mapped = !ioctl(fd, IOMMU_IOAS_MAP_FILE, &m);
+	if (mapped)
+		atomic_fetch_add(&race_changes, 1);
+	memset(&c, 0, sizeof(c));
+	c.size = sizeof(c);
+	c.flags = MAP_FLAGS;
+	c.dst_ioas_id = ioas;
+	c.src_ioas_id = VMM_IOAS;
+	c.length = 4096;
+	c.dst_iova = RACE_IOVA + 2 * 4096;
+	c.src_iova = MAP_IOVA + 4096;
+	if (!ioctl(fd, IOMMU_IOAS_COPY, &c))
+		atomic_fetch_add(&race_changes, 1);
+	if (!mapped)
+		return;
+	memset(&u, 0, sizeof(u));
+	u.size = sizeof(u);
+	u.ioas_id = ioas;
+	u.iova = RACE_IOVA;
+	u.length = 4096;
+	if (!ioctl(fd, IOMMU_IOAS_UNMAP, &u))
+		atomic_fetch_add(&race_changes, 1);
+}
+
 static void *race_iommufd(void *arg)
 {
 	const struct racer_arg *a = arg;
+	const struct repro_object *o = &objects[a->obj];
+	int memfd = o->dep >= 0 ? obj_fd[o->dep] : -1;
+	uint64_t size = o->dep >= 0 ? objects[o->dep].size : 0;
 	time_t end = time(NULL) + RACE_SECONDS;
 	uint32_t kept = 0;
 	int first = 1;
@@ -400,12 +502,52 @@ static void *race_iommufd(void *arg)
 			if (kept)
 				race_destroy(a->fd, kept);
 			kept = al.out_ioas_id;
+			race_reshape(a->fd, kept, memfd, size);
 		}
 		race_ready(&first);
 	}
 	/* The context is left as the racer found it. */
 	if (kept)
 		race_destroy(a->fd, kept);
+	race_ready(&first);
+	return NULL;
+}
+
+static void *race_sessions(void *arg)
+{
+	time_t end = time(NULL) + RACE_SECONDS;
+	static atomic_uint next;
+	int first = 1;
+
+	(void)arg;
+	while (!race_over(end)) {
+		struct liveupdate_ioctl_create_session cs;
+		struct liveupdate_session_preserve_fd pf;
+		unsigned int n = atomic_fetch_add(&next, 1);
+		int mfd;
+
+		memset(&cs, 0, sizeof(cs));
+		cs.size = sizeof(cs);
+		snprintf((char *)cs.name, sizeof(cs.name), "luo-rig-race-%u", n);
+		if (!ioctl(devfd, LIVEUPDATE_IOCTL_CREATE_SESSION, &cs)) {
+			atomic_fetch_add(&race_session_changes, 1);
+			mfd = memfd_create("luo-rig-race", MFD_CLOEXEC);
+			if (mfd >= 0 && !ftruncate(mfd, 4096)) {
+				memset(&pf, 0, sizeof(pf));
+				pf.size = sizeof(pf);
+				pf.fd = mfd;
+				pf.token = n;
+				if (!ioctl(cs.fd, LIVEUPDATE_SESSION_PRESERVE_FD, &pf))
+					atomic_fetch_add(&race_session_changes, 1);
+			}
+			if (mfd >= 0)
+				close(mfd);
+			/* Unpreserves the memfd and frees the session. */
+			if (!close(cs.fd))
+				atomic_fetch_add(&race_session_changes, 1);
+		}
+		race_ready(&first);
+	}
 	race_ready(&first);
 	return NULL;
 }
@@ -417,13 +559,18 @@ static int races(int op)
 	       op == OP_PRESERVE || op == OP_RETRIEVE || op == OP_FINISH || op == OP_KEXEC;
 }
 
-static void race_begin(void)
+/*
+ * The session racer needs /dev/liveupdate open, and is left out of the kexec:
+ * a session it left open at the reboot would cross into the next kernel.
+ */
+static void race_begin(int op)
 {
 	unsigned int i;
 
 	atomic_store(&race_stop, 0);
 	atomic_store(&race_started, 0);
 	atomic_store(&race_changes, 0);
+	atomic_store(&race_session_changes, 0);
 	nr_racers = 0;
 	for (i = 0; i < NR_OBJECTS; i++) {
 		void *(*fn)(void *) = objects[i].kind == K_GUEST_MEMFD ? race_gmem
@@ -437,11 +584,14 @@ static void race_begin(void)
 		if (!pthread_create(&racer[nr_racers], NULL, fn, &racer_arg[nr_racers]))
 			nr_racers++;
 	}
+	if (devfd >= 0 && op != OP_KEXEC &&
+	    !pthread_create(&racer[nr_racers], NULL, race_sessions, NULL))
+		nr_racers++;
 	while (atomic_load(&race_started) < nr_racers)
 		sched_yield();
 }
 
-/* How many changes the racers made; 0 racers: -1. */
+/* How many changes the object racers made; none of them: -1. */
 static long race_end(void)
 {
 	unsigned int i;
@@ -528,13 +678,6 @@ static int gmem_slot(int vm, int gmem, uint64_t size, void *uaddr)
 	return 0;
 }
 
-/*
- * As the rig's mock VMM does: an iommufd that depends on a memfd maps it whole
- * at MAP_IOVA of its first IOAS, and a restored one must still map it there.
- */
-#define VMM_IOAS 1
-#define MAP_IOVA 0x100000
-#define MAP_FLAGS (IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
 
 static int ioas_map_memfd(int iommufd, int memfd, uint64_t size)
 {
@@ -1278,12 +1421,13 @@ int main(int argc, char **argv)
 		if (races(s->op)) {
 			long changes;
 
-			race_begin();
+			race_begin(s->op);
 			rc = run_step(s, stage, failed, kernel, initrd, i + 1);
 			changes = race_end();
 			if (changes >= 0)
-				printf("repro: step %u: the racers made %ld changes during the call\n",
-				       i + 1, changes);
+				printf("repro: step %u: the racers made %ld changes during the call, "
+				       "the session racer %u\n",
+				       i + 1, changes, atomic_load(&race_session_changes));
 		} else
 #endif
 		rc = run_step(s, stage, failed, kernel, initrd, i + 1);
