@@ -136,10 +136,9 @@ Outcome iommufd_create(const protocol::ObjectSpec &spec, const Mapped &mem, int 
 			return fail(EINVAL, what + ": IOAS " + std::to_string(k) + " of a new iommufd "
 					    "got ID " + std::to_string(ioas));
 	}
-	for (const auto &file : mem.files)
-		for (const auto &m : ioas_layout(spec.ioas, file.spec->size, file.slot))
-			if (auto r = map_memfd(fd.get(), what, file, m); !r)
-				return r;
+	for (const auto &fm : file_mappings(mem, false))
+		if (auto r = map_memfd(fd.get(), what, *fm.file, fm.at); !r)
+			return r;
 	out = fd.release();
 	return Outcome::ok();
 }
@@ -151,13 +150,9 @@ Outcome iommufd_verify(const protocol::ObjectSpec &spec, int fd, const Mapped &m
 	if (auto r = ioas_alloc(fd, spec.name, ioas); !r)
 		return r;
 	Outcome r = Outcome::ok();
-	for (const auto &file : mem.files) {
-		for (const auto &m : ioas_layout(spec.ioas, file.spec->size, file.slot))
-			if (!(r = check_mapping(fd, what, file, ioas, m)))
-				break;
-		if (!r)
+	for (const auto &fm : file_mappings(mem, false))
+		if (!(r = check_mapping(fd, what, *fm.file, ioas, fm.at)))
 			break;
-	}
 	// Destroy it again (the copied mapping with it) so that repeated
 	// verifies do not grow the context.
 	if (auto d = ioas_destroy(fd, what, ioas, "just allocated"); !d && r)

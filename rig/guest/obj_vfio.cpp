@@ -278,27 +278,22 @@ Outcome vfio_verify(const protocol::ObjectSpec &spec, int fd, int iommufd, const
 	bool left = false;
 	std::string first;
 	std::size_t mappings = 0;
-	for (const auto &file : mem.files) {
-		if (file.fd < 0)
-			continue;
-		for (const auto &m : ioas_layout(mem.ioas, file.spec->size, file.slot)) {
-			if (auto r = attach(fd, m.ioas); !r)
-				return Outcome::fail(r.result, "ioctl(" + dev +
-								       ", VFIO_DEVICE_ATTACH_IOMMUFD_PT, IOAS " +
-								       std::to_string(m.ioas) + " of " + ictx +
-								       ", where memfd '" + file.spec->name +
-								       "' is mapped)" + r.detail);
-			if (!std::exchange(left, true))
-				if (auto r = ioas_destroy(iommufd, ictx, ioas, "the device has left"); !r)
-					return r;
-			auto r = edu.dma_round_trip(m.iova, *file.spec, file.fd, m.start, m.length);
-			if (!r)
-				return Outcome::fail(r.result, "through IOAS " + std::to_string(m.ioas) +
-								       ": " + r.detail);
-			if (first.empty())
-				first = r.detail;
-			mappings++;
-		}
+	for (const auto &[file, m] : file_mappings(mem, true)) {
+		if (auto r = attach(fd, m.ioas); !r)
+			return Outcome::fail(r.result, "ioctl(" + dev + ", VFIO_DEVICE_ATTACH_IOMMUFD_PT, "
+						       "IOAS " + std::to_string(m.ioas) + " of " + ictx +
+						       ", where memfd '" + file->spec->name + "' is mapped)" +
+						       r.detail);
+		if (!std::exchange(left, true))
+			if (auto r = ioas_destroy(iommufd, ictx, ioas, "the device has left"); !r)
+				return r;
+		auto r = edu.dma_round_trip(m.iova, *file->spec, file->fd, m.start, m.length);
+		if (!r)
+			return Outcome::fail(r.result, "through IOAS " + std::to_string(m.ioas) + ": " +
+							       r.detail);
+		if (first.empty())
+			first = r.detail;
+		mappings++;
 	}
 	if (mappings > 1)
 		first += "; the same through each of the " + std::to_string(mappings) +

@@ -90,6 +90,16 @@ Outcome Objects::dependency_fd(const ObjectSpec &spec, int &dep_fd) const
 
 // The memfd the iommufd `iommufd_name` maps, with the fd the VMM holds for it
 // (-1 if none): what a VFIO device bound to that iommufd can DMA to.
+std::vector<FileMapping> file_mappings(const Mapped &mem, bool held_only)
+{
+	std::vector<FileMapping> out;
+	for (const auto &file : mem.files)
+		if (!held_only || file.fd >= 0)
+			for (const auto &m : ioas_layout(mem.ioas, file.spec->size, file.slot))
+				out.push_back({&file, m});
+	return out;
+}
+
 Mapped Objects::mapped_by(const std::string &iommufd_name) const
 {
 	Mapped mem;

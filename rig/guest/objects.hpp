@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "guest/ioas_layout.hpp"
 #include "protocol/plan.hpp"
 
 namespace luo::guest {
@@ -38,6 +39,16 @@ struct Mapped {
 	std::vector<MappedFile> files;
 	unsigned ioas = 1;
 };
+
+// One range of a memfd in one IOAS, as ioas_layout() places it.
+struct FileMapping {
+	const MappedFile *file;
+	IoasMapping at;
+};
+
+// Every mapping of every memfd, file by file and IOAS by IOAS; with
+// `held_only`, only those of the memfds the VMM holds.
+std::vector<FileMapping> file_mappings(const Mapped &mem, bool held_only);
 
 // What a bound VFIO device is attached to: an IOAS, directly or through an
 // HWPT, which the VMM may have marked for preservation
