@@ -295,10 +295,12 @@ static int gmem_write_late(const struct repro_object *o, int fd)
 
 /*
  * As the rig's mock VMM does: an iommufd that depends on a memfd maps it whole
- * at MAP_IOVA of its first IOAS, and a restored one must still map it there.
+ * at MAP_IOVA of its first IOAS, a second memfd MAP_SLOT higher, and a
+ * restored one must still map them there.
  */
 #define VMM_IOAS 1
 #define MAP_IOVA 0x100000
+#define MAP_SLOT 0x1000000ULL
 #define MAP_FLAGS (IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
 
 #if RACE
@@ -441,7 +443,7 @@ static void race_destroy(int fd, uint32_t id)
 }
 
 /* Only ranges of the memfd the iommufd maps already, into the racer's own IOAS. */
-static void race_reshape(int fd, uint32_t ioas, int memfd, uint64_t size)
+static void race_reshape(int fd, uint32_t ioas, int memfd, uint64_t size, unsigned int slot)
 {
 	struct iommu_ioas_map_file m;
 	struct iommu_ioas_copy c;
@@ -457,7 +459,7 @@ static void race_reshape(int fd, uint32_t ioas, int memfd, uint64_t size)
 	m.fd = memfd;
 	m.start = size - 4096;
 	m.length = 4096;
-	m.iova = RACE_IOVA;
+	m.iova = RACE_IOVA + slot * MAP_SLOT;
 	mapped = !ioctl(fd, IOMMU_IOAS_MAP_FILE, &m);
 	if (mapped)
 		atomic_fetch_add(&race_changes, 1);
@@ -467,8 +469,8 @@ static void race_reshape(int fd, uint32_t ioas, int memfd, uint64_t size)
 	c.dst_ioas_id = ioas;
 	c.src_ioas_id = VMM_IOAS;
 	c.length = 4096;
-	c.dst_iova = RACE_IOVA + 2 * 4096;
-	c.src_iova = MAP_IOVA + 4096;
+	c.dst_iova = RACE_IOVA + slot * MAP_SLOT + 2 * 4096;
+	c.src_iova = MAP_IOVA + slot * MAP_SLOT + 4096;
 	if (!ioctl(fd, IOMMU_IOAS_COPY, &c))
 		atomic_fetch_add(&race_changes, 1);
 	if (!mapped)
@@ -476,7 +478,7 @@ static void race_reshape(int fd, uint32_t ioas, int memfd, uint64_t size)
 	memset(&u, 0, sizeof(u));
 	u.size = sizeof(u);
 	u.ioas_id = ioas;
-	u.iova = RACE_IOVA;
+	u.iova = RACE_IOVA + slot * MAP_SLOT;
 	u.length = 4096;
 	if (!ioctl(fd, IOMMU_IOAS_UNMAP, &u))
 		atomic_fetch_add(&race_changes, 1);
@@ -488,6 +490,8 @@ static void *race_iommufd(void *arg)
 	const struct repro_object *o = &objects[a->obj];
 	int memfd = o->dep >= 0 ? obj_fd[o->dep] : -1;
 	uint64_t size = o->dep >= 0 ? objects[o->dep].size : 0;
+	int memfd2 = o->dep2 >= 0 ? obj_fd[o->dep2] : -1;
+	uint64_t size2 = o->dep2 >= 0 ? objects[o->dep2].size : 0;
 	time_t end = time(NULL) + RACE_SECONDS;
 	uint32_t kept = 0;
 	int first = 1;
@@ -502,7 +506,8 @@ static void *race_iommufd(void *arg)
 			if (kept)
 				race_destroy(a->fd, kept);
 			kept = al.out_ioas_id;
-			race_reshape(a->fd, kept, memfd, size);
+			race_reshape(a->fd, kept, memfd, size, 0);
+			race_reshape(a->fd, kept, memfd2, size2, 1);
 		}
 		race_ready(&first);
 	}
@@ -679,7 +684,7 @@ static int gmem_slot(int vm, int gmem, uint64_t size, void *uaddr)
 }
 
 
-static int ioas_map_memfd(int iommufd, int memfd, uint64_t size)
+static int ioas_map_memfd(int iommufd, int memfd, uint64_t size, uint64_t iova)
 {
 	struct iommu_ioas_map_file m;
 
@@ -689,12 +694,12 @@ static int ioas_map_memfd(int iommufd, int memfd, uint64_t size)
 	m.ioas_id = VMM_IOAS;
 	m.fd = memfd;
 	m.length = size;
-	m.iova = MAP_IOVA;
+	m.iova = iova;
 	return ioctl(iommufd, IOMMU_IOAS_MAP_FILE, &m) ? fail_errno("IOMMU_IOAS_MAP_FILE") : 0;
 }
 
 /* IOMMU_IOAS_COPY succeeds only if the whole range is mapped. */
-static int ioas_mapped(int iommufd, uint32_t scratch, uint64_t size)
+static int ioas_mapped(int iommufd, uint32_t scratch, uint64_t size, uint64_t iova)
 {
 	struct iommu_ioas_copy c;
 
@@ -704,8 +709,8 @@ static int ioas_mapped(int iommufd, uint32_t scratch, uint64_t size)
 	c.dst_ioas_id = scratch;
 	c.src_ioas_id = VMM_IOAS;
 	c.length = size;
-	c.dst_iova = MAP_IOVA;
-	c.src_iova = MAP_IOVA;
+	c.dst_iova = iova;
+	c.src_iova = iova;
 	return ioctl(iommufd, IOMMU_IOAS_COPY, &c) ? fail_errno("IOMMU_IOAS_COPY") : 0;
 }
 
@@ -756,12 +761,15 @@ static int do_create(const struct repro_object *o, int dep_fd)
 		ioas.size = sizeof(ioas);
 		if (ioctl(fd, IOMMU_IOAS_ALLOC, &ioas))
 			return fail_errno("IOMMU_IOAS_ALLOC");
-		/* The memfd it depends on, mapped whole into that first IOAS. */
+		/* The memfds it depends on, mapped whole into that first IOAS. */
 		if (dep_fd >= 0 && ioas.out_ioas_id != VMM_IOAS) {
 			say("%s: its first IOAS is %u, not %u", o->name, ioas.out_ioas_id, VMM_IOAS);
 			return -EINVAL;
 		}
-		rc = dep_fd >= 0 ? ioas_map_memfd(fd, dep_fd, objects[o->dep].size) : 0;
+		rc = dep_fd >= 0 ? ioas_map_memfd(fd, dep_fd, objects[o->dep].size, MAP_IOVA) : 0;
+		if (!rc && o->dep2 >= 0)
+			rc = ioas_map_memfd(fd, obj_fd[o->dep2], objects[o->dep2].size,
+					    MAP_IOVA + MAP_SLOT);
 		return rc ? rc : fd;
 	case K_UNSUPPORTED:
 		fd = eventfd(0, EFD_CLOEXEC);
@@ -1017,10 +1025,18 @@ static int do_verify(const struct repro_object *o, int fd, int dep_fd)
 		ioas.size = sizeof(ioas);
 		if (ioctl(fd, IOMMU_IOAS_ALLOC, &ioas))
 			return fail_errno("IOMMU_IOAS_ALLOC");
-		rc = o->dep >= 0 ? ioas_mapped(fd, ioas.out_ioas_id, objects[o->dep].size) : 0;
+		rc = o->dep >= 0 ? ioas_mapped(fd, ioas.out_ioas_id, objects[o->dep].size, MAP_IOVA)
+				 : 0;
 		if (rc)
 			say("%s: IOAS %u no longer maps %s at IOVA 0x%x", o->name, VMM_IOAS,
 			    objects[o->dep].name, MAP_IOVA);
+		if (!rc && o->dep2 >= 0) {
+			rc = ioas_mapped(fd, ioas.out_ioas_id, objects[o->dep2].size,
+					 MAP_IOVA + MAP_SLOT);
+			if (rc)
+				say("%s: IOAS %u no longer maps %s at IOVA 0x%llx", o->name,
+				    VMM_IOAS, objects[o->dep2].name, MAP_IOVA + MAP_SLOT);
+		}
 		memset(&d, 0, sizeof(d));
 		d.size = sizeof(d);
 		d.id = ioas.out_ioas_id;
@@ -1264,7 +1280,8 @@ static int run_step(const struct repro_step *s, long stage, long failed,
 		}
 		return 0;
 	case OP_VERIFY:
-		if (obj_fd[s->object] < 0 || (o->dep >= 0 && dep < 0)) {
+		if (obj_fd[s->object] < 0 || (o->dep >= 0 && dep < 0) ||
+		    (o->dep2 >= 0 && obj_fd[o->dep2] < 0)) {
 			say("%s or its dependency has no fd in this stage", o->name);
 			return -EBADF;
 		}

@@ -44,13 +44,18 @@ TEST_CASE("a knob's reproducer fails outside the rig at the rig's own wrong step
 		{"preserve-lookup", "kvm-gmem/p:gmem,vm/r:-", "scenarios/deps/kvm-gmem.json"},
 		{"freeze-ignores-deps", "fault-retry-kexec/p:vm,gmem,mem/r:vm,gmem,mem",
 		 "scenarios/faults/retry-kexec.json"},
+		// An iommufd that maps two memfds, the second withheld.
+		{"freeze-ignores-deps", "fault-withhold-mapped/p:mem,mem2,iommu/r:iommu,mem,mem2",
+		 "scenarios/faults/withhold-mapped.json"},
 		// Found only by a vCPU: repro.c carries the rig's guest program.
 		{"gmem-stays-frozen", "kvm-gmem/p:vm,gmem/r:vm,gmem", "scenarios/deps/kvm-gmem.json"},
 	}));
 	INFO(knob << ": " << id);
+	// A knob may come twice, on cases of different scenarios.
+	const std::string tag = knob + "-" + fs::path(scenario).stem().string();
 
 	// What the rig itself says of the case under the knob.
-	auto run = e2e::config_for({scenario}, "reproducer-rig-" + knob);
+	auto run = e2e::config_for({scenario}, "reproducer-rig-" + tag);
 	run.cases = {id};
 	run.fault = knob;
 	auto rep = host::run_suite(run);
@@ -59,7 +64,7 @@ TEST_CASE("a knob's reproducer fails outside the rig at the rig's own wrong step
 	int step = rep.cases[0].failed_step + 1;
 	const auto &wrong = rep.cases[0].steps[rep.cases[0].failed_step];
 
-	fs::path dir = fs::path(LUO_RIG_BINARY_DIR) / "e2e-runs" / ("reproducer-" + knob);
+	fs::path dir = fs::path(LUO_RIG_BINARY_DIR) / "e2e-runs" / ("reproducer-" + tag);
 	fs::remove_all(dir);
 	host::write_reproducer(repro_config(id, scenario, knob), dir);
 	auto out = host::boot_reproducer(dir, {}, "auto", knob, false);

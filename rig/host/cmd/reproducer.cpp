@@ -77,6 +77,7 @@ struct repro_object {
 	const char *name;
 	enum repro_kind kind;
 	int dep;			/* index of its dependency, or -1 */
+	int dep2;			/* an iommufd's second memfd, or -1 */
 	unsigned long long size;
 	unsigned int seed;		/* of the data pattern */
 };
@@ -224,14 +225,15 @@ std::string reproducer_source(const core::Case &c, const std::string &contract,
 					 std::to_string(obj.ioas) + " IOAS, and the standalone "
 					 "reproducer makes an iommufd with one; run the case in the rig "
 					 "(`luo-rig repro`)");
-		if (!obj.also_maps.empty())
+		if (obj.also_maps.size() > 1)
 			throw SetupError("reproducer " + c.id + ": iommufd '" + obj.name + "' maps " +
 					 std::to_string(obj.also_maps.size() + 1) + " memfds, and the "
-					 "standalone reproducer maps one; run the case in the rig "
-					 "(`luo-rig repro`)");
+					 "standalone reproducer maps two at most; run the case in the "
+					 "rig (`luo-rig repro`)");
 		int dep = obj.depends_on.empty() ? -1 : index.at(obj.depends_on);
-		o << "\t{ " << c_string(obj.name) << ", " << c_enum("K_", protocol::to_string(obj.kind)) << ", " << dep << ", " << obj.size
-		  << "ULL, " << obj.seed << "U },\n";
+		int dep2 = obj.also_maps.empty() ? -1 : index.at(obj.also_maps.front());
+		o << "\t{ " << c_string(obj.name) << ", " << c_enum("K_", protocol::to_string(obj.kind))
+		  << ", " << dep << ", " << dep2 << ", " << obj.size << "ULL, " << obj.seed << "U },\n";
 	}
 	o << "};\n\nstatic const struct repro_step steps[NR_STEPS] = {\n";
 	unsigned stage = 1;
