@@ -303,6 +303,21 @@ static int gmem_write_late(const struct repro_object *o, int fd)
 #define MAP_SLOT 0x1000000ULL
 #define MAP_FLAGS (IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
 
+static int set_slot(int vm, unsigned int slot, unsigned int flags, uint64_t gpa, uint64_t size,
+		    void *uaddr, int gmem)
+{
+	struct kvm_userspace_memory_region2 r;
+
+	memset(&r, 0, sizeof(r));
+	r.slot = slot;
+	r.flags = flags;
+	r.guest_phys_addr = gpa;
+	r.memory_size = size;
+	r.userspace_addr = (uint64_t)(uintptr_t)uaddr;
+	r.guest_memfd = gmem < 0 ? 0 : gmem;
+	return ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &r) ? -errno : 0;
+}
+
 #if RACE
 /*
  * Races, as luo-rig's --inject race has them: while a Live Update call runs,
@@ -369,21 +384,10 @@ static void race_punch(int fd, const uint64_t *order, uint64_t nr)
 
 static void race_rebind(int vm, int fd, uint64_t size, void *map)
 {
-	struct kvm_userspace_memory_region2 r;
-
-	memset(&r, 0, sizeof(r));
-	r.slot = RACE_MEMSLOT;
-	r.flags = KVM_MEM_GUEST_MEMFD;
-	r.guest_phys_addr = RACE_GPA;
-	r.memory_size = size;
-	r.userspace_addr = (uint64_t)(uintptr_t)map;
-	r.guest_memfd = fd;
-	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &r))
+	if (set_slot(vm, RACE_MEMSLOT, KVM_MEM_GUEST_MEMFD, RACE_GPA, size, map, fd))
 		return;
 	atomic_fetch_add(&race_changes, 1);
-	memset(&r, 0, sizeof(r));
-	r.slot = RACE_MEMSLOT;
-	if (!ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &r))
+	if (!set_slot(vm, RACE_MEMSLOT, 0, 0, 0, NULL, -1))
 		atomic_fetch_add(&race_changes, 1);
 }
 
@@ -805,21 +809,6 @@ static uint32_t expected_sum(const struct repro_object *o, uint64_t pg, int late
 	for (int i = 0; i < 4096; i++)
 		page[i] = pattern_byte(o->seed, pg * 4096 + i);
 	return page_sum(page);
-}
-
-static int set_slot(int vm, unsigned int slot, unsigned int flags, uint64_t gpa, uint64_t size,
-		    void *uaddr, int gmem)
-{
-	struct kvm_userspace_memory_region2 r;
-
-	memset(&r, 0, sizeof(r));
-	r.slot = slot;
-	r.flags = flags;
-	r.guest_phys_addr = gpa;
-	r.memory_size = size;
-	r.userspace_addr = (uint64_t)(uintptr_t)uaddr;
-	r.guest_memfd = gmem < 0 ? 0 : gmem;
-	return ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &r) ? -errno : 0;
 }
 
 static void flat(struct kvm_segment *s, uint16_t selector, uint8_t type)
