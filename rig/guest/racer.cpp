@@ -127,14 +127,18 @@ void Racer::gmem(const protocol::ObjectSpec &spec, int fd, int vm_fd)
 			order.push_back(holes[lo++]);
 	}
 	// A guest's fault adds folios by another path than fallocate(), one a
-	// handler's freeze must order itself against as well.  The populate
-	// fails where a fault would be a SIGBUS (a frozen file), so the VMM
-	// lives on.
+	// handler's freeze must order itself against as well.  The write goes
+	// through /proc/self/mem, which faults the page in as a write would
+	// but returns EIO where the write would be a SIGBUS (a frozen file),
+	// so the VMM lives on; the rig's kernel has no madvise().
 	void *map = ::mmap(nullptr, spec.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	UniqueFd mem(::open("/proc/self/mem", O_RDWR | O_CLOEXEC));
 	bool first = true, said = false, said_fault = false, said_punch = false, said_slot = false;
 	const std::string what = "guest_memfd '" + spec.name + "'";
 	if (map == MAP_FAILED)
 		failed(said_fault, what + " mmap");
+	else if (mem.get() < 0)
+		failed(said_fault, "open /proc/self/mem");
 	auto punch = [&] {
 		for (auto p : order) {
 			if (stop_)
@@ -165,14 +169,18 @@ void Racer::gmem(const protocol::ObjectSpec &spec, int fd, int vm_fd)
 			continue;
 		if (vm_fd >= 0 && !stop_)
 			rebind(spec, fd, vm_fd, map, said_slot);
+		if (mem.get() < 0)
+			continue;
+		// A zero byte: the hole's page reads zero as before.
+		const char zero = 0;
 		for (auto p : order) {
 			if (stop_)
 				break;
-			if (!::madvise(static_cast<char *>(map) + p * kGmemPage, kGmemPage,
-				       MADV_POPULATE_WRITE))
+			const auto at = reinterpret_cast<std::uintptr_t>(map) + p * kGmemPage;
+			if (::pwrite(mem.get(), &zero, 1, static_cast<off_t>(at)) == 1)
 				changes_++;
 			else
-				failed(said_fault, what + " write fault (MADV_POPULATE_WRITE)");
+				failed(said_fault, what + " write fault (through /proc/self/mem)");
 		}
 		punch();
 	}

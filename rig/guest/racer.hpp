@@ -11,7 +11,7 @@
 //
 //   guest-memfd  allocates the layout's hole pages one at a time, with
 //                fallocate() and then through the fault path (a write
-//                fault by MADV_POPULATE_WRITE on a shared mapping), and
+//                to a shared mapping, made through /proc/self/mem), and
 //                punches them out again after each pass: holes may be
 //                present after restore as long as they read zero, and
 //                every written page must still be there.  Between passes

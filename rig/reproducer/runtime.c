@@ -322,8 +322,8 @@ static int set_slot(int vm, unsigned int slot, unsigned int flags, uint64_t gpa,
 /*
  * Races, as luo-rig's --inject race has them: while a Live Update call runs,
  * a helper thread per guest_memfd allocates its hole pages one at a time
- * from both ends inwards, by fallocate() and then by a write fault
- * (MADV_POPULATE_WRITE), punching them out again after each pass, and binds
+ * from both ends inwards, by fallocate() and then by a write fault (a zero
+ * byte through /proc/self/mem), punching them out again after each pass, and binds
  * the whole file to a memslot of its VM and deletes it again; one per
  * iommufd makes a new IOAS and destroys the one before it (one is kept
  * alive while the next is made, so a walk of the context always meets one
@@ -400,6 +400,8 @@ static void *race_gmem(void *arg)
 	uint64_t *order = calloc(pages ? pages : 1, sizeof(*order));
 	time_t end = time(NULL) + RACE_SECONDS;
 	char *map = mmap(NULL, o->size, PROT_READ | PROT_WRITE, MAP_SHARED, a->fd, 0);
+	int mem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	const char zero = 0;
 	int first = 1;
 
 	for (i = 0; holes && i < pages; i++)
@@ -421,15 +423,17 @@ static void *race_gmem(void *arg)
 			continue;
 		if (o->dep >= 0 && obj_fd[o->dep] >= 0 && !atomic_load(&race_stop))
 			race_rebind(obj_fd[o->dep], a->fd, o->size, map);
-		/* A refused fault is an errno here, where a write would be a SIGBUS. */
-		for (i = 0; i < nr && !atomic_load(&race_stop); i++)
-			if (!madvise(map + order[i] * 4096, 4096, MADV_POPULATE_WRITE))
+		/* A refused fault is EIO here, where a write would be a SIGBUS. */
+		for (i = 0; mem >= 0 && i < nr && !atomic_load(&race_stop); i++)
+			if (pwrite(mem, &zero, 1, (off_t)(uintptr_t)(map + order[i] * 4096)) == 1)
 				atomic_fetch_add(&race_changes, 1);
 		race_punch(a->fd, order, nr);
 	}
 	race_ready(&first);
 	if (map != MAP_FAILED)
 		munmap(map, o->size);
+	if (mem >= 0)
+		close(mem);
 	free(holes);
 	free(order);
 	return NULL;
