@@ -28,16 +28,16 @@ std::vector<Racer::Target> Runner::race_targets(const protocol::Step &step)
 {
 	auto it = case_objects_.find(step.case_id);
 	std::vector<Racer::Target> out;
-	for (const auto &o : plan_.objects)
-		if (step.case_id.empty() || (it != case_objects_.end() && it->second.count(o.name)))
-		{
-			Racer::Target t{&o, objects_.fd(o.name)};
-			if (o.kind == protocol::ObjectKind::iommufd)
-				t.mapped = objects_.mapped_by(o.name);
-			if (o.kind == protocol::ObjectKind::guest_memfd)
-				t.vm_fd = objects_.fd(o.depends_on);
-			out.push_back(t);
-		}
+	for (const auto &o : plan_.objects) {
+		if (!step.case_id.empty() && (it == case_objects_.end() || !it->second.count(o.name)))
+			continue;
+		Racer::Target t{&o, objects_.fd(o.name)};
+		if (o.kind == protocol::ObjectKind::iommufd)
+			t.mapped = objects_.mapped_by(o.name);
+		if (o.kind == protocol::ObjectKind::guest_memfd)
+			t.vm_fd = objects_.fd(o.depends_on);
+		out.push_back(t);
+	}
 	return out;
 }
 

@@ -155,3 +155,38 @@ TEST_CASE("an iommufd walk raced by IOMMU_DESTROY reads nothing it does not hold
 	for (const auto &f : racer_failures(rep.summary.run_dir))
 		FAIL_CHECK(f);
 }
+
+// Under the agreed contract the reference handler records every IOAS of a
+// preserved iommufd at the freeze and restores it: the racer's own IOAS,
+// when one is alive then, comes back with a range copied from the middle
+// of the VMM's file-backed mapping and the last page of each memfd.  Each
+// case's checks look only at the VMM's IOAS, so a record that misplaces
+// the racer's ranges shows as a refused restore or a splat.  ci/test keeps
+// one preserve order of iommufd-memfds; ci/full both, and the two layers.
+TEST_CASE("racers reshaping an IOAS of an iommufd that maps two memfds change no outcome",
+	  "[e2e][race][iommufd][sized]")
+{
+	std::vector<std::string> scenarios = {"scenarios/deps/iommufd-memfds.json",
+					      "scenarios/faults/withhold-mapped.json"};
+	if (e2e::full_size())
+		scenarios.push_back("scenarios/deps/iommufd-layers.json");
+	auto cfg = e2e::config_for(scenarios, "race-iommufd-memfds");
+	cfg.inject = "race";
+	if (!e2e::full_size())
+		cfg.cases = {"iommufd-memfds/p:mem,mem2,iommu,vfio/*", "fault-withhold-mapped/*"};
+	auto rep = host::run_suite(cfg);
+	REQUIRE_FALSE(rep.cases.empty());
+	for (const auto &c : rep.cases) {
+		INFO(c.id << ": " << host::to_string(c.verdict) << ": " << c.message << "\n"
+			  << c.diagnostic);
+		CHECK(c.verdict == host::Verdict::pass);
+		for (const auto &s : c.steps)
+			if (s.op == protocol::Op::kexec && s.executed) {
+				INFO("kexec");
+				CHECK(s.raced > 0);
+			}
+	}
+	CHECK(rep.exit_code == 0);
+	for (const auto &f : racer_failures(rep.summary.run_dir))
+		FAIL_CHECK(f);
+}
