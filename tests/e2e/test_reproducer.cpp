@@ -160,7 +160,8 @@ TEST_CASE("a racing reproducer hits the unheld iommufd walk, and passes without 
 		// Two vCPUs: with one, a racer runs only between the walk's
 		// time slices.
 		auto out = host::boot_reproducer(out_dir, debug, "auto", knob, false, 2);
-		INFO(knob << ":\n" << out.console);
+		INFO(knob << ": " << out.result << " (boots lost and run again: "
+			  << out.infra_retried << ")\n" << out.console);
 		CHECK_THAT(out.console, ContainsSubstring("the racers made "));
 		if (knob.empty()) {
 			CHECK(out.passed);

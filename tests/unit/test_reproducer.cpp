@@ -206,3 +206,27 @@ TEST_CASE("reproducer --race races what the racers change, and alone", "[unit][r
 			  ContainsSubstring("holds no guest-memfd or iommufd"));
 	CHECK_FALSE(fs::exists(dir / "repro.c"));
 }
+
+TEST_CASE("a reproducer VM lost before its first line is run again; one that started is judged",
+	  "[unit][reproducer]")
+{
+	using S = host::VmResult::Status;
+	// The debug kernel stalled in its own boot, under TCG with two vCPUs:
+	// nothing of the case ran.
+	const std::string boot_only = "[    0.000000] Linux version 7.3.4\n"
+				      "[    0.289472] random: crng init done\n";
+	CHECK(host::reproducer_never_started(S::hang, boot_only));
+	CHECK(host::reproducer_never_started(S::infra, ""));
+	// The kernel's command line names luo_repro.stage: that is not the
+	// reproducer speaking.
+	CHECK(host::reproducer_never_started(
+		S::hang, "[    0.6] Kernel command line: luo_repro.stage=2 luo_repro.via=6\n"));
+	// Once the reproducer said its first line, a hang is the kernel's.
+	const std::string started = boot_only + "repro: race/p:a/r:a, stage 1\n";
+	CHECK_FALSE(host::reproducer_never_started(S::hang, started));
+	CHECK_FALSE(host::reproducer_never_started(S::infra, "repro: x, stage 1\n"));
+	// A VM that ended by itself, a panic's reboot included, is judged on
+	// what it printed.
+	CHECK_FALSE(host::reproducer_never_started(S::exited, boot_only));
+	CHECK_FALSE(host::reproducer_never_started(S::interrupted, boot_only));
+}

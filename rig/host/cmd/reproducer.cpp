@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -399,8 +400,19 @@ ReproducerRun boot_reproducer(const fs::path &dir, const KernelOptions &kernel_o
 	Timeouts t;
 	t.boot = t.stall = 600;
 	t.total = 900;
-	auto vm = run_vm(spec, t);
-	run.console = fs::exists(vm.console_log) ? read_file(vm.console_log) : "";
+	VmResult vm;
+	for (;;) {
+		vm = run_vm(spec, t);
+		run.console = fs::exists(vm.console_log) ? read_file(vm.console_log) : "";
+		if (!reproducer_never_started(vm.status, run.console) || run.infra_retried ||
+		    interrupted())
+			break;
+		std::fprintf(stderr, "luo-rig: the reproducer's VM was lost before it started (%s); "
+				     "booting it once more\n", vm.why.c_str());
+		run.infra_retried++;
+	}
+	run.vm_status = to_string(vm.status);
+	run.why = vm.why;
 	// A splat is the kernel's failure whatever the steps said.
 	if (auto findings = classify_console(run.console); !findings.empty())
 		run.crash = findings.front().title + ": " + findings.front().text;
@@ -409,8 +421,22 @@ ReproducerRun boot_reproducer(const fs::path &dir, const KernelOptions &kernel_o
 		run.result = run.console.substr(at, run.console.find('\n', at) - at);
 		run.passed = run.result.find("RESULT: PASS") != std::string::npos;
 		run.failed = run.result.find("RESULT: FAIL") != std::string::npos;
+	} else if (vm.status != VmResult::Status::exited) {
+		run.result = (reproducer_never_started(vm.status, run.console)
+				      ? "the VM was lost twice before the reproducer started (infra): "
+				      : vm.status == VmResult::Status::hang
+				      ? "the VM hung before the reproducer's RESULT (the kernel's): "
+				      : "the VM was lost before the reproducer's RESULT (infra): ") +
+			     vm.why;
 	}
 	return run;
+}
+
+bool reproducer_never_started(VmResult::Status status, const std::string &console)
+{
+	if (status != VmResult::Status::hang && status != VmResult::Status::infra)
+		return false;
+	return console.rfind("repro: ", 0) != 0 && console.find("\nrepro: ") == std::string::npos;
 }
 
 } // namespace luo::host

@@ -11,6 +11,7 @@
 
 #include "core/case.hpp"
 #include "host/cmd/repro.hpp"
+#include "host/vm/vm.hpp"
 
 namespace luo::host {
 
@@ -46,7 +47,19 @@ struct ReproducerRun {
 	std::string result;     // the RESULT line
 	std::string crash;      // a kernel splat on the console, if any
 	std::filesystem::path workdir;
+	// How the last VM ended ("exited", "hang", "infra") and, unless it
+	// exited, why; a hang after the reproducer started is the kernel's.
+	std::string vm_status;
+	std::string why;
+	// Boots lost before the reproducer printed a line (QEMU failed, or the
+	// kernel stalled in its own boot), each run again once.
+	int infra_retried = 0;
 };
+
+// Whether a VM that ended `status` lost the reproducer before it started:
+// no "repro: " line on the console and the VM did not exit by itself.
+// Such a boot says nothing of the case, so it is run again once.
+bool reproducer_never_started(VmResult::Status status, const std::string &console);
 
 // Builds DIR/repro.c statically against the uapi headers of the kernel's
 // source and boots it as /init; `interactive`: console on the terminal.
