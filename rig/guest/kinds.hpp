@@ -39,6 +39,13 @@ Outcome guest_memfd_write_late(const protocol::ObjectSpec &spec, int fd);
 // each be refused, fallocate with `want` (an errno), the fault with SIGBUS.
 Outcome guest_memfd_check_frozen(const protocol::ObjectSpec &spec, int fd, int want);
 
+// Binds the guest_memfd `gmem_fd` whole (`size` bytes, mapped at `uaddr`)
+// to memslot `slot` of `vm_fd` at `gpa`; deletes a memslot.  The detail is
+// the errno's alone: the caller names the objects.
+Outcome set_gmem_slot(int vm_fd, std::uint32_t slot, std::uint64_t gpa, int gmem_fd,
+		      std::uint64_t size, void *uaddr);
+Outcome delete_slot(int vm_fd, std::uint32_t slot);
+
 // obj_iommufd.cpp
 // The IOAS the VMM allocates first in a new iommufd, where a memfd it depends
 // on is mapped whole at kMapIova: a restored iommufd keeps both.

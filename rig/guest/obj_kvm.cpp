@@ -58,32 +58,6 @@ Outcome create_vm(UniqueFd &vm)
 	return Outcome::ok();
 }
 
-Outcome set_gmem_slot(int vm_fd, int gmem_fd, __u64 size, void *uaddr)
-{
-	kvm_userspace_memory_region2 r;
-	std::memset(&r, 0, sizeof(r));
-	r.slot = kGmemCheckSlot;
-	r.flags = KVM_MEM_GUEST_MEMFD;
-	r.guest_phys_addr = kGmemCheckGpa;
-	r.memory_size = size;
-	r.userspace_addr = reinterpret_cast<__u64>(uaddr);
-	r.guest_memfd = static_cast<__u32>(gmem_fd);
-	r.guest_memfd_offset = 0;
-	if (::ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION2, &r))
-		return errno_fail("");
-	return Outcome::ok();
-}
-
-Outcome delete_slot(int vm_fd, __u32 slot)
-{
-	kvm_userspace_memory_region2 r;
-	std::memset(&r, 0, sizeof(r));
-	r.slot = slot;
-	if (::ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION2, &r))
-		return errno_fail("");
-	return Outcome::ok();
-}
-
 // Writing a page puts it in the page cache; a page never written stays out.
 void write_pages(const protocol::ObjectSpec &spec, void *addr, GmemPage which)
 {
@@ -169,6 +143,33 @@ Outcome check_vcpu_id_limit(const std::string &vm, int vm_fd, __u64 limit)
 }
 
 } // namespace
+
+Outcome set_gmem_slot(int vm_fd, std::uint32_t slot, std::uint64_t gpa, int gmem_fd,
+		      std::uint64_t size, void *uaddr)
+{
+	kvm_userspace_memory_region2 r;
+	std::memset(&r, 0, sizeof(r));
+	r.slot = slot;
+	r.flags = KVM_MEM_GUEST_MEMFD;
+	r.guest_phys_addr = gpa;
+	r.memory_size = size;
+	r.userspace_addr = reinterpret_cast<__u64>(uaddr);
+	r.guest_memfd = static_cast<__u32>(gmem_fd);
+	r.guest_memfd_offset = 0;
+	if (::ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION2, &r))
+		return errno_fail("");
+	return Outcome::ok();
+}
+
+Outcome delete_slot(int vm_fd, std::uint32_t slot)
+{
+	kvm_userspace_memory_region2 r;
+	std::memset(&r, 0, sizeof(r));
+	r.slot = slot;
+	if (::ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION2, &r))
+		return errno_fail("");
+	return Outcome::ok();
+}
 
 Outcome kvm_vm_create(const protocol::ObjectSpec &spec, int &out)
 {
@@ -303,7 +304,7 @@ Outcome guest_memfd_verify(const protocol::ObjectSpec &spec, int fd, int vm_fd, 
 	if (auto r = check_pages(spec, gm, m.addr, late_written); !r)
 		return r;
 
-	if (auto r = set_gmem_slot(vm_fd, fd, spec.size, m.addr); !r)
+	if (auto r = set_gmem_slot(vm_fd, kGmemCheckSlot, kGmemCheckGpa, fd, spec.size, m.addr); !r)
 		return Outcome::fail(r.result, "ioctl(" + vm +
 				     ", KVM_SET_USER_MEMORY_REGION2, KVM_MEM_GUEST_MEMFD, slot " +
 				     std::to_string(kGmemCheckSlot) + ") backed by " + gm +
@@ -329,7 +330,7 @@ Outcome guest_memfd_verify(const protocol::ObjectSpec &spec, int fd, int vm_fd, 
 			return Outcome::fail(r.result, "create an unrelated VM to check " + gm +
 					     " against: " + r.detail);
 	}
-	if (set_gmem_slot(other.get(), fd, spec.size, m.addr)) {
+	if (set_gmem_slot(other.get(), kGmemCheckSlot, kGmemCheckGpa, fd, spec.size, m.addr)) {
 		delete_slot(other.get(), kGmemCheckSlot);
 		return fail(EXDEV, "an unrelated VM (" + fd_str(other.get()) + ") accepted " + gm +
 			    " in KVM_SET_USER_MEMORY_REGION2; it should be bound to " + vm + " only");

@@ -7,7 +7,6 @@
 #include <cstring>
 #include <fcntl.h>
 #include <linux/falloc.h>
-#include <linux/kvm.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -35,8 +34,8 @@ constexpr std::uint64_t kRaceSlot = 16ull << 20;
 
 // The memslot the guest_memfd racer binds: neither the check's nor the
 // vCPU run's (obj_kvm.cpp, obj_kvm_vcpu.cpp), at a GPA of its own.
-constexpr __u32 kRaceMemslot = 510;
-constexpr __u64 kRaceGpa = 0x1000000000ULL;
+constexpr std::uint32_t kRaceMemslot = 510;
+constexpr std::uint64_t kRaceGpa = 0x1000000000ULL;
 
 // Session names of every racer of this boot: two raced steps of different
 // cases may run at once.
@@ -71,10 +70,15 @@ void Racer::wait_started()
 
 void Racer::failed(bool &said, const std::string &what)
 {
+	said_once(said, what + ": " + std::strerror(errno));
+}
+
+void Racer::said_once(bool &said, const std::string &line)
+{
 	if (said)
 		return;
 	said = true;
-	std::printf("luo-vmm: racer: %s: %s\n", what.c_str(), std::strerror(errno));
+	std::printf("luo-vmm: racer: %s\n", line.c_str());
 	std::fflush(stdout);
 }
 
@@ -90,26 +94,17 @@ std::uint32_t Racer::stop()
 void Racer::rebind(const protocol::ObjectSpec &spec, int fd, int vm_fd, void *map, bool &said)
 {
 	const std::string what = "guest_memfd '" + spec.name + "' memslot " +
-				 std::to_string(kRaceMemslot) + " of its VM " + fd_str(vm_fd);
-	kvm_userspace_memory_region2 r;
-	std::memset(&r, 0, sizeof(r));
-	r.slot = kRaceMemslot;
-	r.flags = KVM_MEM_GUEST_MEMFD;
-	r.guest_phys_addr = kRaceGpa;
-	r.memory_size = spec.size;
-	r.userspace_addr = reinterpret_cast<__u64>(map);
-	r.guest_memfd = static_cast<__u32>(fd);
-	if (::ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION2, &r)) {
-		failed(said, what + " KVM_SET_USER_MEMORY_REGION2");
+				 std::to_string(kRaceMemslot) + " of its VM " + fd_str(vm_fd) +
+				 " KVM_SET_USER_MEMORY_REGION2";
+	if (auto r = kind::set_gmem_slot(vm_fd, kRaceMemslot, kRaceGpa, fd, spec.size, map); !r) {
+		said_once(said, what + r.detail);
 		return;
 	}
 	changes_++;
-	std::memset(&r, 0, sizeof(r));
-	r.slot = kRaceMemslot;
-	if (!::ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION2, &r))
+	if (auto r = kind::delete_slot(vm_fd, kRaceMemslot); r)
 		changes_++;
 	else
-		failed(said, what + " KVM_SET_USER_MEMORY_REGION2 deleting it");
+		said_once(said, what + " deleting it" + r.detail);
 }
 
 void Racer::gmem(const protocol::ObjectSpec &spec, int fd, int vm_fd)

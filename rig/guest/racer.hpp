@@ -85,6 +85,8 @@ private:
 	// Says a racer's first failed change on the console, where the host's
 	// "the racers changed nothing" points; later ones would flood it.
 	void failed(bool &said, const std::string &what);
+	// The same for a line that says its errno already.
+	void said_once(bool &said, const std::string &line);
 
 	std::atomic<bool> stop_{false};
 	std::atomic<std::uint32_t> changes_{0};
