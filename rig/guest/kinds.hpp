@@ -54,6 +54,15 @@ constexpr std::uint64_t kMapIova = 0x100000;
 Outcome iommufd_create(const protocol::ObjectSpec &spec, const Mapped &mem, int &out);
 Outcome iommufd_verify(const protocol::ObjectSpec &spec, int fd, const Mapped &mem);
 Outcome iommufd_fresh(int &out);
+// IOMMU_IOAS_MAP_FILE of `mem`'s range `at`, fixed at its IOVA of its IOAS;
+// `what` names the iommufd in the message, as in the ones below.
+Outcome map_memfd(int iommufd, const std::string &what, const MappedFile &mem, const IoasMapping &at);
+// IOMMU_IOAS_COPY of `len` bytes at `from_iova` of `from_ioas` to `to_iova`
+// of `to_ioas`, and IOMMU_IOAS_UNMAP of a range.
+Outcome ioas_copy(int iommufd, const std::string &what, unsigned from_ioas, std::uint64_t from_iova,
+		  unsigned to_ioas, std::uint64_t to_iova, std::uint64_t len);
+Outcome ioas_unmap(int iommufd, const std::string &what, unsigned ioas, std::uint64_t iova,
+		   std::uint64_t len);
 // A fresh IOAS in `iommufd`, and destroying one; shared with the VFIO checks.
 // `what` names the iommufd and `which` the IOAS in the message.
 Outcome ioas_alloc(int iommufd, const std::string &iommufd_name, unsigned &ioas_id);

@@ -34,6 +34,32 @@ std::string file_range(const IoasMapping &m, const MappedFile &mem)
 	return "memfd '" + mem.spec->name + "' " + hex(m.start) + "+" + hex(m.length);
 }
 
+// IOMMU_IOAS_COPY only succeeds if the source range is mapped through and
+// through: it asks the IOAS about its mappings without touching them.
+Outcome copy_range(int iommufd, const std::string &what, unsigned scratch, const IoasMapping &m,
+		   std::uint64_t len)
+{
+	return ioas_copy(iommufd, what, m.ioas, m.iova, scratch, m.iova, len);
+}
+
+// The range is mapped, and no further: a page past its end is not, which
+// the layout's gaps guarantee for the VMM's own mappings.
+Outcome check_mapping(int iommufd, const std::string &what, const MappedFile &mem, unsigned scratch,
+		      const IoasMapping &m)
+{
+	if (auto r = copy_range(iommufd, what, scratch, m, m.length); !r)
+		return fail(-r.result, "ioctl(" + what + ", IOMMU_IOAS_COPY, " + iova_range(m, m.length) +
+				       ", where " + file_range(m, mem) + " was mapped) (ENOENT: no such "
+				       "IOAS, or the range is not mapped)");
+	if (copy_range(iommufd, what, scratch, m, m.length + 4096))
+		return fail(EIO, what + ": " + iova_range(m, m.length + 4096) + " is mapped through and "
+				 "through, but the VMM mapped only " + file_range(m, mem) + " at " +
+				 iova_range(m, m.length) + ": the mapping grew");
+	return Outcome::ok();
+}
+
+} // namespace
+
 Outcome map_memfd(int iommufd, const std::string &what, const MappedFile &mem, const IoasMapping &at)
 {
 	iommu_ioas_map_file m{};
@@ -50,38 +76,37 @@ Outcome map_memfd(int iommufd, const std::string &what, const MappedFile &mem, c
 	return Outcome::ok();
 }
 
-// IOMMU_IOAS_COPY only succeeds if the source range is mapped through and
-// through: it asks the IOAS about its mappings without touching them.
-int copy_range(int iommufd, unsigned scratch, const IoasMapping &m, std::uint64_t len)
+Outcome ioas_copy(int iommufd, const std::string &what, unsigned from_ioas, std::uint64_t from_iova,
+		  unsigned to_ioas, std::uint64_t to_iova, std::uint64_t len)
 {
 	iommu_ioas_copy c{};
 	c.size = sizeof(c);
 	c.flags = kIoasMapFixedIova | kIoasMapReadable | kIoasMapWriteable;
-	c.dst_ioas_id = scratch;
-	c.src_ioas_id = m.ioas;
+	c.dst_ioas_id = to_ioas;
+	c.src_ioas_id = from_ioas;
 	c.length = len;
-	c.dst_iova = m.iova;
-	c.src_iova = m.iova;
-	return ::ioctl(iommufd, IOMMU_IOAS_COPY, &c);
-}
-
-// The range is mapped, and no further: a page past its end is not, which
-// the layout's gaps guarantee for the VMM's own mappings.
-Outcome check_mapping(int iommufd, const std::string &what, const MappedFile &mem, unsigned scratch,
-		      const IoasMapping &m)
-{
-	if (copy_range(iommufd, scratch, m, m.length))
-		return errno_fail("ioctl(" + what + ", IOMMU_IOAS_COPY, " + iova_range(m, m.length) +
-				  ", where " + file_range(m, mem) + " was mapped) (ENOENT: no such "
-				  "IOAS, or the range is not mapped)");
-	if (copy_range(iommufd, scratch, m, m.length + 4096) == 0)
-		return fail(EIO, what + ": " + iova_range(m, m.length + 4096) + " is mapped through and "
-				 "through, but the VMM mapped only " + file_range(m, mem) + " at " +
-				 iova_range(m, m.length) + ": the mapping grew");
+	c.dst_iova = to_iova;
+	c.src_iova = from_iova;
+	if (::ioctl(iommufd, IOMMU_IOAS_COPY, &c))
+		return errno_fail("ioctl(" + what + ", IOMMU_IOAS_COPY, IOVA " + hex(from_iova) + "+" +
+				  hex(len) + " of IOAS " + std::to_string(from_ioas) + " to IOVA " +
+				  hex(to_iova) + " of IOAS " + std::to_string(to_ioas) + ")");
 	return Outcome::ok();
 }
 
-} // namespace
+Outcome ioas_unmap(int iommufd, const std::string &what, unsigned ioas, std::uint64_t iova,
+		   std::uint64_t len)
+{
+	iommu_ioas_unmap u{};
+	u.size = sizeof(u);
+	u.ioas_id = ioas;
+	u.iova = iova;
+	u.length = len;
+	if (::ioctl(iommufd, IOMMU_IOAS_UNMAP, &u))
+		return errno_fail("ioctl(" + what + ", IOMMU_IOAS_UNMAP, IOVA " + hex(iova) + "+" +
+				  hex(len) + " of IOAS " + std::to_string(ioas) + ")");
+	return Outcome::ok();
+}
 
 Outcome ioas_alloc(int iommufd, const std::string &iommufd_name, unsigned &ioas_id)
 {

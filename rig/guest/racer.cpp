@@ -7,16 +7,13 @@
 #include <cstring>
 #include <fcntl.h>
 #include <linux/falloc.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "guest/gmem_layout.hpp"
-#include "guest/ioas_layout.hpp"
 #include "guest/kinds.hpp"
 #include "guest/luo.hpp"
 #include "guest/sys.hpp"
-#include "guest/uapi_compat.hpp"
 
 namespace luo::guest {
 
@@ -51,7 +48,7 @@ Racer::Racer(const std::vector<Target> &targets, int luo_device)
 		if (t.spec->kind == protocol::ObjectKind::guest_memfd)
 			threads_.emplace_back([this, t] { gmem(*t.spec, t.fd, t.vm_fd); });
 		else if (t.spec->kind == protocol::ObjectKind::iommufd)
-			threads_.emplace_back([this, t] { iommufd(t.fd, t.mapped); });
+			threads_.emplace_back([this, t] { iommufd(*t.spec, t.fd, t.mapped); });
 	}
 	if (luo_device >= 0)
 		threads_.emplace_back([this, luo_device] { sessions(luo_device); });
@@ -185,84 +182,63 @@ void Racer::gmem(const protocol::ObjectSpec &spec, int fd, int vm_fd)
 		started_++;
 }
 
-void Racer::reshape(int fd, unsigned ioas, const Mapped &mapped, bool &said)
+void Racer::reshape(int fd, const std::string &what, unsigned ioas, const Mapped &mapped,
+		    bool &said)
 {
-	const std::string what = "iommufd " + fd_str(fd);
-	for (const auto &f : mapped.files) {
-		if (f.fd < 0 || f.spec->size < 2 * kPage)
+	for (const auto &fm : file_mappings(mapped, true)) {
+		// The VMM's whole-file mapping of each memfd, in its first IOAS.
+		const MappedFile &f = *fm.file;
+		if (fm.at.ioas != kind::kVmmIoas || fm.at.start != 0 || fm.at.length < 2 * kPage)
 			continue;
 		const std::uint64_t base = kRaceIova + f.slot * kRaceSlot;
 		// The file's last page, at an offset no VMM mapping starts at.
-		iommu_ioas_map_file m{};
-		m.size = sizeof(m);
-		m.flags = kIoasMapFixedIova | kIoasMapReadable | kIoasMapWriteable;
-		m.ioas_id = ioas;
-		m.fd = f.fd;
-		m.start = f.spec->size - kPage;
-		m.length = kPage;
-		m.iova = base;
-		const bool mapped_one = !::ioctl(fd, IOMMU_IOAS_MAP_FILE, &m);
-		if (mapped_one)
+		const IoasMapping last{ioas, base, fm.at.length - kPage, kPage};
+		auto r = kind::map_memfd(fd, what, f, last);
+		if (r)
 			changes_++;
 		else
-			failed(said, what + " IOMMU_IOAS_MAP_FILE");
-		// The second page of the VMM's whole-file mapping in IOAS 1: a
-		// copy shares the VMM's pages from the middle of its range.
-		const IoasMapping vmm = ioas_layout(1, f.spec->size, f.slot).front();
-		iommu_ioas_copy c{};
-		c.size = sizeof(c);
-		c.flags = kIoasMapFixedIova | kIoasMapReadable | kIoasMapWriteable;
-		c.dst_ioas_id = ioas;
-		c.src_ioas_id = kind::kVmmIoas;
-		c.length = kPage;
-		c.dst_iova = base + 2 * kPage;
-		c.src_iova = vmm.iova + kPage;
-		if (!::ioctl(fd, IOMMU_IOAS_COPY, &c))
+			said_once(said, r.detail);
+		// The second page of the VMM's mapping: a copy shares the VMM's
+		// pages from the middle of its range.
+		if (auto c = kind::ioas_copy(fd, what, fm.at.ioas, fm.at.iova + kPage, ioas,
+					     base + 2 * kPage, kPage))
 			changes_++;
 		else
-			failed(said, what + " IOMMU_IOAS_COPY out of IOAS " + std::to_string(kind::kVmmIoas));
-		if (!mapped_one)
+			said_once(said, c.detail);
+		if (!r)
 			continue;
-		iommu_ioas_unmap u{};
-		u.size = sizeof(u);
-		u.ioas_id = ioas;
-		u.iova = base;
-		u.length = kPage;
-		if (!::ioctl(fd, IOMMU_IOAS_UNMAP, &u))
+		if (auto u = kind::ioas_unmap(fd, what, ioas, base, kPage))
 			changes_++;
 		else
-			failed(said, what + " IOMMU_IOAS_UNMAP");
+			said_once(said, u.detail);
 	}
 }
 
-void Racer::iommufd(int fd, const Mapped &mapped)
+void Racer::iommufd(const protocol::ObjectSpec &spec, int fd, const Mapped &mapped)
 {
 	bool first = true, said = false, said_map = false;
 	// An IOAS that lives only from its ALLOC to its DESTROY is rarely
 	// there when a walk looks: keep one alive while the next is made.
 	// The copy it may still hold goes with it.
-	std::uint32_t kept = 0;
-	auto destroy = [&](std::uint32_t id) {
-		iommu_destroy d{};
-		d.size = sizeof(d);
-		d.id = id;
-		if (!::ioctl(fd, IOMMU_DESTROY, &d))
+	unsigned kept = 0;
+	const std::string what = "iommufd '" + spec.name + "' (" + fd_str(fd) + ")";
+	auto destroy = [&](unsigned id) {
+		if (auto r = kind::ioas_destroy(fd, what, id, "the racer's"))
 			changes_++;
 		else
-			failed(said, "iommufd " + fd_str(fd) + " IOMMU_DESTROY");
+			said_once(said, r.detail);
 	};
 	auto end = std::chrono::steady_clock::now() + kMaxRace;
 	while (!stop_ && std::chrono::steady_clock::now() < end) {
-		iommu_ioas_alloc a{};
-		a.size = sizeof(a);
-		if (!::ioctl(fd, IOMMU_IOAS_ALLOC, &a)) {
+		unsigned made = 0;
+		if (auto r = kind::ioas_alloc(fd, spec.name, made)) {
 			changes_++;
 			if (kept)
 				destroy(kept);
-			kept = a.out_ioas_id;
-			reshape(fd, kept, mapped, said_map);
+			kept = made;
+			reshape(fd, what, kept, mapped, said_map);
 		} else {
-			failed(said, "iommufd " + fd_str(fd) + " IOMMU_IOAS_ALLOC");
+			said_once(said, r.detail);
 		}
 		if (first) {
 			first = false;

@@ -78,9 +78,11 @@ private:
 	void gmem(const protocol::ObjectSpec &spec, int fd, int vm_fd);
 	// Adds a memslot of the VM over the whole guest_memfd, deletes it.
 	void rebind(const protocol::ObjectSpec &spec, int fd, int vm_fd, void *map, bool &said);
-	void iommufd(int fd, const Mapped &mapped);
-	// One round of map, copy and unmap in the racer's own IOAS.
-	void reshape(int fd, unsigned ioas, const Mapped &mapped, bool &said);
+	void iommufd(const protocol::ObjectSpec &spec, int fd, const Mapped &mapped);
+	// One round of map, copy and unmap in the racer's own IOAS; `what`
+	// names the iommufd.
+	void reshape(int fd, const std::string &what, unsigned ioas, const Mapped &mapped,
+		     bool &said);
 	void sessions(int luo_device);
 	// Says a racer's first failed change on the console, where the host's
 	// "the racers changed nothing" points; later ones would flood it.
