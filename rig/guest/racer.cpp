@@ -262,17 +262,18 @@ void Racer::sessions(int luo_device)
 		int s = luo::create_session(luo_device, name);
 		if (s >= 0) {
 			session_changes_++;
-			int m = ::memfd_create("luo-rig-race", MFD_CLOEXEC);
-			if (m >= 0 && !::ftruncate(m, kPage)) {
-				if (int rc = luo::preserve(s, m, n); rc == 0) {
-					session_changes_++;
-				} else {
-					errno = -rc;
-					failed(said, "session racer PRESERVE_FD in " + name);
-				}
+			UniqueFd m(::memfd_create("luo-rig-race", MFD_CLOEXEC));
+			if (!m.valid()) {
+				failed(said, "session racer memfd_create for " + name);
+			} else if (::ftruncate(m.get(), kPage)) {
+				failed(said, "session racer ftruncate of its memfd for " + name);
+			} else if (int rc = luo::preserve(s, m.get(), n); rc == 0) {
+				session_changes_++;
+			} else {
+				errno = -rc;
+				failed(said, "session racer PRESERVE_FD in " + name);
 			}
-			if (m >= 0)
-				::close(m);
+			m.reset();
 			// Unpreserves the memfd and frees the session.
 			if (!::close(s))
 				session_changes_++;
