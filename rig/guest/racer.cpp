@@ -72,6 +72,7 @@ void Racer::failed(bool &said, const std::string &what)
 
 void Racer::said_once(bool &said, const std::string &line)
 {
+	refused_++;
 	if (said)
 		return;
 	said = true;

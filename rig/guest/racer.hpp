@@ -71,6 +71,8 @@ public:
 	// The session racer's: counted apart, so that a run whose object
 	// racers all failed is not taken for a raced one.
 	std::uint32_t session_changes() const { return session_changes_.load(); }
+	// The changes the kernel refused, every racer's.
+	std::uint32_t refused() const { return refused_.load(); }
 	// Stops and joins the threads; the changes they made to the objects.
 	std::uint32_t stop();
 
@@ -84,8 +86,9 @@ private:
 	void reshape(int fd, const std::string &what, unsigned ioas, const Mapped &mapped,
 		     bool &said);
 	void sessions(int luo_device);
-	// Says a racer's first failed change on the console, where the host's
-	// "the racers changed nothing" points; later ones would flood it.
+	// Counts a change the kernel refused, and says a racer's first on the
+	// console, where the host's "the racers changed nothing" points; later
+	// ones would flood it.
 	void failed(bool &said, const std::string &what);
 	// The same for a line that says its errno already.
 	void said_once(bool &said, const std::string &line);
@@ -93,6 +96,7 @@ private:
 	std::atomic<bool> stop_{false};
 	std::atomic<std::uint32_t> changes_{0};
 	std::atomic<std::uint32_t> session_changes_{0};
+	std::atomic<std::uint32_t> refused_{0};
 	std::atomic<unsigned> started_{0};
 	std::vector<std::thread> threads_;
 };

@@ -56,6 +56,7 @@ Outcome Runner::execute_raced(const protocol::Step &step, protocol::Event &ev)
 		Outcome o = execute(step);
 		ev.raced = racer.stop();
 		ev.raced_sessions = racer.session_changes();
+		ev.raced_refused = racer.refused();
 		return o;
 	}
 	std::string detail;
@@ -72,9 +73,11 @@ Outcome Runner::execute_raced(const protocol::Step &step, protocol::Event &ev)
 	pre.step = step.id;
 	pre.case_id = step.case_id;
 	pre.raced = racer.changes();
+	pre.raced_refused = racer.refused();
 	events_.emit(pre);
 	int rc = reboot_into_next(detail);
 	ev.raced = racer.stop();
+	ev.raced_refused = racer.refused();
 	return Outcome::fail(rc, detail);
 }
 

@@ -222,6 +222,9 @@ struct Event {
 	// And those of the session racer (guest/racer.hpp), apart: they say
 	// nothing of whether the case's objects were raced.
 	std::uint32_t raced_sessions = 0;
+	// And the changes the racers tried that the kernel refused, the
+	// session racer's included; the console names each racer's first.
+	std::uint32_t raced_refused = 0;
 };
 
 const char *to_string(ObjectKind k);

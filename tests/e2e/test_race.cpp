@@ -34,6 +34,17 @@ std::vector<std::string> racer_failures(const std::filesystem::path &run_dir)
 	return out;
 }
 
+// The same counted on the host: every change the kernel refused, each
+// racer's, not only the first the console names.
+long refused_changes(const std::vector<host::CaseResult> &cases)
+{
+	long n = 0;
+	for (const auto &c : cases)
+		for (const auto &s : c.steps)
+			n += s.raced_refused;
+	return n;
+}
+
 } // namespace
 
 // The freeze of a 64 MiB guest_memfd walks thousands of folios, long
@@ -72,6 +83,7 @@ TEST_CASE("racers on a guest_memfd during its freeze lose no page", "[e2e][race]
 	// Every kind of change went through, the fault path's included.
 	for (const auto &f : racer_failures(rep.summary.run_dir))
 		FAIL_CHECK(f);
+	CHECK(refused_changes(rep.cases) == 0);
 }
 
 TEST_CASE("a race run with nothing the racers change stops before any boot", "[e2e][race]")
@@ -154,6 +166,7 @@ TEST_CASE("an iommufd walk raced by IOMMU_DESTROY reads nothing it does not hold
 	// the kexec and after it, where it races the restored iommufd.
 	for (const auto &f : racer_failures(rep.summary.run_dir))
 		FAIL_CHECK(f);
+	CHECK(refused_changes(rep.cases) == 0);
 }
 
 // Under the agreed contract the reference handler records every IOAS of a
@@ -189,4 +202,5 @@ TEST_CASE("racers reshaping an IOAS of an iommufd that maps two memfds change no
 	CHECK(rep.exit_code == 0);
 	for (const auto &f : racer_failures(rep.summary.run_dir))
 		FAIL_CHECK(f);
+	CHECK(refused_changes(rep.cases) == 0);
 }

@@ -34,10 +34,12 @@ TEST_CASE("the plan carries race to every boot, and events the racers' count bac
 	ev.step = 4;
 	ev.raced = 812;
 	ev.raced_sessions = 17;
+	ev.raced_refused = 5;
 	auto back = protocol::event_from_json(protocol::event_to_json(ev));
 	CHECK(back.step == 4);
 	CHECK(back.raced == 812);
 	CHECK(back.raced_sessions == 17);
+	CHECK(back.raced_refused == 5);
 }
 
 TEST_CASE("a kexec's racing, said before its reboot, is counted on the step", "[unit][race][judge]")
@@ -53,6 +55,7 @@ TEST_CASE("a kexec's racing, said before its reboot, is counted on the step", "[
 	pre.type = protocol::EventType::injected;
 	pre.step = kexec;
 	pre.raced = 40;
+	pre.raced_refused = 2;
 	vm.events.insert(vm.events.begin(), pre);
 	auto out = host::judge_batch(batch, vm, "");
 	REQUIRE(out.cases.size() == 1);
@@ -61,6 +64,7 @@ TEST_CASE("a kexec's racing, said before its reboot, is counted on the step", "[
 	for (const auto &s : out.cases[0].steps)
 		if (s.op == protocol::Op::kexec) {
 			CHECK(s.raced == 40);
+			CHECK(s.raced_refused == 2);
 			seen = true;
 		}
 	CHECK(seen);
@@ -113,6 +117,12 @@ TEST_CASE("a race batch whose racers changed nothing is refused", "[unit][race][
 	CHECK_THAT(line, ContainsSubstring("race: 3 changes by the racers while 2 steps ran"));
 	CHECK_THAT(line, ContainsSubstring("kexec 1 steps, 3 changes; preserve 1 steps, 0 changes"));
 	CHECK_THAT(line, ContainsSubstring("the session racer made 9 changes"));
+	// Refusals are said only when there were some, with their count.
+	CHECK_THAT(line, !ContainsSubstring("refused"));
+	busy.steps[2].raced_refused = 4;
+	busy.steps[1].raced_refused = 1;
+	CHECK_THAT(host::race_summary({busy}),
+		   ContainsSubstring("the kernel refused 5 racer changes"));
 
 	CHECK_FALSE(host::has_race_target({memfd_case("a")}));
 }

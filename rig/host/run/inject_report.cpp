@@ -105,7 +105,7 @@ std::string nothing_raced(const protocol::Plan &plan, const std::vector<CaseResu
 std::string race_summary(const std::vector<CaseResult> &cases)
 {
 	std::map<std::string, std::pair<int, long>> per_op;  // steps, changes
-	long all = 0, sessions = 0;
+	long all = 0, sessions = 0, refused = 0;
 	int steps = 0;
 	for (const auto &c : cases)
 		for (const auto &s : c.steps) {
@@ -116,6 +116,7 @@ std::string race_summary(const std::vector<CaseResult> &cases)
 			t.second += s.raced;
 			all += s.raced;
 			sessions += s.raced_sessions;
+			refused += s.raced_refused;
 			steps++;
 		}
 	std::ostringstream o;
@@ -128,6 +129,12 @@ std::string race_summary(const std::vector<CaseResult> &cases)
 	if (!per_op.empty())
 		o << ")";
 	o << "; the session racer made " << sessions << " changes";
+	// A change the contract lets userspace make at any time that the
+	// kernel refused is either a frozen object's due or a handler's
+	// overreach: said, so that a reader sees how much the racers lost.
+	if (refused)
+		o << "; the kernel refused " << refused
+		  << " racer changes (the guest's console names each racer's first)";
 	return o.str();
 }
 

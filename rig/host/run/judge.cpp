@@ -28,6 +28,7 @@ void record(StepResult &sr, const protocol::Event &ev, bool matches, const proto
 	sr.injected = ev.injected + before.injected;
 	sr.raced = ev.raced + before.raced;
 	sr.raced_sessions = ev.raced_sessions;
+	sr.raced_refused = ev.raced_refused + before.raced_refused;
 	sr.absorbed = ev.absorbed;
 	sr.points = ev.points;
 	sr.untried = ev.untried;
@@ -217,6 +218,7 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 			auto &e = earlier[ev.step];
 			e.injected = std::max(e.injected, ev.injected);
 			e.raced = std::max(e.raced, ev.raced);
+			e.raced_refused = std::max(e.raced_refused, ev.raced_refused);
 		}
 	}
 	const protocol::Event none;

@@ -167,6 +167,8 @@ std::string json_report(const std::vector<CaseResult> &cases, const RunSummary &
 				js["raced"] = st.raced;
 			if (st.raced_sessions)
 				js["raced_sessions"] = st.raced_sessions;
+			if (st.raced_refused)
+				js["raced_refused"] = st.raced_refused;
 			steps.push_back(std::move(js));
 		}
 		json one{{"id", c.id},

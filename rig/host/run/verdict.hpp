@@ -49,6 +49,8 @@ struct StepResult {
 	// while the step ran, and the session racer's.
 	std::uint32_t raced = 0;
 	std::uint32_t raced_sessions = 0;
+	// The racers' changes the kernel refused (protocol::Event::raced_refused).
+	std::uint32_t raced_refused = 0;
 	// The first line of a kernel report the guest saw logged while the
 	// step ran (protocol::Event::kernel_report): the step a crash is
 	// pinned on.
