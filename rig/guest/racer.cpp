@@ -215,6 +215,32 @@ void Racer::reshape(int fd, const std::string &what, unsigned ioas, const Mapped
 	}
 }
 
+std::uint32_t Racer::carried_over(int fd, const std::string &what, const Mapped &mapped)
+{
+	// IOAS and HWPT IDs of a restored context are small: the VMM's few
+	// objects, and at most two IOAS of each racer.
+	constexpr unsigned kMaxId = 64;
+	unsigned scratch = 0;
+	if (!kind::ioas_alloc(fd, what, scratch))
+		return 0;
+	std::uint32_t found = 0;
+	for (unsigned id = 1; id <= kMaxId; id++) {
+		if (id == scratch)
+			continue;
+		for (const auto &f : mapped.files) {
+			const std::uint64_t copied = kRaceIova + f.slot * kRaceSlot + 2 * kPage;
+			// ENOENT: no IOAS of that ID, or nothing mapped there.
+			if (!kind::ioas_copy(fd, what, id, copied, scratch, copied, kPage))
+				continue;
+			found++;
+			kind::ioas_unmap(fd, what, scratch, copied, kPage);
+			break;
+		}
+	}
+	kind::ioas_destroy(fd, what, scratch, "counting the racers' IOAS");
+	return found;
+}
+
 void Racer::iommufd(const protocol::ObjectSpec &spec, int fd, const Mapped &mapped)
 {
 	bool first = true, said = false, said_map = false;

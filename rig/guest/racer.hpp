@@ -76,6 +76,14 @@ public:
 	// Stops and joins the threads; the changes they made to the objects.
 	std::uint32_t stop();
 
+	// In an iommufd just retrieved, before anything races it: how many of
+	// its IOAS hold the page an iommufd racer copies into its own IOAS,
+	// that is, racers' IOAS of the kernel before that came back with what
+	// they held.  A handler that records every IOAS at the freeze brings
+	// them back; one that records only the VMM's does not.
+	static std::uint32_t carried_over(int iommufd, const std::string &what,
+					  const Mapped &mapped);
+
 private:
 	void gmem(const protocol::ObjectSpec &spec, int fd, int vm_fd);
 	// Adds a memslot of the VM over the whole guest_memfd, deletes it.

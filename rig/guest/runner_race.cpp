@@ -57,6 +57,13 @@ Outcome Runner::execute_raced(const protocol::Step &step, protocol::Event &ev)
 		ev.raced = racer.stop();
 		ev.raced_sessions = racer.session_changes();
 		ev.raced_refused = racer.refused();
+		// Before any racer reaches the iommufd just retrieved.
+		if (o && step.op == Op::retrieve && !step.object.empty())
+			if (const auto *spec = protocol::find_object(plan_, step.object);
+			    spec && spec->kind == protocol::ObjectKind::iommufd)
+				ev.raced_carried = Racer::carried_over(
+					objects_.fd(step.object), "iommufd '" + step.object + "'",
+					objects_.mapped_by(step.object));
 		return o;
 	}
 	std::string detail;

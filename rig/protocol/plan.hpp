@@ -225,6 +225,9 @@ struct Event {
 	// And the changes the racers tried that the kernel refused, the
 	// session racer's included; the console names each racer's first.
 	std::uint32_t raced_refused = 0;
+	// A retrieved iommufd's: the racers' IOAS of the kernel before that
+	// came back with the range they copied (Racer::carried_over).
+	std::uint32_t raced_carried = 0;
 };
 
 const char *to_string(ObjectKind k);

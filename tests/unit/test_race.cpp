@@ -35,11 +35,13 @@ TEST_CASE("the plan carries race to every boot, and events the racers' count bac
 	ev.raced = 812;
 	ev.raced_sessions = 17;
 	ev.raced_refused = 5;
+	ev.raced_carried = 2;
 	auto back = protocol::event_from_json(protocol::event_to_json(ev));
 	CHECK(back.step == 4);
 	CHECK(back.raced == 812);
 	CHECK(back.raced_sessions == 17);
 	CHECK(back.raced_refused == 5);
+	CHECK(back.raced_carried == 2);
 }
 
 TEST_CASE("a kexec's racing, said before its reboot, is counted on the step", "[unit][race][judge]")
@@ -119,10 +121,15 @@ TEST_CASE("a race batch whose racers changed nothing is refused", "[unit][race][
 	CHECK_THAT(line, ContainsSubstring("the session racer made 9 changes"));
 	// Refusals are said only when there were some, with their count.
 	CHECK_THAT(line, !ContainsSubstring("refused"));
+	CHECK_THAT(line, !ContainsSubstring("came back"));
 	busy.steps[2].raced_refused = 4;
 	busy.steps[1].raced_refused = 1;
 	CHECK_THAT(host::race_summary({busy}),
 		   ContainsSubstring("the kernel refused 5 racer changes"));
+	busy.steps.push_back(ran_step(protocol::Op::retrieve));
+	busy.steps.back().raced_carried = 3;
+	CHECK_THAT(host::race_summary({busy}),
+		   ContainsSubstring("3 racer IOAS came back in retrieved iommufds"));
 
 	CHECK_FALSE(host::has_race_target({memfd_case("a")}));
 }

@@ -105,7 +105,7 @@ std::string nothing_raced(const protocol::Plan &plan, const std::vector<CaseResu
 std::string race_summary(const std::vector<CaseResult> &cases)
 {
 	std::map<std::string, std::pair<int, long>> per_op;  // steps, changes
-	long all = 0, sessions = 0, refused = 0;
+	long all = 0, sessions = 0, refused = 0, carried = 0;
 	int steps = 0;
 	for (const auto &c : cases)
 		for (const auto &s : c.steps) {
@@ -117,6 +117,7 @@ std::string race_summary(const std::vector<CaseResult> &cases)
 			all += s.raced;
 			sessions += s.raced_sessions;
 			refused += s.raced_refused;
+			carried += s.raced_carried;
 			steps++;
 		}
 	std::ostringstream o;
@@ -135,6 +136,8 @@ std::string race_summary(const std::vector<CaseResult> &cases)
 	if (refused)
 		o << "; the kernel refused " << refused
 		  << " racer changes (the guest's console names each racer's first)";
+	if (carried)
+		o << "; " << carried << " racer IOAS came back in retrieved iommufds";
 	return o.str();
 }
 

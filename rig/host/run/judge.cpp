@@ -29,6 +29,7 @@ void record(StepResult &sr, const protocol::Event &ev, bool matches, const proto
 	sr.raced = ev.raced + before.raced;
 	sr.raced_sessions = ev.raced_sessions;
 	sr.raced_refused = ev.raced_refused + before.raced_refused;
+	sr.raced_carried = ev.raced_carried;
 	sr.absorbed = ev.absorbed;
 	sr.points = ev.points;
 	sr.untried = ev.untried;

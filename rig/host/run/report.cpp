@@ -169,6 +169,8 @@ std::string json_report(const std::vector<CaseResult> &cases, const RunSummary &
 				js["raced_sessions"] = st.raced_sessions;
 			if (st.raced_refused)
 				js["raced_refused"] = st.raced_refused;
+			if (st.raced_carried)
+				js["raced_carried"] = st.raced_carried;
 			steps.push_back(std::move(js));
 		}
 		json one{{"id", c.id},

@@ -51,6 +51,8 @@ struct StepResult {
 	std::uint32_t raced_sessions = 0;
 	// The racers' changes the kernel refused (protocol::Event::raced_refused).
 	std::uint32_t raced_refused = 0;
+	// A retrieved iommufd's racer IOAS carried over (raced_carried).
+	std::uint32_t raced_carried = 0;
 	// The first line of a kernel report the guest saw logged while the
 	// step ran (protocol::Event::kernel_report): the step a crash is
 	// pinned on.
