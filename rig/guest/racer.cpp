@@ -49,6 +49,8 @@ Racer::Racer(const std::vector<Target> &targets, int luo_device)
 			threads_.emplace_back([this, t] { gmem(*t.spec, t.fd, t.vm_fd); });
 		else if (t.spec->kind == protocol::ObjectKind::iommufd)
 			threads_.emplace_back([this, t] { iommufd(*t.spec, t.fd, t.mapped); });
+		else if (t.spec->kind == protocol::ObjectKind::vfio_cdev && !t.pci_addr.empty())
+			threads_.emplace_back([this, t] { device(*t.spec, t.pci_addr); });
 	}
 	if (luo_device >= 0)
 		threads_.emplace_back([this, luo_device] { sessions(luo_device); });
@@ -275,6 +277,33 @@ void Racer::iommufd(const protocol::ObjectSpec &spec, int fd, const Mapped &mapp
 	// The context is left as the racer found it.
 	if (kept)
 		destroy(kept);
+	if (first)
+		started_++;
+}
+
+void Racer::device(const protocol::ObjectSpec &spec, const std::string &pci_addr)
+{
+	bool first = true, said = false;
+	auto end = std::chrono::steady_clock::now() + kMaxRace;
+	while (!stop_ && std::chrono::steady_clock::now() < end) {
+		int raw = -1;
+		if (auto r = kind::vfio_fresh(spec, pci_addr, raw)) {
+			changes_++;
+			device_changes_++;
+			if (!::close(raw)) {
+				changes_++;
+				device_changes_++;
+			} else {
+				failed(said, "close of another file of vfio-cdev '" + spec.name + "'");
+			}
+		} else {
+			said_once(said, r.detail);
+		}
+		if (first) {
+			first = false;
+			started_++;
+		}
+	}
 	if (first)
 		started_++;
 }

@@ -26,6 +26,12 @@
 //                the iommufd already maps: an anonymous or foreign one
 //                would make a handler refuse the freeze, an outcome of the
 //                racer's own making.  The VMM's IOAS are never touched.
+//   vfio-cdev    opens another file of the device's cdev and closes it
+//                again, as a VMM that reopens its device does; the file
+//                stays unbound, so the VMM's binding, attachment and
+//                device state are as they were.  Not the group path: in
+//                this kernel a group open of a device whose cdev is bound
+//                is refused (EBUSY), so it would change nothing.
 //   sessions     on every call but the kexec's, creates a session of its
 //                own, preserves a memfd of its own in it and closes the
 //                session again, so that the session list and a handler's
@@ -54,6 +60,8 @@ public:
 		Mapped mapped;
 		// A guest_memfd's: its VM, if the VMM holds it, or -1.
 		int vm_fd = -1;
+		// A VFIO cdev's: the PCI address of its device.
+		std::string pci_addr;
 	};
 
 	// The kinds above get a thread each; the others are left alone.
@@ -71,6 +79,9 @@ public:
 	// The session racer's: counted apart, so that a run whose object
 	// racers all failed is not taken for a raced one.
 	std::uint32_t session_changes() const { return session_changes_.load(); }
+	// Of changes(), those of the device racer: reopening a cdev touches
+	// none of the state the other racers change.
+	std::uint32_t device_changes() const { return device_changes_.load(); }
 	// The changes the kernel refused, every racer's.
 	std::uint32_t refused() const { return refused_.load(); }
 	// Stops and joins the threads; the changes they made to the objects.
@@ -93,6 +104,7 @@ private:
 	// names the iommufd.
 	void reshape(int fd, const std::string &what, unsigned ioas, const Mapped &mapped,
 		     bool &said);
+	void device(const protocol::ObjectSpec &spec, const std::string &pci_addr);
 	void sessions(int luo_device);
 	// Counts a change the kernel refused, and says a racer's first on the
 	// console, where the host's "the racers changed nothing" points; later
@@ -105,6 +117,7 @@ private:
 	std::atomic<std::uint32_t> changes_{0};
 	std::atomic<std::uint32_t> session_changes_{0};
 	std::atomic<std::uint32_t> refused_{0};
+	std::atomic<std::uint32_t> device_changes_{0};
 	std::atomic<unsigned> started_{0};
 	std::vector<std::thread> threads_;
 };

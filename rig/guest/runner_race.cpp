@@ -36,6 +36,9 @@ std::vector<Racer::Target> Runner::race_targets(const protocol::Step &step)
 			t.mapped = objects_.mapped_by(o.name);
 		if (o.kind == protocol::ObjectKind::guest_memfd)
 			t.vm_fd = objects_.fd(o.depends_on);
+		if (o.kind == protocol::ObjectKind::vfio_cdev && o.device >= 0 &&
+		    static_cast<size_t>(o.device) < plan_.edu_devices.size())
+			t.pci_addr = plan_.edu_devices[o.device];
 		out.push_back(t);
 	}
 	return out;
@@ -57,6 +60,7 @@ Outcome Runner::execute_raced(const protocol::Step &step, protocol::Event &ev)
 		ev.raced = racer.stop();
 		ev.raced_sessions = racer.session_changes();
 		ev.raced_refused = racer.refused();
+		ev.raced_devices = racer.device_changes();
 		// Before any racer reaches the iommufd just retrieved.
 		if (o && step.op == Op::retrieve && !step.object.empty())
 			if (const auto *spec = protocol::find_object(plan_, step.object);
@@ -81,10 +85,12 @@ Outcome Runner::execute_raced(const protocol::Step &step, protocol::Event &ev)
 	pre.case_id = step.case_id;
 	pre.raced = racer.changes();
 	pre.raced_refused = racer.refused();
+	pre.raced_devices = racer.device_changes();
 	events_.emit(pre);
 	int rc = reboot_into_next(detail);
 	ev.raced = racer.stop();
 	ev.raced_refused = racer.refused();
+	ev.raced_devices = racer.device_changes();
 	return Outcome::fail(rc, detail);
 }
 

@@ -408,6 +408,8 @@ std::string event_to_json(const Event &ev)
 		j["raced_refused"] = ev.raced_refused;
 	if (ev.raced_carried)
 		j["raced_carried"] = ev.raced_carried;
+	if (ev.raced_devices)
+		j["raced_devices"] = ev.raced_devices;
 	if (!ev.err.empty())
 		j["err"] = ev.err;
 	if (!ev.detail.empty())
@@ -459,6 +461,7 @@ Event event_from_json(const std::string &line)
 	ev.raced_sessions = field_or<std::uint32_t>(j, "raced_sessions", 0);
 	ev.raced_refused = field_or<std::uint32_t>(j, "raced_refused", 0);
 	ev.raced_carried = field_or<std::uint32_t>(j, "raced_carried", 0);
+	ev.raced_devices = field_or<std::uint32_t>(j, "raced_devices", 0);
 	ev.err = field_or<std::string>(j, "err", "");
 	ev.detail = field_or<std::string>(j, "detail", "");
 	return ev;

@@ -225,6 +225,8 @@ struct Event {
 	// And the changes the racers tried that the kernel refused, the
 	// session racer's included; the console names each racer's first.
 	std::uint32_t raced_refused = 0;
+	// Of `raced`, the device racer's (reopened VFIO cdevs).
+	std::uint32_t raced_devices = 0;
 	// A retrieved iommufd's: the racers' IOAS of the kernel before that
 	// came back with the range they copied (Racer::carried_over).
 	std::uint32_t raced_carried = 0;

@@ -199,6 +199,10 @@ TEST_CASE("racers reshaping an IOAS of an iommufd that maps two memfds change no
 			if (s.op == protocol::Op::kexec && s.executed) {
 				INFO("kexec");
 				CHECK(s.raced > 0);
+				// The device the case holds was reopened under
+				// the freeze as well.
+				if (c.id.find("vfio") != std::string::npos)
+					CHECK(s.raced_devices > 0);
 			}
 	}
 	CHECK(rep.exit_code == 0);

@@ -36,12 +36,14 @@ TEST_CASE("the plan carries race to every boot, and events the racers' count bac
 	ev.raced_sessions = 17;
 	ev.raced_refused = 5;
 	ev.raced_carried = 2;
+	ev.raced_devices = 30;
 	auto back = protocol::event_from_json(protocol::event_to_json(ev));
 	CHECK(back.step == 4);
 	CHECK(back.raced == 812);
 	CHECK(back.raced_sessions == 17);
 	CHECK(back.raced_refused == 5);
 	CHECK(back.raced_carried == 2);
+	CHECK(back.raced_devices == 30);
 }
 
 TEST_CASE("a kexec's racing, said before its reboot, is counted on the step", "[unit][race][judge]")
@@ -122,6 +124,7 @@ TEST_CASE("a race batch whose racers changed nothing is refused", "[unit][race][
 	// Refusals are said only when there were some, with their count.
 	CHECK_THAT(line, !ContainsSubstring("refused"));
 	CHECK_THAT(line, !ContainsSubstring("came back"));
+	CHECK_THAT(line, !ContainsSubstring("VFIO"));
 	busy.steps[2].raced_refused = 4;
 	busy.steps[1].raced_refused = 1;
 	CHECK_THAT(host::race_summary({busy}),
@@ -130,6 +133,10 @@ TEST_CASE("a race batch whose racers changed nothing is refused", "[unit][race][
 	busy.steps.back().raced_carried = 3;
 	CHECK_THAT(host::race_summary({busy}),
 		   ContainsSubstring("3 racer IOAS came back in retrieved iommufds"));
+	busy.steps[2].raced_devices = 2;
+	CHECK_THAT(host::race_summary({busy}),
+		   ContainsSubstring("retrieve 1 steps, 0 changes), 2 of "
+				     "them reopened VFIO cdevs"));
 
 	CHECK_FALSE(host::has_race_target({memfd_case("a")}));
 }

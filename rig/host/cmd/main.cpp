@@ -86,7 +86,7 @@ void case_flags(CLI::App *cmd, RunConfig &run)
 	cmd->add_option("--inject", run.inject,
 			"fail-nth: run each Live Update call once per error path it reaches, "
 			"failing its Nth allocation (needs --kernel-flavour debug); race: run each "
-			"Live Update call while helper threads change its guest_memfd and iommufd "
+			"Live Update call while helper threads change its guest_memfd, iommufd and VFIO "
 			"objects");
 	cmd->add_option("--retrieve-copies", run.retrieve_copies,
 			"with --inject fail-nth: copies of each memfd, KVM VM, guest_memfd and "

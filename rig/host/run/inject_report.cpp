@@ -105,7 +105,7 @@ std::string nothing_raced(const protocol::Plan &plan, const std::vector<CaseResu
 std::string race_summary(const std::vector<CaseResult> &cases)
 {
 	std::map<std::string, std::pair<int, long>> per_op;  // steps, changes
-	long all = 0, sessions = 0, refused = 0, carried = 0;
+	long all = 0, sessions = 0, refused = 0, carried = 0, devices = 0;
 	int steps = 0;
 	for (const auto &c : cases)
 		for (const auto &s : c.steps) {
@@ -118,6 +118,7 @@ std::string race_summary(const std::vector<CaseResult> &cases)
 			sessions += s.raced_sessions;
 			refused += s.raced_refused;
 			carried += s.raced_carried;
+			devices += s.raced_devices;
 			steps++;
 		}
 	std::ostringstream o;
@@ -129,6 +130,8 @@ std::string race_summary(const std::vector<CaseResult> &cases)
 	}
 	if (!per_op.empty())
 		o << ")";
+	if (devices)
+		o << ", " << devices << " of them reopened VFIO cdevs";
 	o << "; the session racer made " << sessions << " changes";
 	// A change the contract lets userspace make at any time that the
 	// kernel refused is either a frozen object's due or a handler's

@@ -30,6 +30,7 @@ void record(StepResult &sr, const protocol::Event &ev, bool matches, const proto
 	sr.raced_sessions = ev.raced_sessions;
 	sr.raced_refused = ev.raced_refused + before.raced_refused;
 	sr.raced_carried = ev.raced_carried;
+	sr.raced_devices = ev.raced_devices + before.raced_devices;
 	sr.absorbed = ev.absorbed;
 	sr.points = ev.points;
 	sr.untried = ev.untried;
@@ -220,6 +221,7 @@ BatchOutcome judge_batch(const Batch &batch, const VmResult &vm, const std::stri
 			e.injected = std::max(e.injected, ev.injected);
 			e.raced = std::max(e.raced, ev.raced);
 			e.raced_refused = std::max(e.raced_refused, ev.raced_refused);
+			e.raced_devices = std::max(e.raced_devices, ev.raced_devices);
 		}
 	}
 	const protocol::Event none;

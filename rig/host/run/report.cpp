@@ -171,6 +171,8 @@ std::string json_report(const std::vector<CaseResult> &cases, const RunSummary &
 				js["raced_refused"] = st.raced_refused;
 			if (st.raced_carried)
 				js["raced_carried"] = st.raced_carried;
+			if (st.raced_devices)
+				js["raced_devices"] = st.raced_devices;
 			steps.push_back(std::move(js));
 		}
 		json one{{"id", c.id},

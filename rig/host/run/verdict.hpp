@@ -53,6 +53,8 @@ struct StepResult {
 	std::uint32_t raced_refused = 0;
 	// A retrieved iommufd's racer IOAS carried over (raced_carried).
 	std::uint32_t raced_carried = 0;
+	// Of `raced`, the device racer's (raced_devices).
+	std::uint32_t raced_devices = 0;
 	// The first line of a kernel report the guest saw logged while the
 	// step ran (protocol::Event::kernel_report): the step a crash is
 	// pinned on.
