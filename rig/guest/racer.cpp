@@ -251,14 +251,29 @@ void Racer::iommufd(const protocol::ObjectSpec &spec, int fd, const Mapped &mapp
 	// The copy it may still hold goes with it.
 	unsigned kept = 0;
 	const std::string what = "iommufd '" + spec.name + "' (" + fd_str(fd) + ")";
+	// IOMMU_DESTROY refuses (EBUSY) an object another thread holds for the
+	// moment, a walk of the context such as a freeze's among them: that is
+	// the uAPI's answer while the IOAS is in use, not a refused change, and
+	// the racer tries again later.
+	std::vector<unsigned> held;
 	auto destroy = [&](unsigned id) {
-		if (auto r = kind::ioas_destroy(fd, what, id, "the racer's"))
+		auto r = kind::ioas_destroy(fd, what, id, "the racer's");
+		if (r)
 			changes_++;
+		else if (r.result == -EBUSY)
+			held.push_back(id);
 		else
 			said_once(said, r.detail);
 	};
+	auto destroy_held = [&] {
+		auto ids = std::move(held);
+		held.clear();
+		for (auto id : ids)
+			destroy(id);
+	};
 	auto end = std::chrono::steady_clock::now() + kMaxRace;
 	while (!stop_ && std::chrono::steady_clock::now() < end) {
+		destroy_held();
 		unsigned made = 0;
 		if (auto r = kind::ioas_alloc(fd, spec.name, made)) {
 			changes_++;
@@ -277,6 +292,14 @@ void Racer::iommufd(const protocol::ObjectSpec &spec, int fd, const Mapped &mapp
 	// The context is left as the racer found it.
 	if (kept)
 		destroy(kept);
+	for (int tries = 0; !held.empty() && tries < 100; tries++) {
+		std::this_thread::sleep_for(std::chrono::milliseconds(10));
+		destroy_held();
+	}
+	if (!held.empty())
+		said_once(said, what + ": IOMMU_DESTROY of the racer's IOAS " +
+				std::to_string(held.front()) + " stayed busy (EBUSY) for a second "
+				"after the call");
 	if (first)
 		started_++;
 }
