@@ -4,9 +4,11 @@
 // apart from the kernel console so that a kernel splat can never corrupt it.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "protocol/plan.hpp"
 
@@ -26,10 +28,17 @@ public:
 	void drain();
 
 private:
+	// Says on the console when the port stops sending (uart_watch.hpp).
+	void watch_output();
+
 	int fd_ = -1;
 	std::uint32_t boot_;
 	std::uint64_t seq_ = 0;
 	std::mutex mu_;
+	std::mutex watch_mu_;
+	std::condition_variable watch_cv_;
+	bool stopping_ = false;
+	std::thread watch_;
 };
 
 } // namespace luo::guest
