@@ -47,14 +47,19 @@ Outcome copy_range(int iommufd, const std::string &what, unsigned scratch, const
 Outcome check_mapping(int iommufd, const std::string &what, const MappedFile &mem, unsigned scratch,
 		      const IoasMapping &m)
 {
+	// One page more first: once the range itself is copied into the
+	// scratch IOAS, a second copy to the same IOVAs fails there (EEXIST)
+	// whatever the source maps, and could never say the mapping grew.
+	if (copy_range(iommufd, what, scratch, m, m.length + 4096)) {
+		ioas_unmap(iommufd, what, scratch, m.iova, m.length + 4096);
+		return fail(EIO, what + ": " + iova_range(m, m.length + 4096) + " is mapped through and "
+				 "through, but the VMM mapped only " + file_range(m, mem) + " at " +
+				 iova_range(m, m.length) + ": the mapping grew");
+	}
 	if (auto r = copy_range(iommufd, what, scratch, m, m.length); !r)
 		return fail(-r.result, "ioctl(" + what + ", IOMMU_IOAS_COPY, " + iova_range(m, m.length) +
 				       ", where " + file_range(m, mem) + " was mapped) (ENOENT: no such "
 				       "IOAS, or the range is not mapped)");
-	if (copy_range(iommufd, what, scratch, m, m.length + 4096))
-		return fail(EIO, what + ": " + iova_range(m, m.length + 4096) + " is mapped through and "
-				 "through, but the VMM mapped only " + file_range(m, mem) + " at " +
-				 iova_range(m, m.length) + ": the mapping grew");
 	return Outcome::ok();
 }
 
