@@ -295,8 +295,9 @@ static int gmem_write_late(const struct repro_object *o, int fd)
 
 /*
  * As the rig's mock VMM does: an iommufd that depends on a memfd maps it whole
- * at MAP_IOVA of its first IOAS, a second memfd MAP_SLOT higher, and a
- * restored one must still map them there.
+ * at MAP_IOVA of its first IOAS, a second memfd MAP_SLOT higher, and each
+ * later IOAS maps them as mappings[] says; a restored one must still map
+ * every range there, and no further.
  */
 #define VMM_IOAS 1
 #define MAP_IOVA 0x100000
@@ -692,22 +693,24 @@ static int gmem_slot(int vm, int gmem, uint64_t size, void *uaddr)
 }
 
 
-static int ioas_map_memfd(int iommufd, int memfd, uint64_t size, uint64_t iova)
+static int ioas_map_memfd(int iommufd, int memfd, const struct repro_mapping *r)
 {
 	struct iommu_ioas_map_file m;
 
 	memset(&m, 0, sizeof(m));
 	m.size = sizeof(m);
 	m.flags = MAP_FLAGS;
-	m.ioas_id = VMM_IOAS;
+	m.ioas_id = r->ioas;
 	m.fd = memfd;
-	m.length = size;
-	m.iova = iova;
+	m.start = r->start;
+	m.length = r->length;
+	m.iova = r->iova;
 	return ioctl(iommufd, IOMMU_IOAS_MAP_FILE, &m) ? fail_errno("IOMMU_IOAS_MAP_FILE") : 0;
 }
 
 /* IOMMU_IOAS_COPY succeeds only if the whole range is mapped. */
-static int ioas_mapped(int iommufd, uint32_t scratch, uint64_t size, uint64_t iova)
+static int ioas_copy_out(int iommufd, uint32_t scratch, const struct repro_mapping *r,
+			 uint64_t length)
 {
 	struct iommu_ioas_copy c;
 
@@ -715,17 +718,48 @@ static int ioas_mapped(int iommufd, uint32_t scratch, uint64_t size, uint64_t io
 	c.size = sizeof(c);
 	c.flags = MAP_FLAGS;
 	c.dst_ioas_id = scratch;
-	c.src_ioas_id = VMM_IOAS;
-	c.length = size;
-	c.dst_iova = iova;
-	c.src_iova = iova;
-	return ioctl(iommufd, IOMMU_IOAS_COPY, &c) ? fail_errno("IOMMU_IOAS_COPY") : 0;
+	c.src_ioas_id = r->ioas;
+	c.length = length;
+	c.dst_iova = r->iova;
+	c.src_iova = r->iova;
+	return ioctl(iommufd, IOMMU_IOAS_COPY, &c) ? -errno : 0;
+}
+
+/*
+ * The range is mapped, and no further.  One page more is tried first: once
+ * the range itself is in the scratch IOAS, any second copy to the same
+ * IOVAs fails there, whatever the source maps.
+ */
+static int ioas_mapped(int iommufd, uint32_t scratch, const struct repro_mapping *r)
+{
+	const struct repro_object *iommu = &objects[r->iommufd], *mem = &objects[r->memfd];
+	struct iommu_ioas_unmap u;
+	int rc;
+
+	if (ioas_copy_out(iommufd, scratch, r, r->length + 4096) == 0) {
+		memset(&u, 0, sizeof(u));
+		u.size = sizeof(u);
+		u.ioas_id = scratch;
+		u.iova = r->iova;
+		u.length = r->length + 4096;
+		ioctl(iommufd, IOMMU_IOAS_UNMAP, &u);
+		say("%s: IOAS %u maps one page more than %s 0x%llx+0x%llx at IOVA 0x%llx: "
+		    "the mapping grew", iommu->name, r->ioas, mem->name, r->start, r->length,
+		    r->iova);
+		return -EIO;
+	}
+	rc = ioas_copy_out(iommufd, scratch, r, r->length);
+	if (rc)
+		say("%s: IOAS %u no longer maps %s 0x%llx+0x%llx at IOVA 0x%llx: %s", iommu->name,
+		    r->ioas, mem->name, r->start, r->length, r->iova, strerror(-rc));
+	return rc;
 }
 
 static int do_create(const struct repro_object *o, int dep_fd)
 {
 	struct kvm_create_guest_memfd g;
 	struct iommu_ioas_alloc ioas;
+	unsigned int k;
 	uint8_t *p;
 	int fd, rc;
 
@@ -765,19 +799,24 @@ static int do_create(const struct repro_object *o, int dep_fd)
 		fd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
 		if (fd < 0)
 			return fail_errno("open /dev/iommu");
-		memset(&ioas, 0, sizeof(ioas));
-		ioas.size = sizeof(ioas);
-		if (ioctl(fd, IOMMU_IOAS_ALLOC, &ioas))
-			return fail_errno("IOMMU_IOAS_ALLOC");
-		/* The memfds it depends on, mapped whole into that first IOAS. */
-		if (dep_fd >= 0 && ioas.out_ioas_id != VMM_IOAS) {
-			say("%s: its first IOAS is %u, not %u", o->name, ioas.out_ioas_id, VMM_IOAS);
-			return -EINVAL;
+		/* Its IOAS, numbered in order as mappings[] has them. */
+		for (k = 1; k <= o->ioas; k++) {
+			memset(&ioas, 0, sizeof(ioas));
+			ioas.size = sizeof(ioas);
+			if (ioctl(fd, IOMMU_IOAS_ALLOC, &ioas))
+				return fail_errno("IOMMU_IOAS_ALLOC");
+			if (ioas.out_ioas_id != k) {
+				say("%s: IOAS %u of a new iommufd got ID %u", o->name, k,
+				    ioas.out_ioas_id);
+				return -EINVAL;
+			}
 		}
-		rc = dep_fd >= 0 ? ioas_map_memfd(fd, dep_fd, objects[o->dep].size, MAP_IOVA) : 0;
-		if (!rc && o->dep2 >= 0)
-			rc = ioas_map_memfd(fd, obj_fd[o->dep2], objects[o->dep2].size,
-					    MAP_IOVA + MAP_SLOT);
+		rc = 0;
+		for (k = 0; k < NR_MAPPINGS && !rc; k++)
+			if (mappings[k].iommufd == o - objects)
+				rc = ioas_map_memfd(fd, mappings[k].memfd == o->dep ? dep_fd
+								: obj_fd[mappings[k].memfd],
+						    &mappings[k]);
 		return rc ? rc : fd;
 	case K_UNSUPPORTED:
 		fd = eventfd(0, EFD_CLOEXEC);
@@ -958,6 +997,7 @@ static int do_verify(const struct repro_object *o, int fd, int dep_fd)
 	struct iommu_ioas_alloc ioas;
 	struct iommu_destroy d;
 	static int other_vm = -1;
+	unsigned int k;
 	uint8_t *p;
 	int rc;
 
@@ -1018,18 +1058,10 @@ static int do_verify(const struct repro_object *o, int fd, int dep_fd)
 		ioas.size = sizeof(ioas);
 		if (ioctl(fd, IOMMU_IOAS_ALLOC, &ioas))
 			return fail_errno("IOMMU_IOAS_ALLOC");
-		rc = o->dep >= 0 ? ioas_mapped(fd, ioas.out_ioas_id, objects[o->dep].size, MAP_IOVA)
-				 : 0;
-		if (rc)
-			say("%s: IOAS %u no longer maps %s at IOVA 0x%x", o->name, VMM_IOAS,
-			    objects[o->dep].name, MAP_IOVA);
-		if (!rc && o->dep2 >= 0) {
-			rc = ioas_mapped(fd, ioas.out_ioas_id, objects[o->dep2].size,
-					 MAP_IOVA + MAP_SLOT);
-			if (rc)
-				say("%s: IOAS %u no longer maps %s at IOVA 0x%llx", o->name,
-				    VMM_IOAS, objects[o->dep2].name, MAP_IOVA + MAP_SLOT);
-		}
+		rc = 0;
+		for (k = 0; k < NR_MAPPINGS && !rc; k++)
+			if (mappings[k].iommufd == o - objects)
+				rc = ioas_mapped(fd, ioas.out_ioas_id, &mappings[k]);
 		memset(&d, 0, sizeof(d));
 		d.size = sizeof(d);
 		d.id = ioas.out_ioas_id;

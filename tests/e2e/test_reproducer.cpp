@@ -78,6 +78,56 @@ TEST_CASE("a knob's reproducer fails outside the rig at the rig's own wrong step
 	CHECK_THAT(out.result, ContainsSubstring("[" + wrong.expect.rule + "]"));
 }
 
+// An iommufd with three IOAS, without the VFIO device the reproducer cannot
+// make: with ioas-maps-first the restored context maps every range into
+// IOAS 1, which only a check of the later IOAS sees.  The reproducer maps
+// and checks each range where the mock VMM does, so it fails at the rig's
+// own step; without the knob it passes.
+TEST_CASE("a reproducer of an iommufd with several IOAS checks each of them",
+	  "[e2e][reproducer]")
+{
+	fs::path dir = fs::path(LUO_RIG_BINARY_DIR) / "e2e-runs" / "reproducer-layers";
+	fs::remove_all(dir);
+	fs::create_directories(dir);
+	const fs::path scenario = dir / "layers.json";
+	host::write_file_atomic(scenario, R"({"name": "layers",
+  "objects": {"mem": "memfd", "iommu": {"kind": "iommufd", "depends_on": "mem", "ioas": 3}},
+  "preserve": [["mem", "iommu"]], "restore": [["mem", "iommu"]]})");
+	const std::string id = "layers/p:mem,iommu/r:mem,iommu";
+	const std::string knob = "ioas-maps-first";
+
+	auto run = e2e::config_for({scenario.string()}, "reproducer-rig-layers");
+	run.cases = {id};
+	run.fault = knob;
+	auto rep = host::run_suite(run);
+	REQUIRE(rep.cases.size() == 1);
+	REQUIRE(rep.cases[0].verdict == host::Verdict::violation);
+	const auto &wrong = rep.cases[0].steps[rep.cases[0].failed_step];
+	REQUIRE(wrong.object == "iommu");
+
+	host::ReproConfig cfg;
+	cfg.id = id;
+	cfg.run.scenarios = {scenario.string()};
+	for (const std::string &k : {knob, std::string()}) {
+		cfg.run.fault = k;
+		fs::path out_dir = dir / (k.empty() ? "clean" : k);
+		host::write_reproducer(cfg, out_dir);
+		auto out = host::boot_reproducer(out_dir, {}, "auto", k, false);
+		INFO((k.empty() ? "no knob" : k) << ": " << out.result << "\n" << out.console);
+		CHECK(out.crash.empty());
+		if (k.empty()) {
+			CHECK(out.passed);
+			continue;
+		}
+		CHECK(out.failed);
+		CHECK_THAT(out.result,
+			   ContainsSubstring("FAIL at step " + std::to_string(rep.cases[0].failed_step + 1) +
+					     " " + protocol::to_string(wrong.op)));
+		// The first range a later IOAS lost, named as the VMM names it.
+		CHECK_THAT(out.console, ContainsSubstring("iommu: IOAS 2 no longer maps mem "));
+	}
+}
+
 TEST_CASE("a reproducer passes on a kernel without the bug", "[e2e][reproducer]")
 {
 	// The check of the test above has teeth only if the same reproducer can

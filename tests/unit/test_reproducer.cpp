@@ -6,11 +6,13 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
+#include <cstdio>
 #include <filesystem>
 
 #include "core/contract.hpp"
 #include "core/expand.hpp"
 #include "core/scenario.hpp"
+#include "guest/ioas_layout.hpp"
 #include "host/cmd/reproducer.hpp"
 #include "host/run/contracts.hpp"
 #include "host/util/atomic_file.hpp"
@@ -89,6 +91,36 @@ TEST_CASE("a refused kexec keeps the stage; VFIO objects are refused; two mapped
 	auto both = host::reproducer_source(two, "agreed", "", "");
 	CHECK_THAT(both, ContainsSubstring("{ \"io\", K_IOMMUFD, 0, 1, "));
 	CHECK_THAT(both, ContainsSubstring("{ \"a\", K_MEMFD, -1, -1, "));
+	// Whole, each in its own slot of the one IOAS.
+	CHECK_THAT(both, ContainsSubstring("#define NR_MAPPINGS 2\n"));
+	CHECK_THAT(both, ContainsSubstring("{ 2, 0, 1U, 0x100000ULL, 0x0ULL, "));
+	CHECK_THAT(both, ContainsSubstring("{ 2, 1, 1U, 0x1100000ULL, 0x0ULL, "));
+}
+
+TEST_CASE("a reproducer maps every IOAS of a layered iommufd where the mock VMM does",
+	  "[unit][reproducer]")
+{
+	auto c = only(R"({"name": "l", "objects": {"mem": {"kind": "memfd", "size": 65536},
+		"io": {"kind": "iommufd", "depends_on": "mem", "ioas": 3}},
+		"preserve": [["mem", "io"]], "restore": [["mem", "io"]]})");
+	auto src = host::reproducer_source(c, "agreed", "", "");
+	CHECK_THAT(src, ContainsSubstring("{ \"io\", K_IOMMUFD, 0, -1, 0ULL, 0U, 3U },"));
+	// The rows are the layout the VMM maps and checks, range by range.
+	const auto layout = guest::ioas_layout(3, 65536, 0);
+	REQUIRE(layout.size() == 5);
+	CHECK_THAT(src, ContainsSubstring("#define NR_MAPPINGS 5\n"));
+	for (const auto &m : layout) {
+		char row[128];
+		std::snprintf(row, sizeof(row), "{ 1, 0, %uU, 0x%llxULL, 0x%llxULL, 0x%llxULL },",
+			      m.ioas, (unsigned long long)m.iova, (unsigned long long)m.start,
+			      (unsigned long long)m.length);
+		CHECK_THAT(src, ContainsSubstring(row));
+	}
+	// No iommufd that maps anything: the table has its end row only.
+	auto bare = only(R"({"name": "b", "objects": {"io": "iommufd"},
+		"preserve": [["io"]], "restore": [["io"]]})");
+	CHECK_THAT(host::reproducer_source(bare, "agreed", "", ""),
+		   ContainsSubstring("#define NR_MAPPINGS 0\n"));
 }
 
 TEST_CASE("a reproducer tells its kernel what the contract's kernel block says", "[unit][reproducer]")

@@ -24,6 +24,7 @@
 #include "host/vm/accel.hpp"
 #include "host/vm/calibration.hpp"
 #include "host/vm/qemu.hpp"
+#include "guest/ioas_layout.hpp"
 #include "guest/vcpu_program.hpp"
 
 namespace luo::host {
@@ -81,6 +82,14 @@ struct repro_object {
 	int dep2;			/* an iommufd's second memfd, or -1 */
 	unsigned long long size;
 	unsigned int seed;		/* of the data pattern */
+	unsigned int ioas;		/* an iommufd's IOAS, made 1, 2, ... */
+};
+
+/* A range of a memfd an iommufd maps into one of its IOAS, as luo-rig's VMM does. */
+struct repro_mapping {
+	int iommufd, memfd;		/* indexes into objects[] */
+	unsigned int ioas;
+	unsigned long long iova, start, length;
 };
 
 struct repro_step {
@@ -101,6 +110,33 @@ struct repro_vcpu {
 	const unsigned int (*words)[2];	/* { offset, value } */
 };
 )";
+
+// Where each iommufd maps the memfds it depends on: the mock VMM's own layout
+// (guest/ioas_layout.hpp), so that the reproducer maps and checks the same
+// ranges.  One row more than it needs: C has no empty arrays.
+std::string mapping_table(const core::Case &c, const std::map<std::string, int> &index)
+{
+	std::ostringstream rows;
+	int n = 0;
+	for (const auto &obj : c.objects) {
+		if (obj.kind != protocol::ObjectKind::iommufd || obj.depends_on.empty())
+			continue;
+		std::vector<std::string> files{obj.depends_on};
+		files.insert(files.end(), obj.also_maps.begin(), obj.also_maps.end());
+		for (unsigned slot = 0; slot < files.size(); slot++) {
+			const auto &mem = c.objects[index.at(files[slot])];
+			for (const auto &m : guest::ioas_layout(obj.ioas, mem.size, slot)) {
+				rows << "\t{ " << index.at(obj.name) << ", " << index.at(files[slot]) << ", "
+				     << m.ioas << "U, 0x" << std::hex << m.iova << "ULL, 0x" << m.start
+				     << "ULL, 0x" << m.length << std::dec << "ULL },\n";
+				n++;
+			}
+		}
+	}
+	return "#define NR_MAPPINGS " + std::to_string(n) +
+	       "\nstatic const struct repro_mapping mappings[NR_MAPPINGS + 1] = {\n" + rows.str() +
+	       "\t{ -1, -1, 0, 0, 0, 0 },\n};\n";
+}
 
 // run-vcpu's program for each guest_memfd a step runs it on, as the mock VMM
 // builds it (vcpu_program.hpp): the same bytes, not a second copy of them.
@@ -221,11 +257,6 @@ std::string reproducer_source(const core::Case &c, const std::string &contract,
 					 ", which the standalone reproducer cannot create (it needs a "
 					 "device bound to vfio-pci); `luo-rig minimize` may find a "
 					 "smaller case without it");
-		if (obj.ioas > 1)
-			throw SetupError("reproducer " + c.id + ": iommufd '" + obj.name + "' has " +
-					 std::to_string(obj.ioas) + " IOAS, and the standalone "
-					 "reproducer makes an iommufd with one; run the case in the rig "
-					 "(`luo-rig repro`)");
 		if (obj.also_maps.size() > 1)
 			throw SetupError("reproducer " + c.id + ": iommufd '" + obj.name + "' maps " +
 					 std::to_string(obj.also_maps.size() + 1) + " memfds, and the "
@@ -234,9 +265,10 @@ std::string reproducer_source(const core::Case &c, const std::string &contract,
 		int dep = obj.depends_on.empty() ? -1 : index.at(obj.depends_on);
 		int dep2 = obj.also_maps.empty() ? -1 : index.at(obj.also_maps.front());
 		o << "\t{ " << c_string(obj.name) << ", " << c_enum("K_", protocol::to_string(obj.kind))
-		  << ", " << dep << ", " << dep2 << ", " << obj.size << "ULL, " << obj.seed << "U },\n";
+		  << ", " << dep << ", " << dep2 << ", " << obj.size << "ULL, " << obj.seed << "U, "
+		  << obj.ioas << "U },\n";
 	}
-	o << "};\n\nstatic const struct repro_step steps[NR_STEPS] = {\n";
+	o << "};\n\n" << mapping_table(c, index) << "\nstatic const struct repro_step steps[NR_STEPS] = {\n";
 	unsigned stage = 1;
 	for (const auto &s : c.steps) {
 		const char *expect = s.expect.kind == core::Expect::Kind::ok	      ? "E_OK"
