@@ -217,13 +217,14 @@ void Racer::reshape(int fd, const std::string &what, unsigned ioas, const Mapped
 	}
 }
 
-std::uint32_t Racer::carried_over(int fd, const std::string &what, const Mapped &mapped)
+std::uint32_t Racer::carried_over(int fd, const std::string &name, const Mapped &mapped)
 {
+	const std::string what = "iommufd '" + name + "' (" + fd_str(fd) + ")";
 	// IOAS and HWPT IDs of a restored context are small: the VMM's few
 	// objects, and at most two IOAS of each racer.
 	constexpr unsigned kMaxId = 64;
 	unsigned scratch = 0;
-	if (!kind::ioas_alloc(fd, what, scratch))
+	if (!kind::ioas_alloc(fd, name, scratch))
 		return 0;
 	std::uint32_t found = 0;
 	for (unsigned id = 1; id <= kMaxId; id++) {

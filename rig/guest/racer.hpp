@@ -92,7 +92,7 @@ public:
 	// that is, racers' IOAS of the kernel before that came back with what
 	// they held.  A handler that records every IOAS at the freeze brings
 	// them back; one that records only the VMM's does not.
-	static std::uint32_t carried_over(int iommufd, const std::string &what,
+	static std::uint32_t carried_over(int iommufd, const std::string &name,
 					  const Mapped &mapped);
 
 private:

@@ -66,7 +66,7 @@ Outcome Runner::execute_raced(const protocol::Step &step, protocol::Event &ev)
 			if (const auto *spec = protocol::find_object(plan_, step.object);
 			    spec && spec->kind == protocol::ObjectKind::iommufd)
 				ev.raced_carried = Racer::carried_over(
-					objects_.fd(step.object), "iommufd '" + step.object + "'",
+					objects_.fd(step.object), step.object,
 					objects_.mapped_by(step.object));
 		return o;
 	}
