@@ -159,10 +159,12 @@ public:
 	};
 	Probe before_preserve(const protocol::ObjectSpec &spec, const protocol::Step &step, int sfd);
 
+	// The PCI address of the plan's edu device a VFIO object uses.
+	Outcome device_addr(const protocol::ObjectSpec &spec, std::string &addr) const;
+
 private:
 	Outcome dependency_fd(const protocol::ObjectSpec &spec, int &dep_fd) const;
 	bool late_written(const std::string &name) const;
-	Outcome device_addr(const protocol::ObjectSpec &spec, std::string &addr) const;
 	Outcome verify_fd(const protocol::ObjectSpec &spec, int fd, bool late);
 
 	const protocol::Plan &plan_;

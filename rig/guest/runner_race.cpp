@@ -36,9 +36,8 @@ std::vector<Racer::Target> Runner::race_targets(const protocol::Step &step)
 			t.mapped = objects_.mapped_by(o.name);
 		if (o.kind == protocol::ObjectKind::guest_memfd)
 			t.vm_fd = objects_.fd(o.depends_on);
-		if (o.kind == protocol::ObjectKind::vfio_cdev && o.device >= 0 &&
-		    static_cast<size_t>(o.device) < plan_.edu_devices.size())
-			t.pci_addr = plan_.edu_devices[o.device];
+		if (o.kind == protocol::ObjectKind::vfio_cdev)
+			objects_.device_addr(o, t.pci_addr);
 		out.push_back(t);
 	}
 	return out;
