@@ -814,9 +814,7 @@ static int do_create(const struct repro_object *o, int dep_fd)
 		rc = 0;
 		for (k = 0; k < NR_MAPPINGS && !rc; k++)
 			if (mappings[k].iommufd == o - objects)
-				rc = ioas_map_memfd(fd, mappings[k].memfd == o->dep ? dep_fd
-								: obj_fd[mappings[k].memfd],
-						    &mappings[k]);
+				rc = ioas_map_memfd(fd, obj_fd[mappings[k].memfd], &mappings[k]);
 		return rc ? rc : fd;
 	case K_UNSUPPORTED:
 		fd = eventfd(0, EFD_CLOEXEC);
