@@ -31,6 +31,16 @@ host::ReproConfig repro_config(const std::string &id, const std::string &scenari
 	return cfg;
 }
 
+// An empty directory under e2e-runs/, for a test that writes its own
+// scenario beside its reproducers.
+fs::path fresh_run_dir(const std::string &name)
+{
+	fs::path dir = fs::path(LUO_RIG_BINARY_DIR) / "e2e-runs" / name;
+	fs::remove_all(dir);
+	fs::create_directories(dir);
+	return dir;
+}
+
 } // namespace
 
 TEST_CASE("a knob's reproducer fails outside the rig at the rig's own wrong step",
@@ -86,9 +96,7 @@ TEST_CASE("a knob's reproducer fails outside the rig at the rig's own wrong step
 TEST_CASE("a reproducer of an iommufd with several IOAS checks each of them",
 	  "[e2e][reproducer]")
 {
-	fs::path dir = fs::path(LUO_RIG_BINARY_DIR) / "e2e-runs" / "reproducer-layers";
-	fs::remove_all(dir);
-	fs::create_directories(dir);
+	const fs::path dir = fresh_run_dir("reproducer-layers");
 	const fs::path scenario = dir / "layers.json";
 	host::write_file_atomic(scenario, R"({"name": "layers",
   "objects": {"mem": "memfd", "iommu": {"kind": "iommufd", "depends_on": "mem", "ioas": 3}},
@@ -191,9 +199,7 @@ TEST_CASE("a reproducer armed with fail-nth fails its step's call once, and the 
 TEST_CASE("a racing reproducer hits the unheld iommufd walk, and passes without it",
 	  "[e2e][reproducer][race][debug]")
 {
-	fs::path dir = fs::path(LUO_RIG_BINARY_DIR) / "e2e-runs" / "reproducer-race";
-	fs::remove_all(dir);
-	fs::create_directories(dir);
+	const fs::path dir = fresh_run_dir("reproducer-race");
 	const fs::path scenario = dir / "race-iommufd.json";
 	host::write_file_atomic(scenario, R"({"name": "race-iommufd",
   "objects": {"mem": "memfd", "iommu": {"kind": "iommufd", "depends_on": "mem"}},
