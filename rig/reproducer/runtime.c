@@ -294,14 +294,12 @@ static int gmem_write_late(const struct repro_object *o, int fd)
 }
 
 /*
- * As the rig's mock VMM does: an iommufd that depends on a memfd maps it whole
- * at MAP_IOVA of its first IOAS, a second memfd MAP_SLOT higher, and each
- * later IOAS maps them as mappings[] says; a restored one must still map
- * every range there, and no further.
+ * As the rig's mock VMM does: an iommufd maps the memfds it depends on into
+ * its IOAS as mappings[] says, each whole in the first IOAS and ranges of
+ * them in each later one; a restored one must still map every range there,
+ * and no further.
  */
 #define VMM_IOAS 1
-#define MAP_IOVA 0x100000
-#define MAP_SLOT 0x1000000ULL
 #define MAP_FLAGS (IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
 
 static int set_slot(int vm, unsigned int slot, unsigned int flags, uint64_t gpa, uint64_t size,
@@ -343,8 +341,9 @@ static int set_slot(int vm, unsigned int slot, unsigned int flags, uint64_t gpa,
 
 /* A call that never returns is a hang; racers that outlive it only load the machine. */
 #define RACE_SECONDS 30
-/* The racer's own IOAS maps far above MAP_IOVA. */
+/* The racer's own IOAS maps far above every IOVA of mappings[], a slot a memfd. */
 #define RACE_IOVA (1ULL << 32)
+#define RACE_SLOT 0x1000000ULL
 
 struct racer_arg {
 	unsigned int obj;
@@ -451,15 +450,20 @@ static void race_destroy(int fd, uint32_t id)
 		atomic_fetch_add(&race_changes, 1);
 }
 
-/* Only ranges of the memfd the iommufd maps already, into the racer's own IOAS. */
-static void race_reshape(int fd, uint32_t ioas, int memfd, uint64_t size, unsigned int slot)
+/*
+ * Only ranges of a memfd the iommufd maps already (`r`, its whole mapping in
+ * the VMM's IOAS), into the racer's own IOAS.
+ */
+static void race_reshape(int fd, uint32_t ioas, const struct repro_mapping *r, unsigned int slot)
 {
+	int memfd = obj_fd[r->memfd];
+	uint64_t size = objects[r->memfd].size;
 	struct iommu_ioas_map_file m;
 	struct iommu_ioas_copy c;
 	struct iommu_ioas_unmap u;
 	int mapped;
 
-	if (memfd < 0 || size < 2 * 4096)
+	if (memfd < 0 || size < 2 * 4096 || r->length < 2 * 4096)
 		return;
 	memset(&m, 0, sizeof(m));
 	m.size = sizeof(m);
@@ -468,7 +472,7 @@ static void race_reshape(int fd, uint32_t ioas, int memfd, uint64_t size, unsign
 	m.fd = memfd;
 	m.start = size - 4096;
 	m.length = 4096;
-	m.iova = RACE_IOVA + slot * MAP_SLOT;
+	m.iova = RACE_IOVA + slot * RACE_SLOT;
 	mapped = !ioctl(fd, IOMMU_IOAS_MAP_FILE, &m);
 	if (mapped)
 		atomic_fetch_add(&race_changes, 1);
@@ -478,8 +482,8 @@ static void race_reshape(int fd, uint32_t ioas, int memfd, uint64_t size, unsign
 	c.dst_ioas_id = ioas;
 	c.src_ioas_id = VMM_IOAS;
 	c.length = 4096;
-	c.dst_iova = RACE_IOVA + slot * MAP_SLOT + 2 * 4096;
-	c.src_iova = MAP_IOVA + slot * MAP_SLOT + 4096;
+	c.dst_iova = RACE_IOVA + slot * RACE_SLOT + 2 * 4096;
+	c.src_iova = r->iova + 4096;
 	if (!ioctl(fd, IOMMU_IOAS_COPY, &c))
 		atomic_fetch_add(&race_changes, 1);
 	if (!mapped)
@@ -487,7 +491,7 @@ static void race_reshape(int fd, uint32_t ioas, int memfd, uint64_t size, unsign
 	memset(&u, 0, sizeof(u));
 	u.size = sizeof(u);
 	u.ioas_id = ioas;
-	u.iova = RACE_IOVA + slot * MAP_SLOT;
+	u.iova = RACE_IOVA + slot * RACE_SLOT;
 	u.length = 4096;
 	if (!ioctl(fd, IOMMU_IOAS_UNMAP, &u))
 		atomic_fetch_add(&race_changes, 1);
@@ -496,13 +500,9 @@ static void race_reshape(int fd, uint32_t ioas, int memfd, uint64_t size, unsign
 static void *race_iommufd(void *arg)
 {
 	const struct racer_arg *a = arg;
-	const struct repro_object *o = &objects[a->obj];
-	int memfd = o->dep >= 0 ? obj_fd[o->dep] : -1;
-	uint64_t size = o->dep >= 0 ? objects[o->dep].size : 0;
-	int memfd2 = o->dep2 >= 0 ? obj_fd[o->dep2] : -1;
-	uint64_t size2 = o->dep2 >= 0 ? objects[o->dep2].size : 0;
 	time_t end = time(NULL) + RACE_SECONDS;
 	uint32_t kept = 0;
+	unsigned int k, slot;
 	int first = 1;
 
 	while (!race_over(end)) {
@@ -515,8 +515,11 @@ static void *race_iommufd(void *arg)
 			if (kept)
 				race_destroy(a->fd, kept);
 			kept = al.out_ioas_id;
-			race_reshape(a->fd, kept, memfd, size, 0);
-			race_reshape(a->fd, kept, memfd2, size2, 1);
+			/* Each memfd the VMM maps whole into its own IOAS. */
+			for (k = 0, slot = 0; k < NR_MAPPINGS; k++)
+				if (mappings[k].iommufd == (int)a->obj &&
+				    mappings[k].ioas == VMM_IOAS)
+					race_reshape(a->fd, kept, &mappings[k], slot++);
 		}
 		race_ready(&first);
 	}
@@ -989,6 +992,17 @@ static int run_vcpu(const struct repro_object *o, int fd, int vm)
 	return rc;
 }
 
+/* An iommufd that maps a memfd with no fd in this stage. */
+static int maps_unheld(const struct repro_object *o)
+{
+	unsigned int k;
+
+	for (k = 0; k < NR_MAPPINGS; k++)
+		if (mappings[k].iommufd == o - objects && obj_fd[mappings[k].memfd] < 0)
+			return 1;
+	return 0;
+}
+
 static int do_verify(const struct repro_object *o, int fd, int dep_fd)
 {
 	struct kvm_userspace_memory_region r;
@@ -1303,8 +1317,7 @@ static int run_step(const struct repro_step *s, long stage, long failed,
 		}
 		return 0;
 	case OP_VERIFY:
-		if (obj_fd[s->object] < 0 || (o->dep >= 0 && dep < 0) ||
-		    (o->dep2 >= 0 && obj_fd[o->dep2] < 0)) {
+		if (obj_fd[s->object] < 0 || (o->dep >= 0 && dep < 0) || maps_unheld(o)) {
 			say("%s or its dependency has no fd in this stage", o->name);
 			return -EBADF;
 		}

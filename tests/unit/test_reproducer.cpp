@@ -60,7 +60,7 @@ TEST_CASE("reproducer tables follow the case step by step", "[unit][reproducer]"
 	CHECK_THAT(src, ContainsSubstring("#define CASE_ID \"g/p:vm,gmem/r:gmem\""));
 	CHECK_THAT(src, ContainsSubstring("#define NR_STEPS " + std::to_string(c.steps.size())));
 	CHECK_THAT(src, ContainsSubstring("luo_fault=drop-contents"));
-	CHECK_THAT(src, ContainsSubstring("{ \"gmem\", K_GUEST_MEMFD, 0, -1, 12288ULL, "));
+	CHECK_THAT(src, ContainsSubstring("{ \"gmem\", K_GUEST_MEMFD, 0, 12288ULL, "));
 	// Stage 1 until the kexec, stage 2 after it; a busy FINISH by errno name.
 	CHECK_THAT(src, ContainsSubstring("{ 1, OP_KEXEC, NULL, -1, 0ULL, E_OK, 0, \"C2\" }"));
 	CHECK_THAT(src, ContainsSubstring("{ 2, OP_FINISH, \"s\", -1, 0ULL, E_ERRNO, EBUSY, \"C4\" }"));
@@ -69,7 +69,7 @@ TEST_CASE("reproducer tables follow the case step by step", "[unit][reproducer]"
 	CHECK(src.find("#define _GNU_SOURCE") < src.find("#include"));
 }
 
-TEST_CASE("a refused kexec keeps the stage; VFIO objects are refused; two mapped memfds are not", "[unit][reproducer]")
+TEST_CASE("a refused kexec keeps the stage; VFIO objects are refused; mapped memfds are not", "[unit][reproducer]")
 {
 	auto c = only(R"({"name": "r", "objects": {"vm": "kvm-vm",
 		"gmem": {"kind": "guest-memfd"}}, "preserve": [["vm", "gmem"]],
@@ -87,11 +87,11 @@ TEST_CASE("a refused kexec keeps the stage; VFIO objects are refused; two mapped
 	auto two = only(R"({"name": "m", "objects": {"a": "memfd", "b": "memfd",
 		"io": {"kind": "iommufd", "depends_on": ["a", "b"]}},
 		"preserve": [["a", "b", "io"]], "restore": [[]]})");
-	// Both memfds an iommufd maps: the second by index, mapped one slot up.
+	// Both memfds an iommufd maps: the first as its dependency, and each
+	// whole in its own slot of the one IOAS, as mappings[] rows.
 	auto both = host::reproducer_source(two, "agreed", "", "");
-	CHECK_THAT(both, ContainsSubstring("{ \"io\", K_IOMMUFD, 0, 1, "));
-	CHECK_THAT(both, ContainsSubstring("{ \"a\", K_MEMFD, -1, -1, "));
-	// Whole, each in its own slot of the one IOAS.
+	CHECK_THAT(both, ContainsSubstring("{ \"io\", K_IOMMUFD, 0, "));
+	CHECK_THAT(both, ContainsSubstring("{ \"a\", K_MEMFD, -1, "));
 	CHECK_THAT(both, ContainsSubstring("#define NR_MAPPINGS 2\n"));
 	CHECK_THAT(both, ContainsSubstring("{ 2, 0, 1U, 0x100000ULL, 0x0ULL, "));
 	CHECK_THAT(both, ContainsSubstring("{ 2, 1, 1U, 0x1100000ULL, 0x0ULL, "));
@@ -104,7 +104,7 @@ TEST_CASE("a reproducer maps every IOAS of a layered iommufd where the mock VMM 
 		"io": {"kind": "iommufd", "depends_on": "mem", "ioas": 3}},
 		"preserve": [["mem", "io"]], "restore": [["mem", "io"]]})");
 	auto src = host::reproducer_source(c, "agreed", "", "");
-	CHECK_THAT(src, ContainsSubstring("{ \"io\", K_IOMMUFD, 0, -1, 0ULL, 0U, 3U },"));
+	CHECK_THAT(src, ContainsSubstring("{ \"io\", K_IOMMUFD, 0, 0ULL, 0U, 3U },"));
 	// The rows are the layout the VMM maps and checks, range by range.
 	const auto layout = guest::ioas_layout(3, 65536, 0);
 	REQUIRE(layout.size() == 5);

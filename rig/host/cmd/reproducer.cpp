@@ -79,7 +79,6 @@ struct repro_object {
 	const char *name;
 	enum repro_kind kind;
 	int dep;			/* index of its dependency, or -1 */
-	int dep2;			/* an iommufd's second memfd, or -1 */
 	unsigned long long size;
 	unsigned int seed;		/* of the data pattern */
 	unsigned int ioas;		/* an iommufd's IOAS, made 1, 2, ... */
@@ -257,15 +256,9 @@ std::string reproducer_source(const core::Case &c, const std::string &contract,
 					 ", which the standalone reproducer cannot create (it needs a "
 					 "device bound to vfio-pci); `luo-rig minimize` may find a "
 					 "smaller case without it");
-		if (obj.also_maps.size() > 1)
-			throw SetupError("reproducer " + c.id + ": iommufd '" + obj.name + "' maps " +
-					 std::to_string(obj.also_maps.size() + 1) + " memfds, and the "
-					 "standalone reproducer maps two at most; run the case in the "
-					 "rig (`luo-rig repro`)");
 		int dep = obj.depends_on.empty() ? -1 : index.at(obj.depends_on);
-		int dep2 = obj.also_maps.empty() ? -1 : index.at(obj.also_maps.front());
 		o << "\t{ " << c_string(obj.name) << ", " << c_enum("K_", protocol::to_string(obj.kind))
-		  << ", " << dep << ", " << dep2 << ", " << obj.size << "ULL, " << obj.seed << "U, "
+		  << ", " << dep << ", " << obj.size << "ULL, " << obj.seed << "U, "
 		  << obj.ioas << "U },\n";
 	}
 	o << "};\n\n" << mapping_table(c, index) << "\nstatic const struct repro_step steps[NR_STEPS] = {\n";
