@@ -124,6 +124,10 @@ Outcome memfd_fresh(const protocol::ObjectSpec &spec, int &out);
 Outcome kvm_vm_fresh(int &out);
 Outcome guest_memfd_fresh(const protocol::ObjectSpec &spec, int vm_fd, int &out);
 Outcome vfio_fresh(const protocol::ObjectSpec &spec, const std::string &pci_addr, int &out);
+// /dev/vfio/devices/vfioN of the PCI device, from sysfs.
+Outcome vfio_cdev_path(const std::string &pci_addr, std::string &path);
+// /dev/vfio/<group> of the PCI device, from its iommu_group link.
+Outcome vfio_group_path(const std::string &pci_addr, std::string &path);
 // The legacy group path: open /dev/vfio/<group> of the device, make a new
 // iommufd its container, ask VFIO_GROUP_GET_DEVICE_FD for the device, and
 // close everything.  Fails with the errno of the first call that fails.

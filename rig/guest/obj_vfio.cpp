@@ -62,10 +62,8 @@ Outcome cdev_name(const std::string &addr, std::string &name)
 Outcome open_cdev(const protocol::ObjectSpec &spec, const std::string &pci_addr, int &out,
 		  std::string &path)
 {
-	std::string vfion;
-	if (auto r = cdev_name(pci_addr, vfion); !r)
+	if (auto r = vfio_cdev_path(pci_addr, path); !r)
 		return Outcome::fail(r.result, "vfio-cdev '" + spec.name + "': " + r.detail);
-	path = "/dev/vfio/devices/" + vfion;
 	int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return errno_fail("open " + path + " (PCI " + pci_addr + ") for vfio-cdev '" +
@@ -139,26 +137,33 @@ static Outcome bind_attach(const std::string &dev, int fd, int iommufd, const st
 	return Outcome::ok();
 }
 
-// The IOMMU group number of a PCI device, from its iommu_group link.
-static Outcome iommu_group(const std::string &addr, std::string &group)
+Outcome vfio_cdev_path(const std::string &pci_addr, std::string &path)
+{
+	std::string vfion;
+	if (auto r = cdev_name(pci_addr, vfion); !r)
+		return r;
+	path = "/dev/vfio/devices/" + vfion;
+	return Outcome::ok();
+}
+
+Outcome vfio_group_path(const std::string &pci_addr, std::string &path)
 {
 	char buf[256];
-	const std::string link = kPciDevices + addr + "/iommu_group";
+	const std::string link = kPciDevices + pci_addr + "/iommu_group";
 	ssize_t n = ::readlink(link.c_str(), buf, sizeof(buf) - 1);
 	if (n <= 0)
 		return errno_fail("readlink " + link + " (no IOMMU group?)");
 	buf[n] = 0;
 	const char *slash = std::strrchr(buf, '/');
-	group = slash ? slash + 1 : buf;
+	path = std::string("/dev/vfio/") + (slash ? slash + 1 : buf);
 	return Outcome::ok();
 }
 
 Outcome vfio_open_group(const protocol::ObjectSpec &spec, const std::string &pci_addr)
 {
-	std::string group;
-	if (auto r = iommu_group(pci_addr, group); !r)
+	std::string path;
+	if (auto r = vfio_group_path(pci_addr, path); !r)
 		return Outcome::fail(r.result, "vfio-cdev '" + spec.name + "': " + r.detail);
-	const std::string path = "/dev/vfio/" + group;
 	// The group opens once at a time, and not while the device is open
 	// through its cdev: VFIO's own EBUSY, whatever LUO holds.
 	UniqueFd grp(::open(path.c_str(), O_RDWR | O_CLOEXEC));

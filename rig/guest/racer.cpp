@@ -43,6 +43,11 @@ std::atomic<std::uint32_t> next_session{0};
 Racer::Racer(const std::vector<Target> &targets, int luo_device)
 {
 	for (const auto &t : targets) {
+		if (t.waiting && t.spec->kind == protocol::ObjectKind::vfio_cdev &&
+		    !t.pci_addr.empty()) {
+			threads_.emplace_back([this, t] { waiting_device(*t.spec, t.pci_addr); });
+			continue;
+		}
 		if (t.fd < 0)
 			continue;
 		if (t.spec->kind == protocol::ObjectKind::guest_memfd)
@@ -323,6 +328,48 @@ void Racer::device(const protocol::ObjectSpec &spec, const std::string &pci_addr
 		} else {
 			said_once(said, r.detail);
 		}
+		if (first) {
+			first = false;
+			started_++;
+		}
+	}
+	if (first)
+		started_++;
+}
+
+void Racer::open_early(const std::string &path, const std::string &what,
+			std::chrono::microseconds hold, bool &said)
+{
+	int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		std::this_thread::sleep_for(hold);
+		::close(fd);
+	} else if (errno != EBUSY) {
+		failed(said, "open of " + path + " (" + what + ")");
+		return;
+	}
+	waiting_opens_++;
+}
+
+void Racer::waiting_device(const protocol::ObjectSpec &spec, const std::string &pci_addr)
+{
+	bool first = true, said_group = false, said_cdev = false;
+	std::string group, cdev;
+	if (auto r = kind::vfio_group_path(pci_addr, group); !r)
+		said_once(said_group, "vfio-cdev '" + spec.name + "': " + r.detail);
+	if (auto r = kind::vfio_cdev_path(pci_addr, cdev); !r)
+		said_once(said_cdev, "vfio-cdev '" + spec.name + "': " + r.detail);
+	auto end = std::chrono::steady_clock::now() + kMaxRace;
+	while (!stop_ && std::chrono::steady_clock::now() < end && !(group.empty() && cdev.empty())) {
+		// A group that opens is kept open a while, as a process that
+		// uses it would: a retrieve that cannot bind the device while
+		// the group is open then meets it nearly every time.
+		if (!group.empty())
+			open_early(group, "the group of vfio-cdev '" + spec.name + "'",
+				   std::chrono::milliseconds(1), said_group);
+		if (!cdev.empty())
+			open_early(cdev, "the cdev of vfio-cdev '" + spec.name + "'",
+				   std::chrono::microseconds(0), said_cdev);
 		if (first) {
 			first = false;
 			started_++;

@@ -32,6 +32,17 @@
 //                device state are as they were.  Not the group path: in
 //                this kernel a group open of a device whose cdev is bound
 //                is refused (EBUSY), so it would change nothing.
+//   waiting      in the kernel after the kexec, a device the kernel still
+//   vfio-cdev    holds for a RETRIEVE_FD to come (up to and during that
+//                retrieve): opens its group, /dev/vfio/<group>, and its
+//                cdev, and closes what opened, as a second process that
+//                reaches for the device early does; a group that opens
+//                stays open a millisecond.  The open guard refuses both
+//                (EBUSY) until the retrieve; whatever got through must
+//                leave the retrieve's outcome as it was.
+//                Not past the retrieve step: an unbound device's group
+//                held open would make the VMM's own bind fail, by VFIO's
+//                rule that the group and the cdev exclude each other.
 //   sessions     on every call but the kexec's, creates a session of its
 //                own, preserves a memfd of its own in it and closes the
 //                session again, so that the session list and a handler's
@@ -41,6 +52,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <thread>
@@ -62,6 +74,9 @@ public:
 		int vm_fd = -1;
 		// A VFIO cdev's: the PCI address of its device.
 		std::string pci_addr;
+		// A VFIO cdev the VMM does not hold yet, that the kernel holds
+		// for a RETRIEVE_FD of this step or a later one.
+		bool waiting = false;
 	};
 
 	// The kinds above get a thread each; the others are left alone.
@@ -82,6 +97,9 @@ public:
 	// Of changes(), those of the device racer: reopening a cdev touches
 	// none of the state the other racers change.
 	std::uint32_t device_changes() const { return device_changes_.load(); }
+	// The waiting-device racer's opens, each a try the open guard refuses
+	// until the retrieve: not changes(), as a refused one changes nothing.
+	std::uint32_t waiting_opens() const { return waiting_opens_.load(); }
 	// The changes the kernel refused, every racer's.
 	std::uint32_t refused() const { return refused_.load(); }
 	// Stops and joins the threads; the changes they made to the objects.
@@ -105,6 +123,11 @@ private:
 	void reshape(int fd, const std::string &what, unsigned ioas, const Mapped &mapped,
 		     bool &said);
 	void device(const protocol::ObjectSpec &spec, const std::string &pci_addr);
+	void waiting_device(const protocol::ObjectSpec &spec, const std::string &pci_addr);
+	// One open of `path`, held for `hold`, and its close; EBUSY is the
+	// guard's answer.
+	void open_early(const std::string &path, const std::string &what,
+			std::chrono::microseconds hold, bool &said);
 	void sessions(int luo_device);
 	// Counts a change the kernel refused, and says a racer's first on the
 	// console, where the host's "the racers changed nothing" points; later
@@ -118,6 +141,7 @@ private:
 	std::atomic<std::uint32_t> session_changes_{0};
 	std::atomic<std::uint32_t> refused_{0};
 	std::atomic<std::uint32_t> device_changes_{0};
+	std::atomic<std::uint32_t> waiting_opens_{0};
 	std::atomic<unsigned> started_{0};
 	std::vector<std::thread> threads_;
 };

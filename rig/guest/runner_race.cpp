@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "race_window.hpp"
 #include "racer.hpp"
 #include "runner.hpp"
 
@@ -36,8 +37,10 @@ std::vector<Racer::Target> Runner::race_targets(const protocol::Step &step)
 			t.mapped = objects_.mapped_by(o.name);
 		if (o.kind == protocol::ObjectKind::guest_memfd)
 			t.vm_fd = objects_.fd(o.depends_on);
-		if (o.kind == protocol::ObjectKind::vfio_cdev)
+		if (o.kind == protocol::ObjectKind::vfio_cdev) {
 			objects_.device_addr(o, t.pci_addr);
+			t.waiting = t.fd < 0 && held_for_retrieve(plan_, step, o.name);
+		}
 		out.push_back(t);
 	}
 	return out;
@@ -60,6 +63,7 @@ Outcome Runner::execute_raced(const protocol::Step &step, protocol::Event &ev)
 		ev.raced_sessions = racer.session_changes();
 		ev.raced_refused = racer.refused();
 		ev.raced_devices = racer.device_changes();
+		ev.raced_waiting = racer.waiting_opens();
 		// Before any racer reaches the iommufd just retrieved.
 		if (o && step.op == Op::retrieve && !step.object.empty())
 			if (const auto *spec = protocol::find_object(plan_, step.object);

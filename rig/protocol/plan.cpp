@@ -410,6 +410,8 @@ std::string event_to_json(const Event &ev)
 		j["raced_carried"] = ev.raced_carried;
 	if (ev.raced_devices)
 		j["raced_devices"] = ev.raced_devices;
+	if (ev.raced_waiting)
+		j["raced_waiting"] = ev.raced_waiting;
 	if (!ev.err.empty())
 		j["err"] = ev.err;
 	if (!ev.detail.empty())
@@ -462,6 +464,7 @@ Event event_from_json(const std::string &line)
 	ev.raced_refused = field_or<std::uint32_t>(j, "raced_refused", 0);
 	ev.raced_carried = field_or<std::uint32_t>(j, "raced_carried", 0);
 	ev.raced_devices = field_or<std::uint32_t>(j, "raced_devices", 0);
+	ev.raced_waiting = field_or<std::uint32_t>(j, "raced_waiting", 0);
 	ev.err = field_or<std::string>(j, "err", "");
 	ev.detail = field_or<std::string>(j, "detail", "");
 	return ev;

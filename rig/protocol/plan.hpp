@@ -227,6 +227,10 @@ struct Event {
 	std::uint32_t raced_refused = 0;
 	// Of `raced`, the device racer's (reopened VFIO cdevs).
 	std::uint32_t raced_devices = 0;
+	// The waiting-device racer's opens of the group and cdev of VFIO
+	// devices the kernel held for a retrieve to come; not in `raced`, as
+	// the open guard refuses them.
+	std::uint32_t raced_waiting = 0;
 	// A retrieved iommufd's: the racers' IOAS of the kernel before that
 	// came back with the range they copied (Racer::carried_over).
 	std::uint32_t raced_carried = 0;

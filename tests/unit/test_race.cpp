@@ -6,6 +6,7 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
+#include "guest/race_window.hpp"
 #include "guest_reports.hpp"
 #include "host/run/inject_report.hpp"
 #include "host/run/judge.hpp"
@@ -37,6 +38,7 @@ TEST_CASE("the plan carries race to every boot, and events the racers' count bac
 	ev.raced_refused = 5;
 	ev.raced_carried = 2;
 	ev.raced_devices = 30;
+	ev.raced_waiting = 41;
 	auto back = protocol::event_from_json(protocol::event_to_json(ev));
 	CHECK(back.step == 4);
 	CHECK(back.raced == 812);
@@ -44,6 +46,7 @@ TEST_CASE("the plan carries race to every boot, and events the racers' count bac
 	CHECK(back.raced_refused == 5);
 	CHECK(back.raced_carried == 2);
 	CHECK(back.raced_devices == 30);
+	CHECK(back.raced_waiting == 41);
 }
 
 TEST_CASE("a kexec's racing, said before its reboot, is counted on the step", "[unit][race][judge]")
@@ -137,6 +140,10 @@ TEST_CASE("a race batch whose racers changed nothing is refused", "[unit][race][
 	CHECK_THAT(host::race_summary({busy}),
 		   ContainsSubstring("retrieve 1 steps, 0 changes), 2 of "
 				     "them reopened VFIO cdevs"));
+	busy.steps[3].raced_waiting = 7;
+	CHECK_THAT(host::race_summary({busy}),
+		   ContainsSubstring("the session racer made 9 changes; 7 tries to open the group or "
+				     "cdev of a VFIO device the kernel held for its retrieve"));
 
 	CHECK_FALSE(host::has_race_target({memfd_case("a")}));
 }
@@ -155,4 +162,56 @@ TEST_CASE("a race run needs no debug kernel, and never takes the selftests",
 	auto smoke = std::string(LUO_RIG_SOURCE_DIR) + "/scenarios/smoke";
 	CHECK(run_luo_rig({"run", "--inject", "race", smoke}, err) == 2);
 	CHECK_THAT(err, ContainsSubstring("no selected case holds an object the racers change"));
+}
+
+// The waiting-device racer opens a device's group while the kernel holds the
+// device: only from the kexec on, up to the device's own RETRIEVE_FD.  Past
+// it, a group held open would fail the VMM's bind by VFIO's rule, not the
+// kernel's; on another thread, the retrieve and bind may run beside it.
+TEST_CASE("a device is raced as held from the kexec up to its retrieve, no further",
+	  "[unit][race]")
+{
+	auto c = vfio_case("v");
+	auto batch = host::make_batch({&c});
+	const auto &plan = batch.plan;
+	// The plan names a case's objects after the case.
+	auto named = [](const std::string &plan_name, const std::string &object) {
+		return object.empty() ? plan_name.empty()
+				      : plan_name.size() > object.size() &&
+						plan_name.ends_with("." + object);
+	};
+	auto id_of = [&](protocol::Op op, const std::string &object) {
+		for (const auto &s : plan.steps)
+			if (s.op == op && named(s.object, object))
+				return s;
+		FAIL("no " << protocol::to_string(op) << " of " << object);
+		return protocol::Step{};
+	};
+	auto session_retrieve = id_of(protocol::Op::session_retrieve, "");
+	auto iommufd_retrieve = id_of(protocol::Op::retrieve, "ioas");
+	auto device_retrieve = id_of(protocol::Op::retrieve, "dev");
+	auto verify = id_of(protocol::Op::verify, "dev");
+	auto preserve = id_of(protocol::Op::preserve, "dev");
+	const std::string dev = device_retrieve.object, ioas = iommufd_retrieve.object;
+
+	CHECK(guest::held_for_retrieve(plan, session_retrieve, dev));
+	CHECK(guest::held_for_retrieve(plan, iommufd_retrieve, dev));
+	CHECK(guest::held_for_retrieve(plan, device_retrieve, dev));
+	CHECK_FALSE(guest::held_for_retrieve(plan, verify, dev));
+	// Before the kexec the kernel holds nothing for a retrieve.
+	CHECK_FALSE(guest::held_for_retrieve(plan, preserve, dev));
+	// Past an object's retrieve, it is the VMM's.
+	CHECK_FALSE(guest::held_for_retrieve(plan, device_retrieve, ioas));
+
+	auto threaded = session_retrieve;
+	threaded.thread = 1;
+	CHECK_FALSE(guest::held_for_retrieve(plan, threaded, dev));
+
+	// A VMM that opens the device itself first (the open guard's own
+	// check) takes it out of the racer's reach.
+	auto opened = plan;
+	for (auto &s : opened.steps)
+		if (s.id == iommufd_retrieve.id)
+			s = protocol::Step{s.id, s.boot, s.case_id, protocol::Op::open_group, "", dev};
+	CHECK_FALSE(guest::held_for_retrieve(opened, session_retrieve, dev));
 }

@@ -105,7 +105,7 @@ std::string nothing_raced(const protocol::Plan &plan, const std::vector<CaseResu
 std::string race_summary(const std::vector<CaseResult> &cases)
 {
 	std::map<std::string, std::pair<int, long>> per_op;  // steps, changes
-	long all = 0, sessions = 0, refused = 0, carried = 0, devices = 0;
+	long all = 0, sessions = 0, refused = 0, carried = 0, devices = 0, waiting = 0;
 	int steps = 0;
 	for (const auto &c : cases)
 		for (const auto &s : c.steps) {
@@ -119,6 +119,7 @@ std::string race_summary(const std::vector<CaseResult> &cases)
 			refused += s.raced_refused;
 			carried += s.raced_carried;
 			devices += s.raced_devices;
+			waiting += s.raced_waiting;
 			steps++;
 		}
 	std::ostringstream o;
@@ -133,6 +134,10 @@ std::string race_summary(const std::vector<CaseResult> &cases)
 	if (devices)
 		o << ", " << devices << " of them reopened VFIO cdevs";
 	o << "; the session racer made " << sessions << " changes";
+	if (waiting)
+		o << "; " << waiting
+		  << " tries to open the group or cdev of a VFIO device the kernel held for its "
+		     "retrieve";
 	// A change the contract lets userspace make at any time that the
 	// kernel refused is either a frozen object's due or a handler's
 	// overreach: said, so that a reader sees how much the racers lost.

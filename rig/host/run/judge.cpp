@@ -31,6 +31,7 @@ void record(StepResult &sr, const protocol::Event &ev, bool matches, const proto
 	sr.raced_refused = ev.raced_refused + before.raced_refused;
 	sr.raced_carried = ev.raced_carried;
 	sr.raced_devices = ev.raced_devices + before.raced_devices;
+	sr.raced_waiting = ev.raced_waiting;
 	sr.absorbed = ev.absorbed;
 	sr.points = ev.points;
 	sr.untried = ev.untried;

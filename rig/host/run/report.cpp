@@ -173,6 +173,8 @@ std::string json_report(const std::vector<CaseResult> &cases, const RunSummary &
 				js["raced_carried"] = st.raced_carried;
 			if (st.raced_devices)
 				js["raced_devices"] = st.raced_devices;
+			if (st.raced_waiting)
+				js["raced_waiting"] = st.raced_waiting;
 			steps.push_back(std::move(js));
 		}
 		json one{{"id", c.id},

@@ -55,6 +55,8 @@ struct StepResult {
 	std::uint32_t raced_carried = 0;
 	// Of `raced`, the device racer's (raced_devices).
 	std::uint32_t raced_devices = 0;
+	// Opens tried on devices the kernel held (raced_waiting).
+	std::uint32_t raced_waiting = 0;
 	// The first line of a kernel report the guest saw logged while the
 	// step ran (protocol::Event::kernel_report): the step a crash is
 	// pinned on.
