@@ -35,6 +35,8 @@ TEST_CASE("finish-unbound is caught where the iommufd is restored, and unseen wh
 	e2e::check_all_pass(e2e::check_knob_unseen(unseen, 1), 1);
 }
 
+// Without races, that is: a racer that holds the group open while a device
+// is retrieved catches the knob under agreed too (test_race.cpp).
 TEST_CASE("the agreed suite opens no group path, so it misses open-group-unguarded",
 	  "[e2e][knobs][vfio]")
 {

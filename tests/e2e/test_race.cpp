@@ -219,3 +219,69 @@ TEST_CASE("racers reshaping an IOAS of an iommufd that maps two memfds change no
 	INFO(host::race_summary(rep.cases));
 	CHECK(carried > 0);
 }
+
+// In the kernel after the kexec a racer opens the group and the cdev of each
+// device the kernel still holds, up to and during the device's RETRIEVE_FD.
+// The reference handler binds the device inside its retrieve, which VFIO
+// refuses while the group is open, and LUO keeps a failed retrieve's error
+// for good.  Before patch 0045 the group itself opened while the device was
+// held, and these cases failed at the device's retrieve with EBUSY; the knob
+// open-group-unguarded brings that back, and the same run must catch it.
+TEST_CASE("a racer that holds a waiting device's group open cannot make its retrieve fail",
+	  "[e2e][race][vfio]")
+{
+	auto base = e2e::config_for({"scenarios/deps/iommufd-vfio.json"}, "race-waiting-device");
+	base.inject = "race";
+	base.cases = {"iommufd-vfio/p:iommu,vfio/*"};
+	auto is_device_retrieve = [](const host::StepResult &s) {
+		return s.op == protocol::Op::retrieve && s.object == "vfio";
+	};
+
+	auto rep = host::run_suite(base);
+	REQUIRE(rep.cases.size() == 5);
+	long tries = 0;
+	for (const auto &c : rep.cases) {
+		INFO(c.id << ": " << host::to_string(c.verdict) << ": " << c.message);
+		CHECK(c.verdict == host::Verdict::pass);
+		for (const auto &s : c.steps)
+			if (is_device_retrieve(s))
+				tries += s.raced_waiting;
+	}
+	CHECK(rep.exit_code == 0);
+	INFO(host::race_summary(rep.cases));
+	// The racer was there: its opens were refused, not skipped.
+	CHECK(tries > 0);
+	for (const auto &f : racer_failures(rep.summary.run_dir))
+		FAIL_CHECK(f);
+
+	auto knob = base;
+	knob.fault = "open-group-unguarded";
+	knob.out_dir = base.out_dir.parent_path() / "race-waiting-device-unguarded";
+	std::filesystem::remove_all(knob.out_dir);
+	auto broken = host::run_suite(knob);
+	REQUIRE(broken.cases.size() == 5);
+	int caught = 0;
+	for (const auto &c : broken.cases) {
+		INFO(c.id << ": " << host::to_string(c.verdict) << ": " << c.message);
+		bool retrieves = false;
+		for (const auto &s : c.steps)
+			retrieves = retrieves || is_device_retrieve(s);
+		if (!retrieves) {
+			CHECK(c.verdict == host::Verdict::pass);
+			continue;
+		}
+		if (c.verdict == host::Verdict::pass)
+			continue;
+		CHECK(c.verdict == host::Verdict::violation);
+		for (const auto &s : c.steps)
+			if (is_device_retrieve(s)) {
+				CHECK_FALSE(s.matches);
+				CHECK(s.err == "EBUSY");
+			}
+		caught++;
+	}
+	// The group is held open a millisecond at a time, so each retrieve
+	// meets it most of the time: of three, at least one.
+	CHECK(caught > 0);
+	CHECK(broken.exit_code != 0);
+}
